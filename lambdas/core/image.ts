@@ -1,0 +1,79 @@
+/**
+ * The Image: an IMGAPI-style manifest (dialects rename fields) and its legal state transitions.
+ * Every transition is applied by the repository as a conditional write on `state` and `rev`.
+ */
+import { StateConflictError } from './errors';
+
+export type ImageState = 'creating' | 'unactivated' | 'active' | 'disabled' | 'failed' | 'deleted';
+export const IMAGE_TYPES = ['zone-dataset', 'lx-dataset', 'zvol', 'docker', 'lxd', 'data-disk', 'other'] as const;
+export type ImageType = (typeof IMAGE_TYPES)[number];
+export type Compression = 'gzip' | 'none';
+export type DiskFormat = 'raw';
+
+export interface ImageFile {
+  size: number;
+  sha1: string;
+  sha256: string;
+  compression: Compression;
+  format: DiskFormat;
+  /** Object key in the images bucket (never sent on the wire). */
+  key: string;
+}
+
+export interface ImageError {
+  code: string;
+  message: string;
+}
+
+export type TagValue = string | number | boolean;
+
+export interface Image {
+  id: string;
+  owner: string;
+  name: string;
+  version: string;
+  description?: string;
+  homepage?: string;
+  eula?: string;
+  acl: string[];
+  tags: Record<string, TagValue>;
+  requirements: { min_ram?: number; max_ram?: number; min_disk?: number };
+  os: string;
+  type: ImageType;
+  state: ImageState;
+  public: boolean;
+  published_at?: string;
+  created_at: string;
+  updated_at: string;
+  files: ImageFile[];
+  origin?: string;
+  error?: ImageError;
+  /** Optimistic-lock revision, bumped by every write. */
+  rev: number;
+}
+
+/** Which states each state may move to. `deleted` is a tombstone, reachable from anywhere. */
+const TRANSITIONS: Record<ImageState, readonly ImageState[]> = {
+  creating: ['active', 'failed', 'deleted'],
+  unactivated: ['active', 'failed', 'deleted'],
+  active: ['disabled', 'deleted'],
+  disabled: ['active', 'deleted'],
+  failed: ['deleted'],
+  deleted: [],
+};
+
+export const canTransition = (from: ImageState, to: ImageState): boolean => TRANSITIONS[from].includes(to);
+
+/** The states from which `to` may be reached: the condition of the conditional write. */
+export const statesLeadingTo = (to: ImageState): ImageState[] =>
+  (Object.keys(TRANSITIONS) as ImageState[]).filter((s) => TRANSITIONS[s].includes(to));
+
+export function assertTransition(image: Pick<Image, 'id' | 'state'>, to: ImageState): void {
+  if (!canTransition(image.state, to)) {
+    throw new StateConflictError(`image ${image.id} is ${image.state} and cannot become ${to}`, image.state);
+  }
+}
+
+/** The image a principal may see: its own, public ones, and those whose acl holds it. */
+export const canSee = (image: Pick<Image, 'owner' | 'public' | 'acl' | 'state'>, accountId: string): boolean =>
+  image.state !== 'deleted' && (image.owner === accountId || image.public || image.acl.includes(accountId));

@@ -1,0 +1,36 @@
+/**
+ * The build workflow's state document, as it flows through the Step Functions execution (DESIGN §5):
+ *   PrepareSource (ResultPath $.prepared) → BuildImageFile (ResultPath $.file) → Finalize (ResultPath null)
+ *   any of those, on error: Catch (ResultPath $.error) → Cleanup (ResultPath $.cleanup) → MarkFailed → Fail
+ * Every task handler receives the whole document and returns only its own result.
+ */
+import type { BuildRequest } from '../core/ports';
+import type { ImageFile } from '../core/image';
+
+export interface PreparedSource {
+  /** Bytes of the source disk as stored (HeadObject). */
+  size: number;
+  etag?: string;
+}
+
+export interface CaughtError {
+  Error: string;
+  Cause?: string;
+}
+
+export interface CleanupResult {
+  deletedObjects: number;
+  abortedUploads: number;
+}
+
+export interface BuildState extends BuildRequest {
+  prepared?: PreparedSource;
+  file?: ImageFile;
+  error?: CaughtError;
+  cleanup?: CleanupResult;
+}
+
+/** Where a build writes the image file: one prefix per image, so Cleanup knows what to remove. */
+export const imageFilePrefix = (imageId: string): string => `images/${imageId}/`;
+export const imageFileKey = (imageId: string, compression: 'gzip' | 'none'): string =>
+  `${imageFilePrefix(imageId)}file${compression === 'gzip' ? '.gz' : ''}`;
