@@ -1,0 +1,45 @@
+/**
+ * The one DynamoDB table: its key schema, indexes, and every access pattern the service uses.
+ * The CDK data construct imports these names, so the deployed table and the code cannot drift.
+ *
+ * | access pattern                           | key / index                                    | operation         |
+ * |------------------------------------------|------------------------------------------------|-------------------|
+ * | get image by id                          | PK=IMAGE#<id>, SK=IMAGE                        | GetItem           |
+ * | images owned by an account, newest first | GSI1: GSI1PK=OWNER#<owner>#IMAGES, GSI1SK=<published/created>#<id> | Query |
+ * | public images                            | GSI2: GSI2PK=PUBLIC#IMAGES, GSI2SK=<published/created>#<id>        | Query |
+ * | images shared with an account (acl)      | GSI3: GSI3PK=SHARED#<account>, GSI3SK=<published/created>#<id>     | Query |
+ * | acl entries of an image                  | PK=IMAGE#<id>, SK begins_with ACL#              | Query             |
+ * | get job by id                            | PK=JOB#<id>, SK=JOB                             | GetItem           |
+ * | jobs of an account                       | GSI1: GSI1PK=OWNER#<owner>#JOBS, GSI1SK=<created>#<id>              | Query |
+ * | get machine by id                        | PK=MACHINE#<id>, SK=MACHINE                     | GetItem           |
+ * | machines of an account, by name          | GSI1: GSI1PK=OWNER#<owner>#MACHINES, GSI1SK=<name>#<id>             | Query |
+ * | get account by id                        | PK=ACCOUNT#<id>, SK=ACCOUNT                     | GetItem           |
+ * | get account by login (unique)            | PK=LOGIN#<login>, SK=LOGIN  → accountId         | GetItem           |
+ *
+ * No request path scans. Items carry `rev` (optimistic lock) and every state change is conditional.
+ */
+export const TABLE_KEYS = { partitionKey: 'PK', sortKey: 'SK' } as const;
+
+export const INDEXES = {
+  byOwner: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
+  publicImages: { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+  sharedWith: { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
+} as const;
+
+export const keys = {
+  image: (id: string) => ({ PK: `IMAGE#${id}`, SK: 'IMAGE' }),
+  imageAcl: (id: string, account: string) => ({ PK: `IMAGE#${id}`, SK: `ACL#${account}` }),
+  ownerImages: (owner: string) => `OWNER#${owner}#IMAGES`,
+  publicImages: () => 'PUBLIC#IMAGES',
+  sharedWith: (account: string) => `SHARED#${account}`,
+  job: (id: string) => ({ PK: `JOB#${id}`, SK: 'JOB' }),
+  ownerJobs: (owner: string) => `OWNER#${owner}#JOBS`,
+  machine: (id: string) => ({ PK: `MACHINE#${id}`, SK: 'MACHINE' }),
+  ownerMachines: (owner: string) => `OWNER#${owner}#MACHINES`,
+  account: (id: string) => ({ PK: `ACCOUNT#${id}`, SK: 'ACCOUNT' }),
+  login: (login: string) => ({ PK: `LOGIN#${login.toLowerCase()}`, SK: 'LOGIN' }),
+};
+
+/** Sort key of an image in every listing: publication (or creation) time, then id, so ties are stable. */
+export const imageSortKey = (image: { published_at?: string; created_at: string; id: string }): string =>
+  `${image.published_at ?? image.created_at}#${image.id}`;
