@@ -14,7 +14,8 @@ export type CoreCode =
   | 'MachineNotStopped'
   | 'NotAvailable'
   | 'ServiceUnavailable'
-  | 'RequestTooLarge';
+  | 'RequestTooLarge'
+  | 'MalformedRequest';
 
 export interface FieldIssue {
   field: string;
@@ -89,3 +90,8 @@ export class RequestTooLargeError extends ServiceError {
 }
 
 export const isServiceError = (e: unknown): e is ServiceError => e instanceof ServiceError;
+
+/** The request itself cannot be read (malformed JSON, wrong content type). */
+export class MalformedRequestError extends ServiceError {
+  readonly code = 'MalformedRequest' as const;
+}

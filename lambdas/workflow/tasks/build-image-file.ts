@@ -1,4 +1,44 @@
-// Placeholder until the handler lands.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented');
+/**
+ * BuildImageFile: streams the machine's disk from S3 through the pipeline (compress + sha1 + sha256,
+ * gzip members in parallel) into a multipart upload in the images bucket, in bounded memory, and
+ * reports job progress at most once a second. On any failure the sink aborts its upload; the
+ * workflow's Cleanup then removes anything else under the image's prefix.
+ */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { buildImageFile, createS3MultipartSink } from '../../pipeline';
+import type { ImageFile } from '../../core/image';
+import { config, s3Client } from '../../wiring';
+import { steps } from '../deps';
+import { classifyS3Error } from '../s3-errors';
+import { imageFileKey, type BuildState } from '../state';
+
+/** Job progress while the file is built: 5 % once started, up to 95 % when the last byte is written. */
+const progressOf = (done: number, total: number) => 5 + (total > 0 ? (90 * done) / total : 90);
+
+export const handler = async (state: BuildState): Promise<ImageFile> => {
+  const s3 = s3Client();
+  const sourceSize = state.prepared?.size ?? state.source.diskSize;
+  const object = await s3
+    .send(new GetObjectCommand({ Bucket: config.disksBucket(), Key: state.source.diskKey, ...(state.prepared?.etag && { IfMatch: state.prepared.etag }) }))
+    .catch((err) => {
+      throw classifyS3Error(err, `source disk of machine ${state.source.machineId}`);
+    });
+  const key = imageFileKey(state.imageId, state.target.compression);
+  await steps.progress(state.jobId, 5, 'BuildImageFile');
+  const result = await buildImageFile({
+    source: object.Body as Readable,
+    sourceSize,
+    compression: state.target.compression,
+    sink: createS3MultipartSink({ client: s3, bucket: config.imagesBucket(), key }),
+    onProgress: (done) => steps.progress(state.jobId, progressOf(done, sourceSize), 'BuildImageFile'),
+  });
+  return {
+    size: result.size,
+    sha1: result.sha1,
+    sha256: result.sha256,
+    compression: state.target.compression,
+    format: state.target.format,
+    key,
+  };
 };

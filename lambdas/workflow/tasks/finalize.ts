@@ -1,4 +1,16 @@
-// Placeholder until the handler lands.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented');
+/** Finalize: the image becomes `active` with its file; the job SUCCESS at 100 %. */
+import { StateConflictError } from '../../core/errors';
+import { steps } from '../deps';
+import { BuildConflictError } from '../errors';
+import type { BuildState } from '../state';
+
+export const handler = async (state: BuildState): Promise<{ ok: true }> => {
+  if (!state.file) throw new Error('Finalize needs $.file from BuildImageFile');
+  try {
+    await steps.complete(state.jobId, state.imageId, state.file);
+  } catch (err) {
+    if (err instanceof StateConflictError) throw new BuildConflictError(err.message);
+    throw err;
+  }
+  return { ok: true };
 };

@@ -1,4 +1,27 @@
-// Placeholder until the handler lands.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented');
+/**
+ * MarkFailed (end of the Catch path): the image becomes `failed` with a reason a user can act on,
+ * and the job FAIL with the same code and reason.
+ */
+import { steps } from '../deps';
+import type { BuildState, CaughtError } from '../state';
+
+/** Step Functions' Cause is Lambda's JSON error document, or plain text from other sources. */
+export function describeFailure(error: CaughtError | undefined): { code: string; message: string } {
+  if (!error) return { code: 'InternalError', message: 'the build failed for an unknown reason' };
+  let message = error.Cause ?? '';
+  try {
+    const cause = JSON.parse(message) as { errorMessage?: string };
+    if (cause && typeof cause.errorMessage === 'string') message = cause.errorMessage;
+  } catch {
+    // plain-text cause
+  }
+  const code = error.Error === 'States.Timeout' ? 'Timeout' : error.Error || 'InternalError';
+  return { code, message: message || error.Error || 'the build failed' };
+}
+
+export const handler = async (state: BuildState & { cleanupError?: CaughtError }): Promise<{ ok: true }> => {
+  const failure = describeFailure(state.error);
+  if (state.cleanupError) failure.message += ' (removing its partial files also failed; see the execution history)';
+  await steps.fail(state.jobId, state.imageId, failure);
+  return { ok: true };
 };

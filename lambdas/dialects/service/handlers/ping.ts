@@ -1,4 +1,8 @@
-// Placeholder until the handler lands.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented');
-};
+/** GET /--ping — anonymous liveness check (CloudAPI's `/--ping`). */
+import { httpHandler } from '../../../http/middleware';
+import { tritonRenderer } from '../../triton/renderer';
+
+export const handler = httpHandler({ operation: 'Ping', renderer: tritonRenderer, anonymous: true }, async () => ({
+  status: 200,
+  body: { ping: 'pong', service: 'machine-image-service' },
+}));

@@ -1,4 +1,25 @@
-// Placeholder until the handler lands.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented');
-};
+/** POST /{login}/images — CreateImageFromMachine: 201 with the `creating` image, its job id and Location. */
+import { createImageFromMachine } from '../../../core/use-cases/create-image-from-machine';
+import { httpHandler } from '../../../http/middleware';
+import { clock, ids, imageRepository, jobRepository, machineRepository, workflowStarter } from '../../../wiring';
+import { tritonRenderer } from '../renderer';
+import { parseCreateImageFromMachine } from '../schemas';
+import { serializeImage } from '../serialize';
+
+export const handler = httpHandler({ operation: 'CreateImageFromMachine', renderer: tritonRenderer }, async (req) => {
+  const command = parseCreateImageFromMachine(req.body);
+  const create = createImageFromMachine({
+    images: imageRepository(),
+    jobs: jobRepository(),
+    machines: machineRepository(),
+    workflow: workflowStarter(),
+    clock,
+    ids,
+  });
+  const { image, job } = await create(req.caller, command);
+  return {
+    status: 201,
+    body: serializeImage(image),
+    headers: { 'x-joyent-jobid': job.id, location: `/${req.params.login}/images/${image.id}` },
+  };
+});

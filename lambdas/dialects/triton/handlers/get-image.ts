@@ -1,4 +1,14 @@
-// Placeholder until the handler lands.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented');
-};
+/** GET /{login}/images/{id} — GetImage, in any state. */
+import { NotFoundError } from '../../../core/errors';
+import { getImage } from '../../../core/use-cases/get-image';
+import { httpHandler } from '../../../http/middleware';
+import { imageRepository } from '../../../wiring';
+import { tritonRenderer } from '../renderer';
+import { uuidParam } from '../schemas';
+import { serializeImage } from '../serialize';
+
+export const handler = httpHandler({ operation: 'GetImage', renderer: tritonRenderer }, async (req) => {
+  if (!uuidParam.safeParse(req.params.id).success) throw new NotFoundError('image not found');
+  const image = await getImage({ images: imageRepository() })(req.caller, req.params.id);
+  return { status: 200, body: serializeImage(image) };
+});

@@ -1,4 +1,14 @@
-// Placeholder until the handler lands.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented');
-};
+/** GET /{login}/machines/{id} — GetMachine. */
+import { NotFoundError } from '../../../core/errors';
+import { getMachine } from '../../../core/use-cases/machines';
+import { httpHandler } from '../../../http/middleware';
+import { machineRepository } from '../../../wiring';
+import { tritonRenderer } from '../renderer';
+import { uuidParam } from '../schemas';
+import { serializeMachine } from '../serialize';
+
+export const handler = httpHandler({ operation: 'GetMachine', renderer: tritonRenderer }, async (req) => {
+  if (!uuidParam.safeParse(req.params.id).success) throw new NotFoundError('machine not found');
+  const machine = await getMachine({ machines: machineRepository() })(req.caller, req.params.id);
+  return { status: 200, body: serializeMachine(machine) };
+});

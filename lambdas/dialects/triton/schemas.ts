@@ -1,0 +1,42 @@
+/**
+ * Triton wire schemas (zod). Their output is a core command. Name and version rules follow the
+ * IMGAPI manifest docs (name ≤ 512 chars of [A-Za-z0-9._/ -], version ≤ 128 of [A-Za-z0-9._/-]).
+ */
+import { z } from 'zod';
+import type { CreateImageFromMachineCommand } from '../../core/use-cases/create-image-from-machine';
+import { errorFromIssues } from '../../core/validation';
+import { fieldIssues } from '../../http/zod-issues';
+
+export const imageName = z.string().min(1).max(512).regex(/^[A-Za-z0-9._/ -]+$/, 'may contain only letters, digits, ".", "_", "/", " " and "-"');
+export const imageVersion = z.string().min(1).max(128).regex(/^[A-Za-z0-9._/-]+$/, 'may contain only letters, digits, ".", "_", "/" and "-"');
+const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
+const tagKey = z.string().min(1).max(128);
+const tagValue = z.union([z.string().max(1024), z.number(), z.boolean()]);
+
+export const createImageFromMachineBody = z.strictObject({
+  machine: z.guid(),
+  name: imageName,
+  version: imageVersion,
+  description: z.string().max(512).optional(),
+  homepage: httpUrl.optional(),
+  eula: httpUrl.optional(),
+  acl: z.array(z.guid()).max(100).optional(),
+  tags: z.record(tagKey, tagValue).refine((t) => Object.keys(t).length <= 50, 'at most 50 tags').optional(),
+  /** An extension of CloudAPI's inputs: how the image file is compressed (default gzip). */
+  compression: z.enum(['gzip', 'none']).optional(),
+});
+
+/** Parses `input` with `schema`, or throws the core error that reports every field at once. */
+export function parseWith<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  if (input !== undefined && (input === null || typeof input !== 'object' || Array.isArray(input))) {
+    throw errorFromIssues([{ field: '(body)', code: 'Invalid', message: 'the body must be a JSON object' }]);
+  }
+  throw errorFromIssues(fieldIssues(result.error, input ?? {}));
+}
+
+export const parseCreateImageFromMachine = (body: unknown): CreateImageFromMachineCommand =>
+  parseWith(createImageFromMachineBody, body);
+
+export const uuidParam = z.guid();

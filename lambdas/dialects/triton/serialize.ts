@@ -1,0 +1,62 @@
+/** Core objects in CloudAPI's JSON: `uuid` becomes `id`, internal fields (keys, rev) never leave. */
+import type { Image } from '../../core/image';
+import type { Job } from '../../core/job';
+import type { Machine } from '../../core/machine';
+
+export function serializeImage(image: Image): Record<string, unknown> {
+  return {
+    id: image.id,
+    name: image.name,
+    version: image.version,
+    os: image.os,
+    type: image.type,
+    requirements: image.requirements ?? {},
+    ...(image.description !== undefined && { description: image.description }),
+    ...(image.homepage !== undefined && { homepage: image.homepage }),
+    ...(image.eula !== undefined && { eula: image.eula }),
+    ...(image.acl?.length ? { acl: image.acl } : {}),
+    ...(image.tags && Object.keys(image.tags).length ? { tags: image.tags } : {}),
+    ...(image.published_at !== undefined && { published_at: image.published_at }),
+    owner: image.owner,
+    public: image.public,
+    state: image.state,
+    files: (image.files ?? []).map((f) => ({ compression: f.compression, sha1: f.sha1, sha256: f.sha256, size: f.size })),
+    ...(image.origin !== undefined && { origin: image.origin }),
+    ...(image.state === 'failed' && image.error ? { error: image.error } : {}),
+  };
+}
+
+export function serializeJob(job: Job): Record<string, unknown> {
+  return {
+    id: job.id,
+    type: job.type,
+    status: job.status,
+    progress: job.progress,
+    ...(job.phase !== undefined && { phase: job.phase }),
+    entities: job.entities,
+    created_at: job.created_at,
+    begin_time: job.begin_time ?? null,
+    end_time: job.end_time ?? null,
+    error_code: job.error_code ?? null,
+    fail_reason: job.fail_reason ?? null,
+  };
+}
+
+const BRANDS: Record<string, string> = { 'zone-dataset': 'joyent', 'lx-dataset': 'lx', zvol: 'bhyve' };
+
+export function serializeMachine(m: Machine): Record<string, unknown> {
+  const disk = m.disks.reduce((n, d) => n + d.size, 0);
+  return {
+    id: m.id,
+    name: m.name,
+    type: m.type === 'zvol' ? 'virtualmachine' : 'smartmachine',
+    brand: BRANDS[m.type] ?? m.type,
+    state: m.state,
+    image: m.image,
+    os: m.os,
+    disk: Math.ceil(disk / (1024 * 1024)),
+    disks: m.disks.map((d) => ({ id: d.id, boot: d.boot, size: Math.ceil(d.size / (1024 * 1024)) })),
+    created: m.created_at,
+    updated: m.updated_at,
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * The one middy stack every route handler shares: it reads the caller from the authorizer context,
+ * parses the JSON body, runs the operation, and renders any error in the dialect's own shape.
+ * Only ServiceErrors (the core's, all below 500) are exposed; anything else is a bare 500 with a
+ * request id, logged with its stack. Handlers hold no try/catch and no status codes.
+ */
+import middy from '@middy/core';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import type { Principal } from '../core/account';
+import { MalformedRequestError, NotAuthorizedError, RequestTooLargeError, ServiceError, isServiceError } from '../core/errors';
+
+export const logger = new Logger({ serviceName: 'machine-image-service' });
+
+export interface HttpRequest {
+  operation: string;
+  requestId: string;
+  caller: Principal;
+  params: Record<string, string>;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  /** Parsed JSON body; `undefined` when the request has none. */
+  body: unknown;
+  event: APIGatewayProxyEvent;
+}
+
+export interface HttpResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** What a dialect supplies: how errors look on its wire, and the headers it always sends. */
+export interface DialectRenderer {
+  renderError(error: ServiceError | undefined, req: { requestId: string; operation: string }): HttpResponse;
+  headers(req: { requestId: string; startedAt: number }): Record<string, string>;
+  /** Whether the `{login}`-style path parameter names the caller (else NotAuthorized). */
+  pathOwner?: string;
+}
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+function principalFrom(event: APIGatewayProxyEvent): Principal | undefined {
+  const ctx = event.requestContext?.authorizer as Record<string, unknown> | null | undefined;
+  if (!ctx || typeof ctx.accountId !== 'string' || typeof ctx.login !== 'string') return undefined;
+  const roles = typeof ctx.roles === 'string' && ctx.roles ? ctx.roles.split(',') : [];
+  return { accountId: ctx.accountId, login: ctx.login, roles };
+}
+
+function lowerHeaders(h: Record<string, string | undefined> | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
+  return out;
+}
+
+function parseBody(event: APIGatewayProxyEvent): unknown {
+  if (event.body === null || event.body === undefined || event.body === '') return undefined;
+  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(raw) > MAX_BODY_BYTES) throw new RequestTooLargeError(`request body exceeds ${MAX_BODY_BYTES} bytes`);
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new MalformedRequestError('request body is not valid JSON');
+  }
+}
+
+export interface HandlerOptions {
+  operation: string;
+  renderer: DialectRenderer;
+  /** Anonymous routes (the ping) need no caller. */
+  anonymous?: boolean;
+}
+
+export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => Promise<HttpResponse>) {
+  const { operation, renderer } = options;
+  const core = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    const startedAt = Date.now();
+    const requestId = context?.awsRequestId ?? event.requestContext?.requestId ?? randomUUID();
+    let res: HttpResponse;
+    try {
+      const params = Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, decodeURIComponent(v ?? '')]));
+      const caller = principalFrom(event);
+      if (!caller && !options.anonymous) throw new NotAuthorizedError('you are not authorized to do this');
+      const owner = renderer.pathOwner ? params[renderer.pathOwner] : undefined;
+      if (caller && owner !== undefined && owner !== 'my' && owner.toLowerCase() !== caller.login.toLowerCase()) {
+        throw new NotAuthorizedError(`${caller.login} is not allowed to act as ${owner}`);
+      }
+      res = await run({
+        operation,
+        requestId,
+        caller: caller ?? { accountId: '', login: '', roles: [] },
+        params,
+        query: Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string>,
+        headers: lowerHeaders(event.headers),
+        body: parseBody(event),
+        event,
+      });
+    } catch (err) {
+      if (isServiceError(err)) {
+        logger.info('request refused', { operation, requestId, code: err.code, message: err.message });
+        res = renderer.renderError(err, { requestId, operation });
+      } else {
+        logger.error('request failed', { operation, requestId, error: err as Error });
+        res = renderer.renderError(undefined, { requestId, operation });
+      }
+    }
+    const body = res.body === undefined ? '' : JSON.stringify(res.body);
+    logger.info('request', { operation, requestId, status: res.status, ms: Date.now() - startedAt });
+    return {
+      statusCode: res.status,
+      headers: {
+        ...renderer.headers({ requestId, startedAt }),
+        ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}),
+        ...res.headers,
+      },
+      body,
+    };
+  };
+  return middy(core);
+}

@@ -1,0 +1,299 @@
+/**
+ * The streaming build pipeline: raw disk bytes → compressor (gzip | none) → sha1 + sha256 → sink.
+ *
+ * gzip: the input is cut into fixed-size chunks and each chunk is compressed as an independent gzip
+ * member with the async `zlib.gzip`, which runs on libuv's thread pool, so several chunks compress at
+ * once (one per core). Members are hashed and written strictly in input order; their concatenation is
+ * one valid gzip file (RFC 1952 §2.2; gunzip and zlib decode every member). At most
+ * `maxChunksInFlight` chunks exist at a time (filled, compressing, or waiting to be written) and the
+ * source is not read while that limit is reached, so memory is bounded whatever the disk size.
+ */
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import * as zlib from 'node:zlib';
+import { PipelineOptionsError, SourceSizeMismatchError, type WithSinkAbortError } from './errors';
+import type { PipelineSink } from './sink';
+
+export type Compression = 'gzip' | 'none';
+export const COMPRESSIONS: readonly Compression[] = ['gzip', 'none'];
+
+const MiB = 1024 * 1024;
+export const DEFAULT_CHUNK_SIZE = 8 * MiB;
+export const DEFAULT_GZIP_LEVEL = 6;
+/** Output buffer size per zlib thread-pool round trip: large, so each chunk takes few round trips. */
+const ZLIB_OUTPUT_CHUNK = 1 * MiB;
+/**
+ * zlib's hash table size: 9 (the maximum, 256 KiB) deflates ~12 % faster than the default 8 on disk
+ * content for a negligible size change; it is still "level N" deflate and any gunzip reads it.
+ */
+const ZLIB_MEM_LEVEL = 9;
+
+export interface PipelineResult {
+  /** Output (stored file) bytes. */
+  size: number;
+  /** Hex digests of the output bytes. */
+  sha1: string;
+  sha256: string;
+  /** Bytes read from the source (always equals sourceSize on success). */
+  sourceBytes: number;
+}
+
+export interface PipelineStats {
+  /** Chunks dispatched (gzip members; for 'none', source pieces). */
+  chunks: number;
+  /** Most chunks alive at once (being filled, compressing, or waiting for the sink). */
+  maxChunksInFlight: number;
+  /** Most input + output bytes held by the pipeline at once (chunk buffers, outputs not yet written). */
+  maxBytesInFlight: number;
+  /** The bounds in force. */
+  chunkSize: number;
+  chunksInFlightLimit: number;
+}
+
+export interface BuildImageFileOptions {
+  /** The raw disk, e.g. the S3 GetObject Body stream. Strings are rejected. */
+  source: NodeJS.ReadableStream | AsyncIterable<Uint8Array>;
+  /** Expected source bytes (HeadObject ContentLength); a short or long read is an error. */
+  sourceSize: number;
+  compression: Compression;
+  /** gzip level 0–9, default 6. */
+  level?: number;
+  sink: PipelineSink;
+  /**
+   * Source bytes whose output has reached the sink; called at most once per second, never while a
+   * previous call's promise is pending. A rejection fails the pipeline (e.g. the job was cancelled).
+   */
+  onProgress?: (sourceBytesDone: number) => void | Promise<void>;
+  signal?: AbortSignal;
+  /** Input bytes per gzip member, default 8 MiB. */
+  chunkSize?: number;
+  /** Chunks alive at once (≥ 2), default: cores + 2 (cores compressing, one filling, one writing). */
+  maxChunksInFlight?: number;
+  /** Called once at the end (success or failure) with memory/concurrency figures. */
+  onStats?: (stats: PipelineStats) => void;
+}
+
+/** libuv's thread pool size: async zlib work beyond it just queues. */
+function threadPoolSize(): number {
+  const n = Number(process.env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(n) && n > 0 ? n : 4;
+}
+
+export function defaultChunksInFlight(): number {
+  return Math.max(2, Math.min(availableParallelism(), threadPoolSize())) + 2;
+}
+
+function gzipMember(input: Buffer, level: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    zlib.gzip(input, { level, memLevel: ZLIB_MEM_LEVEL, chunkSize: ZLIB_OUTPUT_CHUNK }, (err, out) => (err ? reject(err) : resolve(out)));
+  });
+}
+
+function toBuffer(piece: unknown): Buffer {
+  if (Buffer.isBuffer(piece)) return piece;
+  if (piece instanceof Uint8Array) return Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+  throw new TypeError(`pipeline source must yield bytes, got ${typeof piece === 'string' ? 'a string (stream has an encoding set?)' : typeof piece}`);
+}
+
+function validate(opts: BuildImageFileOptions): { level: number; chunkSize: number; limit: number } {
+  const { sourceSize, compression } = opts;
+  if (!Number.isSafeInteger(sourceSize) || sourceSize < 0) throw new PipelineOptionsError(`invalid sourceSize ${sourceSize}`);
+  if (!COMPRESSIONS.includes(compression)) throw new PipelineOptionsError(`unsupported compression ${String(compression)}`);
+  const level = opts.level ?? DEFAULT_GZIP_LEVEL;
+  if (!Number.isInteger(level) || level < 0 || level > 9) throw new PipelineOptionsError(`invalid gzip level ${level}`);
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new PipelineOptionsError(`invalid chunkSize ${chunkSize}`);
+  const limit = opts.maxChunksInFlight ?? defaultChunksInFlight();
+  if (!Number.isInteger(limit) || limit < 2) throw new PipelineOptionsError(`maxChunksInFlight must be an integer ≥ 2, got ${limit}`);
+  return { level, chunkSize, limit };
+}
+
+/**
+ * Streams `source` through the compressor into `sink`, hashing the output. Resolves after
+ * `sink.close()` succeeded. On any failure (source error, size mismatch, compressor or sink error,
+ * progress callback rejection, abort signal) it stops reading, destroys the source, awaits
+ * `sink.abort(error)` and rejects with the original error.
+ */
+export async function buildImageFile(opts: BuildImageFileOptions): Promise<PipelineResult> {
+  const { source, sourceSize, compression, sink, signal, onProgress } = opts;
+  const { level, chunkSize, limit } = validate(opts);
+
+  const sha1 = createHash('sha1');
+  const sha256 = createHash('sha256');
+  let outSize = 0;
+  let sourceBytes = 0;
+  let doneBytes = 0; // source bytes whose output reached the sink
+
+  const stats: PipelineStats = { chunks: 0, maxChunksInFlight: 0, maxBytesInFlight: 0, chunkSize, chunksInFlightLimit: limit };
+  let chunksInFlight = 0;
+  let bytesInFlight = 0;
+  const hold = (chunks: number, bytes: number): void => {
+    chunksInFlight += chunks;
+    bytesInFlight += bytes;
+    if (chunksInFlight > stats.maxChunksInFlight) stats.maxChunksInFlight = chunksInFlight;
+    if (bytesInFlight > stats.maxBytesInFlight) stats.maxBytesInFlight = bytesInFlight;
+  };
+
+  // First failure wins; every wait below races against it. (Not Promise.race against one pending
+  // promise: that keeps every raced value reachable until it settles, i.e. the whole disk.)
+  let failed = false;
+  let failure: unknown;
+  const waiters = new Set<(err: unknown) => void>();
+  const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  const fail = (err: unknown): void => {
+    if (failed) return;
+    failed = true;
+    failure = err;
+    for (const reject of waiters) reject(err);
+    waiters.clear();
+    const stream = source as { destroy?: (err?: Error) => void };
+    if (typeof stream.destroy === 'function') stream.destroy();
+    else void Promise.resolve().then(() => iterator.return?.()).catch(() => undefined);
+  };
+  const race = <T>(p: Promise<T>): Promise<T> => {
+    if (failed) {
+      p.catch(() => undefined);
+      return Promise.reject(failure);
+    }
+    return new Promise<T>((resolve, reject) => {
+      waiters.add(reject);
+      p.then(
+        (v) => { waiters.delete(reject); resolve(v); },
+        (e) => { waiters.delete(reject); reject(e); },
+      );
+    });
+  };
+
+  const onAbort = (): void => fail(signal?.reason ?? new Error('aborted'));
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+
+  // Progress: at most once a second, never overlapping.
+  let lastProgress = Date.now();
+  let progressPending = false;
+  const progress = (): void => {
+    if (!onProgress || progressPending || failed) return;
+    const now = Date.now();
+    if (now - lastProgress < 1000) return;
+    lastProgress = now;
+    try {
+      const r = onProgress(doneBytes);
+      if (r && typeof (r as Promise<void>).then === 'function') {
+        progressPending = true;
+        (r as Promise<void>).then(() => { progressPending = false; }, fail);
+      }
+    } catch (err) {
+      fail(err);
+    }
+  };
+
+  const emitOutput = async (out: Buffer, inputBytes: number): Promise<void> => {
+    sha1.update(out);
+    sha256.update(out);
+    outSize += out.length;
+    await race(sink.write(out));
+    doneBytes += inputBytes;
+    progress();
+  };
+
+  // gzip: ordered chain of in-flight members (dispatched, not yet written to the sink).
+  const inFlight = new Set<Promise<void>>();
+  let tail: Promise<void> = Promise.resolve();
+  const pool: Buffer[] = []; // recycled input chunk buffers
+  const dispatch = (input: Buffer, length: number): void => {
+    const view = input.subarray(0, length);
+    stats.chunks += 1;
+    const compressed = gzipMember(view, level).then((out) => {
+      if (input.length === chunkSize && pool.length < limit) pool.push(input);
+      hold(0, out.length - chunkSize); // input buffer released (pooled), output held
+      return out;
+    });
+    compressed.catch(() => undefined);
+    const done = tail.then(async () => {
+      const out = await race(compressed);
+      if (failed) return;
+      await emitOutput(out, length);
+      hold(-1, -out.length);
+    });
+    done.then(() => inFlight.delete(done), fail);
+    tail = done;
+    inFlight.add(done);
+  };
+  /** Waits until one more chunk may be filled: dispatched + the new one ≤ limit. */
+  const admit = async (): Promise<void> => {
+    while (inFlight.size >= limit) await race(inFlight.values().next().value!);
+  };
+  const newChunk = (): Buffer => {
+    const buf = pool.pop() ?? Buffer.allocUnsafe(chunkSize);
+    hold(1, chunkSize);
+    return buf;
+  };
+
+  try {
+    if (failed) throw failure;
+    let chunk: Buffer | undefined;
+    let filled = 0;
+    for (;;) {
+      const next = await race(iterator.next());
+      if (next.done) break;
+      const piece = toBuffer(next.value);
+      sourceBytes += piece.length;
+      if (sourceBytes > sourceSize) throw new SourceSizeMismatchError(sourceSize, sourceBytes, false);
+      if (piece.length === 0) continue;
+      if (compression === 'none') {
+        stats.chunks += 1;
+        hold(1, piece.length);
+        await emitOutput(piece, piece.length);
+        hold(-1, -piece.length);
+        continue;
+      }
+      let offset = 0;
+      while (offset < piece.length) {
+        if (!chunk) {
+          await admit();
+          chunk = newChunk();
+          filled = 0;
+        }
+        const n = piece.copy(chunk, filled, offset, Math.min(piece.length, offset + chunkSize - filled));
+        offset += n;
+        filled += n;
+        if (filled === chunkSize) {
+          dispatch(chunk, filled);
+          chunk = undefined;
+        }
+      }
+    }
+    if (failed) throw failure;
+    if (sourceBytes !== sourceSize) throw new SourceSizeMismatchError(sourceSize, sourceBytes, true);
+    if (compression === 'gzip') {
+      // the remainder, or one empty member for an empty disk (a valid, empty gzip file)
+      if (chunk || stats.chunks === 0) {
+        if (!chunk) {
+          await admit();
+          chunk = newChunk();
+        }
+        dispatch(chunk, filled);
+        chunk = undefined;
+      }
+      await race(tail);
+    }
+    if (failed) throw failure;
+    signal?.removeEventListener('abort', onAbort);
+    await sink.close();
+    return { size: outSize, sha1: sha1.digest('hex'), sha256: sha256.digest('hex'), sourceBytes };
+  } catch (err) {
+    fail(err);
+    const original = failure;
+    // let in-flight compressions finish so nothing writes to the sink after its abort
+    await Promise.allSettled(inFlight);
+    try {
+      await sink.abort(original);
+    } catch (abortErr) {
+      if (original && typeof original === 'object') (original as WithSinkAbortError).sinkAbortError = abortErr;
+    }
+    throw original;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    opts.onStats?.(stats);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Composition root: environment → SDK clients → adapters → use cases. The only module that sees
+ * both sides of the ports. Everything is created lazily, once per process (Lambda container), so a
+ * handler's bundle and cold start carry only the clients it uses (esbuild drops the rest).
+ * Endpoints come only from the SDK's own `AWS_ENDPOINT_URL_*` variables; checksum behaviour from
+ * `AWS_REQUEST_CHECKSUM_CALCULATION`; path-style addressing from `S3_FORCE_PATH_STYLE`.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { randomUUID } from 'node:crypto';
+import type { Clock, IdGenerator } from './core/ports';
+import { DynamoImageRepository } from './adapters/dynamodb/image-repository';
+import { DynamoJobRepository } from './adapters/dynamodb/job-repository';
+import { DynamoMachineRepository } from './adapters/dynamodb/machine-repository';
+import { DynamoAccountRepository } from './adapters/dynamodb/account-repository';
+import { S3FileUrlSigner } from './adapters/s3/file-url-signer';
+import { SfnWorkflowStarter } from './adapters/sfn/workflow-starter';
+
+const once = <T>(make: () => T): (() => T) => {
+  let value: T | undefined;
+  return () => (value ??= make());
+};
+
+function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`environment variable ${name} is not set`);
+  return v;
+}
+
+export const config = {
+  tableName: () => env('TABLE_NAME'),
+  imagesBucket: () => env('IMAGES_BUCKET'),
+  disksBucket: () => env('DISKS_BUCKET'),
+  stateMachineArn: () => env('STATE_MACHINE_ARN'),
+};
+
+export const clock: Clock = { now: () => new Date() };
+export const ids: IdGenerator = { uuid: () => randomUUID() };
+
+export const documentClient = once(() =>
+  DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } }),
+);
+export const s3Client = once(() => new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }));
+export const sfnClient = once(() => new SFNClient({}));
+
+export const imageRepository = once(() => new DynamoImageRepository(documentClient(), config.tableName()));
+export const jobRepository = once(() => new DynamoJobRepository(documentClient(), config.tableName()));
+export const machineRepository = once(() => new DynamoMachineRepository(documentClient(), config.tableName()));
+export const accountRepository = once(() => new DynamoAccountRepository(documentClient(), config.tableName()));
+export const fileUrlSigner = once(() => new S3FileUrlSigner(s3Client(), config.imagesBucket()));
+export const workflowStarter = once(() => new SfnWorkflowStarter(sfnClient(), config.stateMachineArn()));

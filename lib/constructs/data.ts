@@ -1,0 +1,127 @@
+/**
+ * Where the service keeps its state: the one DynamoDB table (key schema, indexes and every access
+ * pattern are documented in `lambdas/adapters/dynamodb/table.ts`, whose names this construct imports)
+ * and two buckets: `images` holds image files, `disks` holds machine disks (build sources).
+ *
+ * Grants are hand-written action lists, not `grantReadData`/`grantReadWrite`: those include `Scan`
+ * (and, for buckets, every List and Get action), and no request path may scan (DESIGN §4).
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { INDEXES, TABLE_KEYS } from '../../lambdas/adapters/dynamodb/table';
+
+export interface DataProps {
+  /** What happens to the table and buckets when the stack goes. @default RETAIN */
+  removalPolicy?: RemovalPolicy;
+}
+
+/** Item reads a request path may do: by key, or a Query on the table or an index. Never Scan. */
+export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'] as const;
+/** Item writes: single-item conditional writes (dynalite has no transactions, see DESIGN §6). */
+export const TABLE_WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+] as const;
+
+export class Data extends Construct {
+  readonly table: TableV2;
+  readonly imagesBucket: Bucket;
+  readonly disksBucket: Bucket;
+
+  constructor(scope: Construct, id: string, props: DataProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const retained = removalPolicy === RemovalPolicy.RETAIN;
+
+    this.table = new TableV2(this, 'Table', {
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: AttributeType.STRING },
+      billing: Billing.onDemand(),
+      globalSecondaryIndexes: Object.values(INDEXES).map((index) => ({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: AttributeType.STRING },
+      })),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: retained,
+      removalPolicy,
+    });
+
+    this.imagesBucket = this.privateBucket('ImagesBucket', removalPolicy);
+    this.disksBucket = this.privateBucket('DisksBucket', removalPolicy);
+  }
+
+  /** The environment variables through which handlers find these resources (CONVENTIONS: naming). */
+  get environment(): Record<string, string> {
+    return {
+      TABLE_NAME: this.table.tableName,
+      IMAGES_BUCKET: this.imagesBucket.bucketName,
+      DISKS_BUCKET: this.disksBucket.bucketName,
+    };
+  }
+
+  /** GetItem, BatchGetItem and Query on the table; Query on its indexes. */
+  grantItemsRead(grantee: IGrantable): Grant {
+    return this.grantTable(grantee, [...TABLE_READ_ACTIONS]);
+  }
+
+  /** Reads plus single-item writes. Still no Scan. */
+  grantItemsReadWrite(grantee: IGrantable): Grant {
+    return this.grantTable(grantee, [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS]);
+  }
+
+  /** s3:GetObject on image files: what a handler needs to presign a download. */
+  grantImageFilesPresign(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.imagesBucket.arnForObjects('*')] });
+  }
+
+  /** Write image files with multipart uploads, and clean them up (abort uploads, delete partial objects). */
+  grantImageFilesWrite(grantee: IGrantable): Grant {
+    Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
+      resourceArns: [this.imagesBucket.bucketArn],
+    });
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      resourceArns: [this.imagesBucket.arnForObjects('*')],
+    });
+  }
+
+  /** Read machine disks. ListBucket only so that a missing disk answers 404, not 403. */
+  grantDisksRead(grantee: IGrantable): Grant {
+    Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.disksBucket.bucketArn] });
+    return Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.disksBucket.arnForObjects('*')] });
+  }
+
+  private grantTable(grantee: IGrantable, actions: string[]): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions,
+      resourceArns: [this.table.tableArn, `${this.table.tableArn}/index/*`],
+    });
+  }
+
+  private privateBucket(id: string, removalPolicy: RemovalPolicy): Bucket {
+    return new Bucket(this, id, {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: false,
+      // A build that dies mid-upload leaves parts that are billed but invisible; Cleanup aborts them,
+      // and this rule catches whatever Cleanup could not.
+      lifecycleRules: [{ id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      removalPolicy,
+      autoDeleteObjects: false,
+    });
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The one way this stack makes a Lambda function: a NodejsFunction on nodejs22.x/arm64, bundled by the
+ * local esbuild (never Docker), with its own retained-for-a-while log group.
+ *
+ * Bundling choices, and why:
+ * - The AWS SDK v3 clients are bundled in (`bundleAwsSDK`), not taken from the runtime: the handlers
+ *   then run the exact versions pinned in package-lock.json, the ones the unit and integration tests
+ *   ran (the runtime's copy changes under us and lags behind), and per-client imports keep it small.
+ * - ESM output, preferring packages' `module` entry points, so esbuild can tree-shake the SDK's ES
+ *   builds; middy 7 is ESM-only anyway. The banner gives bundled CommonJS dependencies a `require`.
+ * - Minified with a separate source map; `NODE_OPTIONS=--enable-source-maps` maps stack traces back.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { LOCK_FILE, REPO_ROOT, lambdaEntry } from '../paths';
+
+export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
+export const SERVICE_NAME = 'machine-image-service';
+
+export interface ServiceFunctionProps {
+  /** Handler file relative to `lambdas/`, as in routes.ts. */
+  entry: string;
+  description?: string;
+  /** @default 256 */
+  memorySize?: number;
+  /** @default 30 seconds */
+  timeout?: Duration;
+  environment?: Record<string, string>;
+  /** @default one month */
+  logRetention?: RetentionDays;
+}
+
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+export const createServiceFunction = (scope: Construct, id: string, props: ServiceFunctionProps): NodejsFunction => {
+  const logGroup = new LogGroup(scope, `${id}Logs`, {
+    retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  return new NodejsFunction(scope, id, {
+    entry: lambdaEntry(props.entry),
+    handler: 'handler',
+    description: props.description,
+    runtime: LAMBDA_RUNTIME,
+    architecture: Architecture.ARM_64,
+    memorySize: props.memorySize ?? 256,
+    timeout: props.timeout ?? Duration.seconds(30),
+    logGroup,
+    projectRoot: REPO_ROOT,
+    depsLockFilePath: LOCK_FILE,
+    environment: {
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      ...props.environment,
+    },
+    bundling: {
+      forceDockerBundling: false,
+      format: OutputFormat.ESM,
+      target: 'node22',
+      mainFields: ['module', 'main'],
+      banner: ESM_REQUIRE_BANNER,
+      bundleAwsSDK: true,
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+    },
+  });
+};

@@ -1,0 +1,37 @@
+/**
+ * The one stack of the service (DESIGN §2). It composes constructs and declares outputs, nothing else:
+ * data (table, buckets) → build workflow (state machine and its task functions) → HTTP API (route
+ * functions, authorizer).
+ */
+import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { BuildWorkflow } from './constructs/build-workflow';
+import { Data } from './constructs/data';
+import { ServiceApi } from './constructs/http-api';
+
+export interface ImageServiceStackProps extends StackProps {
+  /** For the table and buckets. @default RETAIN */
+  dataRemovalPolicy?: RemovalPolicy;
+}
+
+/** Output ids; the local stack and scripts read these names from the stack's outputs. */
+export const STACK_OUTPUTS = ['ApiUrl', 'TableName', 'ImagesBucketName', 'DisksBucketName', 'StateMachineArn'] as const;
+
+export class ImageServiceStack extends Stack {
+  readonly data: Data;
+  readonly workflow: BuildWorkflow;
+  readonly api: ServiceApi;
+
+  constructor(scope: Construct, id: string, props: ImageServiceStackProps = {}) {
+    super(scope, id, props);
+    this.data = new Data(this, 'Data', { removalPolicy: props.dataRemovalPolicy });
+    this.workflow = new BuildWorkflow(this, 'BuildWorkflow', { data: this.data });
+    this.api = new ServiceApi(this, 'Api', { data: this.data, stateMachine: this.workflow.stateMachine });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url });
+    new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
+    new CfnOutput(this, 'ImagesBucketName', { value: this.data.imagesBucket.bucketName });
+    new CfnOutput(this, 'DisksBucketName', { value: this.data.disksBucket.bucketName });
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Local DynamoDB: dynalite on loopback. Tables become ACTIVE at once (the *TableMs options are 0);
+ * with `dataDir` the data lives in LevelDB under that folder and survives restarts, otherwise in memory.
+ * dynalite has no transactions, TTL expiry or streams (see notes/local-emulation.md §1).
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
+
+// dynalite ships no type declarations.
+type DynaliteFactory = (options: {
+  path?: string;
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}) => Server;
+const dynalite: DynaliteFactory = require('dynalite');
+
+export interface LocalDynamoOptions {
+  /** 0 or undefined = an ephemeral port. */
+  port?: number;
+  /** LevelDB folder; undefined = in memory. */
+  dataDir?: string;
+}
+
+export interface LocalDynamo {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promise<LocalDynamo> {
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const server = dynalite({
+    path: options.dataDir,
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close() {
+      closing ??= new Promise<void>((resolve, reject) => {
+        // dynalite's close waits for the HTTP server, then closes LevelDB.
+        server.close((err?: Error) => (err ? reject(err) : resolve()));
+        // SDK clients keep connections alive; don't wait for their idle timeout.
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * The local API Gateway: an HTTP server generated from the same route table the CDK API reads.
+ * It matches a request to a route, runs the REQUEST authorizer in-process for authenticated routes,
+ * builds a REST API proxy event (v1) with the authorizer's context, and invokes the handler — the
+ * same code and event shape Lambda runs behind API Gateway.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
+import { routes, type Route } from '../lambdas/routes';
+import { handlers } from './handlers';
+
+/** API Gateway's payload limit. */
+const MAX_PAYLOAD = 10 * 1024 * 1024;
+
+interface CompiledRoute {
+  route: Route;
+  regex: RegExp;
+  params: string[];
+}
+
+export function compileRoutes(table: readonly Route[]): CompiledRoute[] {
+  return table.map((route) => {
+    const params: string[] = [];
+    const pattern = route.path
+      .split('/')
+      .map((seg) => {
+        const m = /^\{(\w+)\}$/.exec(seg);
+        if (!m) return seg.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+        params.push(m[1]);
+        return '([^/]+)';
+      })
+      .join('/');
+    return { route, regex: new RegExp(`^${pattern}$`), params };
+  });
+}
+
+export function matchRoute(compiled: CompiledRoute[], method: string, path: string) {
+  let pathMatched = false;
+  for (const c of compiled) {
+    const m = c.regex.exec(path);
+    if (!m) continue;
+    pathMatched = true;
+    if (c.route.method !== method) continue;
+    return { route: c.route, pathParameters: Object.fromEntries(c.params.map((p, i) => [p, m[i + 1]])) };
+  }
+  return { pathMatched };
+}
+
+function lambdaContext(name: string): Context {
+  const id = randomUUID();
+  return {
+    awsRequestId: id,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+    memoryLimitInMB: '1024',
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => 29_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_PAYLOAD) return 'too-large';
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function queryParams(url: URL) {
+  const single: Record<string, string> = {};
+  const multi: Record<string, string[]> = {};
+  for (const [k, v] of url.searchParams) {
+    single[k] = v;
+    (multi[k] ??= []).push(v);
+  }
+  return { single: Object.keys(single).length ? single : null, multi: Object.keys(multi).length ? multi : null };
+}
+
+export interface LocalGateway {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startGateway(opts: { port: number; host?: string }): Promise<LocalGateway> {
+  const compiled = compileRoutes(routes);
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      console.error('gateway error', err);
+      if (!res.headersSent) send(res, 500, { message: 'Internal server error' });
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const requestId = randomUUID();
+    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    const match = matchRoute(compiled, method === 'HEAD' ? 'GET' : method, path);
+    if (!('route' in match) || !match.route) {
+      // The deployed API answers unknown paths the same way (a gateway response).
+      if (match.pathMatched) return send(res, 405, { code: 'BadMethod', message: `${method} is not allowed on ${path}` });
+      return send(res, 404, { code: 'ResourceNotFound', message: `${path} does not exist` });
+    }
+    const { route, pathParameters } = match;
+    const body = await readBody(req);
+    if (body === 'too-large') return send(res, 413, { message: 'Request Too Long' });
+
+    const headers: Record<string, string> = {};
+    const multiValueHeaders: Record<string, string[]> = {};
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const [k, v] = [req.rawHeaders[i], req.rawHeaders[i + 1]];
+      headers[k] = v;
+      (multiValueHeaders[k] ??= []).push(v);
+    }
+    const query = queryParams(url);
+    const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
+
+    let authorizer: Record<string, unknown> | null = null;
+    if (route.auth === 'caller') {
+      const authEvent: APIGatewayRequestAuthorizerEvent = {
+        type: 'REQUEST',
+        methodArn: `arn:aws:execute-api:us-east-1:000000000000:local/local/${route.method}${route.path}`,
+        resource: route.path,
+        path,
+        httpMethod: route.method,
+        headers,
+        multiValueHeaders,
+        pathParameters,
+        queryStringParameters: query.single,
+        multiValueQueryStringParameters: query.multi,
+        stageVariables: null,
+        requestContext: { requestId, path, httpMethod: route.method, stage: 'local', resourcePath: route.path, identity: { sourceIp } } as never,
+      };
+      try {
+        const result = await handlers['auth/authorizer.ts']()(authEvent, lambdaContext('Authorizer'));
+        const allowed = result?.policyDocument?.Statement?.some((s: { Effect: string }) => s.Effect === 'Allow');
+        if (!allowed) return send(res, 403, { Message: 'User is not authorized to access this resource with an explicit deny' });
+        authorizer = { ...(result.context ?? {}), principalId: result.principalId };
+      } catch (err) {
+        if ((err as Error)?.message === 'Unauthorized') return send(res, 401, { message: 'Unauthorized' });
+        console.error('authorizer error', err);
+        return send(res, 500, { message: null });
+      }
+    }
+
+    const event: APIGatewayProxyEvent = {
+      resource: route.path,
+      path,
+      httpMethod: method,
+      headers,
+      multiValueHeaders,
+      queryStringParameters: query.single,
+      multiValueQueryStringParameters: query.multi,
+      pathParameters: Object.keys(pathParameters).length ? pathParameters : null,
+      stageVariables: null,
+      body: body.length ? body.toString('utf8') : null,
+      isBase64Encoded: false,
+      requestContext: {
+        accountId: '000000000000',
+        apiId: 'local',
+        authorizer,
+        httpMethod: method,
+        identity: { sourceIp } as never,
+        path,
+        protocol: `HTTP/${req.httpVersion}`,
+        requestId,
+        requestTimeEpoch: Date.now(),
+        resourceId: route.operation,
+        resourcePath: route.path,
+        stage: 'local',
+      },
+    };
+    const result = await handlers[route.entry]()(event, lambdaContext(route.operation));
+    const outHeaders: Record<string, string> = { ...(result.headers ?? {}) };
+    res.writeHead(result.statusCode, outHeaders);
+    const payload = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : Buffer.from(result.body ?? '', 'utf8');
+    res.end(method === 'HEAD' ? undefined : payload);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * The local stack's map from a route's or task's `entry` (as in lambdas/routes.ts) to its handler
+ * module. A unit test checks every route and task has one, so the map and the table cannot drift.
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export type AnyHandler = (event: any, context: any) => Promise<any>;
+
+export const handlers: Record<string, () => AnyHandler> = {
+  'dialects/service/handlers/ping.ts': () => require('../lambdas/dialects/service/handlers/ping').handler,
+  'dialects/triton/handlers/list-images.ts': () => require('../lambdas/dialects/triton/handlers/list-images').handler,
+  'dialects/triton/handlers/create-image-from-machine.ts': () => require('../lambdas/dialects/triton/handlers/create-image-from-machine').handler,
+  'dialects/triton/handlers/get-image.ts': () => require('../lambdas/dialects/triton/handlers/get-image').handler,
+  'dialects/triton/handlers/get-image-file.ts': () => require('../lambdas/dialects/triton/handlers/get-image-file').handler,
+  'dialects/triton/handlers/get-job.ts': () => require('../lambdas/dialects/triton/handlers/get-job').handler,
+  'dialects/triton/handlers/list-machines.ts': () => require('../lambdas/dialects/triton/handlers/list-machines').handler,
+  'dialects/triton/handlers/get-machine.ts': () => require('../lambdas/dialects/triton/handlers/get-machine').handler,
+  'workflow/tasks/prepare-source.ts': () => require('../lambdas/workflow/tasks/prepare-source').handler,
+  'workflow/tasks/build-image-file.ts': () => require('../lambdas/workflow/tasks/build-image-file').handler,
+  'workflow/tasks/finalize.ts': () => require('../lambdas/workflow/tasks/finalize').handler,
+  'workflow/tasks/cleanup.ts': () => require('../lambdas/workflow/tasks/cleanup').handler,
+  'workflow/tasks/mark-failed.ts': () => require('../lambdas/workflow/tasks/mark-failed').handler,
+  'auth/authorizer.ts': () => require('../lambdas/auth/authorizer').handler,
+};

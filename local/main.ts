@@ -1,0 +1,145 @@
+/**
+ * `npm start` and `npm run admin`: one entry, two commands.
+ *   start  — the whole service on http://127.0.0.1:$PORT (default 8080), seeded, data under .local/
+ *   admin  — operator commands against the running local stack (found through .local/stack.json),
+ *            or against a deployed stack when TABLE_NAME, DISKS_BUCKET and IMAGES_BUCKET are set.
+ */
+import path from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { REPO_ROOT } from '../lib/paths';
+import { isServiceError } from '../lambdas/core/errors';
+import type { MachineState } from '../lambdas/core/machine';
+
+const DEFAULT_STATE_FILE = path.join(REPO_ROOT, '.local', 'stack.json');
+
+interface StackFile {
+  url: string;
+  pid: number;
+  dataDir: string;
+  endpoints: Record<string, string>;
+  env: Record<string, string>;
+}
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  if (i === -1) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new UsageError(`--${name} needs a value`);
+  args.splice(i, 2);
+  return v;
+}
+
+class UsageError extends Error {}
+
+async function start(args: string[]) {
+  const port = Number(flag(args, 'port') ?? process.env.PORT ?? 8080);
+  const dataDir = path.resolve(flag(args, 'data-dir') ?? process.env.DATA_DIR ?? path.join(REPO_ROOT, '.local', 'data'));
+  const stateFile = path.resolve(flag(args, 'state-file') ?? DEFAULT_STATE_FILE);
+  const { startLocalStack } = await import('./stack');
+  const { seedDemo, DEMO_LOGIN } = await import('./seed');
+  const stack = await startLocalStack({ port, dataDir });
+  const seeded = await seedDemo(dataDir);
+  const state: StackFile = { url: stack.url, pid: process.pid, dataDir, endpoints: stack.endpoints, env: stack.env };
+  mkdirSync(path.dirname(stateFile), { recursive: true });
+  writeFileSync(stateFile, JSON.stringify(state, null, 2));
+
+  let closing = false;
+  const stop = async () => {
+    if (closing) return;
+    closing = true;
+    await stack.close();
+    if (existsSync(stateFile) && JSON.parse(readFileSync(stateFile, 'utf8')).pid === process.pid) rmSync(stateFile);
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+
+  const stopped = seeded.machines.filter((m) => m.state === 'stopped');
+  const first = stopped[0];
+  console.log(`machine-image-service is running at ${stack.url}  (data: ${path.relative(process.cwd(), dataDir) || '.'})`);
+  console.log(`\ndemo account: ${DEMO_LOGIN} (${seeded.accountId})\nmachines:`);
+  for (const m of seeded.machines) console.log(`  ${m.id}  ${m.name.padEnd(12)} ${m.state.padEnd(8)} ${m.os}/${m.type}`);
+  if (first) {
+    console.log(`\ncreate an image from ${first.name} and watch it become active:`);
+    console.log(`  curl -si -X POST ${stack.url}/${DEMO_LOGIN}/images -H 'content-type: application/json' \\`);
+    console.log(`    -d '{"machine":"${first.id}","name":"my-image","version":"1.0.0"}'`);
+    console.log(`  curl -s ${stack.url}/${DEMO_LOGIN}/images/<id>`);
+    console.log(`  curl -s ${stack.url}/${DEMO_LOGIN}/jobs/<x-joyent-jobid>`);
+    console.log(`  curl -sL ${stack.url}/${DEMO_LOGIN}/images/<id>/file -o image.gz`);
+  }
+  console.log('\nadmin: npm run admin -- account create <login> | machine register <login> --name N --os OS --type T --disk FILE');
+  console.log('ready');
+}
+
+async function pingOk(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/--ping`, { signal: AbortSignal.timeout(2000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function useStack(args: string[]) {
+  const stateFile = path.resolve(flag(args, 'state-file') ?? DEFAULT_STATE_FILE);
+  if (process.env.TABLE_NAME && process.env.DISKS_BUCKET && process.env.IMAGES_BUCKET) return; // a deployed stack
+  if (!existsSync(stateFile)) {
+    throw new UsageError('no local stack is running (start one with `npm start`), and TABLE_NAME/DISKS_BUCKET/IMAGES_BUCKET are not set for a deployed stack');
+  }
+  const state = JSON.parse(readFileSync(stateFile, 'utf8')) as StackFile;
+  if (!(await pingOk(state.url))) {
+    throw new UsageError(`the local stack recorded in ${path.relative(process.cwd(), stateFile)} (${state.url}) is not answering; start it with \`npm start\``);
+  }
+  Object.assign(process.env, state.env);
+}
+
+async function admin(args: string[]) {
+  await useStack(args);
+  const { adminOps } = await import('./admin-ops');
+  const [noun, verb, ...rest] = args;
+  if (noun === 'account' && verb === 'create') {
+    const email = flag(rest, 'email');
+    const [login] = rest;
+    if (!login) throw new UsageError('usage: admin account create <login> [--email E]');
+    return adminOps.createAccount(login, { email });
+  }
+  if (noun === 'machine' && verb === 'register') {
+    const name = flag(rest, 'name');
+    const os = flag(rest, 'os');
+    const type = flag(rest, 'type');
+    const disk = flag(rest, 'disk');
+    const state = flag(rest, 'state') as MachineState | undefined;
+    const image = flag(rest, 'image');
+    const [login] = rest;
+    if (!login || !name || !os || !type || !disk) {
+      throw new UsageError('usage: admin machine register <login> --name N --os OS --type TYPE --disk FILE [--state stopped|running] [--image ID]');
+    }
+    if (!existsSync(disk)) throw new UsageError(`disk file ${disk} does not exist`);
+    return adminOps.registerMachine({ login, name, os, type, diskFile: path.resolve(disk), state, image });
+  }
+  throw new UsageError('usage: admin account create <login> | admin machine register <login> --name N --os OS --type TYPE --disk FILE');
+}
+
+async function main() {
+  const [command, ...args] = process.argv.slice(2);
+  try {
+    if (command === 'start') return await start(args);
+    if (command === 'admin') {
+      const out = await admin(args);
+      console.log(JSON.stringify(out, null, 2));
+      process.exit(0);
+    }
+    throw new UsageError('usage: main.ts start | admin …');
+  } catch (err) {
+    if (err instanceof UsageError || isServiceError(err)) {
+      console.error(`error: ${err.message}`);
+      process.exit(isServiceError(err) ? 1 : 2);
+    }
+    throw err;
+  }
+}
+
+void main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,44 @@
+/**
+ * Starts ONE embedded local stack for the whole integration run — exactly what `npm start` runs,
+ * in a child process, on ephemeral ports and a temporary data folder — and tells the test workers
+ * where it is through LOCAL_STACK_FILE.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const READY_TIMEOUT_MS = 120_000;
+
+export default async function globalSetup(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mis-it-'));
+  const stateFile = path.join(dir, 'stack.json');
+  const child = spawn(
+    process.execPath,
+    ['--openssl-legacy-provider', 'scripts/run-ts.mjs', 'local/main.ts', 'start', '--port', '0', '--data-dir', path.join(dir, 'data'), '--state-file', stateFile],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' } },
+  );
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => {
+    output += d;
+    if (process.env.LOCAL_STACK_DEBUG) process.stderr.write(d);
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`local stack not ready after ${READY_TIMEOUT_MS} ms:\n${output}`)), READY_TIMEOUT_MS);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`local stack exited with ${code}:\n${output}`));
+    });
+    child.stdout!.on('data', () => {
+      if (/^ready$/m.test(output) && existsSync(stateFile)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  process.env.LOCAL_STACK_FILE = stateFile;
+  process.env.LOCAL_STACK_URL = JSON.parse(readFileSync(stateFile, 'utf8')).url;
+  (globalThis as Record<string, unknown>).__LOCAL_STACK__ = { child, dir };
+}

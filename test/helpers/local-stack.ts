@@ -1,0 +1,67 @@
+/**
+ * What integration tests know about the running local stack: its URL, and its AWS endpoints in
+ * process.env so fixtures can be made through the real admin operations and S3/DynamoDB inspected
+ * with real SDK clients (never stubs).
+ */
+import { readFileSync } from 'node:fs';
+import { S3Client } from '@aws-sdk/client-s3';
+
+interface StackFile {
+  url: string;
+  env: Record<string, string>;
+}
+
+export function localStack(): StackFile {
+  const file = process.env.LOCAL_STACK_FILE;
+  if (!file) throw new Error('LOCAL_STACK_FILE is not set: run integration tests through jest (globalSetup starts the stack)');
+  const state = JSON.parse(readFileSync(file, 'utf8')) as StackFile;
+  Object.assign(process.env, state.env);
+  return state;
+}
+
+export const stack = localStack();
+export const BASE = stack.url;
+
+export const s3 = () =>
+  new S3Client({
+    endpoint: stack.env.AWS_ENDPOINT_URL_S3,
+    region: stack.env.AWS_REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export async function api<T = any>(method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<ApiResponse<T>> {
+  const res = await fetch(`${BASE}${path}`, {
+    method,
+    redirect: 'manual',
+    ...init,
+    headers: { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON; keep the text
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T };
+}
+
+/** Polls `fn` until `done` holds (or the attempts run out, returning the last value). */
+export async function poll<T>(fn: () => Promise<T>, done: (v: T) => boolean, { intervalMs = 200, attempts = 300 } = {}): Promise<T> {
+  let last = await fn();
+  for (let i = 0; i < attempts && !done(last); i++) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    last = await fn();
+  }
+  return last;
+}

@@ -1,0 +1,149 @@
+/**
+ * lib/local-asl: the synthesized build workflow, resolved to plain ASL, must be accepted and run by
+ * aws-local-stepfunctions (the engine the local stack uses), with Task states mapped by name.
+ * The Promise.withResolvers polyfill comes from the jest setup file.
+ */
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { BUILD_TASKS } from '../../lambdas/routes';
+import { TransientStorageError } from '../../lambdas/workflow/errors';
+import { LocalDefinition, synthesizeLocalDefinition } from '../../lib/local-asl';
+
+type Json = Record<string, any>;
+type Handlers = Record<string, (input: Json) => unknown>;
+
+const tempDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('image-service-asl-'));
+
+// Prepare (once for the file)
+const tempDirsBefore = tempDirs().length;
+const local: LocalDefinition = synthesizeLocalDefinition();
+
+const input = { jobId: 'job-1', imageId: 'image-1', source: { type: 'machine', machineId: 'm-1' }, target: { format: 'raw', compression: 'gzip' } };
+
+/** Runs the definition with every Task mapped to a local function; records each task's input. */
+const run = async (overrides: Handlers) => {
+  const calls: Record<string, Json[]> = {};
+  const handlers = Object.fromEntries(
+    BUILD_TASKS.map((state) => [
+      state,
+      async (taskInput: unknown) => {
+        (calls[state] ??= []).push(taskInput as Json);
+        return ((overrides[state] ?? (() => ({}))) as (i: Json) => unknown)(taskInput as Json);
+      },
+    ]),
+  );
+  const machine = new StateMachine(local.definition as never);
+  const retryIntervalOverrides = Object.fromEntries(BUILD_TASKS.map((state) => [state, 0]));
+  const execution = machine.run(input, { overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides } });
+  const result = await execution.result.then(
+    (output) => ({ ok: true as const, output: output as Json }),
+    (error: unknown) => ({ ok: false as const, error: error as Error & { cause?: unknown } }),
+  );
+  return { result, calls };
+};
+
+describe('synthesizeLocalDefinition', () => {
+  it('resolves the state machine to plain JSON with fake Lambda ARNs and lists its Task states', () => {
+    // Assess
+    expect(local.stateMachineLogicalId).toMatch(/^BuildWorkflowStateMachine/);
+    expect(local.taskStates).toEqual([...BUILD_TASKS]);
+    expect(JSON.stringify(local.definition)).not.toMatch(/Fn::|"Ref"/);
+    for (const state of local.taskStates) {
+      expect(local.definition.States[state].Resource).toMatch(/^arn:aws:lambda:us-east-1:000000000000:function:BuildWorkflow\w+$/);
+    }
+  });
+
+  it('leaves no synthesis output behind', () => {
+    expect(tempDirs()).toHaveLength(tempDirsBefore);
+  });
+
+  it('is accepted by aws-local-stepfunctions with full validation', () => {
+    expect(() => new StateMachine(local.definition as never)).not.toThrow();
+  });
+});
+
+describe('the build workflow, run locally', () => {
+  it('succeeds through PrepareSource → BuildImageFile → Finalize, each seeing the state so far', async () => {
+    // Act
+    const { result, calls } = await run({
+      PrepareSource: () => ({ size: 1024 }),
+      BuildImageFile: () => ({ size: 512, sha1: 'a', sha256: 'b', compression: 'gzip' }),
+      Finalize: () => ({ ignored: true }),
+    });
+
+    // Assess
+    expect(result).toEqual({
+      ok: true,
+      output: { ...input, prepared: { size: 1024 }, file: { size: 512, sha1: 'a', sha256: 'b', compression: 'gzip' } },
+    });
+    expect(calls.BuildImageFile[0]).toEqual({ ...input, prepared: { size: 1024 } });
+    expect(calls.Cleanup).toBeUndefined();
+    expect(calls.MarkFailed).toBeUndefined();
+  });
+
+  it('retries a transient storage error, then carries on', async () => {
+    // Prepare
+    let attempts = 0;
+
+    // Act
+    const { result, calls } = await run({
+      BuildImageFile: () => {
+        attempts += 1;
+        if (attempts < 3) throw new TransientStorageError('slow down');
+        return { size: 1 };
+      },
+    });
+
+    // Assess
+    expect(result.ok).toBe(true);
+    expect(calls.BuildImageFile).toHaveLength(3);
+    expect(calls.Cleanup).toBeUndefined();
+  });
+
+  it('on a non-retryable error runs Cleanup with the error, then MarkFailed, and fails the execution', async () => {
+    // Prepare
+    const failure = Object.assign(new Error('disk is gone'), { name: 'SourceUnavailableError' });
+
+    // Act
+    const { result, calls } = await run({
+      PrepareSource: () => ({ size: 1 }),
+      BuildImageFile: () => {
+        throw failure;
+      },
+      Cleanup: () => ({ deletedObjects: 1, abortedUploads: 1 }),
+    });
+
+    // Assess
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error).toBeInstanceOf(ExecutionError);
+    expect(calls.BuildImageFile).toHaveLength(1);
+    expect(calls.Finalize).toBeUndefined();
+    expect(calls.Cleanup).toEqual([expect.objectContaining({ error: expect.objectContaining({ Error: 'SourceUnavailableError' }) })]);
+    expect(calls.MarkFailed).toEqual([
+      expect.objectContaining({ error: expect.objectContaining({ Error: 'SourceUnavailableError' }), cleanup: { deletedObjects: 1, abortedUploads: 1 } }),
+    ]);
+  });
+
+  it('still marks the job failed when Cleanup itself fails', async () => {
+    // Act
+    const { result, calls } = await run({
+      PrepareSource: () => {
+        throw Object.assign(new Error('no such machine'), { name: 'SourceUnavailableError' });
+      },
+      Cleanup: () => {
+        throw Object.assign(new Error('access denied'), { name: 'AccessDenied' });
+      },
+    });
+
+    // Assess
+    expect(result.ok).toBe(false);
+    expect(calls.Cleanup).toHaveLength(1);
+    expect(calls.MarkFailed).toEqual([
+      expect.objectContaining({
+        error: expect.objectContaining({ Error: 'SourceUnavailableError' }),
+        cleanupError: expect.objectContaining({ Error: 'AccessDenied' }),
+      }),
+    ]);
+  });
+});

@@ -1,0 +1,288 @@
+/**
+ * Targeted assertions on the synthesized template (CONVENTIONS: tests): keys and indexes, bucket
+ * hardening, the workflow's retry/compensation wiring, one API method per route, least-privilege IAM.
+ * The stack is synthesized once for the file, with bundling skipped (no esbuild runs) and the CDK's
+ * CloudFormation schema validation made strict, so a template CloudFormation would reject fails here.
+ */
+import { App, CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { IConstruct } from 'constructs';
+import { INDEXES, TABLE_KEYS } from '../../lambdas/adapters/dynamodb/table';
+import { BUILD_TASKS, routes } from '../../lambdas/routes';
+import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
+import { BUILD_STATES, FORWARD_TASKS } from '../../lib/constructs/build-workflow';
+import { ImageServiceStack, STACK_OUTPUTS } from '../../lib/image-service-stack';
+import { AslState, localDefinitionFromTemplate } from '../../lib/local-asl';
+
+type Resources = Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }>;
+
+// Prepare (once for the file)
+const app = new App({
+  context: { 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:strictCfnValidateErrors': true },
+});
+const stack = new ImageServiceStack(app, 'ImageServiceTest');
+const template = Template.fromStack(stack);
+const resources = template.toJSON().Resources as Resources;
+
+const logicalId = (construct: IConstruct): string => stack.getLogicalId(construct.node.defaultChild as CfnElement);
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+/** Every IAM action granted to a function's role, across its policies. */
+const actionsOf = (functionLogicalId: string): string[] => {
+  const roleRef = resources[functionLogicalId].Properties.Role['Fn::GetAtt'][0];
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleRef))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
+    .flatMap((s: { Action: string | string[] }) => [s.Action].flat());
+};
+
+/** `/a/{b}` for an AWS::ApiGateway::Resource, by following ParentId up to the root. */
+const resourcePath = (id: string): string => {
+  const { ParentId, PathPart } = resources[id].Properties;
+  const parent = ParentId.Ref as string | undefined;
+  return `${parent ? resourcePath(parent) : ''}/${PathPart}`;
+};
+
+describe('data', () => {
+  it('has one on-demand table with PK/SK, the three GSIs (ALL projection) and point-in-time recovery, retained', () => {
+    // Assess
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    template.hasResource('AWS::DynamoDB::GlobalTable', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [
+          { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+          { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: Object.values(INDEXES).map((index) => ({
+          IndexName: index.name,
+          KeySchema: [
+            { AttributeName: index.partitionKey, KeyType: 'HASH' },
+            { AttributeName: index.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        })),
+        Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+      }),
+    });
+  });
+
+  it('has two encrypted, private, SSL-only buckets that abort incomplete multipart uploads after a day', () => {
+    // Act
+    const buckets = ofType('AWS::S3::Bucket');
+    const policies = ofType('AWS::S3::BucketPolicy');
+
+    // Assess
+    expect(buckets).toHaveLength(2);
+    for (const [id, bucket] of buckets) {
+      expect(bucket.DeletionPolicy).toBe('Retain');
+      expect(bucket.Properties).toMatchObject({
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        LifecycleConfiguration: {
+          Rules: expect.arrayContaining([
+            expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
+          ]),
+        },
+      });
+      const policy = policies.find(([, p]) => p.Properties.Bucket.Ref === id);
+      expect(policy?.[1].Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
+});
+
+describe('build workflow', () => {
+  const { definition } = localDefinitionFromTemplate(template.toJSON());
+  const states = definition.States as Record<string, AslState & Record<string, any>>;
+  const functionOfTask = (state: string): string => (states[state].Resource as string).split(':').pop()!;
+
+  it('is a Standard state machine with a timeout and logging', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: Match.objectLike({ Level: 'ERROR', IncludeExecutionData: true }),
+    });
+    expect(definition.TimeoutSeconds).toBe(7200);
+  });
+
+  it('runs PrepareSource → BuildImageFile → Finalize → Succeed, with the documented ResultPaths', () => {
+    // Assess
+    expect(definition.StartAt).toBe('PrepareSource');
+    expect(states.PrepareSource).toMatchObject({ Type: 'Task', ResultPath: '$.prepared', Next: 'BuildImageFile' });
+    expect(states.BuildImageFile).toMatchObject({ Type: 'Task', ResultPath: '$.file', Next: 'Finalize' });
+    expect(states.Finalize).toMatchObject({ Type: 'Task', ResultPath: null, Next: BUILD_STATES.BuildSucceeded });
+    expect(states[BUILD_STATES.BuildSucceeded].Type).toBe('Succeed');
+    const taskNames = Object.keys(states).filter((name) => states[name].Type === 'Task');
+    expect(taskNames.sort()).toEqual([...BUILD_TASKS].sort());
+  });
+
+  it.each(FORWARD_TASKS)('%s retries transient errors with backoff and hands any other error to Cleanup', (state) => {
+    expect(states[state].Retry).toEqual([
+      { ErrorEquals: [...RETRYABLE_ERRORS], IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 3 },
+    ]);
+    expect(states[state].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Cleanup' }]);
+  });
+
+  it('compensates: Cleanup (even when it fails) → MarkFailed → Fail', () => {
+    expect(states.Cleanup).toMatchObject({ Type: 'Task', ResultPath: '$.cleanup', Next: 'MarkFailed' });
+    expect(states.Cleanup.Retry).toHaveLength(1);
+    expect(states.Cleanup.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.cleanupError', Next: 'MarkFailed' }]);
+    expect(states.MarkFailed).toMatchObject({ Type: 'Task', ResultPath: null, Next: BUILD_STATES.BuildFailed });
+    expect(states.MarkFailed.Retry).toHaveLength(1);
+    expect(states[BUILD_STATES.BuildFailed].Type).toBe('Fail');
+  });
+
+  it('invokes each task function directly (payloadResponseOnly), one function per task', () => {
+    for (const state of BUILD_TASKS) {
+      expect(states[state].Parameters).toBeUndefined();
+      expect(functionOfTask(state)).toBe(logicalId(stack.workflow.functions[state]));
+    }
+    expect(new Set(BUILD_TASKS.map(functionOfTask)).size).toBe(BUILD_TASKS.length);
+  });
+
+  it('gives BuildImageFile 2 vCPUs (3538 MB) and 15 minutes, the other tasks 256 MB and 30 s or so', () => {
+    expect(resources[functionOfTask('BuildImageFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
+    for (const state of ['PrepareSource', 'Finalize', 'MarkFailed']) {
+      expect(resources[functionOfTask(state)].Properties).toMatchObject({ MemorySize: 256, Timeout: 30 });
+    }
+  });
+
+  it('lets tasks manage multipart uploads of image files and read disks', () => {
+    for (const state of BUILD_TASKS) {
+      expect(actionsOf(functionOfTask(state))).toEqual(
+        expect.arrayContaining(['s3:AbortMultipartUpload', 's3:ListBucketMultipartUploads', 's3:PutObject', 's3:GetObject', 'dynamodb:UpdateItem']),
+      );
+    }
+  });
+});
+
+describe('HTTP API', () => {
+  const methods = ofType('AWS::ApiGateway::Method').filter(([, m]) => m.Properties.HttpMethod !== 'OPTIONS');
+  const methodOf = (route: (typeof routes)[number]) =>
+    methods.find(
+      ([, m]) =>
+        m.Properties.HttpMethod === route.method &&
+        (m.Properties.ResourceId.Ref ? resourcePath(m.Properties.ResourceId.Ref) : '/') === route.path,
+    )?.[1].Properties;
+
+  it('has exactly one method per route, at the route’s path, with the route’s HTTP method', () => {
+    // Act
+    const found = routes.map(methodOf);
+
+    // Assess
+    expect(methods).toHaveLength(routes.length);
+    expect(found.every(Boolean)).toBe(true);
+  });
+
+  it.each(routes.map((r) => [r.operation, r] as const))('%s proxies to its own function', (operation, route) => {
+    const method = methodOf(route)!;
+    const fnId = logicalId(stack.api.functions[operation]);
+    expect(method.OperationName).toBe(operation);
+    expect(method.Integration).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
+    expect(JSON.stringify(method.Integration.Uri)).toContain(`"${fnId}"`);
+  });
+
+  it('puts caller routes behind the one REQUEST authorizer and leaves the ping open', () => {
+    const authorizerId = logicalId(stack.api.authorizer);
+    for (const route of routes) {
+      const method = methodOf(route)!;
+      if (route.auth === 'caller') {
+        expect(method).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: authorizerId } });
+      } else {
+        expect(method.AuthorizationType).toBe('NONE');
+        expect(method.AuthorizerId).toBeUndefined();
+      }
+    }
+    expect(routes.find((r) => r.operation === 'Ping')?.auth).toBe('none');
+  });
+
+  it('never caches authorizer results and requires no identity source (anonymous callers reach it)', () => {
+    template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'REQUEST',
+      AuthorizerResultTtlInSeconds: 0,
+      IdentitySource: Match.absent(),
+    });
+  });
+
+  it('logs access and throttles on the stage', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() }),
+      ]),
+    });
+  });
+
+  it('gives every route function the service environment', () => {
+    for (const route of routes) {
+      expect(resources[logicalId(stack.api.functions[route.operation])].Properties.Environment.Variables).toEqual(
+        expect.objectContaining({
+          TABLE_NAME: expect.anything(),
+          IMAGES_BUCKET: expect.anything(),
+          DISKS_BUCKET: expect.anything(),
+          STATE_MACHINE_ARN: expect.anything(),
+          NODE_OPTIONS: '--enable-source-maps',
+        }),
+      );
+    }
+  });
+});
+
+describe('least privilege', () => {
+  const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+  it.each(routes.filter((r) => r.access === 'read').map((r) => [r.operation]))(
+    'read route %s may only GetItem/BatchGetItem/Query and presign, never write or start builds',
+    (operation) => {
+      // Act
+      const actions = actionsOf(logicalId(stack.api.functions[operation]));
+
+      // Assess
+      expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
+        ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'].sort(),
+      );
+      expect(actions.filter((a) => WRITES.includes(a) || a.startsWith('states:'))).toEqual([]);
+      expect(actions.filter((a) => a.startsWith('s3:'))).toEqual(['s3:GetObject']);
+    },
+  );
+
+  it.each(routes.filter((r) => r.access === 'write').map((r) => [r.operation]))(
+    'write route %s may write items and start the build workflow',
+    (operation) => {
+      const actions = actionsOf(logicalId(stack.api.functions[operation]));
+      expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'states:StartExecution']));
+    },
+  );
+
+  it('grants no Scan (nor any dynamodb wildcard) to anyone', () => {
+    const allActions = ofType('AWS::IAM::Policy').flatMap(([, p]) =>
+      p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => [s.Action].flat()),
+    );
+    expect(allActions).not.toContain('dynamodb:Scan');
+    expect(allActions.filter((a: string) => a.startsWith('dynamodb:') && a.includes('*'))).toEqual([]);
+  });
+});
+
+describe('functions', () => {
+  it('all run nodejs22.x on arm64: one per route, one per task, and the authorizer', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + 1);
+    for (const [, fn] of functions) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    }
+  });
+});
+
+describe('outputs', () => {
+  it.each(STACK_OUTPUTS.map((o) => [o]))('exports %s', (name) => {
+    template.hasOutput(name, { Value: Match.anyValue() });
+  });
+});
