@@ -18,10 +18,23 @@ import { DynamoAccountRepository } from './adapters/dynamodb/account-repository'
 import { S3FileUrlSigner } from './adapters/s3/file-url-signer';
 import { SfnWorkflowStarter } from './adapters/sfn/workflow-starter';
 
+const disposers: (() => void)[] = [];
 const once = <T>(make: () => T): (() => T) => {
   let value: T | undefined;
   return () => (value ??= make());
 };
+/** A client made at most once, and closed (its keep-alive sockets with it) by `disposeClients`. */
+const client = <T extends { destroy(): void }>(make: () => T): (() => T) =>
+  once(() => {
+    const c = make();
+    disposers.push(() => c.destroy());
+    return c;
+  });
+
+/** Closes every SDK client made so far (for short-lived processes: CLIs, tests, benchmarks). */
+export function disposeClients(): void {
+  for (const dispose of disposers.splice(0)) dispose();
+}
 
 function env(name: string): string {
   const v = process.env[name];
@@ -39,11 +52,11 @@ export const config = {
 export const clock: Clock = { now: () => new Date() };
 export const ids: IdGenerator = { uuid: () => randomUUID() };
 
-export const documentClient = once(() =>
+export const documentClient = client(() =>
   DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } }),
 );
-export const s3Client = once(() => new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }));
-export const sfnClient = once(() => new SFNClient({}));
+export const s3Client = client(() => new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }));
+export const sfnClient = client(() => new SFNClient({}));
 
 export const imageRepository = once(() => new DynamoImageRepository(documentClient(), config.tableName()));
 export const jobRepository = once(() => new DynamoJobRepository(documentClient(), config.tableName()));

@@ -11,3 +11,15 @@ export {
 } from './build';
 export { SourceSizeMismatchError, PipelineOptionsError, type WithSinkAbortError } from './errors';
 export { createMemorySink, createDiscardSink, type PipelineSink, type MemorySink, type DiscardSink } from './sink';
+export {
+  createS3MultipartSink,
+  partSizeFor,
+  DEFAULT_PART_SIZE,
+  DEFAULT_QUEUE_SIZE,
+  MIN_PART_SIZE,
+  MAX_PARTS,
+  type S3MultipartSink,
+  type S3MultipartSinkOptions,
+  type S3ObjectParams,
+  type S3SinkResult,
+} from './s3-sink';

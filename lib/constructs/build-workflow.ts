@@ -71,7 +71,7 @@ const TASK_SETTINGS: Record<BuildTask, TaskSettings> = {
   // size with 2 vCPUs, which the parallel gzip members need; 15 minutes is Lambda's maximum.
   BuildImageFile: { resultPath: '$.file', memorySize: 3538, timeout: Duration.minutes(15) },
   Finalize: { resultPath: JsonPath.DISCARD },
-  Cleanup: { resultPath: '$.cleanup', timeout: Duration.minutes(2) },
+  Cleanup: { resultPath: '$.cleanup' },
   MarkFailed: { resultPath: JsonPath.DISCARD },
 };
 

@@ -1,4 +1,4 @@
-/** Stops the integration run's local stack and removes its data. */
+/** Stops the integration run's local stack (its data is temporary, so a slow graceful stop is cut short) and removes its data. */
 import { rmSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 
@@ -8,7 +8,7 @@ export default async function globalTeardown(): Promise<void> {
   if (stack.child.exitCode === null) {
     const exited = new Promise((resolve) => stack.child.once('exit', resolve));
     stack.child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 700))]);
     if (stack.child.exitCode === null) stack.child.kill('SIGKILL');
   }
   rmSync(stack.dir, { recursive: true, force: true });

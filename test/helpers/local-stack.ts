@@ -22,15 +22,22 @@ export function localStack(): StackFile {
 export const stack = localStack();
 export const BASE = stack.url;
 
-export const s3 = () =>
-  new S3Client({
+let s3client: S3Client | undefined;
+/** A raw S3 client on the local stack, for inspecting what the service stored. */
+export const s3 = (): S3Client =>
+  (s3client ??= new S3Client({
     endpoint: stack.env.AWS_ENDPOINT_URL_S3,
     region: stack.env.AWS_REGION,
     forcePathStyle: true,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  }));
+
+export function closeLocalStackClients(): void {
+  s3client?.destroy();
+  s3client = undefined;
+}
 
 export interface ApiResponse<T = any> {
   status: number;

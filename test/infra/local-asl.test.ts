@@ -117,6 +117,7 @@ describe('the build workflow, run locally', () => {
     // Assess
     expect(result.ok).toBe(false);
     expect(!result.ok && result.error).toBeInstanceOf(ExecutionError);
+    expect(!result.ok && (result.error.cause as Error).name).toBe('BuildFailed');
     expect(calls.BuildImageFile).toHaveLength(1);
     expect(calls.Finalize).toBeUndefined();
     expect(calls.Cleanup).toEqual([expect.objectContaining({ error: expect.objectContaining({ Error: 'SourceUnavailableError' }) })]);

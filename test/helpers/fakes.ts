@@ -1,0 +1,103 @@
+/** In-memory ports for unit tests of the core (no network). They enforce the same conditions the adapters do. */
+import { NotFoundError, StateConflictError } from '../../lambdas/core/errors';
+import type { Image, ImageState } from '../../lambdas/core/image';
+import type { Job, JobStatus } from '../../lambdas/core/job';
+import type { Machine, MachineState } from '../../lambdas/core/machine';
+import type { BuildRequest, ImageRepository, JobRepository, MachineRepository, Page, WorkflowStarter } from '../../lambdas/core/ports';
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+export class FakeImages implements ImageRepository {
+  items = new Map<string, Image>();
+  async create(image: Image) {
+    if (this.items.has(image.id)) throw new StateConflictError('exists');
+    this.items.set(image.id, clone(image));
+  }
+  async get(id: string) {
+    const i = this.items.get(id);
+    return i && clone(i);
+  }
+  async update(id: string, expect: { states: ImageState[]; rev?: number }, changes: Partial<Image>) {
+    const cur = this.items.get(id);
+    if (!cur) throw new NotFoundError('image not found');
+    if (!expect.states.includes(cur.state) || (expect.rev !== undefined && expect.rev !== cur.rev)) throw new StateConflictError(`image is ${cur.state}`, cur.state);
+    const next = { ...cur, ...clone(changes), rev: cur.rev + 1 };
+    this.items.set(id, next);
+    return clone(next);
+  }
+  async listByOwner(owner: string): Promise<Page<Image>> {
+    return { items: [...this.items.values()].filter((i) => i.owner === owner).map(clone) };
+  }
+}
+
+export class FakeJobs implements JobRepository {
+  items = new Map<string, Job>();
+  async create(job: Job) {
+    if (this.items.has(job.id)) throw new StateConflictError('exists');
+    this.items.set(job.id, clone(job));
+  }
+  async get(id: string) {
+    const j = this.items.get(id);
+    return j && clone(j);
+  }
+  async update(id: string, expect: { statuses: JobStatus[] }, changes: Partial<Job>) {
+    const cur = this.items.get(id);
+    if (!cur) throw new NotFoundError('job not found');
+    if (!expect.statuses.includes(cur.status)) throw new StateConflictError(`job is ${cur.status}`, cur.status);
+    const next = { ...cur, ...clone(changes), rev: cur.rev + 1 };
+    this.items.set(id, next);
+    return clone(next);
+  }
+}
+
+export class FakeMachines implements MachineRepository {
+  items = new Map<string, Machine>();
+  async create(m: Machine) {
+    this.items.set(m.id, clone(m));
+  }
+  async get(id: string) {
+    const m = this.items.get(id);
+    return m && clone(m);
+  }
+  async update(id: string, expect: { states: MachineState[] }, changes: Partial<Machine>) {
+    const cur = this.items.get(id);
+    if (!cur || !expect.states.includes(cur.state)) throw new StateConflictError('machine state');
+    const next = { ...cur, ...changes, rev: cur.rev + 1 };
+    this.items.set(id, next);
+    return clone(next);
+  }
+  async listByOwner(owner: string): Promise<Page<Machine>> {
+    return { items: [...this.items.values()].filter((m) => m.owner === owner) };
+  }
+}
+
+export class FakeWorkflow implements WorkflowStarter {
+  started: BuildRequest[] = [];
+  failWith?: Error;
+  async startBuild(request: BuildRequest) {
+    if (this.failWith) throw this.failWith;
+    this.started.push(request);
+    return { executionArn: `arn:aws:states:us-east-1:0:execution:BuildImage:${request.jobId}` };
+  }
+}
+
+let n = 0;
+export const fakeIds = { uuid: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}` };
+export const fixedClock = { now: () => new Date('2026-11-23T12:00:00.000Z') };
+
+export function machine(overrides: Partial<Machine> = {}): Machine {
+  return {
+    id: 'aaaaaaaa-0000-4000-8000-000000000001',
+    owner: 'owner-1',
+    name: 'web',
+    state: 'stopped',
+    os: 'linux',
+    type: 'lx-dataset',
+    image: 'bbbbbbbb-0000-4000-8000-000000000001',
+    disks: [{ id: 'd1', boot: true, size: 1024, key: 'machines/m/disks/d1.raw' }],
+    created_at: '2026-11-01T00:00:00.000Z',
+    updated_at: '2026-11-01T00:00:00.000Z',
+    rev: 1,
+    ...overrides,
+  };
+}
