@@ -52,15 +52,15 @@ export const config = {
 export const clock: Clock = { now: () => new Date() };
 export const ids: IdGenerator = { uuid: () => randomUUID() };
 
-export const documentClient = client(() =>
+export const documentClient = /* @__PURE__ */ client(() =>
   DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } }),
 );
-export const s3Client = client(() => new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }));
-export const sfnClient = client(() => new SFNClient({}));
+export const s3Client = /* @__PURE__ */ client(() => new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }));
+export const sfnClient = /* @__PURE__ */ client(() => new SFNClient({}));
 
-export const imageRepository = once(() => new DynamoImageRepository(documentClient(), config.tableName()));
-export const jobRepository = once(() => new DynamoJobRepository(documentClient(), config.tableName()));
-export const machineRepository = once(() => new DynamoMachineRepository(documentClient(), config.tableName()));
-export const accountRepository = once(() => new DynamoAccountRepository(documentClient(), config.tableName()));
-export const fileUrlSigner = once(() => new S3FileUrlSigner(s3Client(), config.imagesBucket()));
-export const workflowStarter = once(() => new SfnWorkflowStarter(sfnClient(), config.stateMachineArn()));
+export const imageRepository = /* @__PURE__ */ once(() => new DynamoImageRepository(documentClient(), config.tableName()));
+export const jobRepository = /* @__PURE__ */ once(() => new DynamoJobRepository(documentClient(), config.tableName()));
+export const machineRepository = /* @__PURE__ */ once(() => new DynamoMachineRepository(documentClient(), config.tableName()));
+export const accountRepository = /* @__PURE__ */ once(() => new DynamoAccountRepository(documentClient(), config.tableName()));
+export const fileUrlSigner = /* @__PURE__ */ once(() => new S3FileUrlSigner(s3Client(), config.imagesBucket()));
+export const workflowStarter = /* @__PURE__ */ once(() => new SfnWorkflowStarter(sfnClient(), config.stateMachineArn()));

@@ -20,23 +20,28 @@ export const toImage = (item: Record<string, unknown>): Image => {
   return image as unknown as Image;
 };
 
+/** The table item of an image: its keys and index keys, then its attributes (bulk loads use it too). */
+export const toImageItem = (image: Image): Record<string, unknown> => {
+  const sk = imageSortKey({ created_at: image.created_at, id: image.id });
+  return {
+    ...keys.image(image.id),
+    entity: 'Image',
+    GSI1PK: keys.ownerImages(image.owner),
+    GSI1SK: sk,
+    ...(image.public ? { GSI2PK: keys.publicImages(), GSI2SK: sk } : {}),
+    ...image,
+  };
+};
+
 export class DynamoImageRepository implements ImageRepository {
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
 
   async create(image: Image): Promise<void> {
-    const sk = imageSortKey({ created_at: image.created_at, id: image.id });
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: {
-            ...keys.image(image.id),
-            entity: 'Image',
-            GSI1PK: keys.ownerImages(image.owner),
-            GSI1SK: sk,
-            ...(image.public ? { GSI2PK: keys.publicImages(), GSI2SK: sk } : {}),
-            ...image,
-          },
+          Item: toImageItem(image),
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );

@@ -1,5 +1,5 @@
 /** Paging query parameters shared by Triton list routes: `limit` (1–1000) and an opaque `marker`. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PageRequest } from '../../core/ports';
 import { parseWith } from './schemas';
 

@@ -2,7 +2,7 @@
  * Triton wire schemas (zod). Their output is a core command. Name and version rules follow the
  * IMGAPI manifest docs (name ≤ 512 chars of [A-Za-z0-9._/ -], version ≤ 128 of [A-Za-z0-9._/-]).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CreateImageFromMachineCommand } from '../../core/use-cases/create-image-from-machine';
 import { errorFromIssues } from '../../core/validation';
 import { fieldIssues } from '../../http/zod-issues';

@@ -1,5 +1,5 @@
 /** GET /{login}/images — ListImages (first slice: the caller's own images, `state` filter, paging). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { listImages } from '../../../core/use-cases/list-images';
 import { httpHandler } from '../../../http/middleware';
 import { imageRepository } from '../../../wiring';
