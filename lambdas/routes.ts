@@ -19,7 +19,12 @@ export interface Route {
   auth: RouteAuth;
   access: RouteAccess;
   entry: string;
+  /** Object storage the handler writes beyond presigning downloads: image files, machine disks. */
+  storage?: readonly StorageGrant[];
 }
+
+/** `images`: copy/write/delete image files and exports; `disks`: read and write machine disks. */
+export type StorageGrant = 'images' | 'disks';
 
 export const routes: readonly Route[] = [
   { dialect: 'service', method: 'GET', path: '/--ping', operation: 'Ping', auth: 'none', access: 'read', entry: 'dialects/service/handlers/ping.ts' },
@@ -30,6 +35,20 @@ export const routes: readonly Route[] = [
   { dialect: 'triton', method: 'GET', path: '/{login}/jobs/{id}', operation: 'GetJob', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/get-job.ts' },
   { dialect: 'triton', method: 'GET', path: '/{login}/machines', operation: 'ListMachines', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/list-machines.ts' },
   { dialect: 'triton', method: 'GET', path: '/{login}/machines/{id}', operation: 'GetMachine', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/get-machine.ts' },
+  { dialect: 'triton', method: 'POST', path: '/{login}/images/{id}', operation: 'ImageAction', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/image-action.ts', storage: ['images'] },
+  { dialect: 'triton', method: 'DELETE', path: '/{login}/images/{id}', operation: 'DeleteImage', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/delete-image.ts', storage: ['images'] },
+  { dialect: 'triton', method: 'GET', path: '/{login}', operation: 'GetAccount', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/get-account.ts' },
+  { dialect: 'triton', method: 'GET', path: '/{login}/packages', operation: 'ListPackages', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/list-packages.ts' },
+  { dialect: 'triton', method: 'POST', path: '/{login}/machines', operation: 'CreateMachine', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/create-machine.ts', storage: ['disks'] },
+  { dialect: 'triton', method: 'POST', path: '/{login}/machines/{id}', operation: 'MachineAction', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/machine-action.ts' },
+  { dialect: 'triton', method: 'DELETE', path: '/{login}/machines/{id}', operation: 'DeleteMachine', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/delete-machine.ts', storage: ['disks'] },
+  { dialect: 'ims', method: 'POST', path: '/v2/cloudimages/action', operation: 'ImsCreateImage', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/create-image.ts' },
+  { dialect: 'ims', method: 'GET', path: '/v1/{project_id}/jobs/{job_id}', operation: 'ImsShowJob', auth: 'caller', access: 'read', entry: 'dialects/ims/handlers/show-job.ts' },
+  { dialect: 'ims', method: 'GET', path: '/v1/cloudimages/job/{job_id}', operation: 'ImsShowJobProgress', auth: 'caller', access: 'read', entry: 'dialects/ims/handlers/show-job-progress.ts' },
+  { dialect: 'ims', method: 'GET', path: '/v2/cloudimages', operation: 'ImsListImages', auth: 'caller', access: 'read', entry: 'dialects/ims/handlers/list-images.ts' },
+  { dialect: 'ims', method: 'PATCH', path: '/v2/cloudimages/{image_id}', operation: 'ImsUpdateImage', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/update-image.ts' },
+  { dialect: 'ims', method: 'DELETE', path: '/v2/images/{image_id}', operation: 'ImsDeleteImage', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/delete-image.ts', storage: ['images'] },
+  { dialect: 'ims', method: 'POST', path: '/v1/cloudimages/{image_id}/file', operation: 'ImsExportImage', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/export-image.ts', storage: ['images'] },
 ];
 
 /** Workflow Task states, in order; each maps to `workflow/tasks/<kebab-case>.ts`. */

@@ -16,7 +16,11 @@ import { DynamoJobRepository } from './adapters/dynamodb/job-repository';
 import { DynamoMachineRepository } from './adapters/dynamodb/machine-repository';
 import { DynamoAccountRepository } from './adapters/dynamodb/account-repository';
 import { S3FileUrlSigner } from './adapters/s3/file-url-signer';
+import { S3ImageFileStore } from './adapters/s3/image-file-store';
+import { S3DiskProvisioner } from './adapters/s3/disk-provisioner';
 import { SfnWorkflowStarter } from './adapters/sfn/workflow-starter';
+import { S3ObjectCopier } from './adapters/s3/object-copier';
+import { DynamoCredentialRepository } from './adapters/dynamodb/credential-repository';
 
 const disposers: (() => void)[] = [];
 const once = <T>(make: () => T): (() => T) => {
@@ -63,4 +67,8 @@ export const jobRepository = /* @__PURE__ */ once(() => new DynamoJobRepository(
 export const machineRepository = /* @__PURE__ */ once(() => new DynamoMachineRepository(documentClient(), config.tableName()));
 export const accountRepository = /* @__PURE__ */ once(() => new DynamoAccountRepository(documentClient(), config.tableName()));
 export const fileUrlSigner = /* @__PURE__ */ once(() => new S3FileUrlSigner(s3Client(), config.imagesBucket()));
+export const imageFileStore = /* @__PURE__ */ once(() => new S3ImageFileStore(s3Client(), config.imagesBucket()));
+export const diskProvisioner = /* @__PURE__ */ once(() => new S3DiskProvisioner(s3Client(), config.imagesBucket(), config.disksBucket()));
 export const workflowStarter = /* @__PURE__ */ once(() => new SfnWorkflowStarter(sfnClient(), config.stateMachineArn()));
+export const objectCopier = /* @__PURE__ */ once(() => new S3ObjectCopier(s3Client(), config.imagesBucket()));
+export const credentialRepository = /* @__PURE__ */ once(() => new DynamoCredentialRepository(documentClient(), config.tableName()));

@@ -2,9 +2,10 @@
  * The admin operations bound to the real adapters (wiring). Used by `npm run admin`, the seed and
  * integration tests. The environment (endpoints, names) decides which stack they act on.
  */
-import { accountRepository, clock, config, ids, machineRepository, s3Client } from '../lambdas/wiring';
+import { accountRepository, clock, config, credentialRepository, ids, machineRepository, s3Client } from '../lambdas/wiring';
 import { createAccount, registerMachine, type RegisterMachineCommand } from '../lambdas/core/use-cases/admin';
 import { S3DiskUploader } from '../lambdas/adapters/s3/disk-uploader';
+import { addKey, createAksk, issueToken, setPassword } from '../lambdas/core/use-cases/credentials';
 
 export const adminOps = {
   createAccount: (login: string, opts?: { id?: string; email?: string }) =>
@@ -19,4 +20,11 @@ export const adminOps = {
     })(cmd),
   getAccount: (login: string) => accountRepository().getByLogin(login),
   listMachines: async (ownerId: string) => (await machineRepository().listByOwner(ownerId, { limit: 1000 })).items,
+  setPassword: (login: string, password: string) => setPassword(credentialDeps())(login, password),
+  /** Registers an SSH public key (OpenSSH, PEM or RFC 4716 text); returns it with its MD5 and SHA256 fingerprints. */
+  addKey: (login: string, publicKeyText: string, opts?: { name?: string }) => addKey(credentialDeps())(login, publicKeyText, opts),
+  createToken: (login: string, opts: { ttlSeconds: number }) => issueToken(credentialDeps())(login, opts),
+  createAksk: (login: string) => createAksk(credentialDeps())(login),
 };
+
+const credentialDeps = () => ({ accounts: accountRepository(), credentials: credentialRepository(), clock });

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 import { routes, type Route } from '../lambdas/routes';
 import { handlers } from './handlers';
+import { gatewayResponseBody } from '../lib/gateway-responses';
 
 /** API Gateway's payload limit. */
 const MAX_PAYLOAD = 10 * 1024 * 1024;
@@ -36,16 +37,34 @@ export function compileRoutes(table: readonly Route[]): CompiledRoute[] {
   });
 }
 
+/**
+ * As API Gateway does: the resource is chosen first, a literal segment beating a `{param}` at the
+ * same depth (`/v2/images/{image_id}` before `/{login}/images/{id}`), then the method on that
+ * resource only (a method the resource lacks is refused, never passed to a less specific resource).
+ */
 export function matchRoute(compiled: CompiledRoute[], method: string, path: string) {
-  let pathMatched = false;
-  for (const c of compiled) {
+  let resource: string | undefined;
+  for (const c of [...compiled].sort((a, b) => specificity(a.route.path, b.route.path))) {
+    if (resource !== undefined && c.route.path !== resource) continue;
     const m = c.regex.exec(path);
     if (!m) continue;
-    pathMatched = true;
+    resource = c.route.path;
     if (c.route.method !== method) continue;
     return { route: c.route, pathParameters: Object.fromEntries(c.params.map((p, i) => [p, m[i + 1]])) };
   }
-  return { pathMatched };
+  return { pathMatched: resource !== undefined };
+}
+
+/** Orders path templates so that, segment by segment, a literal comes before a parameter. */
+function specificity(a: string, b: string): number {
+  const sa = a.split('/');
+  const sb = b.split('/');
+  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+    const pa = sa[i].startsWith('{');
+    const pb = sb[i].startsWith('{');
+    if (pa !== pb) return pa ? 1 : -1;
+  }
+  return 0;
 }
 
 function lambdaContext(name: string): Context {
@@ -147,15 +166,16 @@ export async function startGateway(opts: { port: number; host?: string }): Promi
         queryStringParameters: query.single,
         multiValueQueryStringParameters: query.multi,
         stageVariables: null,
-        requestContext: { requestId, path, httpMethod: route.method, stage: 'local', resourcePath: route.path, identity: { sourceIp } } as never,
+        // As API Gateway: `requestContext.path` is the path the client sent (signatures cover it), `path` the resource path.
+        requestContext: { requestId, path: url.pathname, httpMethod: route.method, stage: 'local', resourcePath: route.path, identity: { sourceIp } } as never,
       };
       try {
         const result = await handlers['auth/authorizer.ts']()(authEvent, lambdaContext('Authorizer'));
         const allowed = result?.policyDocument?.Statement?.some((s: { Effect: string }) => s.Effect === 'Allow');
-        if (!allowed) return send(res, 403, { Message: 'User is not authorized to access this resource with an explicit deny' });
+        if (!allowed) return send(res, 403, gatewayResponseBody('ACCESS_DENIED', requestId), { 'x-amzn-errortype': 'AccessDeniedException' });
         authorizer = { ...(result.context ?? {}), principalId: result.principalId };
       } catch (err) {
-        if ((err as Error)?.message === 'Unauthorized') return send(res, 401, { message: 'Unauthorized' });
+        if ((err as Error)?.message === 'Unauthorized') return send(res, 401, gatewayResponseBody('UNAUTHORIZED', requestId), { 'x-amzn-errortype': 'UnauthorizedException' });
         console.error('authorizer error', err);
         return send(res, 500, { message: null });
       }
@@ -179,7 +199,7 @@ export async function startGateway(opts: { port: number; host?: string }): Promi
         authorizer,
         httpMethod: method,
         identity: { sourceIp } as never,
-        path,
+        path: url.pathname,
         protocol: `HTTP/${req.httpVersion}`,
         requestId,
         requestTimeEpoch: Date.now(),

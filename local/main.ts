@@ -57,17 +57,26 @@ async function start(args: string[]) {
   const stopped = seeded.machines.filter((m) => m.state === 'stopped');
   const first = stopped[0];
   console.log(`machine-image-service is running at ${stack.url}  (data: ${path.relative(process.cwd(), dataDir) || '.'})`);
-  console.log(`\ndemo account: ${DEMO_LOGIN} (${seeded.accountId})\nmachines:`);
+  console.log(`\ndemo account: ${DEMO_LOGIN} (${seeded.accountId}), password: ${seeded.password}\nmachines:`);
   for (const m of seeded.machines) console.log(`  ${m.id}  ${m.name.padEnd(12)} ${m.state.padEnd(8)} ${m.os}/${m.type}`);
   if (first) {
     console.log(`\ncreate an image from ${first.name} and watch it become active:`);
-    console.log(`  curl -si -X POST ${stack.url}/${DEMO_LOGIN}/images -H 'content-type: application/json' \\`);
+    const u = `${DEMO_LOGIN}:${seeded.password}`;
+    console.log(`  curl -si -u ${u} -X POST ${stack.url}/${DEMO_LOGIN}/images -H 'content-type: application/json' \\`);
     console.log(`    -d '{"machine":"${first.id}","name":"my-image","version":"1.0.0"}'`);
-    console.log(`  curl -s ${stack.url}/${DEMO_LOGIN}/images/<id>`);
-    console.log(`  curl -s ${stack.url}/${DEMO_LOGIN}/jobs/<x-joyent-jobid>`);
-    console.log(`  curl -sL ${stack.url}/${DEMO_LOGIN}/images/<id>/file -o image.gz`);
+    console.log(`  curl -s -u ${u} ${stack.url}/${DEMO_LOGIN}/images/<id>`);
+    console.log(`  curl -s -u ${u} ${stack.url}/${DEMO_LOGIN}/jobs/<x-joyent-jobid>`);
+    console.log(`  curl -sL -u ${u} ${stack.url}/${DEMO_LOGIN}/images/<id>/file -o image.gz`);
   }
-  console.log('\nadmin: npm run admin -- account create <login> | machine register <login> --name N --os OS --type T --disk FILE');
+  const keyFile = path.relative(process.cwd(), seeded.key.privateKeyFile);
+  console.log(`\ntriton CLI (HTTP Signature with the demo key ${keyFile}):`);
+  console.log(`  export TRITON_URL=${stack.url} TRITON_ACCOUNT=${DEMO_LOGIN} TRITON_KEY_ID=${seeded.key.fingerprint}`);
+  console.log('  # the CLI finds the key through the ssh-agent or in $HOME/.ssh; either:');
+  console.log(`  eval "$(ssh-agent -s)" && ssh-add ${keyFile}`);
+  console.log(`  # or: cp ${keyFile} ${keyFile}.pub ~/.ssh/   (then, without an agent: env -u SSH_AUTH_SOCK triton …)`);
+  console.log('  triton image list');
+  console.log('\nadmin: npm run admin -- account create <login> [--password-stdin] | key add <login> <pubkey-file> | token create <login> [--ttl 12h]');
+  console.log('       | aksk create <login> | machine register <login> --name N --os OS --type T --disk FILE');
   console.log('ready');
 }
 
@@ -80,9 +89,10 @@ async function pingOk(url: string): Promise<boolean> {
   }
 }
 
-async function useStack(args: string[]) {
+/** Points the process at the stack; returns the API's base URL when known (local stack, or API_URL). */
+async function useStack(args: string[]): Promise<string | undefined> {
   const stateFile = path.resolve(flag(args, 'state-file') ?? DEFAULT_STATE_FILE);
-  if (process.env.TABLE_NAME && process.env.DISKS_BUCKET && process.env.IMAGES_BUCKET) return; // a deployed stack
+  if (process.env.TABLE_NAME && process.env.DISKS_BUCKET && process.env.IMAGES_BUCKET) return process.env.API_URL; // a deployed stack
   if (!existsSync(stateFile)) {
     throw new UsageError('no local stack is running (start one with `npm start`), and TABLE_NAME/DISKS_BUCKET/IMAGES_BUCKET are not set for a deployed stack');
   }
@@ -91,17 +101,60 @@ async function useStack(args: string[]) {
     throw new UsageError(`the local stack recorded in ${path.relative(process.cwd(), stateFile)} (${state.url}) is not answering; start it with \`npm start\``);
   }
   Object.assign(process.env, state.env);
+  return state.url;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
 async function admin(args: string[]) {
-  await useStack(args);
+  const url = await useStack(args);
   const { adminOps } = await import('./admin-ops');
   const [noun, verb, ...rest] = args;
   if (noun === 'account' && verb === 'create') {
     const email = flag(rest, 'email');
+    const passwordStdin = rest.includes('--password-stdin');
+    const [login] = rest.filter((a) => a !== '--password-stdin');
+    if (!login) throw new UsageError('usage: admin account create <login> [--email E] [--password-stdin]');
+    const password = passwordStdin ? await readStdin() : undefined;
+    const account = await adminOps.createAccount(login, { email });
+    if (password !== undefined) await adminOps.setPassword(login, password);
+    return { ...account, password: password !== undefined };
+  }
+  if (noun === 'account' && verb === 'set-password') {
+    const [login] = rest.filter((a) => a !== '--password-stdin');
+    if (!login || !rest.includes('--password-stdin')) throw new UsageError('usage: admin account set-password <login> --password-stdin');
+    return adminOps.setPassword(login, await readStdin());
+  }
+  if (noun === 'key' && verb === 'add') {
+    const name = flag(rest, 'name');
+    const [login, file] = rest;
+    if (!login || !file) throw new UsageError('usage: admin key add <login> <public-key-file> [--name N]');
+    if (!existsSync(file)) throw new UsageError(`public key file ${file} does not exist`);
+    const key = await adminOps.addKey(login, readFileSync(file, 'utf8'), { name });
+    return {
+      login: key.login,
+      fingerprint: key.fingerprint,
+      sha256_fingerprint: key.sha256Fingerprint,
+      type: key.type,
+      ...(key.name ? { name: key.name } : {}),
+      env: [`TRITON_URL=${url ?? '<the stack ApiUrl output>'}`, `TRITON_ACCOUNT=${key.login}`, `TRITON_KEY_ID=${key.fingerprint}`],
+    };
+  }
+  if (noun === 'token' && verb === 'create') {
+    const ttl = flag(rest, 'ttl') ?? '12h';
     const [login] = rest;
-    if (!login) throw new UsageError('usage: admin account create <login> [--email E]');
-    return adminOps.createAccount(login, { email });
+    if (!login) throw new UsageError('usage: admin token create <login> [--ttl 3600|30m|12h|7d]');
+    const { parseTtl } = await import('../lambdas/core/use-cases/credentials');
+    return adminOps.createToken(login, { ttlSeconds: parseTtl(ttl) });
+  }
+  if (noun === 'aksk' && verb === 'create') {
+    const [login] = rest;
+    if (!login) throw new UsageError('usage: admin aksk create <login>');
+    return adminOps.createAksk(login);
   }
   if (noun === 'machine' && verb === 'register') {
     const name = flag(rest, 'name');
@@ -117,7 +170,10 @@ async function admin(args: string[]) {
     if (!existsSync(disk)) throw new UsageError(`disk file ${disk} does not exist`);
     return adminOps.registerMachine({ login, name, os, type, diskFile: path.resolve(disk), state, image });
   }
-  throw new UsageError('usage: admin account create <login> | admin machine register <login> --name N --os OS --type TYPE --disk FILE');
+  throw new UsageError(
+    'usage: admin account create <login> [--password-stdin] | account set-password <login> --password-stdin | key add <login> <pubkey-file>\n' +
+      '       | token create <login> [--ttl 12h] | aksk create <login> | machine register <login> --name N --os OS --type TYPE --disk FILE',
+  );
 }
 
 async function main() {

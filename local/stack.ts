@@ -61,7 +61,6 @@ export function handlerEnv(endpoints: LocalStack['endpoints']): Record<string, s
     IMAGES_BUCKET: LOCAL_NAMES.imagesBucket,
     DISKS_BUCKET: LOCAL_NAMES.disksBucket,
     STATE_MACHINE_ARN: LOCAL_NAMES.stateMachineArn,
-    AUTH_MODE: 'trust-path-login',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
   };
 }

@@ -8,12 +8,13 @@ import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand } from '@aws-s
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { buildImageFile, createDiscardSink, createS3MultipartSink, type Compression, type PipelineStats } from '../../lambdas/pipeline';
-import { startS3rver } from './s3rver';
+import { s3rverClient } from './s3rver';
 
 export type ChildCase =
-  | { kind: 'local'; file: string; size: number; compression: Compression; level?: number; chunkSize?: number; maxChunksInFlight?: number }
-  | { kind: 's3'; s3dir: string; bucket: string; sourceKey: string; compression: Compression; level?: number; chunkSize?: number; maxChunksInFlight?: number; partSize?: number; queueSize?: number }
+  | { kind: 'local'; file: string; size: number; compression: Compression; level?: number; storeIncompressible?: boolean; chunkSize?: number; maxChunksInFlight?: number }
+  | { kind: 's3'; endpoint: string; bucket: string; sourceKey: string; compression: Compression; level?: number; chunkSize?: number; maxChunksInFlight?: number; partSize?: number; queueSize?: number }
   | { kind: 'sha256'; file: string }
+  | { kind: 's3get'; endpoint: string; bucket: string; sourceKey: string }
   | { kind: 'idle' };
 
 export interface ChildResult {
@@ -52,6 +53,25 @@ async function measure(c: ChildCase): Promise<ChildResult> {
       const sha256 = hash.digest('hex');
       return { wallS: (performance.now() - t0) / 1000, cpuS: cpuSeconds() - c0, maxRssMiB: process.resourceUsage().maxRSS / 1024, inBytes: n, outBytes: 0, sha256 };
     }
+    case 's3get': {
+      // the local S3's read rate alone: GetObject → sha256
+      const client = s3rverClient(c.endpoint);
+      try {
+        const hash = createHash('sha256');
+        let n = 0;
+        const t0 = performance.now();
+        const c0 = cpuSeconds();
+        const get = await client.send(new GetObjectCommand({ Bucket: c.bucket, Key: c.sourceKey }));
+        for await (const piece of get.Body as AsyncIterable<Buffer>) {
+          hash.update(piece);
+          n += piece.length;
+        }
+        const sha256 = hash.digest('hex');
+        return { wallS: (performance.now() - t0) / 1000, cpuS: cpuSeconds() - c0, maxRssMiB: process.resourceUsage().maxRSS / 1024, inBytes: n, outBytes: 0, sha256 };
+      } finally {
+        client.destroy();
+      }
+    }
     case 'local': {
       let stats: PipelineStats | undefined;
       const t0 = performance.now();
@@ -61,6 +81,7 @@ async function measure(c: ChildCase): Promise<ChildResult> {
         sourceSize: c.size,
         compression: c.compression,
         level: c.level,
+        storeIncompressible: c.storeIncompressible,
         chunkSize: c.chunkSize,
         maxChunksInFlight: c.maxChunksInFlight,
         sink: createDiscardSink(),
@@ -70,9 +91,8 @@ async function measure(c: ChildCase): Promise<ChildResult> {
       return { wallS, cpuS: cpuSeconds() - c0, maxRssMiB: process.resourceUsage().maxRSS / 1024, inBytes: result.sourceBytes, outBytes: result.size, sha256: result.sha256, stats };
     }
     case 's3': {
-      const s3 = await startS3rver({ directory: c.s3dir, buckets: [c.bucket] });
+      const client = s3rverClient(c.endpoint);
       try {
-        const client = s3.client();
         const key = `images/bench-${c.compression}-${process.pid}`;
         let stats: PipelineStats | undefined;
         const t0 = performance.now();
@@ -108,7 +128,7 @@ async function measure(c: ChildCase): Promise<ChildResult> {
         await client.send(new DeleteObjectCommand({ Bucket: c.bucket, Key: key }));
         return { wallS, cpuS, maxRssMiB, inBytes: result.sourceBytes, outBytes: result.size, sha256: result.sha256, verified, stats };
       } finally {
-        await s3.close();
+        client.destroy();
       }
     }
   }

@@ -2,14 +2,23 @@
  * The API's one REQUEST authorizer: resolves the caller to an account and hands handlers
  * `{accountId, login, roles}` in the request context. Handlers never take the caller from the path.
  *
- * Schemes land with the authentication work (HTTP Signature, Basic, IMS tokens and AK/SK). Until
- * then the only scheme is the development one, enabled solely by `AUTH_MODE=trust-path-login`
- * (which only the local stack sets): the `{login}` in the path names the caller. With any other
- * setting every request is refused, so a deployed stack is closed, never open.
+ * Any scheme works on any route (a curl user may call Triton routes with Basic or a token):
+ *   Authorization: Signature keyId=…         HTTP Signature, the triton CLI        (signature.ts)
+ *   Authorization: Basic …                   HTTP Basic, UForge clients and curl   (basic.ts)
+ *   X-Auth-Token: … / Authorization: Bearer  IMS tokens issued by the admin        (token.ts)
+ *   Authorization: SDK-HMAC-SHA256 Access=…  Huawei AK/SK signing                  (aksk.ts)
+ * Anonymous requests and bad credentials get `Unauthorized` (API Gateway's 401; its gateway response
+ * renders the dialect-neutral body). Malformed credentials never raise anything else; only a failing
+ * dependency (DynamoDB) propagates, which API Gateway reports as a 500.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { Principal } from '../core/account';
-import { accountRepository } from '../wiring';
+import { accountRepository, clock, credentialRepository } from '../wiring';
+import { authenticateAksk, isAkskAuth } from './aksk';
+import { authenticateBasic, isBasicAuth } from './basic';
+import { authRequestFrom, type AuthDeps, type AuthRequest } from './request';
+import { authenticateSignature, isSignatureAuth } from './signature';
+import { authenticateToken, isTokenAuth } from './token';
 
 export class UnauthorizedError extends Error {
   constructor() {
@@ -17,29 +26,55 @@ export class UnauthorizedError extends Error {
   }
 }
 
-export async function resolveCaller(event: APIGatewayRequestAuthorizerEvent): Promise<Principal | undefined> {
-  if (process.env.AUTH_MODE !== 'trust-path-login') return undefined;
-  const login = event.pathParameters?.login;
-  if (!login || login === 'my') return undefined;
-  const account = await accountRepository().getByLogin(login);
-  return account ? { accountId: account.id, login: account.login, roles: [] } : undefined;
+export type Scheme = 'signature' | 'basic' | 'token' | 'aksk';
+
+export interface Authenticated {
+  principal: Principal;
+  scheme: Scheme;
+  /** Extra context the shared middleware enforces (the AK/SK body check). */
+  extra: Record<string, string>;
 }
 
+export async function authenticate(req: AuthRequest, deps: AuthDeps): Promise<Authenticated | undefined> {
+  if (isSignatureAuth(req)) {
+    const principal = await authenticateSignature(req, deps);
+    return principal && { principal, scheme: 'signature', extra: {} };
+  }
+  if (isBasicAuth(req)) {
+    const principal = await authenticateBasic(req, deps);
+    return principal && { principal, scheme: 'basic', extra: {} };
+  }
+  if (isAkskAuth(req)) {
+    const result = await authenticateAksk(req, deps);
+    if (!result) return undefined;
+    const extra: Record<string, string> = result.verified ? (result.bodySha256 ? { bodySha256: result.bodySha256 } : {}) : { akskPending: 'true' };
+    return { principal: result.principal, scheme: 'aksk', extra };
+  }
+  if (isTokenAuth(req)) {
+    const principal = await authenticateToken(req, deps);
+    return principal && { principal, scheme: 'token', extra: {} };
+  }
+  return undefined; // anonymous, or a scheme we do not speak
+}
+
+export const authDeps = (): AuthDeps => ({ accounts: accountRepository(), credentials: credentialRepository(), clock });
+
 /** Allows every method of this API for the resolved caller; results are never cached (TTL 0). */
-function allowAll(methodArn: string, principal: Principal): APIGatewayAuthorizerResult {
+function allowAll(methodArn: string, auth: Authenticated): APIGatewayAuthorizerResult {
   const [arnPrefix, apiId, stage] = methodArn.split('/');
+  const { principal } = auth;
   return {
     principalId: principal.accountId,
     policyDocument: {
       Version: '2012-10-17',
       Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: `${arnPrefix}/${apiId}/${stage}/*` }],
     },
-    context: { accountId: principal.accountId, login: principal.login, roles: principal.roles.join(',') },
+    context: { accountId: principal.accountId, login: principal.login, roles: principal.roles.join(','), scheme: auth.scheme, ...auth.extra },
   };
 }
 
 export const handler = async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
-  const principal = await resolveCaller(event);
-  if (!principal) throw new UnauthorizedError();
-  return allowAll(event.methodArn, principal);
+  const auth = await authenticate(authRequestFrom(event), authDeps());
+  if (!auth) throw new UnauthorizedError();
+  return allowAll(event.methodArn, auth);
 };

@@ -8,7 +8,9 @@ export type ImageState = 'creating' | 'unactivated' | 'active' | 'disabled' | 'f
 export const IMAGE_TYPES = ['zone-dataset', 'lx-dataset', 'zvol', 'docker', 'lxd', 'data-disk', 'other'] as const;
 export type ImageType = (typeof IMAGE_TYPES)[number];
 export type Compression = 'gzip' | 'none';
-export type DiskFormat = 'raw';
+/** Disk file formats the service detects and stores (conversion between them is the formats issue). */
+export const DISK_FORMATS = ['raw', 'qcow2', 'vmdk', 'vhd', 'iso'] as const;
+export type DiskFormat = (typeof DISK_FORMATS)[number];
 
 export interface ImageFile {
   size: number;
@@ -47,6 +49,8 @@ export interface Image {
   updated_at: string;
   files: ImageFile[];
   origin?: string;
+  /** OS release as the user named it (IMS `os_version`, e.g. "CentOS 7.0 64bit"). */
+  os_version?: string;
   error?: ImageError;
   /** Optimistic-lock revision, bumped by every write. */
   rev: number;

@@ -5,7 +5,7 @@
 import { StateConflictError } from './errors';
 
 export type JobStatus = 'INIT' | 'RUNNING' | 'SUCCESS' | 'FAIL' | 'CANCELLED';
-export type JobType = 'CreateImageFromMachine';
+export type JobType = 'CreateImageFromMachine' | 'CreateImageFromVolume' | 'ImportImage' | 'ExportImage';
 
 export interface Job {
   id: string;
@@ -15,7 +15,16 @@ export interface Job {
   progress: number;
   /** The workflow phase the job is in (state name), for humans. */
   phase?: string;
-  entities: { image_id: string; machine_id?: string };
+  entities: {
+    image_id: string;
+    image_name?: string;
+    machine_id?: string;
+    volume_id?: string;
+    /** Jobs started together with this one (IMS data-disk images), read back as `sub_jobs_result`. */
+    sub_job_ids?: string[];
+    /** Where an export wrote its file (the caller's "bucket:key"). */
+    destination?: string;
+  };
   created_at: string;
   begin_time?: string;
   end_time?: string;

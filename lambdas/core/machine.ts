@@ -23,6 +23,8 @@ export interface Machine {
   /** The image this machine was provisioned from (a placeholder id when unknown). */
   image: string;
   disks: MachineDisk[];
+  /** The package (size) it was provisioned with, by id; absent for registered machines. */
+  package?: string;
   created_at: string;
   updated_at: string;
   rev: number;

@@ -9,7 +9,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../core/account';
-import { MalformedRequestError, NotAuthorizedError, RequestTooLargeError, ServiceError, isServiceError } from '../core/errors';
+import { verifyAkskBody } from '../auth/aksk';
+import { authRequestFrom } from '../auth/request';
+import { accountRepository, clock, credentialRepository } from '../wiring';
+import { InvalidCredentialsError, MalformedRequestError, NotAuthorizedError, RequestTooLargeError, ServiceError, isServiceError } from '../core/errors';
 
 export const logger = new Logger({ serviceName: 'machine-image-service' });
 
@@ -46,6 +49,33 @@ function principalFrom(event: APIGatewayProxyEvent): Principal | undefined {
   if (!ctx || typeof ctx.accountId !== 'string' || typeof ctx.login !== 'string') return undefined;
   const roles = typeof ctx.roles === 'string' && ctx.roles ? ctx.roles.split(',') : [];
   return { accountId: ctx.accountId, login: ctx.login, roles };
+}
+
+/**
+ * The path parameters that name the caller, whatever the dialect: Triton's `{login}`, UForge's `{uid}`
+ * (a login, or `my`), IMS's `{project_id}` (the account id). Anything else is NotAuthorized.
+ */
+const CALLER_PARAMS: Record<string, (caller: Principal) => string> = {
+  login: (c) => c.login,
+  uid: (c) => c.login,
+  project_id: (c) => c.accountId,
+};
+
+function assertPathNamesCaller(params: Record<string, string>, caller: Principal): void {
+  for (const [name, expected] of Object.entries(CALLER_PARAMS)) {
+    const value = params[name];
+    if (value === undefined || value === 'my' || value.toLowerCase() === expected(caller).toLowerCase()) continue;
+    throw new NotAuthorizedError(`${caller.login} is not allowed to act as ${value}`);
+  }
+}
+
+/** The AK/SK half the authorizer cannot do without the body (lambdas/auth/aksk.ts). */
+async function bodyMatchesSignature(event: APIGatewayProxyEvent): Promise<boolean> {
+  const ctx = (event.requestContext?.authorizer ?? {}) as Record<string, unknown>;
+  if (ctx.bodySha256 === undefined && ctx.akskPending === undefined) return true;
+  const raw = event.body ?? '';
+  const body = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  return verifyAkskBody(ctx, authRequestFrom(event), body, { accounts: accountRepository(), credentials: credentialRepository(), clock });
 }
 
 function lowerHeaders(h: Record<string, string | undefined> | null): Record<string, string> {
@@ -86,6 +116,8 @@ export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => 
       if (caller && owner !== undefined && owner !== 'my' && owner.toLowerCase() !== caller.login.toLowerCase()) {
         throw new NotAuthorizedError(`${caller.login} is not allowed to act as ${owner}`);
       }
+      if (caller) assertPathNamesCaller(params, caller);
+      if (caller && !(await bodyMatchesSignature(event))) throw new InvalidCredentialsError('the request signature does not match its body');
       res = await run({
         operation,
         requestId,

@@ -1,33 +1,26 @@
 /**
  * The streaming build pipeline: raw disk bytes → compressor (gzip | none) → sha1 + sha256 → sink.
  *
- * gzip: the input is cut into fixed-size chunks and each chunk is compressed as an independent gzip
- * member with the async `zlib.gzip`, which runs on libuv's thread pool, so several chunks compress at
- * once (one per core). Members are hashed and written strictly in input order; their concatenation is
- * one valid gzip file (RFC 1952 §2.2; gunzip and zlib decode every member). At most
+ * gzip: the input is cut into fixed-size chunks and each chunk is compressed into independent gzip
+ * members with the async `zlib.gzip`, which runs on libuv's thread pool, so several chunks compress at
+ * once (one per core); runs of incompressible blocks are stored rather than deflated (members.ts).
+ * Members are hashed and written strictly in input order; their concatenation is one valid gzip file
+ * (RFC 1952 §2.2; gunzip and zlib decode every member). At most
  * `maxChunksInFlight` chunks exist at a time (filled, compressing, or waiting to be written) and the
  * source is not read while that limit is reached, so memory is bounded whatever the disk size.
  */
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import * as zlib from 'node:zlib';
 import { PipelineOptionsError, SourceSizeMismatchError, type WithSinkAbortError } from './errors';
+import { compressChunk } from './members';
 import type { PipelineSink } from './sink';
 
 export type Compression = 'gzip' | 'none';
 export const COMPRESSIONS: readonly Compression[] = ['gzip', 'none'];
 
 const MiB = 1024 * 1024;
-export const DEFAULT_CHUNK_SIZE = 8 * MiB;
+export const DEFAULT_CHUNK_SIZE = 4 * MiB;
 export const DEFAULT_GZIP_LEVEL = 6;
-/** Output buffer size per zlib thread-pool round trip: large, so each chunk takes few round trips. */
-const ZLIB_OUTPUT_CHUNK = 1 * MiB;
-/**
- * zlib's hash table size: 9 (the maximum, 256 KiB) deflates ~12 % faster than the default 8 on disk
- * content for a negligible size change; it is still "level N" deflate and any gunzip reads it.
- */
-const ZLIB_MEM_LEVEL = 9;
-
 export interface PipelineResult {
   /** Output (stored file) bytes. */
   size: number;
@@ -51,13 +44,23 @@ export interface PipelineStats {
 }
 
 export interface BuildImageFileOptions {
-  /** The raw disk, e.g. the S3 GetObject Body stream. Strings are rejected. */
+  /**
+   * The raw disk, e.g. the S3 GetObject Body stream. Strings are rejected. With 'none' the yielded
+   * buffers are handed to the sink as they are, so the source must not reuse a buffer once yielded
+   * (Node streams, HTTP bodies and fs streams don't).
+   */
   source: NodeJS.ReadableStream | AsyncIterable<Uint8Array>;
   /** Expected source bytes (HeadObject ContentLength); a short or long read is an error. */
   sourceSize: number;
   compression: Compression;
   /** gzip level 0–9, default 6. */
   level?: number;
+  /**
+   * Store runs of incompressible 64 KiB blocks (already compressed or encrypted data) as level-0
+   * members instead of deflating them: same decompressed bytes, slightly smaller output, and the
+   * slowest third of a typical disk skipped (see members.ts). Default true.
+   */
+  storeIncompressible?: boolean;
   sink: PipelineSink;
   /**
    * Source bytes whose output has reached the sink; called at most once per second, never while a
@@ -65,7 +68,7 @@ export interface BuildImageFileOptions {
    */
   onProgress?: (sourceBytesDone: number) => void | Promise<void>;
   signal?: AbortSignal;
-  /** Input bytes per gzip member, default 8 MiB. */
+  /** Input bytes per chunk (compressed independently into one or more gzip members), default 4 MiB. */
   chunkSize?: number;
   /** Chunks alive at once (≥ 2), default: cores + 2 (cores compressing, one filling, one writing). */
   maxChunksInFlight?: number;
@@ -81,12 +84,6 @@ function threadPoolSize(): number {
 
 export function defaultChunksInFlight(): number {
   return Math.max(2, Math.min(availableParallelism(), threadPoolSize())) + 2;
-}
-
-function gzipMember(input: Buffer, level: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    zlib.gzip(input, { level, memLevel: ZLIB_MEM_LEVEL, chunkSize: ZLIB_OUTPUT_CHUNK }, (err, out) => (err ? reject(err) : resolve(out)));
-  });
 }
 
 function toBuffer(piece: unknown): Buffer {
@@ -117,6 +114,7 @@ function validate(opts: BuildImageFileOptions): { level: number; chunkSize: numb
 export async function buildImageFile(opts: BuildImageFileOptions): Promise<PipelineResult> {
   const { source, sourceSize, compression, sink, signal, onProgress } = opts;
   const { level, chunkSize, limit } = validate(opts);
+  const storeIncompressible = opts.storeIncompressible ?? true;
 
   const sha1 = createHash('sha1');
   const sha256 = createHash('sha256');
@@ -203,7 +201,7 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
   const dispatch = (input: Buffer, length: number): void => {
     const view = input.subarray(0, length);
     stats.chunks += 1;
-    const compressed = gzipMember(view, level).then((out) => {
+    const compressed = compressChunk(view, level, storeIncompressible).then((out) => {
       if (input.length === chunkSize && pool.length < limit) pool.push(input);
       hold(0, out.length - chunkSize); // input buffer released (pooled), output held
       return out;

@@ -2,9 +2,10 @@
  * A PipelineSink that stores the output as one S3 object through a multipart upload.
  *
  * Why not `@aws-sdk/lib-storage` Upload: it wants a Body stream (a PassThrough bridge from `write`)
- * and its abort is tied to its own read loop. Here `write` hands over buffers directly, parts go up
- * `queueSize` at a time with backpressure on `write`, memory is at most (queueSize + 1) parts, and
- * every failure path ends in AbortMultipartUpload. Checksums follow lib-storage: with the client's
+ * and its abort is tied to its own read loop. Here `write` copies into part buffers that are reused
+ * once uploaded, parts of exactly `partSize` bytes (the last one shorter) go up `queueSize` at a time
+ * with backpressure on `write`, memory is at most (queueSize + 1) part buffers whatever the object
+ * size, and every failure path ends in AbortMultipartUpload. Checksums follow lib-storage: with the client's
  * default `requestChecksumCalculation: 'WHEN_SUPPORTED'` the upload is created with CRC32 and the
  * part checksums are passed to CompleteMultipartUpload.
  *
@@ -81,8 +82,10 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
   const queueSize = Math.max(1, opts.queueSize ?? DEFAULT_QUEUE_SIZE);
   const controller = new AbortController();
 
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  // the part being filled; finished parts' buffers are reused once their upload settled
+  let current: Buffer | undefined;
+  let filled = 0;
+  const pool: Buffer[] = [];
   let bytes = 0;
   let nextPart = 1;
   const parts: CompletedPart[] = [];
@@ -118,14 +121,8 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
     return created;
   };
 
-  const takePending = (): Buffer => {
-    const body = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
-    pending = [];
-    pendingBytes = 0;
-    return body;
-  };
-
-  const startPart = (body: Buffer): void => {
+  const startPart = (buffer: Buffer, length: number): void => {
+    const body = buffer.subarray(0, length);
     const PartNumber = nextPart++;
     if (PartNumber > MAX_PARTS) throw new Error(`s3://${Bucket}/${Key}: more than ${MAX_PARTS} parts of ${partSize} bytes; pass a larger partSize or sizeHint`);
     const task = (async () => {
@@ -146,7 +143,10 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
       });
     })();
     const tracked = task.then(
-      () => { uploading.delete(tracked); },
+      () => {
+        uploading.delete(tracked);
+        if (buffer.length === partSize && pool.length <= queueSize) pool.push(buffer);
+      },
       (err) => {
         uploading.delete(tracked);
         error ??= err;
@@ -177,16 +177,25 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
     async write(chunk: Buffer): Promise<void> {
       if (state !== 'open') throw new Error(`s3 sink: write after ${state}`);
       throwIfFailed();
-      if (chunk.length === 0) return;
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      bytes += chunk.length;
-      if (pendingBytes < partSize) return;
-      startPart(takePending());
-      while (uploading.size >= queueSize) {
-        await Promise.race(uploading);
+      let offset = 0;
+      while (offset < chunk.length) {
+        if (!current) {
+          // at most queueSize parts uploading plus the one being filled
+          while (uploading.size >= queueSize) await Promise.race(uploading);
+          throwIfFailed();
+          if (state !== 'open') throw new Error(`s3 sink: write after ${state}`);
+          current = pool.pop() ?? Buffer.allocUnsafe(partSize);
+          filled = 0;
+        }
+        const n = chunk.copy(current, filled, offset, Math.min(chunk.length, offset + partSize - filled));
+        offset += n;
+        filled += n;
+        bytes += n;
+        if (filled === partSize) {
+          startPart(current, filled);
+          current = undefined;
+        }
       }
-      throwIfFailed();
     },
 
     async close(): Promise<void> {
@@ -196,11 +205,13 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
         throwIfFailed();
         if (nextPart === 1) {
           // everything fits in one part: a single PutObject
-          const body = takePending();
+          const body = current ? current.subarray(0, filled) : Buffer.alloc(0);
+          current = undefined;
           const out = await client.send(new PutObjectCommand({ ...opts.params, Bucket, Key, Body: body, ContentLength: body.length }), send);
           result = { bucket: Bucket, key: Key, bytes, etag: out.ETag, parts: 0, versionId: out.VersionId };
         } else {
-          if (pendingBytes > 0) startPart(takePending());
+          if (current && filled > 0) startPart(current, filled);
+          current = undefined;
           while (uploading.size > 0) await Promise.all(uploading);
           throwIfFailed();
           parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
@@ -223,8 +234,8 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
     abort(): Promise<void> {
       if (state === 'closed') return Promise.resolve();
       state = 'aborted';
-      pending = [];
-      pendingBytes = 0;
+      current = undefined;
+      pool.length = 0;
       aborting ??= doAbort();
       return aborting;
     },

@@ -17,6 +17,22 @@ export class SourceUnavailableError extends Error {
   }
 }
 
+/** The source's bytes are not a disk image format the service takes (PrepareSource, imports). */
+export class SourceFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SourceFormatError';
+  }
+}
+
+/** The source disk is larger than the minimum disk size the caller declared (IMS `min_disk`). */
+export class MinDiskTooSmallError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MinDiskTooSmallError';
+  }
+}
+
 /** The image or job is no longer in the state the build expects (deleted or cancelled meanwhile). */
 export class BuildConflictError extends Error {
   constructor(message: string) {

@@ -5,12 +5,16 @@
  * Every task handler receives the whole document and returns only its own result.
  */
 import type { BuildRequest } from '../core/ports';
-import type { ImageFile } from '../core/image';
+import type { DiskFormat, ImageFile } from '../core/image';
 
 export interface PreparedSource {
   /** Bytes of the source disk as stored (HeadObject). */
   size: number;
   etag?: string;
+  /** Detected from the bytes when the target did not fix it (imports); BuildImageFile stores it. */
+  format?: DiskFormat;
+  /** Bytes of the disk the file describes (detected sources only). */
+  virtualSize?: number;
 }
 
 export interface CaughtError {

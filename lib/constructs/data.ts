@@ -101,6 +101,21 @@ export class Data extends Construct {
     return Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.disksBucket.arnForObjects('*')] });
   }
 
+  /** Write and remove machine disks (CreateMachine, DeleteMachine), reading image files to expand. */
+  grantDisksWrite(grantee: IGrantable): Grant {
+    Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.disksBucket.bucketArn] });
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      resourceArns: [this.disksBucket.arnForObjects('*')],
+    });
+  }
+
+  /** Conditional counters on existing items (the authorizer's wrong-password count): UpdateItem only. */
+  grantItemsUpdate(grantee: IGrantable): Grant {
+    return this.grantTable(grantee, ['dynamodb:UpdateItem']);
+  }
+
   private grantTable(grantee: IGrantable, actions: string[]): Grant {
     return Grant.addToPrincipal({
       grantee,

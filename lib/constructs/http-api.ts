@@ -8,9 +8,10 @@
  *
  * Routes with `auth: 'caller'` sit behind ONE request authorizer (`lambdas/auth/authorizer.ts`, which
  * understands all three dialects' schemes). It has no identity sources and no cache: API Gateway
- * rejects a request missing any identity source with 401 *before* calling the authorizer, which would
- * break the anonymous fallback (a caller without credentials still sees public images), and a cache
- * keyed on a header would replay a decision for a different signature or date.
+ * rejects a request missing any identity source with 401 *before* calling the authorizer, and the
+ * schemes use different headers (`Authorization` for Signature, Basic and AK/SK, `X-Auth-Token` for
+ * IMS tokens); a cache keyed on a header would replay a decision for a different signature or date.
+ * Refusals (401/403) are gateway responses with a JSON body every dialect's clients read.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import {
@@ -21,6 +22,7 @@ import {
   LambdaIntegration,
   LogGroupLogDestination,
   RequestAuthorizer,
+  ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -29,6 +31,7 @@ import { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { Route, routes as ROUTES } from '../../lambdas/routes';
 import { Data } from './data';
+import { AUTH_GATEWAY_RESPONSES, gatewayResponseTemplate, type AuthGatewayResponse } from '../gateway-responses';
 import { createServiceFunction } from './service-function';
 
 export const AUTHORIZER_ENTRY = 'auth/authorizer.ts';
@@ -79,10 +82,20 @@ export class ServiceApi extends Construct {
 
     this.authorizerFunction = createServiceFunction(this, 'Authorizer', {
       entry: AUTHORIZER_ENTRY,
-      description: 'Request authorizer: HTTP Signature, X-Auth-Token, HTTP Basic, or anonymous',
+      description: 'Request authorizer: HTTP Signature, HTTP Basic, X-Auth-Token, Huawei AK/SK',
       environment: data.environment,
     });
     data.grantItemsRead(this.authorizerFunction);
+    data.grantItemsUpdate(this.authorizerFunction); // the wrong-password counter (lambdas/auth/basic.ts)
+    // A refused caller gets a JSON body every dialect's clients can read (lib/gateway-responses.ts).
+    for (const type of Object.keys(AUTH_GATEWAY_RESPONSES) as AuthGatewayResponse[]) {
+      this.restApi.addGatewayResponse(`${type}Response`, {
+        type: ResponseType[type],
+        statusCode: String(AUTH_GATEWAY_RESPONSES[type].status),
+        responseHeaders: { 'Content-Type': "'application/json'" },
+        templates: { 'application/json': gatewayResponseTemplate(type) },
+      });
+    }
     this.authorizer = new RequestAuthorizer(this, 'CallerAuthorizer', {
       handler: this.authorizerFunction,
       identitySources: [],
@@ -105,6 +118,8 @@ export class ServiceApi extends Construct {
         data.grantItemsRead(fn);
       }
       data.grantImageFilesPresign(fn);
+      if (route.storage?.includes('images')) data.grantImageFilesWrite(fn);
+      if (route.storage?.includes('disks')) data.grantDisksWrite(fn);
       this.functions[route.operation] = fn;
 
       this.restApi.root

@@ -3,7 +3,8 @@ import { NotFoundError, StateConflictError } from '../../lambdas/core/errors';
 import type { Image, ImageState } from '../../lambdas/core/image';
 import type { Job, JobStatus } from '../../lambdas/core/job';
 import type { Machine, MachineState } from '../../lambdas/core/machine';
-import type { BuildRequest, ImageRepository, JobRepository, MachineRepository, Page, WorkflowStarter } from '../../lambdas/core/ports';
+import type { BuildRequest, ImageRepository, ImageSource, ImageSourcePage, JobRepository, MachineRepository, Page, WorkflowStarter } from '../../lambdas/core/ports';
+import type { ImageFilter } from '../../lambdas/core/image-filter';
 
 const clone = <T>(v: T): T => structuredClone(v);
 
@@ -27,6 +28,32 @@ export class FakeImages implements ImageRepository {
   }
   async listByOwner(owner: string): Promise<Page<Image>> {
     return { items: [...this.items.values()].filter((i) => i.owner === owner).map(clone) };
+  }
+  /** Acl entry items: `${imageId}|${account}` (the shared-with index). */
+  aclEntries = new Set<string>();
+  /** Every listSource call, for assertions on which sources were read. */
+  sourceCalls: { source: ImageSource; after?: string }[] = [];
+  async listSource(source: ImageSource, account: string, opts: { after?: string; limit: number; filter: ImageFilter }): Promise<ImageSourcePage> {
+    this.sourceCalls.push({ source, after: opts.after });
+    const key = (i: Image) => `${i.created_at}#${i.id}`;
+    const all = [...this.items.values()]
+      .filter((i) =>
+        source === 'owned' ? i.owner === account : source === 'public' ? i.public : this.aclEntries.has(`${i.id}|${account}`),
+      )
+      .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
+      .filter((i) => opts.after === undefined || key(i) > opts.after);
+    const page = all.slice(0, opts.limit);
+    const exhausted = page.length === all.length;
+    return { items: page.map((i) => ({ image: clone(i), sortKey: key(i) })), lastKey: exhausted ? undefined : key(page[page.length - 1]), exhausted };
+  }
+  async addAclEntries(imageId: string, accounts: string[]) {
+    for (const a of accounts) this.aclEntries.add(`${imageId}|${a}`);
+  }
+  async removeAclEntries(imageId: string, accounts: string[] | 'all') {
+    for (const e of [...this.aclEntries]) {
+      const [id, a] = e.split('|');
+      if (id === imageId && (accounts === 'all' || accounts.includes(a))) this.aclEntries.delete(e);
+    }
   }
 }
 

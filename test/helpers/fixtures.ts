@@ -7,14 +7,47 @@ import './local-stack';
 import { adminOps } from '../../local/admin-ops';
 import type { Machine, MachineState } from '../../lambdas/core/machine';
 import { writeDiskFile, generateDiskBuffer } from './disk-content';
+import { issueToken } from '../../lambdas/core/use-cases/credentials';
+import { accountRepository, credentialRepository } from '../../lambdas/wiring';
+import { generateTestKeyPair, rememberPassword, type TestKeyPair } from './credentials';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mis-fixtures-'));
 
 export const uniqueLogin = (prefix = 'user') => `${prefix}${randomBytes(4).toString('hex')}`;
 
+/**
+ * A new account with a random password, registered so that `api()` authenticates as it whenever a
+ * path names its login (or `init.as` does). Returns the account plus its `password`.
+ */
 export async function makeAccount(prefix?: string) {
-  return adminOps.createAccount(uniqueLogin(prefix));
+  const account = await adminOps.createAccount(uniqueLogin(prefix));
+  const password = randomBytes(18).toString('base64url');
+  await adminOps.setPassword(account.login, password);
+  rememberPassword(account.login, password);
+  return { ...account, password };
 }
+
+/** Registers a freshly generated SSH key for `login` (for HTTP Signature requests; see signatureHeaders). */
+export async function makeKey(login: string, type: 'rsa' | 'ed25519' | 'ecdsa' = 'ed25519'): Promise<TestKeyPair> {
+  const pair = generateTestKeyPair(type);
+  await adminOps.addKey(login, pair.publicKey);
+  return pair;
+}
+
+/** An API token for `login` (X-Auth-Token), through the real admin operation. */
+export async function makeToken(login: string, ttlSeconds = 3600): Promise<string> {
+  return (await adminOps.createToken(login, { ttlSeconds })).token;
+}
+
+/** A token that expired a minute ago: issued by the real use case with a clock set in the past. */
+export async function makeExpiredToken(login: string): Promise<string> {
+  const past = { now: () => new Date(Date.now() - 3600_000 - 60_000) };
+  const { token } = await issueToken({ accounts: accountRepository(), credentials: credentialRepository(), clock: past })(login, { ttlSeconds: 3600 });
+  return token;
+}
+
+/** An AK/SK pair for `login` (`project_id` is the account id). */
+export const makeAksk = (login: string) => adminOps.createAksk(login);
 
 export interface MachineFixture {
   machine: Machine;

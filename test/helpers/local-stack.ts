@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
+import { basicAuthorization, passwordOf, type Login } from './credentials';
 
 interface StackFile {
   url: string;
@@ -45,12 +46,52 @@ export interface ApiResponse<T = any> {
   body: T;
 }
 
-export async function api<T = any>(method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<ApiResponse<T>> {
+export interface ApiInit extends RequestInit {
+  /**
+   * Who calls: a login made by `makeAccount` (its password is looked up), explicit Basic credentials,
+   * or `null` for an anonymous request. Default: the login the path names (`/{login}/…`,
+   * `/users/{uid}/…`) when `makeAccount` made it, else anonymous. An `authorization` header given in
+   * `headers` always wins.
+   */
+  as?: string | Login | null;
+  /** Same as `as: null`. */
+  anonymous?: boolean;
+}
+
+/** The login a path names: Triton's `/{login}/…`, UForge's `/users/{uid}/…`. */
+export function loginInPath(path: string): string | undefined {
+  const segments = path.split('?')[0].split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+  if (segments[0] === 'users' && segments[1]) return segments[1];
+  return segments[0];
+}
+
+function authorizationFor(path: string, init: ApiInit): string | undefined {
+  if (init.anonymous || init.as === null) return undefined;
+  if (typeof init.as === 'object' && init.as) return basicAuthorization(init.as);
+  const login = typeof init.as === 'string' ? init.as : loginInPath(path);
+  const password = login ? passwordOf(login) : undefined;
+  if (typeof init.as === 'string' && password === undefined) throw new Error(`api(): no password known for ${init.as} (make the account with makeAccount)`);
+  return login && password !== undefined ? basicAuthorization({ login, password }) : undefined;
+}
+
+const hasHeader = (headers: RequestInit['headers'], name: string): boolean => new Headers(headers).has(name);
+
+/**
+ * One request to the local stack. Authentication is transparent: see `ApiInit.as`. Signed requests
+ * (HTTP Signature, AK/SK) pass their headers in `init.headers` (see ./credentials).
+ */
+export async function api<T = any>(method: string, path: string, body?: unknown, init: ApiInit = {}): Promise<ApiResponse<T>> {
+  const { as, anonymous, ...requestInit } = init;
+  const authorization = hasHeader(requestInit.headers, 'authorization') ? undefined : authorizationFor(path, { as, anonymous });
   const res = await fetch(`${BASE}${path}`, {
     method,
     redirect: 'manual',
-    ...init,
-    headers: { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) },
+    ...requestInit,
+    headers: {
+      ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
+      ...(authorization ? { authorization } : {}),
+      ...Object.fromEntries(new Headers(requestInit.headers ?? {}).entries()),
+    },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();

@@ -3,10 +3,12 @@
  * image's immutable creation time and id, so they never need rewriting; `public` images are also
  * projected into the public index.
  */
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { Image, ImageState } from '../../core/image';
-import type { ImageRepository, Page, PageRequest } from '../../core/ports';
+import type { ImageRepository, ImageSource, ImageSourcePage, Page, PageRequest } from '../../core/ports';
+import { effectiveState, type ImageFilter } from '../../core/image-filter';
+import { NotFoundError } from '../../core/errors';
 import { StateConflictError } from '../../core/errors';
 import { INDEXES, imageSortKey, keys } from './table';
 import { conditionalUpdate } from './update';
@@ -91,4 +93,136 @@ export class DynamoImageRepository implements ImageRepository {
     );
     return { items: (out.Items ?? []).map(toImage), cursor: encodeCursor(out.LastEvaluatedKey) };
   }
+
+  /**
+   * One source of the visible-images merge: a Query on the owner (GSI1), public (GSI2) or
+   * shared-with (GSI3) index, ascending, `sort key > after`. Image-item sources push the filters
+   * down as a FilterExpression; acl entries carry no image attributes, so their images are read
+   * (BatchGetItem) and the core filters them.
+   */
+  async listSource(source: ImageSource, account: string, opts: { after?: string; limit: number; filter: ImageFilter }): Promise<ImageSourcePage> {
+    const idx = source === 'owned' ? INDEXES.byOwner : source === 'public' ? INDEXES.publicImages : INDEXES.sharedWith;
+    const pk = source === 'owned' ? keys.ownerImages(account) : source === 'public' ? keys.publicImages() : keys.sharedWith(account);
+    const names: Record<string, string> = { '#pk': idx.partitionKey };
+    const values: Record<string, unknown> = { ':pk': pk };
+    let keyCondition = '#pk = :pk';
+    if (opts.after !== undefined) {
+      keyCondition += ' AND #sk > :after';
+      names['#sk'] = idx.sortKey;
+      values[':after'] = opts.after;
+    }
+    const filter = source === 'shared' ? undefined : filterExpression(opts.filter, names, values);
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: idx.name,
+        KeyConditionExpression: keyCondition,
+        ...(filter && { FilterExpression: filter }),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        Limit: Math.min(Math.max(opts.limit, 1), 1000),
+      }),
+    );
+    const rows = out.Items ?? [];
+    const lastKey = out.LastEvaluatedKey ? String(out.LastEvaluatedKey[idx.sortKey]) : undefined;
+    if (source !== 'shared') {
+      return { items: rows.map((item) => ({ image: toImage(item), sortKey: String(item[idx.sortKey]) })), lastKey, exhausted: !out.LastEvaluatedKey };
+    }
+    const images = await this.batchGet(rows.map((r) => String(r.PK).slice('IMAGE#'.length)));
+    const items = rows.flatMap((r) => {
+      const image = images.get(String(r.PK).slice('IMAGE#'.length));
+      return image ? [{ image, sortKey: String(r[idx.sortKey]) }] : [];
+    });
+    return { items, lastKey, exhausted: !out.LastEvaluatedKey };
+  }
+
+  async addAclEntries(imageId: string, accounts: string[]): Promise<void> {
+    if (accounts.length === 0) return;
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.image(imageId), ConsistentRead: true }));
+    if (!out.Item) throw new NotFoundError('image not found');
+    // The entry sorts with the image in every listing: it copies the image's own index sort key.
+    const sortKey = String(out.Item[INDEXES.byOwner.sortKey]);
+    for (const account of accounts) {
+      // An index entry, not a state: writing it twice is the same as once.
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.imageAcl(imageId, account),
+            entity: 'ImageAcl',
+            [INDEXES.sharedWith.partitionKey]: keys.sharedWith(account),
+            [INDEXES.sharedWith.sortKey]: sortKey,
+            imageId,
+            account,
+          },
+        }),
+      );
+    }
+  }
+
+  async removeAclEntries(imageId: string, accounts: string[] | 'all'): Promise<void> {
+    let targets = accounts === 'all' ? [] : accounts;
+    if (accounts === 'all') {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'PK = :pk AND begins_with(SK, :acl)',
+            ExpressionAttributeValues: { ':pk': keys.image(imageId).PK, ':acl': 'ACL#' },
+            ExclusiveStartKey: start,
+          }),
+        );
+        targets = targets.concat((out.Items ?? []).map((i) => String(i.SK).slice('ACL#'.length)));
+        start = out.LastEvaluatedKey;
+      } while (start);
+    }
+    for (const account of targets) {
+      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.imageAcl(imageId, account) }));
+    }
+  }
+
+  private async batchGet(ids: string[]): Promise<Map<string, Image>> {
+    const found = new Map<string, Image>();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 100) {
+      let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined = {
+        [this.tableName]: { Keys: unique.slice(i, i + 100).map((id) => keys.image(id)), ConsistentRead: true },
+      };
+      for (let attempt = 0; request && Object.keys(request).length && attempt < 8; attempt++) {
+        if (attempt) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+        const out = await this.doc.send(new BatchGetCommand({ RequestItems: request }));
+        for (const item of out.Responses?.[this.tableName] ?? []) found.set(String(item.id), toImage(item));
+        request = out.UnprocessedKeys as typeof request;
+      }
+    }
+    return found;
+  }
+}
+
+/** The ImageFilter as a FilterExpression on image items (the core re-checks every item anyway). */
+function filterExpression(f: ImageFilter, names: Record<string, string>, values: Record<string, unknown>): string | undefined {
+  const parts: string[] = [];
+  const eq = (attr: string, value: unknown, op = '=') => {
+    const n = `#f_${attr}`;
+    const v = `:f_${attr}`;
+    names[n] = attr;
+    values[v] = value;
+    parts.push(`${n} ${op} ${v}`);
+  };
+  const state = effectiveState(f);
+  if (state === 'all') eq('state', 'deleted', '<>');
+  else eq('state', state);
+  if (f.name !== undefined) eq('name', f.name);
+  if (f.nameContains !== undefined) {
+    names['#f_name'] = 'name';
+    values[':f_namec'] = f.nameContains;
+    parts.push('contains(#f_name, :f_namec)');
+  }
+  if (f.os !== undefined) eq('os', f.os);
+  if (f.version !== undefined) eq('version', f.version);
+  if (f.type !== undefined) eq('type', f.type);
+  if (f.owner !== undefined) eq('owner', f.owner);
+  if (f.public !== undefined) eq('public', f.public);
+  return parts.length ? parts.join(' AND ') : undefined;
 }

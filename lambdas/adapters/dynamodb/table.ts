@@ -13,8 +13,14 @@
  * | jobs of an account                       | GSI1: GSI1PK=OWNER#<owner>#JOBS, GSI1SK=<created>#<id>              | Query |
  * | get machine by id                        | PK=MACHINE#<id>, SK=MACHINE                     | GetItem           |
  * | machines of an account, by name          | GSI1: GSI1PK=OWNER#<owner>#MACHINES, GSI1SK=<name>#<id>             | Query |
+ * | IMS: owner's images with a name (IMG.0009) | GSI1 owner images, filtered in the core (ims-create-image.ts) | Query |
+ * | IMS: a volume (machine disk) by id       | GSI1 owner machines, disks searched in the core  | Query             |
  * | get account by id                        | PK=ACCOUNT#<id>, SK=ACCOUNT                     | GetItem           |
  * | get account by login (unique)            | PK=LOGIN#<login>, SK=LOGIN  → accountId         | GetItem           |
+ * | SSH key of a login by MD5 fingerprint    | PK=KEY#<login>#<md5 fp>, SK=KEY                 | GetItem           |
+ * | password hash + failure counter          | PK=CRED#<accountId>, SK=PASSWORD                | GetItem / conditional UpdateItem |
+ * | API token by sha256 of the token         | PK=TOKEN#<sha256 hex>, SK=TOKEN                 | GetItem           |
+ * | AK/SK pair by access key                 | PK=AKSK#<ak>, SK=AKSK                           | GetItem           |
  *
  * No request path scans. Items carry `rev` (optimistic lock) and every state change is conditional.
  */
@@ -38,6 +44,10 @@ export const keys = {
   ownerMachines: (owner: string) => `OWNER#${owner}#MACHINES`,
   account: (id: string) => ({ PK: `ACCOUNT#${id}`, SK: 'ACCOUNT' }),
   login: (login: string) => ({ PK: `LOGIN#${login.toLowerCase()}`, SK: 'LOGIN' }),
+  sshKey: (login: string, md5Fingerprint: string) => ({ PK: `KEY#${login.toLowerCase()}#${md5Fingerprint.toLowerCase()}`, SK: 'KEY' }),
+  password: (accountId: string) => ({ PK: `CRED#${accountId}`, SK: 'PASSWORD' }),
+  token: (sha256Hex: string) => ({ PK: `TOKEN#${sha256Hex}`, SK: 'TOKEN' }),
+  aksk: (ak: string) => ({ PK: `AKSK#${ak}`, SK: 'AKSK' }),
 };
 
 /** Sort key of an image in every listing: publication (or creation) time, then id, so ties are stable. */

@@ -1,16 +1,17 @@
 /**
  * CreateImageFromMachine: records the image (`creating`) and its job (`INIT`), starts the build
- * workflow, and returns at once. The machine must exist, be the caller's, and be stopped.
- * Writes are ordered so that every intermediate state is safe without transactions: if the job
- * cannot be written or the workflow cannot start, the image is marked `failed` with the reason.
+ * workflow, and returns at once. The machine must exist, be the caller's, and be stopped. The image
+ * is of its boot disk, or of one data disk (IMS data-disk images). The write ordering and its
+ * compensation live in start-image-build.ts, shared with the other create use cases.
  */
 import type { Principal } from '../account';
-import { InvalidParameterError, MachineNotStoppedError, ServiceError, ServiceUnavailableError } from '../errors';
+import { InvalidParameterError, MachineNotStoppedError } from '../errors';
 import type { Compression, Image, ImageType, TagValue } from '../image';
 import { IMAGE_TYPES } from '../image';
 import type { Job } from '../job';
-import { bootDisk } from '../machine';
+import { bootDisk, type Machine, type MachineDisk } from '../machine';
 import type { Clock, IdGenerator, ImageRepository, JobRepository, MachineRepository, WorkflowStarter } from '../ports';
+import { startImageBuild } from './start-image-build';
 
 export interface CreateImageFromMachineCommand {
   machine: string;
@@ -22,6 +23,10 @@ export interface CreateImageFromMachineCommand {
   acl?: string[];
   tags?: Record<string, TagValue>;
   compression?: Compression;
+  requirements?: Image['requirements'];
+  os_version?: string;
+  /** A data disk of the machine (its id) for a data-disk image; absent = the boot disk. */
+  disk?: string;
 }
 
 export interface CreateImageDeps {
@@ -33,76 +38,79 @@ export interface CreateImageDeps {
   ids: IdGenerator;
 }
 
-export const createImageFromMachine =
-  (deps: CreateImageDeps) =>
-  async (caller: Principal, cmd: CreateImageFromMachineCommand): Promise<{ image: Image; job: Job }> => {
-    const machine = await deps.machines.get(cmd.machine);
+/** The caller's machine, ready to be imaged: it exists, is the caller's, and is stopped. */
+export const machineForImage =
+  (deps: Pick<CreateImageDeps, 'machines'>) =>
+  async (caller: Principal, machineId: string): Promise<Machine> => {
+    const machine = await deps.machines.get(machineId);
     if (!machine || machine.owner !== caller.accountId || machine.state === 'deleted') {
       // CloudAPI answers 422 InvalidParameter for a machine that is not the caller's (or absent).
-      throw new InvalidParameterError(`machine ${cmd.machine} does not exist or is not yours`, [
+      throw new InvalidParameterError(`machine ${machineId} does not exist or is not yours`, [
         { field: 'machine', code: 'Invalid', message: 'no such machine for this account' },
       ]);
     }
     if (machine.state !== 'stopped') {
       throw new MachineNotStoppedError(`machine ${machine.id} is ${machine.state}; stop it before creating an image from it`);
     }
-    const disk = bootDisk(machine);
-    if (!disk) throw new InvalidParameterError(`machine ${machine.id} has no disk`, [{ field: 'machine', code: 'Invalid', message: 'machine has no disk' }]);
+    return machine;
+  };
 
-    const now = deps.clock.now().toISOString();
-    const image: Image = {
-      id: deps.ids.uuid(),
-      owner: caller.accountId,
-      name: cmd.name,
-      version: cmd.version,
-      ...(cmd.description !== undefined && { description: cmd.description }),
-      ...(cmd.homepage !== undefined && { homepage: cmd.homepage }),
-      ...(cmd.eula !== undefined && { eula: cmd.eula }),
-      acl: cmd.acl ?? [],
-      tags: cmd.tags ?? {},
-      requirements: {},
-      os: machine.os,
-      type: (IMAGE_TYPES as readonly string[]).includes(machine.type) ? (machine.type as ImageType) : 'other',
-      state: 'creating',
-      public: false,
-      created_at: now,
-      updated_at: now,
-      files: [],
-      origin: machine.image,
-      rev: 1,
-    };
-    const job: Job = {
-      id: deps.ids.uuid(),
-      owner: caller.accountId,
-      type: 'CreateImageFromMachine',
-      status: 'INIT',
-      progress: 0,
-      entities: { image_id: image.id, machine_id: machine.id },
-      created_at: now,
-      rev: 1,
-    };
+/** Which disk of the machine: the boot disk by default (a system image), or a named data disk. */
+function diskOf(machine: Machine, diskId: string | undefined): MachineDisk {
+  const disk = diskId === undefined ? bootDisk(machine) : machine.disks.find((d) => d.id === diskId && !d.boot);
+  if (!disk) {
+    const field = diskId === undefined ? 'machine' : 'disk';
+    throw new InvalidParameterError(diskId === undefined ? `machine ${machine.id} has no disk` : `disk ${diskId} is not a data disk of machine ${machine.id}`, [
+      { field, code: 'Invalid', message: diskId === undefined ? 'machine has no disk' : 'no such data disk on this machine' },
+    ]);
+  }
+  return disk;
+}
 
-    await deps.images.create(image);
-    try {
-      await deps.jobs.create(job);
-      const { executionArn } = await deps.workflow.startBuild({
-        jobId: job.id,
-        imageId: image.id,
+/**
+ * Starts the build of one image from one disk of an already-checked machine (see machineForImage).
+ * `preset` fixes the image and job ids and extra job entities, so a caller creating several images
+ * at once can link their jobs before any is written.
+ */
+export const createImageFromCheckedMachine =
+  (deps: Omit<CreateImageDeps, 'machines'>) =>
+  async (
+    caller: Principal,
+    machine: Machine,
+    cmd: CreateImageFromMachineCommand,
+    preset: { imageId?: string; jobId?: string; entities?: { sub_job_ids?: string[] } } = {},
+  ): Promise<{ image: Image; job: Job }> => {
+    const disk = diskOf(machine, cmd.disk);
+    const dataDisk = cmd.disk !== undefined;
+    return startImageBuild(deps)(
+      {
         owner: caller.accountId,
-        source: { kind: 'machine', machineId: machine.id, diskKey: disk.key, diskSize: disk.size },
+        image: {
+          name: cmd.name,
+          version: cmd.version,
+          ...(cmd.description !== undefined && { description: cmd.description }),
+          ...(cmd.homepage !== undefined && { homepage: cmd.homepage }),
+          ...(cmd.eula !== undefined && { eula: cmd.eula }),
+          acl: cmd.acl ?? [],
+          tags: cmd.tags ?? {},
+          requirements: cmd.requirements ?? {},
+          os: machine.os,
+          ...(cmd.os_version !== undefined && { os_version: cmd.os_version }),
+          type: dataDisk ? 'data-disk' : (IMAGE_TYPES as readonly string[]).includes(machine.type) ? (machine.type as ImageType) : 'other',
+          origin: machine.image,
+        },
+        jobType: 'CreateImageFromMachine',
+        entities: { machine_id: machine.id, ...(dataDisk && { volume_id: disk.id }), ...preset.entities },
+        source: { kind: dataDisk ? 'volume' : 'machine', bucket: 'disks', key: disk.key, size: disk.size, label: dataDisk ? `volume ${disk.id} of machine ${machine.id}` : `source disk of machine ${machine.id}` },
         target: { format: 'raw', compression: cmd.compression ?? 'gzip' },
-      });
-      const started = await deps.jobs.update(job.id, { statuses: ['INIT', 'RUNNING', 'SUCCESS', 'FAIL'] }, { execution_arn: executionArn });
-      return { image, job: started };
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      await deps.images
-        .update(image.id, { states: ['creating'] }, { state: 'failed', error: { code: 'InternalError', message: `could not start the build: ${reason}` } })
-        .catch(() => undefined);
-      await deps.jobs
-        .update(job.id, { statuses: ['INIT'] }, { status: 'FAIL', error_code: 'InternalError', fail_reason: reason, end_time: deps.clock.now().toISOString() })
-        .catch(() => undefined);
-      if (err instanceof ServiceError) throw err;
-      throw new ServiceUnavailableError('the build could not be started; try again');
-    }
+      },
+      preset,
+    );
+  };
+
+export const createImageFromMachine =
+  (deps: CreateImageDeps) =>
+  async (caller: Principal, cmd: CreateImageFromMachineCommand): Promise<{ image: Image; job: Job }> => {
+    const machine = await machineForImage(deps)(caller, cmd.machine);
+    return createImageFromCheckedMachine(deps)(caller, machine, cmd);
   };

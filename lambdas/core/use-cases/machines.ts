@@ -6,9 +6,9 @@ import type { MachineRepository, Page, PageRequest } from '../ports';
 
 export const getMachine =
   (deps: { machines: MachineRepository }) =>
-  async (caller: Principal, id: string): Promise<Machine> => {
+  async (caller: Principal, id: string, opts: { includeDeleted?: boolean } = {}): Promise<Machine> => {
     const m = await deps.machines.get(id);
-    if (!m || m.owner !== caller.accountId || m.state === 'deleted') throw new NotFoundError('machine not found');
+    if (!m || m.owner !== caller.accountId || (m.state === 'deleted' && !opts.includeDeleted)) throw new NotFoundError('machine not found');
     return m;
   };
 

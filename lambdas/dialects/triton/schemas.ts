@@ -40,3 +40,49 @@ export const parseCreateImageFromMachine = (body: unknown): CreateImageFromMachi
   parseWith(createImageFromMachineBody, body);
 
 export const uuidParam = z.guid();
+
+/** UpdateImage (`?action=update`): the fields the CLI may send; tags replace, acl is the full list. */
+export const updateImageBody = z.strictObject({
+  name: imageName.optional(),
+  version: imageVersion.optional(),
+  description: z.string().max(512).optional(),
+  homepage: httpUrl.optional(),
+  eula: httpUrl.optional(),
+  acl: z.array(z.guid()).max(100).optional(),
+  tags: z.record(tagKey, tagValue).refine((t) => Object.keys(t).length <= 50, 'at most 50 tags').optional(),
+});
+
+/** ExportImage (`action=export`, in the query or the body as the CLI sends it). */
+export const exportImageBody = z.strictObject({ manta_path: z.string().min(1).max(1024) });
+
+/** CloneImage takes no fields. */
+export const cloneImageBody = z.strictObject({});
+
+const imageStateFilter = z.enum(['all', 'active', 'unactivated', 'disabled', 'creating', 'failed']);
+
+/** ListImages filters (CloudAPI), plus `tag.KEY=VALUE`, handled by the handler. */
+export const listImagesQuery = z.object({
+  name: z.string().min(1).max(512).optional(),
+  os: z.string().min(1).max(128).optional(),
+  version: z.string().min(1).max(128).optional(),
+  public: z.enum(['true', 'false']).optional(),
+  state: imageStateFilter.optional(),
+  owner: z.string().min(1).max(64).optional(),
+  type: z.string().min(1).max(64).optional(),
+});
+
+/** CreateMachine: `image` and `package` (uuid or name); other CloudAPI fields are accepted and ignored. */
+export const createMachineBody = z.looseObject({
+  image: z.guid(),
+  package: z.string().min(1).max(128),
+  name: z.string().min(1).max(189).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-"').optional(),
+});
+
+/** ListMachines: filters and CloudAPI's offset paging. */
+export const listMachinesQuery = z.object({
+  name: z.string().min(1).max(189).optional(),
+  state: z.enum(['running', 'stopped', 'provisioning', 'failed']).optional(),
+  image: z.string().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  offset: z.coerce.number().int().min(0).max(1_000_000).optional(),
+});

@@ -2,6 +2,8 @@
 import type { Image } from '../../core/image';
 import type { Job } from '../../core/job';
 import type { Machine } from '../../core/machine';
+import type { Account } from '../../core/account';
+import { findPackage, type Package } from '../../core/package';
 
 export function serializeImage(image: Image): Record<string, unknown> {
   return {
@@ -55,8 +57,24 @@ export function serializeMachine(m: Machine): Record<string, unknown> {
     image: m.image,
     os: m.os,
     disk: Math.ceil(disk / (1024 * 1024)),
+    ...(m.package && findPackage(m.package) ? { package: findPackage(m.package)!.name, memory: findPackage(m.package)!.memory } : {}),
     disks: m.disks.map((d) => ({ id: d.id, boot: d.boot, size: Math.ceil(d.size / (1024 * 1024)) })),
     created: m.created_at,
     updated: m.updated_at,
   };
+}
+
+/** CloudAPI's account (GetAccount): `id`, `login`, `email`, times. */
+export function serializeAccount(a: Account): Record<string, unknown> {
+  return { id: a.id, login: a.login, email: a.email ?? '', created: a.created_at, updated: a.created_at };
+}
+
+export function serializePackage(p: Package): Record<string, unknown> {
+  return { id: p.id, name: p.name, memory: p.memory, disk: p.disk, swap: p.swap, vcpus: p.vcpus, lwps: p.lwps, version: p.version, group: p.group, description: p.description, default: p.default };
+}
+
+/** The manifest written beside an exported file: IMGAPI's manifest (v2), `uuid` and all. */
+export function imageManifest(image: Image): Record<string, unknown> {
+  const { id, ...rest } = serializeImage(image);
+  return { v: 2, uuid: id, ...rest, disabled: image.state === 'disabled' };
 }

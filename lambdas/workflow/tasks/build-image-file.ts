@@ -1,5 +1,5 @@
 /**
- * BuildImageFile: streams the machine's disk from S3 through the pipeline (compress + sha1 + sha256,
+ * BuildImageFile: streams the source disk (a machine's or volume's disk, or a bucket object) from S3 through the pipeline (compress + sha1 + sha256,
  * gzip members in parallel) into a multipart upload in the images bucket, in bounded memory, and
  * reports job progress at most once a second. On any failure the sink aborts its upload; the
  * workflow's Cleanup then removes anything else under the image's prefix.
@@ -11,6 +11,7 @@ import type { ImageFile } from '../../core/image';
 import { config, s3Client } from '../../wiring';
 import { steps } from '../deps';
 import { classifyS3Error } from '../s3-errors';
+import { sourceBucket } from '../source-bucket';
 import { imageFileKey, type BuildState } from '../state';
 
 /** Job progress while the file is built: 5 % once started, up to 95 % when the last byte is written. */
@@ -18,11 +19,11 @@ const progressOf = (done: number, total: number) => 5 + (total > 0 ? (90 * done)
 
 export const handler = async (state: BuildState): Promise<ImageFile> => {
   const s3 = s3Client();
-  const sourceSize = state.prepared?.size ?? state.source.diskSize;
+  const sourceSize = state.prepared?.size ?? state.source.size;
   const object = await s3
-    .send(new GetObjectCommand({ Bucket: config.disksBucket(), Key: state.source.diskKey, ...(state.prepared?.etag && { IfMatch: state.prepared.etag }) }))
+    .send(new GetObjectCommand({ Bucket: sourceBucket(state.source.bucket), Key: state.source.key, ...(state.prepared?.etag && { IfMatch: state.prepared.etag }) }))
     .catch((err) => {
-      throw classifyS3Error(err, `source disk of machine ${state.source.machineId}`);
+      throw classifyS3Error(err, state.source.label);
     });
   const key = imageFileKey(state.imageId, state.target.compression);
   await steps.progress(state.jobId, 5, 'BuildImageFile');
@@ -38,7 +39,8 @@ export const handler = async (state: BuildState): Promise<ImageFile> => {
     sha1: result.sha1,
     sha256: result.sha256,
     compression: state.target.compression,
-    format: state.target.format,
+    // fixed by the target (machine disks are raw) or detected by PrepareSource (imports)
+    format: state.target.format ?? state.prepared?.format ?? 'raw',
     key,
   };
 };

@@ -25,7 +25,7 @@ describe('CreateImageFromMachine (core)', () => {
         jobId: job.id,
         imageId: image.id,
         owner: 'owner-1',
-        source: { kind: 'machine', machineId: machine().id, diskKey: 'machines/m/disks/d1.raw', diskSize: 1024 },
+        source: { kind: 'machine', bucket: 'disks', key: 'machines/m/disks/d1.raw', size: 1024, label: `source disk of machine ${machine().id}` },
         target: { format: 'raw', compression: 'gzip' },
       },
     ]);

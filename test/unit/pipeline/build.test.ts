@@ -62,7 +62,7 @@ describe('buildImageFile', () => {
     });
   });
 
-  it('writes one gzip member per chunk, in input order', async () => {
+  it('writes each chunk as its own gzip member(s), in input order', async () => {
     // Prepare
     const input = generateDiskBuffer(5 * CHUNK + 1, 3);
     const sink = createMemorySink();

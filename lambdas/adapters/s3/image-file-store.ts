@@ -1,0 +1,73 @@
+/**
+ * ImageFileStore on S3, all in the images bucket: image files live under `images/<id>/` (one prefix
+ * per image, see workflow/state.ts), exports under `exports/<accountId>/<path>`. Copies are
+ * server-side (CopyObject, up to 5 GiB per object).
+ */
+import {
+  AbortMultipartUploadCommand,
+  CopyObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { ImageFile } from '../../core/image';
+import type { ImageFileStore } from '../../core/ports';
+import { imageFilePrefix } from '../../workflow/state';
+
+export const exportKey = (accountId: string, path: string): string => `exports/${accountId}/${path.replace(/^\/+/, '')}`;
+
+export class S3ImageFileStore implements ImageFileStore {
+  constructor(private readonly s3: S3Client, private readonly bucket: string) {}
+
+  private copySource(key: string): string {
+    return `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  async copyFile(file: ImageFile, toImageId: string): Promise<ImageFile> {
+    const name = file.key.slice(file.key.lastIndexOf('/') + 1);
+    const key = `${imageFilePrefix(toImageId)}${name}`;
+    await this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: key, CopySource: this.copySource(file.key) }));
+    return { ...file, key };
+  }
+
+  async removeFiles(imageId: string): Promise<void> {
+    const Prefix = imageFilePrefix(imageId);
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      for (const u of page.Uploads ?? []) await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key!, UploadId: u.UploadId! }));
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix, ContinuationToken: token }));
+      const objects = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+      if (objects.length) await this.s3.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects, Quiet: true } }));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async exportFile(
+    file: ImageFile,
+    target: { accountId: string; imagePath: string; manifestPath: string; manifest: unknown; expiresInSeconds: number },
+  ): Promise<{ location: string; downloadUrl: string }> {
+    const imageKey = exportKey(target.accountId, target.imagePath);
+    await this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: imageKey, CopySource: this.copySource(file.key) }));
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: exportKey(target.accountId, target.manifestPath),
+        Body: JSON.stringify(target.manifest, null, 2),
+        ContentType: 'application/json',
+      }),
+    );
+    const downloadUrl = await getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: imageKey }), { expiresIn: target.expiresInSeconds });
+    return { location: `s3://${this.bucket}/exports/${target.accountId}`, downloadUrl };
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * API tokens (IMS clients send `X-Auth-Token: <token>`; `Authorization: Bearer <token>` is accepted
+ * too). Tokens are issued by `npm run admin -- token create`, stored only as their sha256 (one GetItem
+ * by that digest), and refused once past `expires_at` (the item may linger: dynalite has no TTL).
+ */
+import type { Principal } from '../core/account';
+import { sha256Hex } from '../core/use-cases/credentials';
+import type { AuthDeps, AuthRequest } from './request';
+
+export function tokenOf(req: AuthRequest): string | undefined {
+  const bearer = /^bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  const token = bearer?.[1] ?? req.headers['x-auth-token']?.trim();
+  return token && token.length <= 4096 ? token : undefined;
+}
+
+export const isTokenAuth = (req: AuthRequest): boolean =>
+  /^bearer\s/i.test(req.headers.authorization ?? '') || (!req.headers.authorization && req.headers['x-auth-token'] !== undefined);
+
+export async function authenticateToken(req: AuthRequest, deps: AuthDeps): Promise<Principal | undefined> {
+  const token = tokenOf(req);
+  if (!token) return undefined;
+  const cred = await deps.credentials.getToken(sha256Hex(token));
+  if (!cred || !(Date.parse(cred.expires_at) > deps.clock.now().getTime())) return undefined;
+  const account = await deps.accounts.get(cred.accountId);
+  return account ? { accountId: account.id, login: account.login, roles: [] } : undefined;
+}

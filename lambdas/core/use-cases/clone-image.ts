@@ -1,0 +1,49 @@
+/**
+ * CloneImage (IMGAPI semantics): an image shared with the caller (its acl holds the caller) or public
+ * becomes a new private image owned by the caller — new id, empty acl, same manifest otherwise, and
+ * its own copy of the file (so deleting either never breaks the other). The clone is written
+ * `creating` first, the file copied, then it becomes `active`; if the copy fails the clone is marked
+ * `failed` and whatever was copied is removed.
+ */
+import type { Principal } from '../account';
+import { InvalidArgumentError, NotFoundError, ServiceError, ServiceUnavailableError, StateConflictError } from '../errors';
+import { canSee, type Image } from '../image';
+import type { Clock, IdGenerator, ImageFileStore, ImageRepository } from '../ports';
+
+export const cloneImage =
+  (deps: { images: ImageRepository; files: ImageFileStore; clock: Clock; ids: IdGenerator }) =>
+  async (caller: Principal, id: string): Promise<Image> => {
+    const source = await deps.images.get(id);
+    if (!source || !canSee(source, caller.accountId)) throw new NotFoundError('image not found');
+    if (source.owner === caller.accountId) throw new InvalidArgumentError(`image ${id} is already yours; only images shared with you or public ones can be cloned`);
+    if (source.state !== 'active') throw new StateConflictError(`image ${id} is ${source.state}; only active images can be cloned`, source.state);
+    const file = source.files[0];
+    if (!file) throw new StateConflictError(`image ${id} has no file to clone`, source.state);
+
+    const now = deps.clock.now().toISOString();
+    const clone: Image = {
+      ...source,
+      id: deps.ids.uuid(),
+      owner: caller.accountId,
+      acl: [],
+      public: false,
+      state: 'creating',
+      files: [],
+      created_at: now,
+      updated_at: now,
+      published_at: undefined,
+      error: undefined,
+      rev: 1,
+    };
+    await deps.images.create(clone);
+    try {
+      const copied = await deps.files.copyFile(file, clone.id);
+      return await deps.images.update(clone.id, { states: ['creating'] }, { state: 'active', files: [copied], published_at: deps.clock.now().toISOString() });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      await deps.images.update(clone.id, { states: ['creating'] }, { state: 'failed', error: { code: 'CloneFailed', message: reason } }).catch(() => undefined);
+      await deps.files.removeFiles(clone.id).catch(() => undefined);
+      if (err instanceof ServiceError) throw err;
+      throw new ServiceUnavailableError(`image ${id} could not be cloned; try again`);
+    }
+  };

@@ -1,0 +1,17 @@
+/** POST /{login}/machines — CreateMachine from an image and a package; 201 with the machine and Location. */
+import { createMachine } from '../../../core/use-cases/machine-lifecycle';
+import { httpHandler } from '../../../http/middleware';
+import { clock, diskProvisioner, ids, imageRepository, machineRepository } from '../../../wiring';
+import { tritonRenderer } from '../renderer';
+import { createMachineBody, parseWith } from '../schemas';
+import { serializeMachine } from '../serialize';
+
+export const handler = httpHandler({ operation: 'CreateMachine', renderer: tritonRenderer }, async (req) => {
+  const { image, package: pkg, name } = parseWith(createMachineBody, req.body);
+  const machine = await createMachine({ machines: machineRepository(), images: imageRepository(), disks: diskProvisioner(), clock, ids })(req.caller, {
+    image,
+    package: pkg,
+    ...(name !== undefined && { name }),
+  });
+  return { status: 201, body: serializeMachine(machine), headers: { location: `/${req.params.login}/machines/${machine.id}` } };
+});

@@ -1,0 +1,13 @@
+/** DELETE /{login}/images/{id} — DeleteImage: owner only; 204. */
+import { NotFoundError } from '../../../core/errors';
+import { deleteImage } from '../../../core/use-cases/delete-image';
+import { httpHandler } from '../../../http/middleware';
+import { clock, imageFileStore, imageRepository } from '../../../wiring';
+import { tritonRenderer } from '../renderer';
+import { uuidParam } from '../schemas';
+
+export const handler = httpHandler({ operation: 'DeleteImage', renderer: tritonRenderer }, async (req) => {
+  if (!uuidParam.safeParse(req.params.id).success) throw new NotFoundError('image not found');
+  await deleteImage({ images: imageRepository(), files: imageFileStore(), clock })(req.caller, req.params.id);
+  return { status: 204 };
+});

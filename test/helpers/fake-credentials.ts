@@ -1,0 +1,96 @@
+/** In-memory AccountRepository and CredentialRepository for unit tests of the authorizer (no network). */
+import type { Account } from '../../lambdas/core/account';
+import type { AkskCredential, PasswordCredential, SshKeyCredential, TokenCredential } from '../../lambdas/core/credential';
+import type { AccountRepository, Clock, CredentialRepository } from '../../lambdas/core/ports';
+import type { AuthDeps } from '../../lambdas/auth/request';
+
+export class FakeAccounts implements AccountRepository {
+  items = new Map<string, Account>();
+  async create(a: Account) {
+    this.items.set(a.id, { ...a });
+  }
+  async get(id: string) {
+    return this.items.get(id);
+  }
+  async getByLogin(login: string) {
+    return [...this.items.values()].find((a) => a.login.toLowerCase() === login.toLowerCase());
+  }
+}
+
+export class FakeCredentials implements CredentialRepository {
+  keys = new Map<string, SshKeyCredential>();
+  passwords = new Map<string, PasswordCredential>();
+  tokens = new Map<string, TokenCredential>();
+  aksks = new Map<string, AkskCredential>();
+  async putKey(k: SshKeyCredential) {
+    this.keys.set(`${k.login.toLowerCase()}#${k.fingerprint}`, { ...k });
+  }
+  async getKey(login: string, fp: string) {
+    return this.keys.get(`${login.toLowerCase()}#${fp.toLowerCase()}`);
+  }
+  async putPassword(c: PasswordCredential) {
+    this.passwords.set(c.accountId, { ...c });
+  }
+  async getPassword(id: string) {
+    const c = this.passwords.get(id);
+    return c && { ...c };
+  }
+  async recordPasswordFailure(id: string, opts: { maxFailures: number; lockUntil: string }) {
+    const c = this.passwords.get(id);
+    if (!c) return;
+    c.failures += 1;
+    if (c.failures >= opts.maxFailures) Object.assign(c, { failures: 0, locked_until: opts.lockUntil });
+  }
+  async clearPasswordFailures(id: string) {
+    const c = this.passwords.get(id);
+    if (c) Object.assign(c, { failures: 0, locked_until: undefined });
+  }
+  async putToken(t: TokenCredential) {
+    this.tokens.set(t.hash, { ...t });
+  }
+  async getToken(hash: string) {
+    return this.tokens.get(hash);
+  }
+  async putAksk(c: AkskCredential) {
+    this.aksks.set(c.ak, { ...c });
+  }
+  async getAksk(ak: string) {
+    return this.aksks.get(ak);
+  }
+}
+
+export class MutableClock implements Clock {
+  constructor(public current = new Date()) {}
+  now() {
+    return new Date(this.current);
+  }
+}
+
+export function authWorld(): AuthDeps & { accounts: FakeAccounts; credentials: FakeCredentials; clock: MutableClock } {
+  return { accounts: new FakeAccounts(), credentials: new FakeCredentials(), clock: new MutableClock() };
+}
+
+/** A REST API REQUEST authorizer event (the fields the schemes read). */
+export function authorizerEvent(opts: {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  query?: Record<string, string[]>;
+  stagePath?: string;
+}) {
+  const single = opts.query ? Object.fromEntries(Object.entries(opts.query).map(([k, v]) => [k, v[v.length - 1]])) : null;
+  return {
+    type: 'REQUEST' as const,
+    methodArn: `arn:aws:execute-api:us-east-1:000000000000:api/prod/${opts.method}${opts.path}`,
+    resource: opts.path,
+    path: opts.path,
+    httpMethod: opts.method,
+    headers: opts.headers ?? {},
+    multiValueHeaders: Object.fromEntries(Object.entries(opts.headers ?? {}).map(([k, v]) => [k, [v]])),
+    pathParameters: null,
+    queryStringParameters: single,
+    multiValueQueryStringParameters: opts.query ?? null,
+    stageVariables: null,
+    requestContext: { path: opts.stagePath ?? opts.path, httpMethod: opts.method },
+  };
+}
