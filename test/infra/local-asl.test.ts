@@ -15,8 +15,9 @@ type Handlers = Record<string, (input: Json) => unknown>;
 // Prepare (once for the file): note the temp folders synthesis makes (other test files synthesize
 // concurrently, so only this file's own folders are checked).
 const made: string[] = [];
+const realMkdtemp = fs.mkdtempSync;
 const mkdtemp = jest.spyOn(fs, 'mkdtempSync').mockImplementation(((prefix: string, options?: unknown) => {
-  const dir = (jest.requireActual('node:fs') as typeof fs).mkdtempSync(prefix, options as never) as string;
+  const dir = realMkdtemp(prefix, options as never) as string;
   made.push(dir);
   return dir;
 }) as typeof fs.mkdtempSync);

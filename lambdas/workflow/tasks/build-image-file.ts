@@ -31,7 +31,9 @@ export const handler = async (state: BuildState): Promise<ImageFile> => {
     source: object.Body as Readable,
     sourceSize,
     compression: state.target.compression,
-    sink: createS3MultipartSink({ client: s3, bucket: config.imagesBucket(), key }),
+    // A size hint keeps the part count under S3's 10,000 for any disk (gzip output can slightly exceed
+    // its input on incompressible data).
+    sink: createS3MultipartSink({ client: s3, bucket: config.imagesBucket(), key, sizeHint: Math.ceil(sourceSize * 1.01) + 1024 * 1024 }),
     onProgress: (done) => steps.progress(state.jobId, progressOf(done, sourceSize), 'BuildImageFile'),
   });
   return {
