@@ -5,6 +5,8 @@
 import { accountRepository, clock, config, credentialRepository, ids, machineRepository, s3Client } from '../lambdas/wiring';
 import { createAccount, registerMachine, type RegisterMachineCommand } from '../lambdas/core/use-cases/admin';
 import { S3DiskUploader } from '../lambdas/adapters/s3/disk-uploader';
+import { NotFoundError, ValidationError } from '../lambdas/core/errors';
+import { BUCKET_NAME_RE, userBucketKey, type BucketObjectRef } from '../lambdas/core/user-bucket';
 import { addKey, createAksk, issueToken, setPassword } from '../lambdas/core/use-cases/credentials';
 
 export const adminOps = {
@@ -25,6 +27,14 @@ export const adminOps = {
   addKey: (login: string, publicKeyText: string, opts?: { name?: string }) => addKey(credentialDeps())(login, publicKeyText, opts),
   createToken: (login: string, opts: { ttlSeconds: number }) => issueToken(credentialDeps())(login, opts),
   createAksk: (login: string) => createAksk(credentialDeps())(login),
+  /** Uploads a file into an account's bucket area, where IMS `image_url: "bucket:key"` imports read it. */
+  putBucketObject: async (login: string, ref: BucketObjectRef, file: string) => {
+    const account = await accountRepository().getByLogin(login);
+    if (!account) throw new NotFoundError(`account ${login} not found`);
+    if (!BUCKET_NAME_RE.test(ref.bucket)) throw new ValidationError(`bucket name ${ref.bucket} is invalid`, [{ field: 'bucket', code: 'Invalid', message: '3–63 of a-z, 0-9, "." and "-"' }]);
+    const size = await new S3DiskUploader(s3Client(), config.imagesBucket()).putDisk(userBucketKey(account.id, ref), file);
+    return { bucket: ref.bucket, key: ref.key, size, image_url: `${ref.bucket}:${ref.key}` };
+  },
 };
 
 const credentialDeps = () => ({ accounts: accountRepository(), credentials: credentialRepository(), clock });

@@ -156,6 +156,13 @@ async function admin(args: string[]) {
     if (!login) throw new UsageError('usage: admin aksk create <login>');
     return adminOps.createAksk(login);
   }
+  if (noun === 'bucket' && verb === 'put') {
+    const [login, ref, file] = rest;
+    const m = /^([^:]+):(.+)$/.exec(ref ?? '');
+    if (!login || !m || !file) throw new UsageError('usage: admin bucket put <login> <bucket>:<key> <file>');
+    if (!existsSync(file)) throw new UsageError(`file ${file} does not exist`);
+    return adminOps.putBucketObject(login, { bucket: m[1], key: m[2] }, path.resolve(file));
+  }
   if (noun === 'machine' && verb === 'register') {
     const name = flag(rest, 'name');
     const os = flag(rest, 'os');
