@@ -4,7 +4,8 @@
  * the same run, and writes bench/results/latest.json and bench/results/summary.md (which the README's
  * Performance section quotes, with the machine it ran on).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BenchRow } from './pipeline';
@@ -33,9 +34,32 @@ function table(rows: BenchRow[]): string {
   return lines.join('\n');
 }
 
+/** Runs one part in a fresh process (parts start servers and set process-wide state), returning its rows. */
+function runPart(part: string, quick: boolean): BenchRow[] {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-part-'));
+  const out = path.join(dir, 'rows.json');
+  try {
+    const res = spawnSync(
+      process.execPath,
+      ['--openssl-legacy-provider', path.join(ROOT, 'scripts', 'run-ts.mjs'), path.join(ROOT, 'bench', 'main.ts'), `--child=${part}`, `--out=${out}`, ...(quick ? ['--quick'] : [])],
+      { stdio: ['ignore', 'inherit', 'inherit'], cwd: ROOT },
+    );
+    if (res.status !== 0) throw new Error(`bench part ${part} failed (exit ${res.status})`);
+    return JSON.parse(readFileSync(out, 'utf8')) as BenchRow[];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
+  const child = args.find((a) => a.startsWith('--child='))?.slice('--child='.length);
+  if (child) {
+    const rows = await (await PARTS[child]()).run({ quick });
+    writeFileSync(args.find((a) => a.startsWith('--out='))!.slice('--out='.length), JSON.stringify(rows));
+    process.exit(0);
+  }
   const wanted = args.filter((a) => !a.startsWith('--'));
   const unknown = wanted.filter((p) => !PARTS[p]);
   if (unknown.length) {
@@ -46,7 +70,7 @@ async function main() {
   const rows: BenchRow[] = [];
   for (const part of parts) {
     console.error(`== ${part}`);
-    rows.push(...(await (await PARTS[part]()).run({ quick })));
+    rows.push(...runPart(part, quick));
   }
   const out = path.join(ROOT, 'bench', 'results');
   mkdirSync(out, { recursive: true });

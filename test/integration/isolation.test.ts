@@ -39,17 +39,19 @@ const takesMy = (route: Route) => /\{(login|uid)\}/.test(route.path);
 const hasBody = (route: Route) => ['POST', 'PUT', 'PATCH'].includes(route.method);
 const ok = (status: number) => status >= 200 && status < 300;
 
-type Principal = 'owner' | 'other' | 'other via /my' | 'anonymous' | 'bad signature' | 'expired token' | 'wrong password';
+type Principal = 'owner' | 'other' | 'other via /my' | 'acl member' | 'anonymous' | 'bad signature' | 'expired token' | 'wrong password';
 
 describe('Isolation matrix (route × principal)', () => {
   let owner: Owner;
   let other: Awaited<ReturnType<typeof makeAccount>>;
+  let member: Awaited<ReturnType<typeof makeAccount>>;
   const init: Record<Exclude<Principal, 'owner' | 'bad signature'>, () => ApiInit> = {} as never;
   let ownerKey: Awaited<ReturnType<typeof makeKey>>;
 
   beforeAll(async () => {
     const account = await makeAccount('owner');
     other = await makeAccount('other');
+    member = await makeAccount('member'); // on the owner's image acl
     const lockable = await makeAccount('wrongpw'); // wrong passwords lock an account: not the owner's
     ownerKey = await makeKey(account.login);
     const { machine } = await makeMachine(account.login, { size: 256 * 1024 });
@@ -68,10 +70,13 @@ describe('Isolation matrix (route × principal)', () => {
       machineId: machine.id,
       machineName: machine.name,
     };
+    const shared = await api('POST', `/${account.login}/images/${created.body.id}?action=update`, { acl: [member.id] });
+    expect(shared.status).toBe(200);
     const expired = await makeExpiredToken(account.login);
     Object.assign(init, {
       other: () => ({ as: other.login }),
       'other via /my': () => ({ as: other.login }),
+      'acl member': () => ({ as: member.login }),
       anonymous: () => ({ as: null }),
       'expired token': () => ({ as: null, headers: { 'X-Auth-Token': expired } }),
       'wrong password': () => ({ as: { login: lockable.login, password: 'definitely-wrong' } }),
@@ -79,7 +84,7 @@ describe('Isolation matrix (route × principal)', () => {
   }, 60_000);
 
   function requestFor(route: Route, principal: Principal): { path: string; init: ApiInit } {
-    const path = fillPath(route, owner, principal === 'other via /my' ? 'my' : owner.login);
+    const path = fillPath(route, owner, principal === 'other via /my' || principal === 'acl member' ? 'my' : owner.login);
     if (principal === 'owner') return { path, init: { as: owner.login } };
     if (principal === 'bad signature') {
       const h = signatureHeaders({ method: route.method, pathAndQuery: path, login: owner.login, key: ownerKey });
@@ -90,13 +95,17 @@ describe('Isolation matrix (route × principal)', () => {
 
   /** Owner data the body must not carry, minus what the request itself names. */
   const secretsFor = (path: string) => [owner.imageName, owner.imageId, owner.jobId, owner.machineId, owner.machineName].filter((s) => !path.includes(s));
+  /** An acl member may see the shared image, never the owner's job or machine. */
+  const memberSecretsFor = (path: string) => [owner.jobId, owner.machineId, owner.machineName].filter((s) => !path.includes(s));
 
-  const NON_OWNERS: Principal[] = ['anonymous', 'bad signature', 'expired token', 'wrong password', 'other', 'other via /my'];
+  const NON_OWNERS: Principal[] = ['anonymous', 'bad signature', 'expired token', 'wrong password', 'other', 'other via /my', 'acl member'];
   const cases = [
     // every non-owner first, so the owner's own (possibly destructive) calls come last
     ...NON_OWNERS.flatMap((p) => routes.map((r) => [p, r] as const)),
     ...routes.map((r) => ['owner' as Principal, r] as const),
-  ].filter(([p, r]) => !(p === 'other via /my' && !takesMy(r)));
+  ]
+    .filter(([p, r]) => !(p === 'other via /my' && !takesMy(r)))
+    .filter(([p, r]) => !(p === 'acl member' && !takesMy(r) && namesCaller(r)));
 
   it.each(cases.map(([p, r]) => [p, `${r.method} ${r.path}`, r] as const))('%s → %s', async (principal, _name, route) => {
     const { path, init: reqInit } = requestFor(route, principal);
@@ -131,6 +140,16 @@ describe('Isolation matrix (route × principal)', () => {
           if (route.method === 'GET') expect(res.status).toBe(404); // "another account's private image → 404"
         }
         break;
+      case 'acl member': {
+        // reads of the shared image succeed; nothing of the owner's may be changed, and jobs and machines stay hidden
+        expect(res.status).not.toBe(401);
+        const namesImage = path.includes(owner.imageId) && /image/i.test(route.path);
+        if (namesImage && route.method !== 'GET') expect(ok(res.status)).toBe(false);
+        if (namesImage && route.method === 'GET' && route.dialect === 'triton') expect(ok(res.status) || res.status === 302).toBe(true);
+        if (path.includes(owner.jobId) || path.includes(owner.machineId)) expect(res.status).toBe(404);
+        for (const secret of memberSecretsFor(path)) expect(text).not.toContain(secret);
+        return;
+      }
       case 'owner':
         expect([401, 403]).not.toContain(res.status);
         return; // the owner may see its own data
@@ -139,6 +158,6 @@ describe('Isolation matrix (route × principal)', () => {
   });
 
   it('has a row for every route and principal', () => {
-    expect(cases.length).toBeGreaterThanOrEqual(routes.length * 6);
+    expect(cases.length).toBeGreaterThanOrEqual(routes.length * 7);
   });
 });
