@@ -4,8 +4,8 @@
  * dynalite has no transactions, TTL expiry or streams (see notes/local-emulation.md §1).
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdirSync } from 'node:fs';
+import { listenOnLoopback } from './listen';
 
 // dynalite ships no type declarations.
 type DynaliteFactory = (options: {
@@ -36,14 +36,7 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
     deleteTableMs: 0,
     updateTableMs: 0,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server, options.port);
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,

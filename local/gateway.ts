@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './listen';
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 import { routes, type Route } from '../lambdas/routes';
 import { handlers } from './handlers';
@@ -215,11 +215,7 @@ export async function startGateway(opts: { port: number; host?: string }): Promi
     res.end(method === 'HEAD' ? undefined : payload);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server, opts.port, opts.host);
   return {
     url: `http://127.0.0.1:${port}`,
     server,

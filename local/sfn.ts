@@ -25,8 +25,8 @@
 import './polyfills';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import { listenOnLoopback } from './listen';
 
 type RunResult = ReturnType<StateMachine['run']>;
 /** An event of aws-local-stepfunctions' execution log (ExecutionStarted, StateEntered, StateRetried, …). */
@@ -428,14 +428,7 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server, options.port);
 
   async function waitForIdle(): Promise<void> {
     while (running.size > 0 || tasksInFlight.size > 0) {

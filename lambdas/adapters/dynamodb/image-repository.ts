@@ -12,7 +12,7 @@ import { NotFoundError } from '../../core/errors';
 import { StateConflictError } from '../../core/errors';
 import { INDEXES, imageSortKey, keys } from './table';
 import { conditionalUpdate } from './update';
-import { decodeCursor, encodeCursor } from './cursor';
+import { queryOwnerPartition } from './owner-query';
 
 const ITEM_ONLY = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK', 'entity'];
 
@@ -79,19 +79,7 @@ export class DynamoImageRepository implements ImageRepository {
   }
 
   async listByOwner(owner: string, page: PageRequest): Promise<Page<Image>> {
-    const idx = INDEXES.byOwner;
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: idx.name,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': idx.partitionKey },
-        ExpressionAttributeValues: { ':pk': keys.ownerImages(owner) },
-        Limit: page.limit,
-        ExclusiveStartKey: decodeCursor(page.cursor, ['PK', 'SK', idx.partitionKey, idx.sortKey]),
-      }),
-    );
-    return { items: (out.Items ?? []).map(toImage), cursor: encodeCursor(out.LastEvaluatedKey) };
+    return queryOwnerPartition(this.doc, this.tableName, keys.ownerImages(owner), page, toImage);
   }
 
   /**

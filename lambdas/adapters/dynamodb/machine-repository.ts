@@ -1,12 +1,12 @@
 /** MachineRepository on the one table: by id, and an account's machines ordered by name. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StateConflictError } from '../../core/errors';
 import type { Machine, MachineState } from '../../core/machine';
 import type { MachineRepository, Page, PageRequest } from '../../core/ports';
-import { INDEXES, keys } from './table';
+import { keys } from './table';
 import { conditionalUpdate } from './update';
-import { decodeCursor, encodeCursor } from './cursor';
+import { queryOwnerPartition } from './owner-query';
 
 const strip = (item: Record<string, unknown>): Machine => {
   const { PK, SK, GSI1PK, GSI1SK, entity, ...machine } = item;
@@ -47,18 +47,6 @@ export class DynamoMachineRepository implements MachineRepository {
   }
 
   async listByOwner(owner: string, page: PageRequest): Promise<Page<Machine>> {
-    const idx = INDEXES.byOwner;
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: idx.name,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': idx.partitionKey },
-        ExpressionAttributeValues: { ':pk': keys.ownerMachines(owner) },
-        Limit: page.limit,
-        ExclusiveStartKey: decodeCursor(page.cursor, ['PK', 'SK', idx.partitionKey, idx.sortKey]),
-      }),
-    );
-    return { items: (out.Items ?? []).map(strip), cursor: encodeCursor(out.LastEvaluatedKey) };
+    return queryOwnerPartition(this.doc, this.tableName, keys.ownerMachines(owner), page, strip);
   }
 }
