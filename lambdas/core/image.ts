@@ -49,6 +49,8 @@ export interface Image {
   updated_at: string;
   files: ImageFile[];
   origin?: string;
+  /** What the image was made from: a machine's boot disk, one of its data disks, or a file (`bucket:key`). */
+  made_from?: { kind: 'machine' | 'volume' | 'file'; id: string };
   /** OS release as the user named it (IMS `os_version`, e.g. "CentOS 7.0 64bit"). */
   os_version?: string;
   error?: ImageError;

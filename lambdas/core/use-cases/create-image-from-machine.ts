@@ -98,6 +98,7 @@ export const createImageFromCheckedMachine =
           ...(cmd.os_version !== undefined && { os_version: cmd.os_version }),
           type: dataDisk ? 'data-disk' : (IMAGE_TYPES as readonly string[]).includes(machine.type) ? (machine.type as ImageType) : 'other',
           origin: machine.image,
+          made_from: dataDisk ? { kind: 'volume', id: disk.id } : { kind: 'machine', id: machine.id },
         },
         jobType: 'CreateImageFromMachine',
         entities: { machine_id: machine.id, ...(dataDisk && { volume_id: disk.id }), ...preset.entities },

@@ -152,7 +152,7 @@ export const createImsImage =
             startImageBuild(deps)(
               {
                 owner: caller.accountId,
-                image: { ...imageFields(cmd.system), version: IMS_IMAGE_VERSION, os: cmd.system.os ?? machine.os, type: 'zvol', origin: machine.image },
+                image: { ...imageFields(cmd.system), version: IMS_IMAGE_VERSION, os: cmd.system.os ?? machine.os, type: 'zvol', origin: machine.image, made_from: { kind: 'volume', id: disk.id } },
                 jobType: 'CreateImageFromVolume',
                 entities: { volume_id: disk.id, machine_id: machine.id, ...p.entities },
                 source,
@@ -176,6 +176,7 @@ export const createImsImage =
                 version: IMS_IMAGE_VERSION,
                 os: a.os ?? 'other',
                 type: dataDisk ? 'data-disk' : 'zvol',
+                made_from: { kind: 'file', id: `${object.bucket}:${object.key}` },
               },
               jobType: 'ImportImage',
               entities: { ...p.entities },

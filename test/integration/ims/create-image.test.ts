@@ -38,7 +38,7 @@ describe('IMS CreateImage over HTTP', () => {
     const progress = await api('GET', `/v1/cloudimages/job/${res.body.job_id}`, undefined, ims(token));
     expect(progress.body.entities).toMatchObject({ process_percent: 1, current_task: expect.any(String) });
     const listed = await api('GET', `/v2/cloudimages?id=${job.body.entities.image_id}`, undefined, { as: alice });
-    expect(listed.body.images[0]).toMatchObject({ name: 'ims_test', status: 'active', disk_format: 'raw', __imagetype: 'private', tags: ['aaa.111'] });
+    expect(listed.body.images[0]).toMatchObject({ name: 'ims_test', status: 'active', disk_format: 'raw', __imagetype: 'private', tags: ['aaa.111'], __data_origin: `instance,${machine.id}` });
   });
 
   it('answers the documented IMG codes: empty body, long name, bad description, mixed forms, missing machine, running machine, duplicate name', async () => {
@@ -85,7 +85,7 @@ describe('IMS CreateImage over HTTP', () => {
     const job = await waitForJob(alice, token, res.body.job_id);
     expect(job.body).toMatchObject({ job_type: 'imsImportImageJob', status: 'SUCCESS' });
     const image = (await api('GET', `/v2/cloudimages?name=${name}`, undefined, ims(token))).body.images[0];
-    expect(image).toMatchObject({ disk_format: format, size: bytes.length, min_disk: 40, status: 'active', __platform: 'CentOS' });
+    expect(image).toMatchObject({ disk_format: format, size: bytes.length, min_disk: 40, status: 'active', __platform: 'CentOS', __data_origin: `file,ims-image:${key}` });
     const exp = await api('POST', `/v1/cloudimages/${image.id}/file`, { bucket_url: `exports-bkt:${key}`, file_format: format }, ims(token));
     expect(exp.status).toBe(200);
     expect((await waitForJob(alice, token, exp.body.job_id)).body.status).toBe('SUCCESS');
