@@ -38,6 +38,9 @@ async function start(args: string[]) {
   const { startLocalStack } = await import('./stack');
   const { seedDemo, DEMO_LOGIN } = await import('./seed');
   const stack = await startLocalStack({ port, dataDir });
+  const { failInterruptedBuilds } = await import('./recover');
+  const interrupted = await failInterruptedBuilds();
+  if (interrupted) console.log(`${interrupted} build(s) interrupted by the last stop were marked failed`);
   const seeded = await seedDemo(dataDir);
   const state: StackFile = { url: stack.url, pid: process.pid, dataDir, endpoints: stack.endpoints, env: stack.env };
   mkdirSync(path.dirname(stateFile), { recursive: true });

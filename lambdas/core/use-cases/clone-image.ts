@@ -33,6 +33,8 @@ export const cloneImage =
       updated_at: now,
       published_at: undefined,
       error: undefined,
+      // the source's machine or file belongs to its owner: a clone is made from the image, not from it
+      made_from: undefined,
       rev: 1,
     };
     await deps.images.create(clone);

@@ -61,8 +61,9 @@ export function serializeImage(image: Image, accountId: string): Record<string, 
     __os_bit: /32\s*bit/i.test(image.os_version ?? '') ? '32' : '64',
     __description: image.description ?? '',
     __image_location: type === 'private' ? 'local' : '',
-    // IMS names the source: "instance,<server id>", "volume,<volume id>" or "file,<bucket:key>".
-    __data_origin: image.made_from ? `${image.made_from.kind === 'machine' ? 'instance' : image.made_from.kind},${image.made_from.id}` : '',
+    // IMS names the source: "instance,<server id>", "volume,<volume id>" or "file,<bucket:key>" —
+    // the owner's own resources, so only the owner is told.
+    __data_origin: image.made_from && image.owner === accountId ? `${image.made_from.kind === 'machine' ? 'instance' : image.made_from.kind},${image.made_from.id}` : '',
     __support_kvm: 'true',
     virtual_env_type: dataDisk ? 'DataImage' : 'FusionCompute',
     disk_format: file?.format ?? 'raw',

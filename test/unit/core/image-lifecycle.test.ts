@@ -89,8 +89,9 @@ describe('UpdateImage (core)', () => {
 
 describe('CloneImage (core)', () => {
   it('gives an account in the acl its own private active copy with a new id, empty acl and its own file', async () => {
-    const { deps, files } = await setup(image({ acl: ['acct-friend'] }));
+    const { deps, files } = await setup(image({ acl: ['acct-friend'], made_from: { kind: 'machine', id: 'owners-machine' } }));
     const clone = await cloneImage(deps)(friend, 'img-1');
+    expect(clone.made_from).toBeUndefined(); // the owner's machine is not the clone owner's business
     expect(clone).toMatchObject({ owner: 'acct-friend', acl: [], public: false, state: 'active', name: 'base', version: '1.0', origin: 'origin-img' });
     expect(clone.id).not.toBe('img-1');
     expect(clone.files[0].key).toBe(`images/${clone.id}/file.gz`);
