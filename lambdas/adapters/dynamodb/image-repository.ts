@@ -4,14 +4,13 @@
  * projected into the public index.
  */
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { Image, ImageState } from '../../core/image';
 import type { ImageRepository, ImageSource, ImageSourcePage, Page, PageRequest } from '../../core/ports';
 import { effectiveState, type ImageFilter } from '../../core/image-filter';
 import { NotFoundError } from '../../core/errors';
-import { StateConflictError } from '../../core/errors';
 import { INDEXES, imageSortKey, keys } from './table';
 import { conditionalUpdate } from './update';
+import { getConsistent, putNew } from './items';
 import { queryOwnerPartition } from './owner-query';
 
 const ITEM_ONLY = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK', 'entity'];
@@ -39,23 +38,11 @@ export class DynamoImageRepository implements ImageRepository {
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
 
   async create(image: Image): Promise<void> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: toImageItem(image),
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw new StateConflictError(`image ${image.id} already exists`);
-      throw err;
-    }
+    await putNew(this.doc, this.tableName, toImageItem(image), `image ${image.id}`);
   }
 
   async get(id: string): Promise<Image | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.image(id), ConsistentRead: true }));
-    return out.Item ? toImage(out.Item) : undefined;
+    return getConsistent(this.doc, this.tableName, keys.image(id), toImage);
   }
 
   async update(id: string, expect: { states: ImageState[]; rev?: number }, changes: Partial<Image>): Promise<Image> {

@@ -1,11 +1,10 @@
 /** MachineRepository on the one table: by id, and an account's machines ordered by name. */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { StateConflictError } from '../../core/errors';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Machine, MachineState } from '../../core/machine';
 import type { MachineRepository, Page, PageRequest } from '../../core/ports';
 import { keys } from './table';
 import { conditionalUpdate } from './update';
+import { getConsistent, putNew } from './items';
 import { queryOwnerPartition } from './owner-query';
 
 const strip = (item: Record<string, unknown>): Machine => {
@@ -18,23 +17,11 @@ export class DynamoMachineRepository implements MachineRepository {
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
 
   async create(machine: Machine): Promise<void> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.machine(machine.id), entity: 'Machine', GSI1PK: keys.ownerMachines(machine.owner), GSI1SK: `${machine.name}#${machine.id}`, ...machine },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw new StateConflictError(`machine ${machine.id} already exists`);
-      throw err;
-    }
+    await putNew(this.doc, this.tableName, { ...keys.machine(machine.id), entity: 'Machine', GSI1PK: keys.ownerMachines(machine.owner), GSI1SK: `${machine.name}#${machine.id}`, ...machine }, `machine ${machine.id}`);
   }
 
   async get(id: string): Promise<Machine | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.machine(id), ConsistentRead: true }));
-    return out.Item ? strip(out.Item) : undefined;
+    return getConsistent(this.doc, this.tableName, keys.machine(id), strip);
   }
 
   async update(id: string, expect: { states: MachineState[] }, changes: Partial<Machine>): Promise<Machine> {
