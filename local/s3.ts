@@ -19,6 +19,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { promises as fsp, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import { listenOnLoopback } from './listen';
 
 // s3rver ships no type declarations; this is the part used here.
@@ -339,4 +340,19 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       return closing;
     },
   };
+}
+
+/**
+ * An S3 client for the local S3, configured as the service's handlers are through the environment:
+ * path-style addressing, and checksums only when required (s3rver would store aws-chunked framing).
+ */
+export function localS3Client(endpoint: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }

@@ -2,7 +2,8 @@
  * An in-process s3rver 3.7.1 on an ephemeral loopback port, for the pipeline tests and benchmark
  * (plain s3rver: no AbortMultipartUpload, which the pipeline tests check with a fake client).
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { localS3Client } from '../../local/s3';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -28,16 +29,8 @@ export interface LocalS3rver {
   close(): Promise<void>;
 }
 
-export function s3rverClient(endpoint: string): S3Client {
-  return new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
+/** The same client settings the local stack uses. */
+export const s3rverClient = localS3Client;
 
 export async function startS3rver(opts: { directory: string; buckets: string[] }): Promise<LocalS3rver> {
   const server = new S3rver({

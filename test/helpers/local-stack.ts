@@ -4,7 +4,8 @@
  * with real SDK clients (never stubs).
  */
 import { readFileSync } from 'node:fs';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { localS3Client } from '../../local/s3';
 import { basicAuthorization, passwordOf, type Login } from './credentials';
 
 interface StackFile {
@@ -26,14 +27,7 @@ export const BASE = stack.url;
 let s3client: S3Client | undefined;
 /** A raw S3 client on the local stack, for inspecting what the service stored. */
 export const s3 = (): S3Client =>
-  (s3client ??= new S3Client({
-    endpoint: stack.env.AWS_ENDPOINT_URL_S3,
-    region: stack.env.AWS_REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  }));
+  (s3client ??= localS3Client(stack.env.AWS_ENDPOINT_URL_S3));
 
 export function closeLocalStackClients(): void {
   s3client?.destroy();

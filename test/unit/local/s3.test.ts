@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { startLocalS3, type LocalS3 } from '../../../local/s3';
+import { localS3Client, startLocalS3, type LocalS3 } from '../../../local/s3';
 
 const BUCKET = 'images';
 const MiB = 1024 * 1024;
@@ -24,16 +24,7 @@ let dataDir: string;
 let s3: LocalS3;
 let client: S3Client;
 
-function makeClient(endpoint: string): S3Client {
-  return new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
+const makeClient = localS3Client;
 
 const uploadFolder = (uploadId: string) => path.join(dataDir, BUCKET, '._S3rver_uploads', uploadId);
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { startLocalStack, type LocalStack } from '../../../../local/stack';
+import { localS3Client } from '../../../../local/s3';
 import { handlers } from '../../../../local/handlers';
 import { adminOps } from '../../../../local/admin-ops';
 import { disposeClients, machineRepository } from '../../../../lambdas/wiring';
@@ -27,7 +28,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'ims-handlers-'));
 
 beforeAll(async () => {
   stack = await startLocalStack({ port: 0, dataDir: path.join(dir, 'data'), retryIntervalMs: 20 });
-  s3 = new S3Client({ endpoint: stack.endpoints.s3, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  s3 = localS3Client(stack.endpoints.s3);
 }, 120_000);
 
 afterAll(async () => {
