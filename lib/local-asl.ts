@@ -10,12 +10,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { ImageServiceStack } from './image-service-stack';
+import type { ChunkingSettings } from '../lambdas/workflow/chunked';
 
 export interface LocalAslOptions {
   /** @default 'us-east-1' */
   region?: string;
   /** @default '000000000000' */
   accountId?: string;
+  /** Stack setting for chunked builds (tests scale the threshold and range size down). */
+  chunking?: Partial<ChunkingSettings>;
 }
 
 export interface LocalDefinition {
@@ -60,7 +63,7 @@ export function synthesizeLocalDefinition(options: LocalAslOptions = {}): LocalD
       // infra tests run it, the local stack needs only the definition.
       builtinCloudFormationValidation: false,
     });
-    const stack = new ImageServiceStack(app, 'ImageServiceLocal');
+    const stack = new ImageServiceStack(app, 'ImageServiceLocal', { chunking: options.chunking });
     const template = app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
     return localDefinitionFromTemplate(template, options);
   } finally {

@@ -17,6 +17,7 @@ import { startLocalSfn, type LocalTaskHandler } from './sfn';
 import { startGateway } from './gateway';
 import { ensureTable } from './table';
 import { handlers } from './handlers';
+import type { ChunkingSettings } from '../lambdas/workflow/chunked';
 
 export const LOCAL_NAMES = {
   table: 'machine-image-service',
@@ -33,6 +34,8 @@ export interface LocalStackOptions {
   dataDir: string;
   /** Wait between workflow retries, in ms (the ASL's own intervals are seconds; local runs don't need them). */
   retryIntervalMs?: number;
+  /** The stack's chunked-build setting (lib/constructs/build-workflow.ts), e.g. scaled down for tests. */
+  chunking?: Partial<ChunkingSettings>;
 }
 
 export interface LocalStack {
@@ -74,7 +77,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const s3 = await startLocalS3({ dataDir: path.join(options.dataDir, 's3'), buckets: [LOCAL_NAMES.imagesBucket, LOCAL_NAMES.disksBucket] });
     closers.push(() => s3.close());
 
-    const { definition, taskStates } = synthesizeLocalDefinition({ region: LOCAL_NAMES.region });
+    const { definition, taskStates } = synthesizeLocalDefinition({ region: LOCAL_NAMES.region, chunking: options.chunking });
     const taskHandlers: Record<string, LocalTaskHandler> = {};
     for (const state of taskStates) {
       const load = handlers[taskEntry(state)];
