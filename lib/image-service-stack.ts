@@ -1,5 +1,5 @@
 /**
- * The one stack of the service (DESIGN §2). It composes constructs and declares outputs, nothing else:
+ * The one stack of the service (docs/architecture.md §2). It composes constructs and declares outputs, nothing else:
  * data (table, buckets) → build workflow (state machine and its task functions) → HTTP API (route
  * functions, authorizer).
  */

@@ -1,7 +1,7 @@
 /**
  * Local DynamoDB: dynalite on loopback. Tables become ACTIVE at once (the *TableMs options are 0);
  * with `dataDir` the data lives in LevelDB under that folder and survives restarts, otherwise in memory.
- * dynalite has no transactions, TTL expiry or streams (see notes/local-emulation.md §1).
+ * dynalite has no transactions, TTL expiry or streams (see docs/local-emulation.md §1).
  */
 import type { Server } from 'node:http';
 import { mkdirSync } from 'node:fs';

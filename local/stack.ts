@@ -1,5 +1,5 @@
 /**
- * The embedded local stack (DESIGN §6): dynalite, s3rver (with the multipart operations it lacks),
+ * The embedded local stack (docs/architecture.md §6): dynalite, s3rver (with the multipart operations it lacks),
  * a Step Functions endpoint running the ASL that CDK synthesizes, and the gateway built from the
  * route table. Handlers run in this process with the real SDK v3 clients; only endpoints differ,
  * set through the SDK's own AWS_ENDPOINT_URL_* variables. `npm start` and the integration tests
@@ -53,7 +53,7 @@ export function handlerEnv(endpoints: LocalStack['endpoints']): Record<string, s
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_SFN: endpoints.sfn,
-    // s3rver stores aws-chunked framing verbatim: send plain bodies (notes/local-emulation.md §2).
+    // s3rver stores aws-chunked framing verbatim: send plain bodies (docs/local-emulation.md §2).
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
     S3_FORCE_PATH_STYLE: 'true',
