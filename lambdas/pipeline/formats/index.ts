@@ -13,6 +13,8 @@
  */
 import { createQcow2Writer, openQcow2 } from './qcow2';
 import { createRawWriter, openRaw } from './raw';
+import { createVhdWriter, openVhd } from './vhd';
+import { createVmdkWriter, openVmdk } from './vmdk';
 import { DiskFormatError, type DiskReader, type DiskWriter, type RandomAccessSource } from './stage';
 
 export { DiskFormatError, bufferSource, cachedSource, collect, type DiskReader, type DiskWriter, type RandomAccessSource, type RawSource } from './stage';
@@ -77,6 +79,10 @@ export function createWriter(spec: OutputSpec, opts: WriterOptions): DiskWriter 
       return createRawWriter(opts);
     case 'qcow2':
       return createQcow2Writer({ ...opts, compressed: spec.compressed });
+    case 'vmdk':
+      return createVmdkWriter({ ...opts, subformat: spec.subformat });
+    case 'vhd':
+      return createVhdWriter({ ...opts, subformat: spec.subformat });
     default:
       throw new DiskFormatError(`writing ${spec.format} is not available yet`);
   }
@@ -90,8 +96,12 @@ export async function openDisk(format: ReadableFormat | 'iso', source: RandomAcc
       return openRaw(source);
     case 'qcow2':
       return openQcow2(source);
+    case 'vmdk':
+      return openVmdk(source);
+    case 'vhd':
+      return openVhd(source);
     default:
-      throw new DiskFormatError(`reading ${format} is not available yet`);
+      throw new DiskFormatError(`reading ${String(format)} is not a disk format`);
   }
 }
 

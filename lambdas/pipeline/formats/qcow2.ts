@@ -28,6 +28,7 @@ import {
   defaultConcurrency,
   orderedMap,
   roundUp,
+  splitZeros,
   SECTOR,
   zeros,
   type Block,
@@ -374,15 +375,4 @@ export async function openQcow2(file: RandomAccessSource, opts: { concurrency?: 
       for await (const buf of orderedMap(splitZeros(pieces()), load, concurrency * 2)) yield buf;
     },
   };
-}
-
-/** Long zero runs are handed out in ≤ 4 MiB pieces (a shared zero buffer). */
-async function* splitZeros(pieces: AsyncIterable<Piece>): AsyncGenerator<Piece> {
-  for await (const p of pieces) {
-    if (!('zero' in p)) {
-      yield p;
-      continue;
-    }
-    for (let left = p.zero; left > 0; left -= 4 * 1024 * 1024) yield { zero: Math.min(left, 4 * 1024 * 1024) };
-  }
 }

@@ -232,3 +232,14 @@ export function cachedSource(source: RandomAccessSource, windowSize = 8 * MiB, w
     },
   };
 }
+
+/** Long zero runs handed out in ≤ 4 MiB pieces (shared zero buffers): readers' output stays bounded. */
+export async function* splitZeros<P extends object>(pieces: AsyncIterable<P | { zero: number }>): AsyncGenerator<P | { zero: number }> {
+  for await (const p of pieces) {
+    if (!('zero' in p)) {
+      yield p;
+      continue;
+    }
+    for (let left = (p as { zero: number }).zero; left > 0; left -= 4 * MiB) yield { zero: Math.min(left, 4 * MiB) };
+  }
+}
