@@ -11,6 +11,7 @@
  * `buildImageFile({ ..., output: { format: 'vmdk', subformat: 'streamOptimized' } })` does exactly
  * that, hashing and uploading the result.
  */
+import { createOvaWriter } from './ova';
 import { createQcow2Writer, openQcow2 } from './qcow2';
 import { createRawWriter, openRaw } from './raw';
 import { createVhdWriter, openVhd } from './vhd';
@@ -83,8 +84,10 @@ export function createWriter(spec: OutputSpec, opts: WriterOptions): DiskWriter 
       return createVmdkWriter({ ...opts, subformat: spec.subformat });
     case 'vhd':
       return createVhdWriter({ ...opts, subformat: spec.subformat });
+    case 'ova':
+      return createOvaWriter({ ...opts, ...spec.ova });
     default:
-      throw new DiskFormatError(`writing ${spec.format} is not available yet`);
+      throw new DiskFormatError(`writing ${String((spec as { format: unknown }).format)} is not supported`);
   }
 }
 
