@@ -7,6 +7,7 @@ import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { BuildWorkflow } from './constructs/build-workflow';
 import { Data } from './constructs/data';
+import { ExecutionFailures } from './constructs/execution-failures';
 import { ServiceApi } from './constructs/http-api';
 
 export interface ImageServiceStackProps extends StackProps {
@@ -27,6 +28,8 @@ export class ImageServiceStack extends Stack {
     this.data = new Data(this, 'Data', { removalPolicy: props.dataRemovalPolicy });
     this.workflow = new BuildWorkflow(this, 'BuildWorkflow', { data: this.data });
     this.api = new ServiceApi(this, 'Api', { data: this.data, stateMachine: this.workflow.stateMachine });
+    // Ends the builds of executions that stopped, timed out or failed outside their Catch path (every state machine of the stack).
+    new ExecutionFailures(this, 'ExecutionFailures', { data: this.data });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });

@@ -26,6 +26,7 @@ export const handlers: Record<string, () => AnyHandler> = {
   'workflow/tasks/finalize.ts': () => require('../lambdas/workflow/tasks/finalize').handler,
   'workflow/tasks/cleanup.ts': () => require('../lambdas/workflow/tasks/cleanup').handler,
   'workflow/tasks/mark-failed.ts': () => require('../lambdas/workflow/tasks/mark-failed').handler,
+  'workflow/execution-ended.ts': () => require('../lambdas/workflow/execution-ended').handler,
   'dialects/ims/handlers/create-image.ts': () => require('../lambdas/dialects/ims/handlers/create-image').handler,
   'dialects/ims/handlers/show-job.ts': () => require('../lambdas/dialects/ims/handlers/show-job').handler,
   'dialects/ims/handlers/show-job-progress.ts': () => require('../lambdas/dialects/ims/handlers/show-job-progress').handler,

@@ -21,6 +21,7 @@ import { promises as fsp, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { listenOnLoopback } from './listen';
+import { installFaults, type Faults } from './faults';
 
 // s3rver ships no type declarations; this is the part used here.
 interface S3rverApp {
@@ -47,6 +48,8 @@ export interface LocalS3Options {
 
 export interface LocalS3 {
   endpoint: string;
+  /** Fault injection (local/faults.ts). */
+  faults: Faults;
   close(): Promise<void>;
 }
 
@@ -323,10 +326,12 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       sendError(res, 500, 'InternalError', err instanceof Error ? err.message : String(err));
     });
   });
+  const faults = installFaults(server);
   const port = await listenOnLoopback(server, options.port);
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    faults,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => {
