@@ -26,6 +26,7 @@ export const handlers: Record<string, () => AnyHandler> = {
   'workflow/tasks/finalize.ts': () => require('../lambdas/workflow/tasks/finalize').handler,
   'workflow/tasks/cleanup.ts': () => require('../lambdas/workflow/tasks/cleanup').handler,
   'workflow/tasks/mark-failed.ts': () => require('../lambdas/workflow/tasks/mark-failed').handler,
+  'workflow/execution-ended.ts': () => require('../lambdas/workflow/execution-ended').handler,
   'workflow/tasks/start-ranges.ts': () => require('../lambdas/workflow/tasks/start-ranges').handler,
   'workflow/tasks/build-range.ts': () => require('../lambdas/workflow/tasks/build-range').handler,
   'workflow/tasks/assemble-file.ts': () => require('../lambdas/workflow/tasks/assemble-file').handler,

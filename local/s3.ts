@@ -22,6 +22,7 @@ import { promises as fsp, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { listenOnLoopback } from './listen';
+import { installLatency, type Latency } from './latency';
 import { FaultPlan } from './faults';
 
 // s3rver ships no type declarations; this is the part used here.
@@ -49,6 +50,8 @@ export interface LocalS3Options {
 
 export interface LocalS3 {
   endpoint: string;
+  /** Latency injection (local/latency.ts). */
+  latency: Latency;
   close(): Promise<void>;
 }
 
@@ -328,10 +331,12 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       sendError(res, 500, 'InternalError', err instanceof Error ? err.message : String(err));
     });
   });
+  const latency = installLatency(server);
   const port = await listenOnLoopback(server, options.port);
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    latency,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => {

@@ -131,7 +131,7 @@ export interface BuildTarget {
   minDiskGiB?: number;
 }
 
-/** Input of the build-image workflow (DESIGN §5). */
+/** Input of the build-image workflow (docs/architecture.md §5). */
 export interface BuildRequest {
   jobId: string;
   imageId: string;

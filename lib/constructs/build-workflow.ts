@@ -1,5 +1,5 @@
 /**
- * The "build image" workflow (DESIGN §5): a Standard state machine of Lambda tasks, one function per
+ * The "build image" workflow (docs/architecture.md §5): a Standard state machine of Lambda tasks, one function per
  * Task state (`lambdas/workflow/tasks/<state>.ts`, see `taskEntry`).
  *
  *   PrepareSource ($.prepared) → BuildPath (Choice on the source size)
@@ -11,7 +11,7 @@
  *   any forward task, on any error after its retries: Catch ($.error) → Cleanup ($.cleanup)
  *   Cleanup, even if it fails itself (Catch → $.cleanupError) → MarkFailed → BuildFailed (Fail)
  *
- * The compensation sits beside the steps it undoes (CONVENTIONS, after the cdk-patterns saga).
+ * The compensation sits beside the steps it undoes (docs/architecture.md §5).
  * The definition is JSONPath only (no JSONata, no Assign) and every task is a `payloadResponseOnly`
  * LambdaInvoke, so each Task's Resource is its function ARN and the input is the whole state document:
  * that is what lets the local stack run this very definition in aws-local-stepfunctions, mapping each

@@ -81,3 +81,30 @@ export const failBuild = (deps: BuildStepDeps) => async (jobId: string, imageId:
     });
   }
 };
+
+export interface EndFailedBuildDeps extends BuildStepDeps {
+  /** Removes every object and open multipart upload under the image's prefix; idempotent. */
+  removeImageFiles(imageId: string): Promise<unknown>;
+}
+
+/** Image states whose files the build may have left half-written (anything else owns a finished file). */
+const UNFINISHED_IMAGE_STATES: readonly string[] = ['creating', 'failed', 'deleted'];
+
+/**
+ * THE way a build that ended without finishing is closed, whoever notices it: the workflow's Catch
+ * path leaves this to its Cleanup and MarkFailed tasks, the execution-status rule
+ * (lambdas/workflow/execution-ended.ts) calls it for executions that failed, timed out or were
+ * stopped, and the local stack for builds its last stop interrupted (local/recover.ts).
+ * Removes everything under the image's prefix (unless the image finished: its file is then the
+ * image's own), then fails the image and the job as `failBuild` does. Idempotent: a build already
+ * failed, cancelled or finished is left as it is.
+ */
+export const endFailedBuild =
+  (deps: EndFailedBuildDeps) =>
+  async (jobId: string, imageId: string, error: ImageError): Promise<'ended' | 'finished'> => {
+    const image = await deps.images.get(imageId);
+    if (image && !UNFINISHED_IMAGE_STATES.includes(image.state)) return 'finished';
+    await deps.removeImageFiles(imageId);
+    await failBuild(deps)(jobId, imageId, error);
+    return 'ended';
+  };
