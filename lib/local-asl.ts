@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { ImageServiceStack } from './image-service-stack';
+import type { ChunkingSettings } from '../lambdas/workflow/chunked';
 
 export interface LocalAslOptions {
   /** @default 'us-east-1' */
@@ -18,6 +19,8 @@ export interface LocalAslOptions {
   accountId?: string;
   /** ARNs to use for given logical ids (e.g. the local state machines' own ARNs) instead of fake ones. */
   arns?: Record<string, string>;
+  /** Stack setting for chunked builds (tests scale the threshold and range size down). */
+  chunking?: Partial<ChunkingSettings>;
 }
 
 export interface LocalDefinition {
@@ -51,7 +54,7 @@ const STATE_MACHINE_TYPE = 'AWS::StepFunctions::StateMachine';
 
 /** Synthesizes the service stack (bundling skipped, temp outdir) and returns its build workflow as plain ASL. */
 export function synthesizeLocalDefinition(options: LocalAslOptions = {}): LocalDefinition {
-  return localDefinitionFromTemplate(synthesizeTemplate(), options);
+  return localDefinitionFromTemplate(synthesizeTemplate(options), options);
 }
 
 /**
@@ -59,7 +62,7 @@ export function synthesizeLocalDefinition(options: LocalAslOptions = {}): LocalD
  * temporary outdir. The local stack reads everything it mirrors from this one template: the ASL
  * (here) and the functions' limits and event rules (lib/local-template.ts).
  */
-export function synthesizeTemplate(): CfnTemplate {
+export function synthesizeTemplate(options: Pick<LocalAslOptions, 'chunking'> = {}): CfnTemplate {
   const outdir = mkdtempSync(path.join(tmpdir(), 'image-service-asl-'));
   try {
     const app = new App({
@@ -71,7 +74,7 @@ export function synthesizeTemplate(): CfnTemplate {
       // infra tests run it, the local stack needs only the definition.
       builtinCloudFormationValidation: false,
     });
-    const stack = new ImageServiceStack(app, 'ImageServiceLocal');
+    const stack = new ImageServiceStack(app, 'ImageServiceLocal', { chunking: options.chunking });
     return app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
   } finally {
     rmSync(outdir, { recursive: true, force: true });

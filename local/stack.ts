@@ -1,5 +1,5 @@
 /**
- * The embedded local stack (DESIGN §6): dynalite, s3rver (with the multipart operations it lacks),
+ * The embedded local stack (docs/architecture.md §6): dynalite, s3rver (with the multipart operations it lacks),
  * a Step Functions endpoint running the ASL that CDK synthesizes, and the gateway built from the
  * route table. Handlers run in this process with the real SDK v3 clients; only endpoints differ,
  * set through the SDK's own AWS_ENDPOINT_URL_* variables. `npm start` and the integration tests
@@ -20,7 +20,8 @@ import { ensureTable } from './table';
 import { handlers } from './handlers';
 import { scaleMs, type LocalFunction } from './lambda';
 import { startLocalEvents } from './events';
-import type { Faults } from './faults';
+import type { Latency } from './latency';
+import type { ChunkingSettings } from '../lambdas/workflow/chunked';
 
 export const LOCAL_NAMES = {
   table: 'machine-image-service',
@@ -43,6 +44,8 @@ export interface LocalStackOptions {
    * Tests scale them down (e.g. 0.01: a 30 s function times out after 300 ms). @default 1
    */
   timeScale?: number;
+  /** The stack's chunked-build setting (lib/constructs/build-workflow.ts), e.g. scaled down for tests. */
+  chunking?: Partial<ChunkingSettings>;
 }
 
 export interface LocalStack {
@@ -52,8 +55,8 @@ export interface LocalStack {
   env: Record<string, string>;
   /** Resolves when no execution, task or event delivery is in flight. */
   waitForIdle(): Promise<void>;
-  /** Fault injection into the local DynamoDB and S3 servers (local/faults.ts). */
-  faults: { dynamodb: Faults; s3: Faults };
+  /** Latency injection into the local DynamoDB and S3 servers (local/latency.ts). */
+  latency: { dynamodb: Latency; s3: Latency };
   close(): Promise<void>;
 }
 
@@ -66,7 +69,7 @@ export function handlerEnv(endpoints: LocalStack['endpoints']): Record<string, s
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_SFN: endpoints.sfn,
-    // s3rver stores aws-chunked framing verbatim: send plain bodies (notes/local-emulation.md §2).
+    // s3rver stores aws-chunked framing verbatim: send plain bodies (docs/local-emulation.md §2).
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
     S3_FORCE_PATH_STYLE: 'true',
@@ -88,7 +91,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     closers.push(() => s3.close());
 
     // One synthesized template: the ASL, every function's limits and handler, the API's and the rules' wiring.
-    const template = synthesizeTemplate();
+    const template = synthesizeTemplate({ chunking: options.chunking });
     const timeScale = options.timeScale ?? 1;
     const { definition, taskStates, stateMachineLogicalId } = localDefinitionFromTemplate(template, { region: LOCAL_NAMES.region });
     const localFunction = (fn: TemplateFunction, name: string = fn.logicalId): LocalFunction => {
@@ -152,7 +155,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           await events.waitForIdle();
         } while (!sfn.isIdle() || !events.isIdle());
       },
-      faults: { dynamodb: dynamo.faults, s3: s3.faults },
+      latency: { dynamodb: dynamo.latency, s3: s3.latency },
       close: async () => {
         for (const close of closers.reverse()) await close().catch(() => undefined);
       },

@@ -1,5 +1,5 @@
 /**
- * Targeted assertions on the synthesized template (CONVENTIONS: tests): keys and indexes, bucket
+ * Targeted assertions on the synthesized template (docs/architecture.md §8): keys and indexes, bucket
  * hardening, the workflow's retry/compensation wiring, one API method per route, least-privilege IAM.
  * The stack is synthesized once for the file, with bundling skipped (no esbuild runs) and the CDK's
  * CloudFormation schema validation made strict, so a template CloudFormation would reject fails here.
