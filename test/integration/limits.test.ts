@@ -2,7 +2,7 @@
  * AWS's limits and the stuck-work rule through the real local stack, end to end. This file runs its
  * own local stack in-process with every time limit scaled by 0.1 (LocalStackOptions.timeScale: route
  * functions 3 s behind a 2.9 s integration timeout, PrepareSource 3 s, BuildImageFile 90 s) and
- * holds requests in its DynamoDB and S3 servers (local/faults.ts) — the shared stack of the run
+ * holds requests in its DynamoDB and S3 servers (local/latency.ts) — the shared stack of the run
  * cannot be slowed down without slowing down everyone's tests.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,8 +35,8 @@ afterAll(async () => {
 }, 30_000);
 
 afterEach(() => {
-  stack.faults.dynamodb.clear();
-  stack.faults.s3.clear();
+  stack.latency.dynamodb.clear();
+  stack.latency.s3.clear();
 });
 
 async function call(method: string, urlPath: string, auth: { login: string; password: string }, body?: unknown) {
@@ -66,7 +66,7 @@ describe('the local stack enforces AWS limits (scaled by 0.1)', () => {
   it('answers 504 with the INTEGRATION_TIMEOUT body when a route outlasts the integration timeout', async () => {
     const account = await makeAccount('slow');
     // ListImages queries the table; the authorizer only gets items, so only the route is slowed down
-    stack.faults.dynamodb.delay({ match: (req) => req.headers['x-amz-target'] === 'DynamoDB_20120810.Query', delayMs: 5_000, times: 1 });
+    stack.latency.dynamodb.delay({ match: (req) => req.headers['x-amz-target'] === 'DynamoDB_20120810.Query', delayMs: 5_000, times: 1 });
 
     const res = await call('GET', `/${account.login}/images`, account);
 
@@ -80,7 +80,7 @@ describe('the local stack enforces AWS limits (scaled by 0.1)', () => {
     const account = await makeAccount('tmo');
     const { machine } = await makeMachine(account.login, { size: 1024 * 1024 });
     // PrepareSource (3 s here) waits 5 s on HeadObject of the disk
-    stack.faults.s3.delay({ match: (req) => req.method === 'HEAD' && (req.url ?? '').startsWith(`/${LOCAL_NAMES.disksBucket}/`), delayMs: 5_000, times: 1 });
+    stack.latency.s3.delay({ match: (req) => req.method === 'HEAD' && (req.url ?? '').startsWith(`/${LOCAL_NAMES.disksBucket}/`), delayMs: 5_000, times: 1 });
 
     const created = await call('POST', `/${account.login}/images`, account, { machine: machine.id, name: 'tmo', version: '1.0.0' });
     expect(created.status).toBe(201);
@@ -98,7 +98,7 @@ describe('no stuck work: an execution that ends outside its Catch path', () => {
     // 40 MiB stored as is: BuildImageFile opens a multipart upload (16 MiB parts)…
     const { machine } = await makeMachine(account.login, { size: 40 * 1024 * 1024 });
     // …whose parts the images bucket holds for 8 s
-    stack.faults.s3.delay({
+    stack.latency.s3.delay({
       match: (req) => req.method === 'PUT' && (req.url ?? '').startsWith(`/${LOCAL_NAMES.imagesBucket}/`) && /[?&]uploadId=/.test(req.url ?? ''),
       delayMs: 8_000,
     });
