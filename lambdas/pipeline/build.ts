@@ -32,7 +32,7 @@ export const DEFAULT_GZIP_LEVEL = 6;
 export interface PipelineResult {
   /** Output (stored file) bytes. */
   size: number;
-  /** Hex digests of the output bytes. */
+  /** Hex digests of the output bytes ('' when `hash: false`). */
   sha1: string;
   sha256: string;
   /** Bytes read from the source (always equals sourceSize on success). */
@@ -82,6 +82,11 @@ export interface BuildImageFileOptions {
    */
   storeIncompressible?: boolean;
   sink: PipelineSink;
+  /**
+   * Hash the output (sha1 + sha256), default true. A range of a chunked build passes false: the
+   * whole-file digests are computed over the assembled file (lambdas/workflow/tasks/hash-file.ts).
+   */
+  hash?: boolean;
   /**
    * Source bytes whose output has reached the sink; called at most once per second, never while a
    * previous call's promise is pending. A rejection fails the pipeline (e.g. the job was cancelled).
@@ -154,6 +159,7 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
       )
     : rawSource;
 
+  const hashing = opts.hash ?? true;
   const sha1 = createHash('sha1');
   const sha256 = createHash('sha256');
   let outSize = 0;
@@ -224,8 +230,10 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
   };
 
   const emitOutput = async (out: Buffer, inputBytes: number): Promise<void> => {
-    sha1.update(out);
-    sha256.update(out);
+    if (hashing) {
+      sha1.update(out);
+      sha256.update(out);
+    }
     outSize += out.length;
     await race(sink.write(out));
     doneBytes = writer ? rawBytes : doneBytes + inputBytes;
@@ -341,7 +349,7 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
     await sink.close();
     const format = writer?.format ?? 'raw';
     const virtualSize = writer?.virtualSize ?? sourceSize;
-    if (headSize === 0) return { size: outSize, sha1: sha1.digest('hex'), sha256: sha256.digest('hex'), sourceBytes, format, virtualSize };
+    if (headSize === 0 || !hashing) return { size: outSize, sha1: hashing ? sha1.digest('hex') : '', sha256: hashing ? sha256.digest('hex') : '', sourceBytes, format, virtualSize };
     // digests of the final bytes: read the stored output back
     const h1 = createHash('sha1');
     const h256 = createHash('sha256');
