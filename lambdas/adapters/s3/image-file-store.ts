@@ -15,10 +15,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ImageFile } from '../../core/image';
+import { keyUnder } from '../../core/object-key';
 import type { ImageFileStore } from '../../core/ports';
 import { imageFilePrefix } from '../../workflow/state';
 
-export const exportKey = (accountId: string, path: string): string => `exports/${accountId}/${path.replace(/^\/+/, '')}`;
+/** An export's key: always under the account's own `exports/<accountId>/` (the path is checked by segment). */
+export const exportKey = (accountId: string, path: string): string => keyUnder(`exports/${accountId}/`, path.replace(/^\/+/, ''), 'manta_path');
 
 export class S3ImageFileStore implements ImageFileStore {
   constructor(private readonly s3: S3Client, private readonly bucket: string) {}
