@@ -57,7 +57,7 @@ describe('ListImages and GetImage', () => {
   beforeAll(async () => {
     [alice, bob, carol] = await Promise.all([makeAccount('alice'), makeAccount('bob'), makeAccount('carol')]);
     built = await buildImage(alice.login, { name: 'alice-img' });
-  }, 60_000);
+  });
 
   it('lists images with the CloudAPI shape, only active ones by default, and every state with state=all', async () => {
     const creating = await putImage(alice.id, { state: 'creating', name: 'half' });
@@ -134,7 +134,7 @@ describe('ListImages and GetImage', () => {
       expect(ids).toEqual(expect.arrayContaining(expected));
     }
     expect(everyone.filter((id) => !expected.includes(id)).length).toBe(everyone.length - expected.length); // the rest is public images of others
-  }, 30_000);
+  });
 
   it('answers a tampered marker with a 4xx, never a 500', async () => {
     for (const marker of ['garbage!', Buffer.from('{"v":1,"p":{"owned":"IMAGE#x"}}').toString('base64url')]) {
@@ -160,7 +160,7 @@ describe('image actions: update, share, clone, export, delete', () => {
   beforeAll(async () => {
     [owner, friend, stranger] = await Promise.all([makeAccount('owner'), makeAccount('friend'), makeAccount('stranger')]);
     image = (await buildImage(owner.login, { name: 'shareable', tags: { keep: 'no' } })).image;
-  }, 60_000);
+  });
 
   it('updates name, version, description, homepage and replaces tags', async () => {
     const res = await api('POST', `/${owner.login}/images/${image.id}?action=update`, {
