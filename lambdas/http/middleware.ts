@@ -12,6 +12,7 @@ import type { Principal } from '../core/account';
 import { verifyAkskBody } from '../auth/aksk';
 import { authRequestFrom } from '../auth/request';
 import { accountRepository, clock, credentialRepository } from '../wiring';
+import { assertNoControlCharacters } from '../core/text';
 import { InvalidCredentialsError, MalformedRequestError, NotAuthorizedError, RequestTooLargeError, ServiceError, isServiceError } from '../core/errors';
 
 export const logger = new Logger({ serviceName: 'machine-image-service' });
@@ -88,11 +89,14 @@ function parseBody(event: APIGatewayProxyEvent): unknown {
   if (event.body === null || event.body === undefined || event.body === '') return undefined;
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(raw) > MAX_BODY_BYTES) throw new RequestTooLargeError(`request body exceeds ${MAX_BODY_BYTES} bytes`);
+  let body: unknown;
   try {
-    return JSON.parse(raw);
+    body = JSON.parse(raw);
   } catch {
     throw new MalformedRequestError('request body is not valid JSON');
   }
+  assertNoControlCharacters(body); // every stored string is shown to others (core/text.ts)
+  return body;
 }
 
 export interface HandlerOptions {
