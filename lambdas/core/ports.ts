@@ -149,6 +149,16 @@ export interface FileUrlSigner {
   presignImageFile(key: string, opts: { expiresInSeconds: number; filename: string }): Promise<string>;
 }
 
+/**
+ * Admission of new images against the account's quotas (core/quota.ts). `admit` counts the owner's
+ * images and, for a build, takes one of its build slots for `imageId` — a conditional write; a slot
+ * whose image is no longer building is taken over, so slots never leak.
+ */
+export interface QuotaGate {
+  admit(owner: string, imageId: string, opts: { build: boolean }): Promise<void>;
+  usage(owner: string): Promise<import('./quota').QuotaUsage & { limits: import('./quota').QuotaLimits }>;
+}
+
 export interface Clock {
   now(): Date;
 }
