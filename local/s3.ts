@@ -15,6 +15,7 @@
  *   - `Range: bytes=-N` returns the last N bytes (s3rver returned the first N+1)
  *   - keys are stored by an injective, contained mapping (s3-keys.ts): any key, `..` segments included,
  *     stays inside its bucket's folder; a bucket name S3 would refuse is 400 InvalidBucketName
+ * Faults for tests can be injected through `/__faults` (local/faults.ts).
  * Everything else goes to s3rver unchanged (path-style only; signatures are not checked).
  * Still missing: UploadPartCopy; truncated ListObjects needs `node --openssl-legacy-provider`.
  */
@@ -23,6 +24,8 @@ import { promises as fsp, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { listenOnLoopback } from './listen';
+import { installLatency, type Latency } from './latency';
+import { FaultPlan } from './faults';
 import { encodeKeyPath, installSafeKeyPaths } from './s3-keys';
 
 // s3rver ships no type declarations; this is the part used here.
@@ -50,6 +53,8 @@ export interface LocalS3Options {
 
 export interface LocalS3 {
   endpoint: string;
+  /** Latency injection (local/latency.ts). */
+  latency: Latency;
   close(): Promise<void>;
 }
 
@@ -118,6 +123,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   });
   await app.configureBuckets();
   const forward = app.callback();
+  const faults = new FaultPlan();
 
   const uploadsDir = (bucket: string) => path.join(dataDir, bucket, UPLOADS_DIR);
   const uploadDir = (bucket: string, uploadId: string) => path.join(uploadsDir(bucket), uploadId);
@@ -296,6 +302,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     } catch {
       return forward(req, res);
     }
+    if (await faults.control(req, res, url.pathname)) return;
     if (bucket && !VALID_BUCKET.test(bucket)) {
       req.resume();
       return sendError(res, 400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: bucket });
@@ -323,6 +330,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       req.url = `/${encodeURIComponent(bucket)}/${encodeURIComponent(key)}${url.search}`;
     }
     const q = url.searchParams;
+    if (faults.intercept(req, res, { bucket, key, query: q })) return;
     const method = req.method ?? 'GET';
     const uploadId = q.get('uploadId');
 
@@ -355,10 +363,12 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       sendError(res, 500, 'InternalError', err instanceof Error ? err.message : String(err));
     });
   });
+  const latency = installLatency(server);
   const port = await listenOnLoopback(server, options.port);
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    latency,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => {
