@@ -156,6 +156,16 @@ export interface FileUrlSigner {
   presignImageFile(key: string, opts: { expiresInSeconds: number; filename: string }): Promise<string>;
 }
 
+/**
+ * Admission of new images against the account's quotas (core/quota.ts). `admit` counts the owner's
+ * images and, for a build, takes one of its build slots for `imageId` — a conditional write; a slot
+ * whose image is no longer building is taken over, so slots never leak.
+ */
+export interface QuotaGate {
+  admit(owner: string, imageId: string, opts: { build: boolean }): Promise<void>;
+  usage(owner: string): Promise<import('./quota').QuotaUsage & { limits: import('./quota').QuotaLimits }>;
+}
+
 export interface Clock {
   now(): Date;
 }
@@ -169,13 +179,18 @@ export interface CredentialRepository {
   /** Registers (or replaces) an SSH public key of an account. */
   putKey(key: import('./credential').SshKeyCredential): Promise<void>;
   getKey(login: string, md5Fingerprint: string): Promise<import('./credential').SshKeyCredential | undefined>;
-  /** Sets the password (resetting failures and lockout). */
+  /** Sets the password (its `updated_at` invalidates earlier API tokens). */
   putPassword(cred: import('./credential').PasswordCredential): Promise<void>;
   getPassword(accountId: string): Promise<import('./credential').PasswordCredential | undefined>;
-  /** Counts one wrong password (a conditional counter); locks until `lockUntil` once `maxFailures` is reached. */
-  recordPasswordFailure(accountId: string, opts: { maxFailures: number; lockUntil: string }): Promise<void>;
-  /** Clears the failure counter after a good password (no-op when it is already zero). */
-  clearPasswordFailures(accountId: string): Promise<void>;
+  /**
+   * Reserves one password attempt for (source, login) before the hash is computed: one conditional
+   * write; false when the pair is blocked or its round is full (credential.ts LoginThrottlePolicy).
+   */
+  reserveLoginAttempt(source: string, login: string, policy: import('./credential').LoginThrottlePolicy, now: Date): Promise<boolean>;
+  /** A wrong password: blocks the pair when its round is full (idempotent under concurrency). */
+  recordLoginFailure(source: string, login: string, policy: import('./credential').LoginThrottlePolicy, now: Date): Promise<void>;
+  /** A right password: gives the attempt's slot back and forgets past blocks. */
+  releaseLoginAttempt(source: string, login: string): Promise<void>;
   putToken(token: import('./credential').TokenCredential): Promise<void>;
   getToken(hash: string): Promise<import('./credential').TokenCredential | undefined>;
   putAksk(cred: import('./credential').AkskCredential): Promise<void>;
