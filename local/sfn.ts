@@ -17,8 +17,8 @@
  *   Lambda produces, `{"errorType": name, "errorMessage": message, "trace": [...]}`.
  *   (aws-local-stepfunctions by itself puts the bare `error.message` in Cause.)
  * - A Task state with no handler fails with `States.TaskFailed` (the engine would otherwise try real AWS).
- * - Handlers also get a second argument `{executionArn, stateName, signal}`; `signal` aborts on
- *   StopExecution or close(). As on AWS, stopping an execution doesn't stop a task already running.
+ * - Handlers also get a second argument `{executionArn, stateName, signal, lambda}`; `signal` aborts on
+ *   StopExecution or close(), `lambda` is the invocation's Lambda context. As on AWS, stopping an execution doesn't stop a task already running.
  *
  * AWS's limits, every time limit multiplied by `timeScale` (default 1):
  * - A handler runs as its Lambda function would (local/lambda.ts): cut at the function's timeout
@@ -157,6 +157,8 @@ interface MachineEntry {
   name: string;
   definition: Record<string, unknown>;
   engine: StateMachine;
+  /** The definition as given (what DescribeStateMachine answers); `definition` is the engine's copy. */
+  original: object;
   /** Task state name → Resource. */
   tasks: Map<string, string>;
   /** Task state name → its TimeoutSeconds in ms (unscaled), for Tasks that have one. */
@@ -239,7 +241,7 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
     const engine = new StateMachine(prepared.definition as unknown as ConstructorParameters<typeof StateMachine>[0], {
       validationOptions: { checkArn: false, checkPaths: true, ...options.validationOptions },
     });
-    machines.set(sm.arn, { arn: sm.arn, name: sm.name, ...prepared, engine, createdAt: new Date() });
+    machines.set(sm.arn, { arn: sm.arn, name: sm.name, ...prepared, original: sm.definition, engine, createdAt: new Date() });
   }
 
   const executions = new Map<string, ExecutionRecord>();
@@ -536,7 +538,7 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
       stateMachineArn: m.arn,
       name: m.name,
       status: 'ACTIVE',
-      definition: JSON.stringify(m.definition),
+      definition: JSON.stringify(m.original),
       roleArn: 'arn:aws:iam::000000000000:role/local-sfn',
       type: 'STANDARD',
       creationDate: epochSeconds(m.createdAt),
