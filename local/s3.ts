@@ -12,6 +12,8 @@
  *   - AbortMultipartUpload  DELETE /bucket/key?uploadId=…  → 204; unknown id → 404 NoSuchUpload
  *   - UploadPart / CompleteMultipartUpload to an unknown (e.g. aborted) upload → 404 NoSuchUpload
  *     (s3rver would silently recreate the folder, or answer 500)
+ *   - CompleteMultipartUpload refuses parts out of order, unknown parts or ETags, and non-last parts
+ *     under 5 MiB, as S3 does (local/s3-complete.ts)
  *   - `Range: bytes=-N` returns the last N bytes (s3rver returned the first N+1)
  * Faults for tests can be injected through `/__faults` (local/faults.ts).
  * Everything else goes to s3rver unchanged (path-style only; signatures are not checked).
@@ -24,6 +26,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { listenOnLoopback } from './listen';
 import { installLatency, type Latency } from './latency';
 import { FaultPlan } from './faults';
+import { checkCompletion, replayRequest } from './s3-complete';
 
 // s3rver ships no type declarations; this is the part used here.
 interface S3rverApp {
@@ -316,7 +319,10 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       if (method === 'GET') return listParts(res, bucket, upload, q);
       if (method === 'DELETE') return abortUpload(res, bucket, upload);
       if (method === 'PUT') return forwardPart(req, res, uploadId);
-      return forward(req, res); // POST: CompleteMultipartUpload
+      // POST: CompleteMultipartUpload, checked as S3 checks it (local/s3-complete.ts)
+      const { body, refusal } = await checkCompletion(req, uploadDir(bucket, uploadId));
+      if (refusal) return sendError(res, refusal.status, refusal.code, refusal.message);
+      return forward(replayRequest(req, body), res);
     }
     if ((method === 'GET' || method === 'HEAD') && bucket && key && req.headers.range) await fixSuffixRange(req, bucket, key);
     forward(req, res);

@@ -61,6 +61,8 @@ export interface TaskContext {
   stateName: string;
   /** Aborted when the execution is stopped or the endpoint closes. */
   signal: AbortSignal;
+  /** The Lambda context of the invocation (local/lambda.ts): counts down to the function's deadline. */
+  lambda?: import('aws-lambda').Context;
 }
 
 export type LocalTaskHandler = (input: any, context: TaskContext) => Promise<any>;
@@ -329,9 +331,9 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
         const inFlight = new Promise<void>((resolve) => (settle = resolve));
         tasksInFlight.add(inFlight);
         const call = invokeLocal(
-          { name: stateName, timeoutMs: functionTimeoutMs, memoryMb: 0, load: () => async (event: unknown) => {
+          { name: stateName, timeoutMs: functionTimeoutMs, memoryMb: 0, load: () => async (event: unknown, lambda: import('aws-lambda').Context) => {
             try {
-              return await handler(event, context);
+              return await handler(event, { ...context, lambda });
             } finally {
               // the handler itself, even past its deadline, is what waitForIdle waits for
               tasksInFlight.delete(inFlight);

@@ -110,7 +110,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (!load) throw new Error(`no local handler for workflow task ${state} (${entry})`);
       if (fn) functionTimeoutsMs[state] = fn.timeoutSeconds * 1000;
       // local/sfn.ts runs the handler through the local Lambda runtime: timeout, response size, context.
-      taskHandlers[state] = (input, ctx) => load()(input, { awsRequestId: ctx.executionArn, functionName: state });
+      taskHandlers[state] = (input, ctx) => load()(input, { ...ctx.lambda, awsRequestId: ctx.executionArn, functionName: state });
     }
     const retry = options.retryIntervalMs ?? 200;
     const events = startLocalEvents({
