@@ -187,6 +187,7 @@ async function runPath(which: 'single' | 'chunked', diskFile: string, sizeMiB: n
         { bench: 'chunked', case: 'gzip file / disk', figure: round(chunked.file.size / (sizeMiB * MiB), 3), unit: '×' },
       ];
     } finally {
+      disposeClients(); // the stack's servers close once no client holds a connection
       await chunked.close();
     }
   } finally {
