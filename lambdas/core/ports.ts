@@ -3,7 +3,7 @@
  * implement them; tests may fake them. No AWS types cross this line.
  */
 import type { Account } from './account';
-import type { Compression, DiskFormat, Image, ImageFile, ImageState } from './image';
+import type { Compression, DiskFormat, Image, ImageFile, ImageState, TargetDiskFormat } from './image';
 import type { ImageFilter } from './image-filter';
 import type { Job, JobStatus } from './job';
 import type { Machine, MachineState } from './machine';
@@ -126,6 +126,11 @@ export interface BuildSource {
 export interface BuildTarget {
   /** The stored format; absent when PrepareSource must detect it from the bytes (imports). */
   format?: DiskFormat;
+  /**
+   * Write the (raw) source disk in this format; `format` is then `output.format`. Absent: the
+   * source's bytes are stored as they are.
+   */
+  output?: TargetDiskFormat;
   compression: Compression;
   /** When set, PrepareSource fails the build if the disk's virtual size exceeds this many GiB. */
   minDiskGiB?: number;

@@ -11,6 +11,7 @@
  * `buildImageFile({ ..., output: { format: 'vmdk', subformat: 'streamOptimized' } })` does exactly
  * that, hashing and uploading the result.
  */
+import type { TargetDiskFormat } from '../../core/image';
 import { createOvaWriter } from './ova';
 import { createQcow2Writer, openQcow2 } from './qcow2';
 import { createRawWriter, openRaw } from './raw';
@@ -29,24 +30,11 @@ export type VmdkSubformat = (typeof VMDK_SUBFORMATS)[number];
 export const VHD_SUBFORMATS = ['dynamic', 'fixed'] as const;
 export type VhdSubformat = (typeof VHD_SUBFORMATS)[number];
 
-/** One output: the format and its variant. Defaults: vmdk streamOptimized, vhd dynamic, qcow2 plain. */
-export type OutputSpec =
-  | { format: 'raw' }
-  | { format: 'qcow2'; compressed?: boolean }
-  | { format: 'vmdk'; subformat?: VmdkSubformat }
-  | { format: 'vhd'; subformat?: VhdSubformat }
-  | { format: 'ova'; ova?: OvaOptions };
+/** One output: the format and its variant (defaults: qcow2 plain, vmdk streamOptimized, vhd dynamic). */
+export type OutputSpec = TargetDiskFormat;
 
-/** The virtual machine an OVA describes around its disk. */
-export interface OvaOptions {
-  /** Virtual system name (also the base name of the files inside), default "disk". */
-  name?: string;
-  description?: string;
-  cpus?: number;
-  memoryMiB?: number;
-  /** OVF OperatingSystemSection id (CIM OS type, e.g. 36 = Linux, 101 = Linux 64-bit), default 101. */
-  osTypeId?: number;
-}
+/** The virtual machine an OVA describes around its disk (name also names the files inside). */
+export type OvaOptions = NonNullable<Extract<TargetDiskFormat, { format: 'ova' }>['ova']>;
 
 export interface WriterOptions {
   /** Bytes of the raw disk the writer will be given (the file declares it rounded up to 512). */
