@@ -12,7 +12,7 @@
  * that, hashing and uploading the result.
  */
 import type { TargetDiskFormat } from '../../core/image';
-import { createOvaWriter } from './ova';
+import { createOvaWriter, openOva } from './ova';
 import { createQcow2Writer, openQcow2 } from './qcow2';
 import { createRawWriter, openRaw } from './raw';
 import { createVhdWriter, openVhd } from './vhd';
@@ -45,8 +45,8 @@ export interface WriterOptions {
   concurrency?: number;
 }
 
-/** Readable formats (the ones detect-format.ts recognises, but iso which is raw bytes). */
-export const READABLE_FORMATS = ['raw', 'qcow2', 'vmdk', 'vhd'] as const;
+/** Readable formats (iso is read as raw bytes; an ova's disk is its vmdk). */
+export const READABLE_FORMATS = ['raw', 'qcow2', 'vmdk', 'vhd', 'ova'] as const;
 export type ReadableFormat = (typeof READABLE_FORMATS)[number];
 
 export function normalizeSpec(spec: OutputSpec): OutputSpec {
@@ -91,6 +91,8 @@ export async function openDisk(format: ReadableFormat | 'iso', source: RandomAcc
       return openVmdk(source);
     case 'vhd':
       return openVhd(source);
+    case 'ova':
+      return openOva(source);
     default:
       throw new DiskFormatError(`reading ${String(format)} is not a disk format`);
   }
