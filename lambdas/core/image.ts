@@ -31,6 +31,8 @@ export interface ImageFile {
   format: DiskFormat;
   /** Object key in the images bucket (never sent on the wire). */
   key: string;
+  /** Bytes of the disk the file holds (recorded by builds; absent on older files). */
+  virtualSize?: number;
 }
 
 export interface ImageError {

@@ -74,6 +74,11 @@ export interface DiskProvisioner {
   removeDisk(key: string): Promise<void>;
 }
 
+/** Writes a stored image file as a disk of another format at another key of the images store. */
+export interface ImageFileConverter {
+  convertImageFile(file: ImageFile, output: TargetDiskFormat, toKey: string): Promise<void>;
+}
+
 /** Copies a stored object to another key of the images store (exports to the caller's bucket area). */
 export interface ObjectCopier {
   copyImageObject(fromKey: string, toKey: string): Promise<void>;

@@ -60,5 +60,6 @@ export const handler = async (state: BuildState): Promise<ImageFile> => {
     // written by the pipeline, fixed by the target (machine disks are raw) or detected by PrepareSource (imports)
     format: output?.format ?? state.target.format ?? state.prepared?.format ?? 'raw',
     key,
+    virtualSize: output ? result.virtualSize : (state.prepared?.virtualSize ?? sourceSize),
   };
 };
