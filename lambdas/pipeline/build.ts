@@ -72,7 +72,7 @@ export interface BuildImageFileOptions {
    * format patches its head at the end (qcow2, vmdk monolithicSparse, vhd dynamic, ova), to compute
    * the digests of the final bytes.
    */
-  readBack?: () => Promise<AsyncIterable<Uint8Array>>;
+  readBack?: () => Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>;
   /** gzip level 0–9, default 6. */
   level?: number;
   /**
