@@ -16,6 +16,7 @@ const PARTS: Record<string, () => Promise<{ run(opts: { quick?: boolean }): Prom
   e2e: () => import('./e2e'),
   list: () => import('./list'),
   coldstart: () => import('./coldstart'),
+  formats: () => import('./formats'),
 };
 
 function machine(): string {
