@@ -39,7 +39,7 @@ export const routes: readonly Route[] = [
   { dialect: 'triton', method: 'DELETE', path: '/{login}/images/{id}', operation: 'DeleteImage', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/delete-image.ts', storage: ['images'] },
   { dialect: 'triton', method: 'GET', path: '/{login}', operation: 'GetAccount', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/get-account.ts' },
   { dialect: 'triton', method: 'GET', path: '/{login}/packages', operation: 'ListPackages', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/list-packages.ts' },
-  { dialect: 'triton', method: 'POST', path: '/{login}/machines', operation: 'CreateMachine', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/create-machine.ts', storage: ['disks'] },
+  { dialect: 'triton', method: 'POST', path: '/{login}/machines', operation: 'CreateMachine', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/create-machine.ts' },
   { dialect: 'triton', method: 'POST', path: '/{login}/machines/{id}', operation: 'MachineAction', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/machine-action.ts' },
   { dialect: 'triton', method: 'DELETE', path: '/{login}/machines/{id}', operation: 'DeleteMachine', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/delete-machine.ts', storage: ['disks'] },
   { dialect: 'ims', method: 'POST', path: '/v2/cloudimages/action', operation: 'ImsCreateImage', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/create-image.ts' },
@@ -54,5 +54,8 @@ export const routes: readonly Route[] = [
 /** Workflow Task states, in order; each maps to `workflow/tasks/<kebab-case>.ts`. */
 export const BUILD_TASKS = ['PrepareSource', 'BuildImageFile', 'Finalize', 'Cleanup', 'MarkFailed'] as const;
 export type BuildTask = (typeof BUILD_TASKS)[number];
+/** Task states of the provisioning workflow (lib/constructs/provision-workflow.ts), same file mapping. */
+export const PROVISION_TASKS = ['ExpandImage', 'MarkMachineRunning', 'RemoveDisk', 'MarkMachineFailed'] as const;
+export type ProvisionTask = (typeof PROVISION_TASKS)[number];
 export const taskEntry = (state: string): string =>
   `workflow/tasks/${state.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}.ts`;

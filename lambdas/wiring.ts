@@ -21,6 +21,8 @@ import { S3DiskProvisioner } from './adapters/s3/disk-provisioner';
 import { SfnWorkflowStarter } from './adapters/sfn/workflow-starter';
 import { S3ObjectCopier } from './adapters/s3/object-copier';
 import { DynamoCredentialRepository } from './adapters/dynamodb/credential-repository';
+import { SfnProvisionStarter } from './adapters/sfn/provision-starter';
+import { SfnWorkflowStopper } from './adapters/sfn/workflow-stopper';
 
 const disposers: (() => void)[] = [];
 const once = <T>(make: () => T): (() => T) => {
@@ -51,6 +53,7 @@ export const config = {
   imagesBucket: () => env('IMAGES_BUCKET'),
   disksBucket: () => env('DISKS_BUCKET'),
   stateMachineArn: () => env('STATE_MACHINE_ARN'),
+  provisionStateMachineArn: () => env('PROVISION_STATE_MACHINE_ARN'),
 };
 
 export const clock: Clock = { now: () => new Date() };
@@ -71,4 +74,6 @@ export const imageFileStore = /* @__PURE__ */ once(() => new S3ImageFileStore(s3
 export const diskProvisioner = /* @__PURE__ */ once(() => new S3DiskProvisioner(s3Client(), config.imagesBucket(), config.disksBucket()));
 export const workflowStarter = /* @__PURE__ */ once(() => new SfnWorkflowStarter(sfnClient(), config.stateMachineArn()));
 export const objectCopier = /* @__PURE__ */ once(() => new S3ObjectCopier(s3Client(), config.imagesBucket()));
+export const provisionStarter = /* @__PURE__ */ once(() => new SfnProvisionStarter(sfnClient(), config.provisionStateMachineArn()));
+export const workflowStopper = /* @__PURE__ */ once(() => new SfnWorkflowStopper(sfnClient()));
 export const credentialRepository = /* @__PURE__ */ once(() => new DynamoCredentialRepository(documentClient(), config.tableName()));

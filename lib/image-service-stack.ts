@@ -1,13 +1,14 @@
 /**
  * The one stack of the service (DESIGN §2). It composes constructs and declares outputs, nothing else:
- * data (table, buckets) → build workflow (state machine and its task functions) → HTTP API (route
- * functions, authorizer).
+ * data (table, buckets) → build workflow and provisioning workflow (state machines and their task
+ * functions) → HTTP API (route functions, authorizer).
  */
 import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { BuildWorkflow } from './constructs/build-workflow';
 import { Data } from './constructs/data';
 import { ServiceApi } from './constructs/http-api';
+import { ProvisionWorkflow } from './constructs/provision-workflow';
 
 export interface ImageServiceStackProps extends StackProps {
   /** For the table and buckets. @default RETAIN */
@@ -15,23 +16,26 @@ export interface ImageServiceStackProps extends StackProps {
 }
 
 /** Output ids; the local stack and scripts read these names from the stack's outputs. */
-export const STACK_OUTPUTS = ['ApiUrl', 'TableName', 'ImagesBucketName', 'DisksBucketName', 'StateMachineArn'] as const;
+export const STACK_OUTPUTS = ['ApiUrl', 'TableName', 'ImagesBucketName', 'DisksBucketName', 'StateMachineArn', 'ProvisionStateMachineArn'] as const;
 
 export class ImageServiceStack extends Stack {
   readonly data: Data;
   readonly workflow: BuildWorkflow;
   readonly api: ServiceApi;
+  readonly provisioning: ProvisionWorkflow;
 
   constructor(scope: Construct, id: string, props: ImageServiceStackProps = {}) {
     super(scope, id, props);
     this.data = new Data(this, 'Data', { removalPolicy: props.dataRemovalPolicy });
     this.workflow = new BuildWorkflow(this, 'BuildWorkflow', { data: this.data });
-    this.api = new ServiceApi(this, 'Api', { data: this.data, stateMachine: this.workflow.stateMachine });
+    this.provisioning = new ProvisionWorkflow(this, 'ProvisionWorkflow', { data: this.data });
+    this.api = new ServiceApi(this, 'Api', { data: this.data, stateMachine: this.workflow.stateMachine, provisionStateMachine: this.provisioning.stateMachine });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
     new CfnOutput(this, 'ImagesBucketName', { value: this.data.imagesBucket.bucketName });
     new CfnOutput(this, 'DisksBucketName', { value: this.data.disksBucket.bucketName });
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ProvisionStateMachineArn', { value: this.provisioning.stateMachine.stateMachineArn });
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The build workflow's ASL exactly as CDK synthesizes it, made runnable locally: the stack is
+ * The workflows' ASL (build, provisioning) exactly as CDK synthesizes it, made runnable locally: the stack is
  * synthesized in-process with bundling skipped (no esbuild runs, nothing written to the repo's
  * cdk.out), and the state machine's `DefinitionString` intrinsics are resolved into plain JSON with
  * fake but well-formed ARNs. The local stack runs it in aws-local-stepfunctions and maps each Task
@@ -16,6 +16,11 @@ export interface LocalAslOptions {
   region?: string;
   /** @default '000000000000' */
   accountId?: string;
+  /**
+   * Which workflow: the id of its construct in the stack, whose state machine's logical id starts
+   * with `<workflow>StateMachine`. @default 'BuildWorkflow'
+   */
+  workflow?: string;
 }
 
 export interface LocalDefinition {
@@ -46,9 +51,15 @@ export interface CfnTemplate {
 }
 
 const STATE_MACHINE_TYPE = 'AWS::StepFunctions::StateMachine';
+const DEFAULT_WORKFLOW = 'BuildWorkflow';
 
 /** Synthesizes the service stack (bundling skipped, temp outdir) and returns its build workflow as plain ASL. */
 export function synthesizeLocalDefinition(options: LocalAslOptions = {}): LocalDefinition {
+  return synthesizeLocalDefinitions([options.workflow ?? DEFAULT_WORKFLOW], options)[options.workflow ?? DEFAULT_WORKFLOW];
+}
+
+/** The same for several workflows from one synthesis, keyed by workflow construct id. */
+export function synthesizeLocalDefinitions<W extends string>(workflows: readonly W[], options: Omit<LocalAslOptions, 'workflow'> = {}): Record<W, LocalDefinition> {
   const outdir = mkdtempSync(path.join(tmpdir(), 'image-service-asl-'));
   try {
     const app = new App({
@@ -62,7 +73,7 @@ export function synthesizeLocalDefinition(options: LocalAslOptions = {}): LocalD
     });
     const stack = new ImageServiceStack(app, 'ImageServiceLocal');
     const template = app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
-    return localDefinitionFromTemplate(template, options);
+    return Object.fromEntries(workflows.map((workflow) => [workflow, localDefinitionFromTemplate(template, { ...options, workflow })])) as Record<W, LocalDefinition>;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -71,8 +82,9 @@ export function synthesizeLocalDefinition(options: LocalAslOptions = {}): LocalD
 /** The same, from an already synthesized template (e.g. `Template.fromStack(stack).toJSON()` in tests). */
 export function localDefinitionFromTemplate(template: CfnTemplate, options: LocalAslOptions = {}): LocalDefinition {
   const resources = template.Resources ?? {};
-  const machines = Object.entries(resources).filter(([, resource]) => resource.Type === STATE_MACHINE_TYPE);
-  if (machines.length !== 1) throw new Error(`expected one ${STATE_MACHINE_TYPE}, found ${machines.length}`);
+  const prefix = `${options.workflow ?? DEFAULT_WORKFLOW}StateMachine`;
+  const machines = Object.entries(resources).filter(([id, resource]) => resource.Type === STATE_MACHINE_TYPE && id.startsWith(prefix));
+  if (machines.length !== 1) throw new Error(`expected one ${STATE_MACHINE_TYPE} named ${prefix}…, found ${machines.length}`);
   const [stateMachineLogicalId, machine] = machines[0];
 
   const definitionString = resolveIntrinsics(machine.Properties?.DefinitionString, template, options);

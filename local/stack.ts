@@ -9,7 +9,7 @@ import './polyfills';
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { synthesizeLocalDefinition } from '../lib/local-asl';
+import { synthesizeLocalDefinitions } from '../lib/local-asl';
 import { taskEntry } from '../lambdas/routes';
 import { startLocalDynamo } from './dynamo';
 import { startLocalS3 } from './s3';
@@ -23,6 +23,7 @@ export const LOCAL_NAMES = {
   imagesBucket: 'machine-image-service-images',
   disksBucket: 'machine-image-service-disks',
   stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:BuildImage',
+  provisionStateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:ProvisionMachine',
   region: 'us-east-1',
 };
 
@@ -61,6 +62,7 @@ export function handlerEnv(endpoints: LocalStack['endpoints']): Record<string, s
     IMAGES_BUCKET: LOCAL_NAMES.imagesBucket,
     DISKS_BUCKET: LOCAL_NAMES.disksBucket,
     STATE_MACHINE_ARN: LOCAL_NAMES.stateMachineArn,
+    PROVISION_STATE_MACHINE_ARN: LOCAL_NAMES.provisionStateMachineArn,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
   };
 }
@@ -74,7 +76,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const s3 = await startLocalS3({ dataDir: path.join(options.dataDir, 's3'), buckets: [LOCAL_NAMES.imagesBucket, LOCAL_NAMES.disksBucket] });
     closers.push(() => s3.close());
 
-    const { definition, taskStates } = synthesizeLocalDefinition({ region: LOCAL_NAMES.region });
+    const workflows = synthesizeLocalDefinitions(['BuildWorkflow', 'ProvisionWorkflow'], { region: LOCAL_NAMES.region });
+    const taskStates = [...workflows.BuildWorkflow.taskStates, ...workflows.ProvisionWorkflow.taskStates];
     const taskHandlers: Record<string, LocalTaskHandler> = {};
     for (const state of taskStates) {
       const load = handlers[taskEntry(state)];
@@ -84,7 +87,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     const retry = options.retryIntervalMs ?? 200;
     const sfn = await startLocalSfn({
-      stateMachines: [{ arn: LOCAL_NAMES.stateMachineArn, name: 'BuildImage', definition }],
+      stateMachines: [
+        { arn: LOCAL_NAMES.stateMachineArn, name: 'BuildImage', definition: workflows.BuildWorkflow.definition },
+        { arn: LOCAL_NAMES.provisionStateMachineArn, name: 'ProvisionMachine', definition: workflows.ProvisionWorkflow.definition },
+      ],
       taskHandlers,
       retryIntervalOverrides: Object.fromEntries(taskStates.map((s) => [s, retry])),
     });
