@@ -33,6 +33,7 @@ export const routes: readonly Route[] = [
   { dialect: 'triton', method: 'GET', path: '/{login}/images/{id}', operation: 'GetImage', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/get-image.ts' },
   { dialect: 'triton', method: 'GET', path: '/{login}/images/{id}/file', operation: 'GetImageFile', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/get-image-file.ts' },
   { dialect: 'triton', method: 'GET', path: '/{login}/jobs/{id}', operation: 'GetJob', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/get-job.ts' },
+  { dialect: 'triton', method: 'POST', path: '/{login}/jobs/{id}', operation: 'JobAction', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/job-action.ts', storage: ['images'] },
   { dialect: 'triton', method: 'GET', path: '/{login}/machines', operation: 'ListMachines', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/list-machines.ts' },
   { dialect: 'triton', method: 'GET', path: '/{login}/machines/{id}', operation: 'GetMachine', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/get-machine.ts' },
   { dialect: 'triton', method: 'POST', path: '/{login}/images/{id}', operation: 'ImageAction', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/image-action.ts', storage: ['images'] },

@@ -12,6 +12,7 @@ export const handlers: Record<string, () => AnyHandler> = {
   'dialects/triton/handlers/get-image.ts': () => require('../lambdas/dialects/triton/handlers/get-image').handler,
   'dialects/triton/handlers/get-image-file.ts': () => require('../lambdas/dialects/triton/handlers/get-image-file').handler,
   'dialects/triton/handlers/get-job.ts': () => require('../lambdas/dialects/triton/handlers/get-job').handler,
+  'dialects/triton/handlers/job-action.ts': () => require('../lambdas/dialects/triton/handlers/job-action').handler,
   'dialects/triton/handlers/list-machines.ts': () => require('../lambdas/dialects/triton/handlers/list-machines').handler,
   'dialects/triton/handlers/get-machine.ts': () => require('../lambdas/dialects/triton/handlers/get-machine').handler,
   'dialects/triton/handlers/image-action.ts': () => require('../lambdas/dialects/triton/handlers/image-action').handler,

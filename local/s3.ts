@@ -14,6 +14,7 @@
  *     (s3rver would silently recreate the folder, or answer 500)
  *   - `Range: bytes=-N` returns the last N bytes (s3rver returned the first N+1)
  * Everything else goes to s3rver unchanged (path-style only; signatures are not checked).
+ * Tests inject storage faults (errors, slow bodies, delays) through `/__local/faults` (local/s3-faults.ts).
  * Still missing: UploadPartCopy; truncated ListObjects needs `node --openssl-legacy-provider`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -21,6 +22,7 @@ import { promises as fsp, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { listenOnLoopback } from './listen';
+import { S3Faults, operationOf, throttleResponse } from './s3-faults';
 
 // s3rver ships no type declarations; this is the part used here.
 interface S3rverApp {
@@ -279,8 +281,11 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     else req.headers.range = `bytes=${Math.max(0, size - n)}-`; // n = 0 → start = size → 416 InvalidRange
   }
 
+  const faults = new S3Faults();
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (await faults.control(req, res, url.pathname)) return;
     const segments = url.pathname.split('/').slice(1);
     let bucket: string;
     let key: string;
@@ -293,6 +298,14 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     const q = url.searchParams;
     const method = req.method ?? 'GET';
     const uploadId = q.get('uploadId');
+
+    const fault = faults.match(operationOf(method, key, q, req.headers), bucket, key, q, req.headers);
+    if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+    if (fault?.error) {
+      req.resume();
+      return sendError(res, fault.error.status, fault.error.code, fault.error.message ?? 'Injected fault');
+    }
+    if (fault?.bytesPerSecond) throttleResponse(res, fault.bytesPerSecond);
 
     if (method === 'GET' && bucket && !key && q.has('uploads') && !q.has('uploadId')) {
       if (!(await bucketExists(bucket))) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });

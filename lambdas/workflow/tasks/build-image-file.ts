@@ -2,7 +2,8 @@
  * BuildImageFile: streams the source disk (a machine's or volume's disk, or a bucket object) from S3 through the pipeline (compress + sha1 + sha256,
  * gzip members in parallel) into a multipart upload in the images bucket, in bounded memory, and
  * reports job progress at most once a second. On any failure the sink aborts its upload; the
- * workflow's Cleanup then removes anything else under the image's prefix.
+ * workflow's Cleanup then removes anything else under the image's prefix. A cancelled job makes the
+ * next progress write fail (a conditional write on RUNNING), which stops the pipeline.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
@@ -10,6 +11,8 @@ import { buildImageFile, createS3MultipartSink } from '../../pipeline';
 import type { ImageFile } from '../../core/image';
 import { config, s3Client } from '../../wiring';
 import { steps } from '../deps';
+import { BuildConflictError } from '../errors';
+import { removeImageObjects } from './cleanup';
 import { classifyS3Error } from '../s3-errors';
 import { sourceBucket } from '../source-bucket';
 import { imageFileKey, type BuildState } from '../state';
@@ -36,6 +39,11 @@ export const handler = async (state: BuildState): Promise<ImageFile> => {
     sink: createS3MultipartSink({ client: s3, bucket: config.imagesBucket(), key, sizeHint: Math.ceil(sourceSize * 1.01) + 1024 * 1024 }),
     onProgress: (done) => steps.progress(state.jobId, progressOf(done, sourceSize), 'BuildImageFile'),
   });
+  // A cancel or delete that landed after the last progress write: remove the file this task wrote.
+  if (!(await steps.stillBuilding(state.jobId, state.imageId))) {
+    await removeImageObjects(state.imageId);
+    throw new BuildConflictError(`the build of image ${state.imageId} was cancelled or the image deleted`);
+  }
   return {
     size: result.size,
     sha1: result.sha1,
