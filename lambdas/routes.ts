@@ -53,7 +53,18 @@ export const routes: readonly Route[] = [
 ];
 
 /** Workflow Task states, in order; each maps to `workflow/tasks/<kebab-case>.ts`. */
-export const BUILD_TASKS = ['PrepareSource', 'BuildImageFile', 'Finalize', 'Cleanup', 'MarkFailed'] as const;
+export const BUILD_TASKS = [
+  'PrepareSource',
+  'BuildImageFile',
+  'Finalize',
+  'Cleanup',
+  'MarkFailed',
+  // chunked builds (lambdas/workflow/chunked.ts)
+  'StartRanges',
+  'BuildRange',
+  'AssembleFile',
+  'HashFile',
+] as const;
 export type BuildTask = (typeof BUILD_TASKS)[number];
 /** Task states of the provisioning workflow (lib/constructs/provision-workflow.ts), same file mapping. */
 export const PROVISION_TASKS = ['ExpandImage', 'MarkMachineRunning', 'RemoveDisk', 'MarkMachineFailed'] as const;

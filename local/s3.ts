@@ -13,8 +13,8 @@
  *   - UploadPart / CompleteMultipartUpload to an unknown (e.g. aborted) upload → 404 NoSuchUpload
  *     (s3rver would silently recreate the folder, or answer 500)
  *   - `Range: bytes=-N` returns the last N bytes (s3rver returned the first N+1)
+ * Faults for tests can be injected through `/__faults` (local/faults.ts).
  * Everything else goes to s3rver unchanged (path-style only; signatures are not checked).
- * Tests inject storage faults (errors, slow bodies, delays) through `/__local/faults` (local/s3-faults.ts).
  * Still missing: UploadPartCopy; truncated ListObjects needs `node --openssl-legacy-provider`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -22,7 +22,8 @@ import { promises as fsp, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { listenOnLoopback } from './listen';
-import { S3Faults, operationOf, throttleResponse } from './s3-faults';
+import { installLatency, type Latency } from './latency';
+import { FaultPlan } from './faults';
 
 // s3rver ships no type declarations; this is the part used here.
 interface S3rverApp {
@@ -49,6 +50,8 @@ export interface LocalS3Options {
 
 export interface LocalS3 {
   endpoint: string;
+  /** Latency injection (local/latency.ts). */
+  latency: Latency;
   close(): Promise<void>;
 }
 
@@ -114,6 +117,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   });
   await app.configureBuckets();
   const forward = app.callback();
+  const faults = new FaultPlan();
 
   const uploadsDir = (bucket: string) => path.join(dataDir, bucket, UPLOADS_DIR);
   const uploadDir = (bucket: string, uploadId: string) => path.join(uploadsDir(bucket), uploadId);
@@ -281,11 +285,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     else req.headers.range = `bytes=${Math.max(0, size - n)}-`; // n = 0 → start = size → 416 InvalidRange
   }
 
-  const faults = new S3Faults();
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (await faults.control(req, res, url.pathname)) return;
     const segments = url.pathname.split('/').slice(1);
     let bucket: string;
     let key: string;
@@ -296,16 +297,10 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       return forward(req, res);
     }
     const q = url.searchParams;
+    if (await faults.control(req, res, url.pathname)) return;
+    if (faults.intercept(req, res, { bucket, key, query: q })) return;
     const method = req.method ?? 'GET';
     const uploadId = q.get('uploadId');
-
-    const fault = faults.match(operationOf(method, key, q, req.headers), bucket, key, q, req.headers);
-    if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
-    if (fault?.error) {
-      req.resume();
-      return sendError(res, fault.error.status, fault.error.code, fault.error.message ?? 'Injected fault');
-    }
-    if (fault?.bytesPerSecond) throttleResponse(res, fault.bytesPerSecond);
 
     if (method === 'GET' && bucket && !key && q.has('uploads') && !q.has('uploadId')) {
       if (!(await bucketExists(bucket))) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
@@ -336,10 +331,12 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       sendError(res, 500, 'InternalError', err instanceof Error ? err.message : String(err));
     });
   });
+  const latency = installLatency(server);
   const port = await listenOnLoopback(server, options.port);
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    latency,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => {

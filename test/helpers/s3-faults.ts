@@ -1,14 +1,16 @@
-/** Arms a storage fault in the local stack's S3 (local/s3-faults.ts); returns the function that disarms it. */
-import type { S3Fault } from '../../local/s3-faults';
-import { FAULTS_PATH } from '../../local/s3-faults';
+/**
+ * Adds fault rules to the local stack's S3 (local/faults.ts) without touching other test files' rules;
+ * returns the function that removes them again.
+ */
+import { FAULTS_PATH, type FaultRule } from '../../local/faults';
 import { stack } from './local-stack';
 
-export async function armS3Fault(fault: S3Fault): Promise<() => Promise<void>> {
+export async function armS3Fault(...rules: FaultRule[]): Promise<() => Promise<void>> {
   const endpoint = stack.env.AWS_ENDPOINT_URL_S3;
-  const res = await fetch(`${endpoint}${FAULTS_PATH}`, { method: 'POST', body: JSON.stringify(fault), headers: { 'content-type': 'application/json' } });
-  if (res.status !== 201) throw new Error(`arming an S3 fault: ${res.status} ${await res.text()}`);
-  const { id } = (await res.json()) as { id: string };
+  const res = await fetch(`${endpoint}${FAULTS_PATH}`, { method: 'POST', body: JSON.stringify(rules), headers: { 'content-type': 'application/json' } });
+  if (res.status !== 200) throw new Error(`arming S3 faults: ${res.status} ${await res.text()}`);
+  const added = (await res.json()) as { id: string }[];
   return async () => {
-    await fetch(`${endpoint}${FAULTS_PATH}/${id}`, { method: 'DELETE' });
+    for (const { id } of added) await fetch(`${endpoint}${FAULTS_PATH}/${id}`, { method: 'DELETE' });
   };
 }

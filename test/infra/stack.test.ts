@@ -1,5 +1,5 @@
 /**
- * Targeted assertions on the synthesized template (CONVENTIONS: tests): keys and indexes, bucket
+ * Targeted assertions on the synthesized template (docs/architecture.md §8): keys and indexes, bucket
  * hardening, the workflow's retry/compensation wiring, one API method per route, least-privilege IAM.
  * The stack is synthesized once for the file, with bundling skipped (no esbuild runs) and the CDK's
  * CloudFormation schema validation made strict, so a template CloudFormation would reject fails here.
@@ -303,9 +303,9 @@ describe('least privilege', () => {
 });
 
 describe('functions', () => {
-  it('all run nodejs22.x on arm64: one per route, one per task, and the authorizer', () => {
+  it('all run nodejs22.x on arm64: one per route, one per task, the authorizer and the execution-ended handler', () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + PROVISION_TASKS.length + 1);
+    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + PROVISION_TASKS.length + 2);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
     }

@@ -33,7 +33,7 @@ async function expectNothingLeft(imageId: string): Promise<void> {
  */
 async function slowBuild(login: string) {
   const { machine } = await makeMachine(login, { size: 48 * MiB });
-  const disarm = await armS3Fault({ operation: 'GetObject', bucket: stack.env.DISKS_BUCKET, keyPrefix: machine.disks[0].key, bytesPerSecond: 6 * MiB });
+  const disarm = await armS3Fault({ op: 'GetObject', bucket: stack.env.DISKS_BUCKET, prefix: machine.disks[0].key, times: -1, bytesPerSecond: 6 * MiB });
   const created = await api('POST', `/${login}/images`, { machine: machine.id, name: 'slow', version: '1', compression: 'none' });
   expect(created.status).toBe(201);
   const jobId = created.headers.get('x-joyent-jobid')!;

@@ -1,7 +1,7 @@
 /**
  * The Triton images surface over real HTTP on the embedded stack: ListImages (visibility, filters,
  * pagination under ties), GetImage, the image actions (update/share, clone, export), DeleteImage and
- * GetAccount — the sdc-cloudapi checklist of notes/real-clients.md §3.
+ * GetAccount — the sdc-cloudapi checklist of docs/clients.md §3.
  */
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
