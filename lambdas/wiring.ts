@@ -22,6 +22,7 @@ import { SfnWorkflowStarter } from './adapters/sfn/workflow-starter';
 import { S3ObjectCopier } from './adapters/s3/object-copier';
 import { DynamoCredentialRepository } from './adapters/dynamodb/credential-repository';
 import { SfnProvisionStarter } from './adapters/sfn/provision-starter';
+import { copySettingsFromEnv } from './adapters/s3/copy-object';
 import { SfnWorkflowStopper } from './adapters/sfn/workflow-stopper';
 
 const disposers: (() => void)[] = [];
@@ -70,10 +71,10 @@ export const jobRepository = /* @__PURE__ */ once(() => new DynamoJobRepository(
 export const machineRepository = /* @__PURE__ */ once(() => new DynamoMachineRepository(documentClient(), config.tableName()));
 export const accountRepository = /* @__PURE__ */ once(() => new DynamoAccountRepository(documentClient(), config.tableName()));
 export const fileUrlSigner = /* @__PURE__ */ once(() => new S3FileUrlSigner(s3Client(), config.imagesBucket()));
-export const imageFileStore = /* @__PURE__ */ once(() => new S3ImageFileStore(s3Client(), config.imagesBucket()));
+export const imageFileStore = /* @__PURE__ */ once(() => new S3ImageFileStore(s3Client(), config.imagesBucket(), copySettingsFromEnv()));
 export const diskProvisioner = /* @__PURE__ */ once(() => new S3DiskProvisioner(s3Client(), config.imagesBucket(), config.disksBucket()));
 export const workflowStarter = /* @__PURE__ */ once(() => new SfnWorkflowStarter(sfnClient(), config.stateMachineArn()));
-export const objectCopier = /* @__PURE__ */ once(() => new S3ObjectCopier(s3Client(), config.imagesBucket()));
+export const objectCopier = /* @__PURE__ */ once(() => new S3ObjectCopier(s3Client(), config.imagesBucket(), copySettingsFromEnv()));
 export const provisionStarter = /* @__PURE__ */ once(() => new SfnProvisionStarter(sfnClient(), config.provisionStateMachineArn()));
 export const workflowStopper = /* @__PURE__ */ once(() => new SfnWorkflowStopper(sfnClient()));
 export const credentialRepository = /* @__PURE__ */ once(() => new DynamoCredentialRepository(documentClient(), config.tableName()));

@@ -42,7 +42,9 @@ async function start(args: string[]) {
   if (!(timeScale > 0)) throw new UsageError(`LOCAL_TIME_SCALE must be a positive number, not ${process.env.LOCAL_TIME_SCALE}`);
   // LOCAL_CHUNKING: JSON of the chunked-build setting (lambdas/workflow/chunked.ts), e.g. scaled down by tests
   const chunking = process.env.LOCAL_CHUNKING ? (JSON.parse(process.env.LOCAL_CHUNKING) as Record<string, number>) : undefined;
-  const stack = await startLocalStack({ port, dataDir, timeScale, chunking });
+  // LOCAL_COPY: JSON of the copy setting (LocalStackOptions.copy), e.g. a tiny multipart threshold for tests
+  const copy = process.env.LOCAL_COPY ? (JSON.parse(process.env.LOCAL_COPY) as Record<string, number>) : undefined;
+  const stack = await startLocalStack({ port, dataDir, timeScale, chunking, copy });
   const { failInterruptedBuilds, failInterruptedProvisioning } = await import('./recover');
   const interrupted = await failInterruptedBuilds();
   if (interrupted) console.log(`${interrupted} build(s) interrupted by the last stop were marked failed`);

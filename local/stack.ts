@@ -47,6 +47,11 @@ export interface LocalStackOptions {
   timeScale?: number;
   /** The stack's chunked-build setting (lib/constructs/build-workflow.ts), e.g. scaled down for tests. */
   chunking?: Partial<ChunkingSettings>;
+  /**
+   * Server-side copies (lambdas/adapters/s3/copy-object.ts): above `multipartThresholdBytes` they are
+   * multipart copies of `partBytes` parts. Tests scale the threshold down to copy small files in parts.
+   */
+  copy?: { multipartThresholdBytes?: number; partBytes?: number };
 }
 
 export interface LocalStack {
@@ -139,7 +144,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     closers.push(() => sfn.close());
 
     const endpoints = { dynamodb: dynamo.endpoint, s3: s3.endpoint, sfn: sfn.endpoint };
-    const env = handlerEnv(endpoints);
+    const env = {
+      ...handlerEnv(endpoints),
+      ...(options.copy?.multipartThresholdBytes && { COPY_MULTIPART_THRESHOLD_BYTES: String(options.copy.multipartThresholdBytes) }),
+      ...(options.copy?.partBytes && { COPY_PART_BYTES: String(options.copy.partBytes) }),
+    };
     Object.assign(process.env, env);
     await ensureTable(new DynamoDBClient({ endpoint: endpoints.dynamodb, region: LOCAL_NAMES.region }), LOCAL_NAMES.table);
 
