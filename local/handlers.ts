@@ -43,5 +43,6 @@ export const handlers: Record<string, () => AnyHandler> = {
   'dialects/ims/handlers/update-image.ts': () => require('../lambdas/dialects/ims/handlers/update-image').handler,
   'dialects/ims/handlers/delete-image.ts': () => require('../lambdas/dialects/ims/handlers/delete-image').handler,
   'dialects/ims/handlers/export-image.ts': () => require('../lambdas/dialects/ims/handlers/export-image').handler,
+  'dialects/ims/handlers/update-member-status.ts': () => require('../lambdas/dialects/ims/handlers/update-member-status').handler,
   'auth/authorizer.ts': () => require('../lambdas/auth/authorizer').handler,
 };

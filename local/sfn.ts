@@ -431,10 +431,11 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
       try {
         for await (const event of run.eventLogs) {
           notifyEvent(executionArn, event);
-          // Non-Task states' outputs (Task results are checked before the engine sees them).
+          // Every state's output (a Task's result merged through ResultPath included); a Task's result
+          // alone, and the next Task's input, are also checked before they reach the engine or a handler.
           if (event.type === 'StateExited' && record.status === 'RUNNING') {
-            const state = (event as { state?: { name: string; type: string; output?: unknown } }).state;
-            if (state && state.type !== 'Task') checkPayload(record, state.name, 'output', state.output);
+            const state = (event as { state?: { name: string; output?: unknown } }).state;
+            if (state) checkPayload(record, state.name, 'output', state.output);
           }
         }
       } catch {

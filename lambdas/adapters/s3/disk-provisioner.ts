@@ -1,8 +1,10 @@
 /**
  * DiskProvisioner on S3: streams an image file from the images bucket, gunzipped when compressed,
  * into a new disk object in the disks bucket through the pipeline's multipart sink (bounded memory;
- * every failure path aborts the upload). Errors are classified for the provisioning workflow's
- * Retry/Catch: a missing image file or a corrupt one is final, any other storage error transient.
+ * every failure path aborts the upload). The file is checked against its manifest on the way
+ * (verify.ts): a mismatch fails the stream before the upload completes, so no disk is made from a
+ * corrupted or replaced file. Errors are classified for the provisioning workflow's Retry/Catch: a
+ * missing, corrupt or mismatching image file is final, any other storage error transient.
  */
 import {
   AbortMultipartUploadCommand,
@@ -18,6 +20,8 @@ import type { DiskProvisioner } from '../../core/ports';
 import { createS3MultipartSink } from '../../pipeline';
 import { SourceFormatError, TransientStorageError } from '../../workflow/errors';
 import { classifyS3Error } from '../../workflow/s3-errors';
+import { ImageFileCorruptError } from '../../core/errors';
+import { verifyingStream } from './verify';
 
 const isZlibError = (err: unknown): boolean => typeof (err as { code?: unknown })?.code === 'string' && String((err as { code: string }).code).startsWith('Z_');
 
@@ -32,8 +36,10 @@ export class S3DiskProvisioner implements DiskProvisioner {
     const sink = createS3MultipartSink({ client: this.s3, bucket: this.disksBucket, key: diskKey, queueSize: 4 });
     let size = 0;
     try {
-      const bytes = file.compression === 'gzip' ? source.pipe(createGunzip()) : source;
-      source.once('error', (err) => (bytes as Readable).destroy(err));
+      const checked = source.pipe(verifyingStream(file, 'the image file'));
+      source.once('error', (err) => checked.destroy(err));
+      const bytes = file.compression === 'gzip' ? checked.pipe(createGunzip()) : checked;
+      if (bytes !== checked) checked.once('error', (err) => bytes.destroy(err));
       for await (const chunk of bytes as AsyncIterable<Buffer>) {
         size += chunk.length;
         await sink.write(chunk);
@@ -44,6 +50,7 @@ export class S3DiskProvisioner implements DiskProvisioner {
       source.destroy();
       await sink.abort(err).catch(() => undefined);
       if (isZlibError(err)) throw new SourceFormatError(`the image file ${file.key} is not a valid gzip file: ${(err as Error).message}`);
+      if (err instanceof ImageFileCorruptError) throw err; // final: not in the Retry's error list
       if (err instanceof Error && (err.name === 'SourceUnavailableError' || err.name === 'SourceFormatError')) throw err;
       throw new TransientStorageError(`writing the disk ${diskKey}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }

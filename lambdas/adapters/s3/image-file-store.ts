@@ -1,10 +1,12 @@
 /**
  * ImageFileStore on S3, all in the images bucket: image files live under `images/<id>/` (one prefix
  * per image, see workflow/state.ts), exports under `exports/<accountId>/<path>`. Copies are
- * server-side, of any size (copy-object.ts: CopyObject, or a multipart copy above the threshold).
+ * server-side, of any size (copy-object.ts: CopyObject, or a multipart copy above the threshold),
+ * then read back and checked against the manifest.
  */
 import {
   AbortMultipartUploadCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   ListMultipartUploadsCommand,
@@ -14,11 +16,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ImageFile } from '../../core/image';
+import { keyUnder } from '../../core/object-key';
+import { verifyStoredObject } from './verify';
+import { copyObject, DEFAULT_COPY_SETTINGS, type CopySettings } from './copy-object';
 import type { ImageFileStore } from '../../core/ports';
 import { imageFilePrefix } from '../../workflow/state';
-import { copyObject, DEFAULT_COPY_SETTINGS, type CopySettings } from './copy-object';
 
-export const exportKey = (accountId: string, path: string): string => `exports/${accountId}/${path.replace(/^\/+/, '')}`;
+/** An export's key: always under the account's own `exports/<accountId>/` (the path is checked by segment). */
+export const exportKey = (accountId: string, path: string): string => keyUnder(`exports/${accountId}/`, path.replace(/^\/+/, ''), 'manta_path');
 
 export class S3ImageFileStore implements ImageFileStore {
   constructor(private readonly s3: S3Client, private readonly bucket: string, private readonly copy: CopySettings = DEFAULT_COPY_SETTINGS) {}
@@ -27,6 +32,8 @@ export class S3ImageFileStore implements ImageFileStore {
     const name = file.key.slice(file.key.lastIndexOf('/') + 1);
     const key = `${imageFilePrefix(toImageId)}${name}`;
     await copyObject(this.s3, { bucket: this.bucket, key: file.key }, { bucket: this.bucket, key }, this.copy);
+    // the caller (clone) removes the copy's prefix when this throws
+    await verifyStoredObject(this.s3, this.bucket, key, file, 'the image file');
     return { ...file, key };
   }
 
@@ -55,6 +62,12 @@ export class S3ImageFileStore implements ImageFileStore {
   ): Promise<{ location: string; downloadUrl: string }> {
     const imageKey = exportKey(target.accountId, target.imagePath);
     await copyObject(this.s3, { bucket: this.bucket, key: file.key }, { bucket: this.bucket, key: imageKey }, this.copy);
+    try {
+      await verifyStoredObject(this.s3, this.bucket, imageKey, file, 'the image file');
+    } catch (err) {
+      await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: imageKey })).catch(() => undefined);
+      throw err;
+    }
     await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucket,
