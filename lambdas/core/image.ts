@@ -67,6 +67,8 @@ export interface Image {
   /** OS release as the user named it (IMS `os_version`, e.g. "CentOS 7.0 64bit"). */
   os_version?: string;
   error?: ImageError;
+  /** The job building the image (set at creation; never sent on the wire): what DELETE of a `creating` image cancels. */
+  job_id?: string;
   /** Optimistic-lock revision, bumped by every write. */
   rev: number;
 }

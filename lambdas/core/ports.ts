@@ -164,6 +164,27 @@ export interface WorkflowStarter {
   startBuild(request: BuildRequest): Promise<{ executionArn: string }>;
 }
 
+/** Input of the provisioning workflow: expand an image file into a new machine's boot disk. */
+export interface ProvisionRequest {
+  machineId: string;
+  owner: string;
+  imageId: string;
+  /** The image file to expand (read from the images store). */
+  file: ImageFile;
+  /** The disk to write in the disks store. */
+  disk: { id: string; key: string };
+}
+
+export interface ProvisionStarter {
+  /** Starts provisioning; idempotent per machine (the execution is named after it). */
+  startProvision(request: ProvisionRequest): Promise<{ executionArn: string }>;
+}
+
+/** Stops a running workflow execution (cancel). Stopping one that already ended is a no-op. */
+export interface WorkflowStopper {
+  stop(executionArn: string, reason: { error: string; cause: string }): Promise<void>;
+}
+
 export interface FileUrlSigner {
   /** A short-lived URL from which the image file can be downloaded. */
   presignImageFile(key: string, opts: { expiresInSeconds: number; filename: string }): Promise<string>;

@@ -3,7 +3,7 @@ import { NotFoundError, StateConflictError } from '../../lambdas/core/errors';
 import type { Image, ImageState, MemberStatus } from '../../lambdas/core/image';
 import type { Job, JobStatus } from '../../lambdas/core/job';
 import type { Machine, MachineState } from '../../lambdas/core/machine';
-import type { BuildRequest, ImageRepository, ImageSource, ImageSourcePage, JobRepository, MachineRepository, Page, WorkflowStarter } from '../../lambdas/core/ports';
+import type { BuildRequest, ImageRepository, ImageSource, ImageSourcePage, JobRepository, MachineRepository, Page, WorkflowStarter, WorkflowStopper } from '../../lambdas/core/ports';
 import type { ImageFilter } from '../../lambdas/core/image-filter';
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -131,6 +131,16 @@ export class FakeWorkflow implements WorkflowStarter {
     if (this.failWith) throw this.failWith;
     this.started.push(request);
     return { executionArn: `arn:aws:states:us-east-1:0:execution:BuildImage:${request.jobId}` };
+  }
+}
+
+/** Records StopExecution calls; `failWith` makes them throw (an engine that cannot be reached). */
+export class FakeStopper implements WorkflowStopper {
+  stopped: { executionArn: string; error: string; cause: string }[] = [];
+  failWith?: Error;
+  async stop(executionArn: string, reason: { error: string; cause: string }) {
+    if (this.failWith) throw this.failWith;
+    this.stopped.push({ executionArn, ...reason });
   }
 }
 

@@ -35,6 +35,7 @@ export const cloneImage =
       error: undefined,
       // the source's machine or file belongs to its owner: a clone is made from the image, not from it
       made_from: undefined,
+      job_id: undefined,
       rev: 1,
     };
     await deps.quotas?.admit(caller.accountId, clone.id, { build: false });

@@ -39,6 +39,7 @@ export const startImageBuild =
   (deps: StartBuildDeps) =>
   async (req: StartBuildRequest, preset: { imageId?: string; jobId?: string } = {}): Promise<{ image: Image; job: Job }> => {
     const now = deps.clock.now().toISOString();
+    const jobId = preset.jobId ?? deps.ids.uuid();
     const image: Image = {
       acl: [],
       public: false,
@@ -49,10 +50,11 @@ export const startImageBuild =
       created_at: now,
       updated_at: now,
       files: [],
+      job_id: jobId,
       rev: 1,
     };
     const job: Job = {
-      id: preset.jobId ?? deps.ids.uuid(),
+      id: jobId,
       owner: req.owner,
       type: req.jobType,
       status: 'INIT',

@@ -64,6 +64,8 @@ export function serializeMachine(m: Machine): Record<string, unknown> {
     disks: m.disks.map((d) => ({ id: d.id, boot: d.boot, size: Math.ceil(d.size / (1024 * 1024)) })),
     created: m.created_at,
     updated: m.updated_at,
+    // our extension, as on images: why provisioning failed
+    ...(m.state === 'failed' && m.error ? { error: m.error } : {}),
   };
 }
 
