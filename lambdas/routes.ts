@@ -21,6 +21,8 @@ export interface Route {
   entry: string;
   /** Object storage the handler writes beyond presigning downloads: image files, machine disks. */
   storage?: readonly StorageGrant[];
+  /** The handler may stop build executions (cancels). */
+  stopsBuilds?: boolean;
 }
 
 /** `images`: copy/write/delete image files and exports; `disks`: read and write machine disks. */

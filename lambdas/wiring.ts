@@ -21,6 +21,7 @@ import { S3DiskProvisioner } from './adapters/s3/disk-provisioner';
 import { SfnWorkflowStarter } from './adapters/sfn/workflow-starter';
 import { S3ObjectCopier } from './adapters/s3/object-copier';
 import { DynamoCredentialRepository } from './adapters/dynamodb/credential-repository';
+import { DynamoApplianceImageRepository, DynamoApplianceRepository } from './adapters/dynamodb/appliance-repository';
 
 const disposers: (() => void)[] = [];
 const once = <T>(make: () => T): (() => T) => {
@@ -72,3 +73,5 @@ export const diskProvisioner = /* @__PURE__ */ once(() => new S3DiskProvisioner(
 export const workflowStarter = /* @__PURE__ */ once(() => new SfnWorkflowStarter(sfnClient(), config.stateMachineArn()));
 export const objectCopier = /* @__PURE__ */ once(() => new S3ObjectCopier(s3Client(), config.imagesBucket()));
 export const credentialRepository = /* @__PURE__ */ once(() => new DynamoCredentialRepository(documentClient(), config.tableName()));
+export const applianceRepository = /* @__PURE__ */ once(() => new DynamoApplianceRepository(documentClient(), config.tableName()));
+export const applianceImageRepository = /* @__PURE__ */ once(() => new DynamoApplianceImageRepository(documentClient(), config.tableName()));

@@ -138,6 +138,11 @@ export interface WorkflowStarter {
   startBuild(request: BuildRequest): Promise<{ executionArn: string }>;
 }
 
+/** Stops a running build (a cancel); idempotent: an execution already ended is left as it is. */
+export interface WorkflowStopper {
+  stopBuild(executionArn: string, cause: string): Promise<void>;
+}
+
 export interface FileUrlSigner {
   /** A short-lived URL from which the image file can be downloaded. */
   presignImageFile(key: string, opts: { expiresInSeconds: number; filename: string }): Promise<string>;

@@ -1,5 +1,5 @@
 /** What every build task needs: the build-step use cases bound to the real repositories. */
-import { beginBuild, completeBuild, failBuild, reportProgress } from '../core/use-cases/build-steps';
+import { beginBuild, completeBuild, failBuild, isCancelled, reportProgress } from '../core/use-cases/build-steps';
 import { clock, imageRepository, jobRepository } from '../wiring';
 
 const deps = () => ({ images: imageRepository(), jobs: jobRepository(), clock });
@@ -9,4 +9,5 @@ export const steps = {
   progress: (jobId: string, progress: number, phase: string) => reportProgress(deps())(jobId, progress, phase),
   complete: (...a: Parameters<ReturnType<typeof completeBuild>>) => completeBuild(deps())(...a),
   fail: (...a: Parameters<ReturnType<typeof failBuild>>) => failBuild(deps())(...a),
+  cancelled: (jobId: string) => isCancelled(deps())(jobId),
 };

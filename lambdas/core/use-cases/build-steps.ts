@@ -26,6 +26,9 @@ export const reportProgress = (deps: BuildStepDeps) => async (jobId: string, pro
   await deps.jobs.update(jobId, { statuses: ['RUNNING'] }, { progress: Math.max(0, Math.min(99, Math.floor(progress))), phase });
 };
 
+/** Whether the job was cancelled (lambdas/core/use-cases/cancel-job.ts): a build that sees it removes what it wrote. */
+export const isCancelled = (deps: BuildStepDeps) => async (jobId: string): Promise<boolean> => (await deps.jobs.get(jobId))?.status === 'CANCELLED';
+
 /** creating → active with its file; then the job → SUCCESS at 100 %. */
 export const completeBuild = (deps: BuildStepDeps) => async (jobId: string, imageId: string, file: ImageFile): Promise<void> => {
   const now = deps.clock.now().toISOString();

@@ -8,8 +8,9 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { buildImageFile, createS3MultipartSink } from '../../pipeline';
 import type { ImageFile } from '../../core/image';
-import { config, s3Client } from '../../wiring';
+import { config, imageFileStore, s3Client } from '../../wiring';
 import { steps } from '../deps';
+import { BuildConflictError } from '../errors';
 import { classifyS3Error } from '../s3-errors';
 import { sourceBucket } from '../source-bucket';
 import { imageFileKey, type BuildState } from '../state';
@@ -36,6 +37,12 @@ export const handler = async (state: BuildState): Promise<ImageFile> => {
     sink: createS3MultipartSink({ client: s3, bucket: config.imagesBucket(), key, sizeHint: Math.ceil(sourceSize * 1.01) + 1024 * 1024 }),
     onProgress: (done) => steps.progress(state.jobId, progressOf(done, sourceSize), 'BuildImageFile'),
   });
+  // A cancel stops the execution but not this task (lambdas/core/use-cases/cancel-job.ts): read the job
+  // after the upload completed, and remove the object if it was cancelled meanwhile.
+  if (await steps.cancelled(state.jobId)) {
+    await imageFileStore().removeFiles(state.imageId);
+    throw new BuildConflictError(`job ${state.jobId} was cancelled`);
+  }
   return {
     size: result.size,
     sha1: result.sha1,
