@@ -20,6 +20,7 @@ import { S3ImageFileStore } from './adapters/s3/image-file-store';
 import { S3DiskProvisioner } from './adapters/s3/disk-provisioner';
 import { SfnWorkflowStarter } from './adapters/sfn/workflow-starter';
 import { S3ObjectCopier } from './adapters/s3/object-copier';
+import { S3ImageFileConverter } from './adapters/s3/image-converter';
 import { DynamoCredentialRepository } from './adapters/dynamodb/credential-repository';
 import { DynamoApplianceImageRepository, DynamoApplianceRepository } from './adapters/dynamodb/appliance-repository';
 
@@ -72,6 +73,7 @@ export const imageFileStore = /* @__PURE__ */ once(() => new S3ImageFileStore(s3
 export const diskProvisioner = /* @__PURE__ */ once(() => new S3DiskProvisioner(s3Client(), config.imagesBucket(), config.disksBucket()));
 export const workflowStarter = /* @__PURE__ */ once(() => new SfnWorkflowStarter(sfnClient(), config.stateMachineArn()));
 export const objectCopier = /* @__PURE__ */ once(() => new S3ObjectCopier(s3Client(), config.imagesBucket()));
+export const imageFileConverter = /* @__PURE__ */ once(() => new S3ImageFileConverter(s3Client(), config.imagesBucket()));
 export const credentialRepository = /* @__PURE__ */ once(() => new DynamoCredentialRepository(documentClient(), config.tableName()));
 export const applianceRepository = /* @__PURE__ */ once(() => new DynamoApplianceRepository(documentClient(), config.tableName()));
 export const applianceImageRepository = /* @__PURE__ */ once(() => new DynamoApplianceImageRepository(documentClient(), config.tableName()));

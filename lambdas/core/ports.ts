@@ -3,7 +3,7 @@
  * implement them; tests may fake them. No AWS types cross this line.
  */
 import type { Account } from './account';
-import type { Compression, DiskFormat, Image, ImageFile, ImageState, MemberStatus } from './image';
+import type { Compression, DiskFormat, Image, ImageFile, ImageState, MemberStatus, TargetDiskFormat } from './image';
 import type { ImageFilter } from './image-filter';
 import type { Job, JobStatus } from './job';
 import type { Machine, MachineState } from './machine';
@@ -79,6 +79,11 @@ export interface DiskProvisioner {
   removeDisk(key: string): Promise<void>;
 }
 
+/** Writes a stored image file as a disk of another format at another key of the images store. */
+export interface ImageFileConverter {
+  convertImageFile(file: ImageFile, output: TargetDiskFormat, toKey: string): Promise<void>;
+}
+
 /** Copies an image file to another key of the images store (exports to the caller's bucket area). */
 export interface ObjectCopier {
   /** Copies and checks the copy against the file's manifest (ImageFileCorruptError, the copy removed). */
@@ -132,6 +137,11 @@ export interface BuildSource {
 export interface BuildTarget {
   /** The stored format; absent when PrepareSource must detect it from the bytes (imports). */
   format?: DiskFormat;
+  /**
+   * Write the (raw) source disk in this format; `format` is then `output.format`. Absent: the
+   * source's bytes are stored as they are.
+   */
+  output?: TargetDiskFormat;
   compression: Compression;
   /** When set, PrepareSource fails the build if the disk's virtual size exceeds this many GiB. */
   minDiskGiB?: number;
