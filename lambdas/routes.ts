@@ -21,6 +21,8 @@ export interface Route {
   entry: string;
   /** Object storage the handler writes beyond presigning downloads: image files, machine disks. */
   storage?: readonly StorageGrant[];
+  /** The handler may stop build executions (cancels). */
+  stopsBuilds?: boolean;
 }
 
 /** `images`: copy/write/delete image files and exports; `disks`: read and write machine disks. */
@@ -52,6 +54,24 @@ export const routes: readonly Route[] = [
   { dialect: 'ims', method: 'GET', path: '/v1/cloudimages/quota', operation: 'ImsShowQuota', auth: 'caller', access: 'read', entry: 'dialects/ims/handlers/show-quota.ts' },
   { dialect: 'ims', method: 'PUT', path: '/v1/cloudimages/members', operation: 'ImsUpdateMemberStatus', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/update-member-status.ts' },
   { dialect: 'ims', method: 'POST', path: '/v1/cloudimages/{image_id}/file', operation: 'ImsExportImage', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/export-image.ts', storage: ['images'] },
+  { dialect: 'uforge', method: 'GET', path: '/users/{uid}/appliances', operation: 'UforgeListAppliances', auth: 'caller', access: 'read', entry: 'dialects/uforge/handlers/list-appliances.ts' },
+  { dialect: 'uforge', method: 'POST', path: '/users/{uid}/appliances', operation: 'UforgeCreateAppliance', auth: 'caller', access: 'write', entry: 'dialects/uforge/handlers/create-appliance.ts' },
+  { dialect: 'uforge', method: 'GET', path: '/users/{uid}/appliances/{aid}', operation: 'UforgeGetAppliance', auth: 'caller', access: 'read', entry: 'dialects/uforge/handlers/get-appliance.ts' },
+  { dialect: 'uforge', method: 'PUT', path: '/users/{uid}/appliances/{aid}', operation: 'UforgeUpdateAppliance', auth: 'caller', access: 'write', entry: 'dialects/uforge/handlers/update-appliance.ts' },
+  { dialect: 'uforge', method: 'DELETE', path: '/users/{uid}/appliances/{aid}', operation: 'UforgeDeleteAppliance', auth: 'caller', access: 'write', entry: 'dialects/uforge/handlers/delete-appliance.ts', storage: ['images'], stopsBuilds: true },
+  { dialect: 'uforge', method: 'POST', path: '/users/{uid}/appliances/{aid}/images', operation: 'UforgeGenerateImage', auth: 'caller', access: 'write', entry: 'dialects/uforge/handlers/generate-image.ts' },
+  { dialect: 'uforge', method: 'GET', path: '/users/{uid}/appliances/{aid}/images', operation: 'UforgeListImages', auth: 'caller', access: 'read', entry: 'dialects/uforge/handlers/list-images.ts' },
+  { dialect: 'uforge', method: 'DELETE', path: '/users/{uid}/appliances/{aid}/images', operation: 'UforgeDeleteAllImages', auth: 'caller', access: 'write', entry: 'dialects/uforge/handlers/delete-all-images.ts', storage: ['images'], stopsBuilds: true },
+  { dialect: 'uforge', method: 'GET', path: '/users/{uid}/appliances/{aid}/images/statuses', operation: 'UforgeGetImageStatuses', auth: 'caller', access: 'read', entry: 'dialects/uforge/handlers/get-image-statuses.ts' },
+  { dialect: 'uforge', method: 'GET', path: '/users/{uid}/appliances/{aid}/images/{itid}', operation: 'UforgeGetImage', auth: 'caller', access: 'read', entry: 'dialects/uforge/handlers/get-image.ts' },
+  { dialect: 'uforge', method: 'POST', path: '/users/{uid}/appliances/{aid}/images/{itid}', operation: 'UforgeRegenerateImage', auth: 'caller', access: 'write', entry: 'dialects/uforge/handlers/regenerate-image.ts' },
+  { dialect: 'uforge', method: 'PUT', path: '/users/{uid}/appliances/{aid}/images/{itid}', operation: 'UforgeRegenerateImagePut', auth: 'caller', access: 'write', entry: 'dialects/uforge/handlers/regenerate-image.ts' },
+  { dialect: 'uforge', method: 'DELETE', path: '/users/{uid}/appliances/{aid}/images/{itid}', operation: 'UforgeDeleteImage', auth: 'caller', access: 'write', entry: 'dialects/uforge/handlers/delete-image.ts', storage: ['images'], stopsBuilds: true },
+  { dialect: 'uforge', method: 'GET', path: '/users/{uid}/appliances/{aid}/images/{itid}/status', operation: 'UforgeGetImageStatus', auth: 'caller', access: 'read', entry: 'dialects/uforge/handlers/get-image-status.ts' },
+  { dialect: 'uforge', method: 'DELETE', path: '/users/{uid}/appliances/{aid}/images/{itid}/status', operation: 'UforgeCancelImage', auth: 'caller', access: 'write', entry: 'dialects/uforge/handlers/cancel-image.ts', storage: ['images'], stopsBuilds: true },
+  { dialect: 'uforge', method: 'GET', path: '/users/{uid}/appliances/{aid}/images/{itid}/downloads', operation: 'UforgeDownloadImage', auth: 'none', access: 'write', entry: 'dialects/uforge/handlers/download-image.ts' },
+  { dialect: 'uforge', method: 'GET', path: '/users/{uid}/appliances/{aid}/images/{itid}/downloads/{fileName}', operation: 'UforgeDownloadImageFile', auth: 'none', access: 'write', entry: 'dialects/uforge/handlers/download-image.ts' },
+  { dialect: 'uforge', method: 'GET', path: '/users/{uid}/targetformats', operation: 'UforgeListTargetFormats', auth: 'caller', access: 'read', entry: 'dialects/uforge/handlers/list-target-formats.ts' },
 ];
 
 /** Workflow Task states, in order; each maps to `workflow/tasks/<kebab-case>.ts`. */

@@ -27,6 +27,7 @@ import { DEFAULT_QUOTAS, type QuotaLimits } from './core/quota';
 import { SfnProvisionStarter } from './adapters/sfn/provision-starter';
 import { copySettingsFromEnv } from './adapters/s3/copy-object';
 import { SfnWorkflowStopper } from './adapters/sfn/workflow-stopper';
+import { DynamoApplianceImageRepository, DynamoApplianceRepository } from './adapters/dynamodb/appliance-repository';
 
 const disposers: (() => void)[] = [];
 const once = <T>(make: () => T): (() => T) => {
@@ -93,3 +94,5 @@ export const provisionStarter = /* @__PURE__ */ once(() => new SfnProvisionStart
 export const workflowStopper = /* @__PURE__ */ once(() => new SfnWorkflowStopper(sfnClient()));
 export const credentialRepository = /* @__PURE__ */ once(() => new DynamoCredentialRepository(documentClient(), config.tableName()));
 export const quotaGate = /* @__PURE__ */ once(() => new DynamoQuotaGate(documentClient(), config.tableName(), imageRepository(), config.quotas(), clock));
+export const applianceRepository = /* @__PURE__ */ once(() => new DynamoApplianceRepository(documentClient(), config.tableName()));
+export const applianceImageRepository = /* @__PURE__ */ once(() => new DynamoApplianceImageRepository(documentClient(), config.tableName()));

@@ -80,6 +80,13 @@ async function start(args: string[]) {
     console.log(`  curl -s -u ${u} ${stack.url}/${DEMO_LOGIN}/jobs/<x-joyent-jobid>`);
     console.log(`  curl -sL -u ${u} ${stack.url}/${DEMO_LOGIN}/images/<id>/file -o image.gz`);
   }
+  const appliance = seeded.appliances.find((a) => a.os_profile);
+  if (appliance) {
+    const u = `${DEMO_LOGIN}:${seeded.password}`;
+    console.log(`\nUForge: appliances ${seeded.appliances.map((a) => `${a.id} (${a.name})`).join(', ')}; generate a machine image:`);
+    console.log(`  curl -si -u ${u} -X POST ${stack.url}/users/${DEMO_LOGIN}/appliances/${appliance.id}/images -H 'Accept: application/xml' -H 'Content-Type: application/xml' \\`);
+    console.log(`    --data-binary '<ns0:image xmlns:ns0="http://www.usharesoft.com/uforge"><compress>true</compress><targetFormat><name>Raw</name></targetFormat></ns0:image>'`);
+  }
   const keyFile = path.relative(process.cwd(), seeded.key.privateKeyFile);
   console.log(`\ntriton CLI (HTTP Signature with the demo key ${keyFile}):`);
   console.log(`  export TRITON_URL=${stack.url} TRITON_ACCOUNT=${DEMO_LOGIN} TRITON_KEY_ID=${seeded.key.fingerprint}`);

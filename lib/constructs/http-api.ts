@@ -130,6 +130,7 @@ export class ServiceApi extends Construct {
       data.grantImageFilesPresign(fn);
       if (route.storage?.includes('images')) data.grantImageFilesWrite(fn);
       if (route.storage?.includes('disks')) data.grantDisksWrite(fn);
+      if (route.stopsBuilds) stateMachine.grantExecution(fn, 'states:StopExecution');
       this.functions[route.operation] = fn;
 
       this.restApi.root

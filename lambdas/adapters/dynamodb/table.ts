@@ -23,6 +23,10 @@
  * | password attempts of a (source, login)   | PK=THROTTLE#<source ip>#<login>, SK=THROTTLE    | conditional UpdateItem |
  * | API token by sha256 of the token         | PK=TOKEN#<sha256 hex>, SK=TOKEN                 | GetItem           |
  * | AK/SK pair by access key                 | PK=AKSK#<ak>, SK=AKSK                           | GetItem           |
+ * | UForge: get appliance by id              | PK=APPLIANCE#<id>, SK=APPLIANCE                 | GetItem           |
+ * | UForge: appliances of an account         | GSI1: GSI1PK=OWNER#<owner>#APPLIANCES, GSI1SK=<created>#<id>        | Query |
+ * | UForge: get generated image by id        | PK=APPLIANCEIMAGE#<id>, SK=APPLIANCEIMAGE       | GetItem           |
+ * | UForge: images generated from an appliance | GSI1: GSI1PK=APPLIANCE#<aid>#IMAGES, GSI1SK=<created>#<id>        | Query |
  *
  * No request path scans. Items carry `rev` (optimistic lock) and every state change is conditional.
  */
@@ -53,6 +57,10 @@ export const keys = {
   token: (sha256Hex: string) => ({ PK: `TOKEN#${sha256Hex}`, SK: 'TOKEN' }),
   aksk: (ak: string) => ({ PK: `AKSK#${ak}`, SK: 'AKSK' }),
   loginThrottle: (source: string, login: string) => ({ PK: `THROTTLE#${source}#${login.toLowerCase()}`, SK: 'THROTTLE' }),
+  appliance: (id: string) => ({ PK: `APPLIANCE#${id}`, SK: 'APPLIANCE' }),
+  ownerAppliances: (owner: string) => `OWNER#${owner}#APPLIANCES`,
+  applianceImage: (id: string) => ({ PK: `APPLIANCEIMAGE#${id}`, SK: 'APPLIANCEIMAGE' }),
+  applianceImages: (applianceId: string) => `APPLIANCE#${applianceId}#IMAGES`,
 };
 
 /** Sort key of an image in every listing: publication (or creation) time, then id, so ties are stable. */

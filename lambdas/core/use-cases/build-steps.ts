@@ -41,6 +41,7 @@ export const reportProgress = (deps: BuildStepDeps) => async (jobId: string, pro
   await deps.jobs.raiseProgress(jobId, { progress: p, phase, ...withEta(job?.begin_time, p, deps.clock.now()) });
 };
 
+
 const withEta = (beginTime: string | undefined, progress: number, now: Date) => {
   const eta = estimateEnd(beginTime, progress, now);
   return eta ? { eta } : {};
