@@ -11,6 +11,7 @@ import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent, Context } 
 import { routes, type Route } from '../lambdas/routes';
 import { handlers } from './handlers';
 import { gatewayResponseBody } from '../lib/gateway-responses';
+import { isConsolePath, serveConsole } from './console';
 
 /** API Gateway's payload limit. */
 const MAX_PAYLOAD = 10 * 1024 * 1024;
@@ -131,6 +132,8 @@ export async function startGateway(opts: { port: number; host?: string }): Promi
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
     const requestId = randomUUID();
+    // The web console's static files, on the API's origin (CloudFront does the same when deployed).
+    if (isConsolePath(url.pathname)) return serveConsole(req, res, url.pathname);
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const match = matchRoute(compiled, method === 'HEAD' ? 'GET' : method, path);
     if (!('route' in match) || !match.route) {
