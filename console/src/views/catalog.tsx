@@ -125,8 +125,8 @@ export function Catalog({ session }: { session: Session }) {
       </form>
       <ErrorMessage error={error} />
       <div class="table-tools">
-        <button type="button" onClick={() => setNewestFirst(!newestFirst)} aria-label={`Sort by date, now ${newestFirst ? 'newest' : 'oldest'} first`}>
-          Date {newestFirst ? '↓ newest first' : '↑ oldest first'}
+        <button type="button" onClick={() => setNewestFirst(!newestFirst)}>
+          Sort by date: {newestFirst ? 'newest first' : 'oldest first'}
         </button>
         <label class="inline">
           Per page

@@ -107,7 +107,7 @@ export function Machines(_: { session: Session }) {
                         <button type="button" onClick={() => setPending({ kind: 'start', machine: m })} aria-label={`Start ${m.name}`}>
                           Start
                         </button>
-                        <a class="button" href={`#/create?machine=${m.id}`} aria-label={`Create an image from ${m.name}`}>
+                        <a class="button" href={`#/create?machine=${m.id}`} aria-label={`Create image from ${m.name}`}>
                           Create image
                         </a>
                       </>
