@@ -1,13 +1,14 @@
 /**
  * The one stack of the service (DESIGN §2). It composes constructs and declares outputs, nothing else:
  * data (table, buckets) → build workflow (state machine and its task functions) → HTTP API (route
- * functions, authorizer).
+ * functions, authorizer) → web console (S3 + CloudFront, the API as its second origin).
  */
 import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { BuildWorkflow } from './constructs/build-workflow';
 import { Data } from './constructs/data';
 import { ServiceApi } from './constructs/http-api';
+import { WebConsole } from './constructs/console';
 
 export interface ImageServiceStackProps extends StackProps {
   /** For the table and buckets. @default RETAIN */
@@ -15,18 +16,21 @@ export interface ImageServiceStackProps extends StackProps {
 }
 
 /** Output ids; the local stack and scripts read these names from the stack's outputs. */
-export const STACK_OUTPUTS = ['ApiUrl', 'TableName', 'ImagesBucketName', 'DisksBucketName', 'StateMachineArn'] as const;
+export const STACK_OUTPUTS = ['ApiUrl', 'TableName', 'ImagesBucketName', 'DisksBucketName', 'StateMachineArn', 'ConsoleUrl'] as const;
 
 export class ImageServiceStack extends Stack {
   readonly data: Data;
   readonly workflow: BuildWorkflow;
   readonly api: ServiceApi;
+  readonly console: WebConsole;
 
   constructor(scope: Construct, id: string, props: ImageServiceStackProps = {}) {
     super(scope, id, props);
     this.data = new Data(this, 'Data', { removalPolicy: props.dataRemovalPolicy });
     this.workflow = new BuildWorkflow(this, 'BuildWorkflow', { data: this.data });
     this.api = new ServiceApi(this, 'Api', { data: this.data, stateMachine: this.workflow.stateMachine });
+
+    this.console = new WebConsole(this, 'Console', { api: this.api.restApi }); // outputs ConsoleUrl
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
