@@ -28,6 +28,11 @@ export const handlers: Record<string, () => AnyHandler> = {
   'workflow/tasks/finalize.ts': () => require('../lambdas/workflow/tasks/finalize').handler,
   'workflow/tasks/cleanup.ts': () => require('../lambdas/workflow/tasks/cleanup').handler,
   'workflow/tasks/mark-failed.ts': () => require('../lambdas/workflow/tasks/mark-failed').handler,
+  'workflow/execution-ended.ts': () => require('../lambdas/workflow/execution-ended').handler,
+  'workflow/tasks/start-ranges.ts': () => require('../lambdas/workflow/tasks/start-ranges').handler,
+  'workflow/tasks/build-range.ts': () => require('../lambdas/workflow/tasks/build-range').handler,
+  'workflow/tasks/assemble-file.ts': () => require('../lambdas/workflow/tasks/assemble-file').handler,
+  'workflow/tasks/hash-file.ts': () => require('../lambdas/workflow/tasks/hash-file').handler,
   'dialects/ims/handlers/create-image.ts': () => require('../lambdas/dialects/ims/handlers/create-image').handler,
   'dialects/ims/handlers/show-job.ts': () => require('../lambdas/dialects/ims/handlers/show-job').handler,
   'dialects/ims/handlers/show-job-progress.ts': () => require('../lambdas/dialects/ims/handlers/show-job-progress').handler,
@@ -35,5 +40,6 @@ export const handlers: Record<string, () => AnyHandler> = {
   'dialects/ims/handlers/update-image.ts': () => require('../lambdas/dialects/ims/handlers/update-image').handler,
   'dialects/ims/handlers/delete-image.ts': () => require('../lambdas/dialects/ims/handlers/delete-image').handler,
   'dialects/ims/handlers/export-image.ts': () => require('../lambdas/dialects/ims/handlers/export-image').handler,
+  'dialects/ims/handlers/update-member-status.ts': () => require('../lambdas/dialects/ims/handlers/update-member-status').handler,
   'auth/authorizer.ts': () => require('../lambdas/auth/authorizer').handler,
 };

@@ -1,5 +1,5 @@
 /**
- * Huawei Cloud AK/SK signing (the SDKs' `AKSKSigner`; notes/real-clients.md §4):
+ * Huawei Cloud AK/SK signing (the SDKs' `AKSKSigner`; docs/clients.md §4):
  *   Authorization: SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=<a;b;…>, Signature=<hex>   with  X-Sdk-Date: YYYYMMDDTHHmmssZ
  *   canonical request = METHOD \n canonical URI (each path segment escaped, trailing "/") \n sorted query
  *                       \n "name:value\n" per signed header \n signed header names \n sha256hex(body)

@@ -3,7 +3,7 @@
  * implement them; tests may fake them. No AWS types cross this line.
  */
 import type { Account } from './account';
-import type { Compression, DiskFormat, Image, ImageFile, ImageState } from './image';
+import type { Compression, DiskFormat, Image, ImageFile, ImageState, MemberStatus } from './image';
 import type { ImageFilter } from './image-filter';
 import type { Job, JobStatus } from './job';
 import type { Machine, MachineState } from './machine';
@@ -36,8 +36,10 @@ export interface ImageRepository {
    * `public`: public images. May return fewer than `limit` items (filters), with `exhausted` false.
    */
   listSource(source: ImageSource, account: string, opts: { after?: string; limit: number; filter: ImageFilter }): Promise<ImageSourcePage>;
-  /** Writes the acl entry items (the shared-with index) of these accounts; idempotent. */
+  /** Writes `pending` acl entry items (the shared-with index) for these accounts; an existing entry keeps its status. */
   addAclEntries(imageId: string, accounts: string[]): Promise<void>;
+  /** Sets a sharee's answer on its acl entry (a conditional write: NotFoundError when there is no entry). */
+  setMemberStatus(imageId: string, account: string, status: MemberStatus): Promise<void>;
   /** Removes these accounts' acl entry items, or every one the image has (`'all'`); idempotent. */
   removeAclEntries(imageId: string, accounts: string[] | 'all'): Promise<void>;
 }
@@ -53,7 +55,10 @@ export interface ImageSourcePage {
 
 /** Image files in object storage, by image (each image owns the objects under its own prefix). */
 export interface ImageFileStore {
-  /** Copies the file under another image's prefix; returns the copy's manifest entry. */
+  /**
+   * Copies the file under another image's prefix; returns the copy's manifest entry. Every method that
+   * passes a file on checks its bytes against the manifest (ImageFileCorruptError when they differ).
+   */
   copyFile(file: ImageFile, toImageId: string): Promise<ImageFile>;
   /** Removes every object (and open upload) under the image's prefix; idempotent. */
   removeFiles(imageId: string): Promise<void>;
@@ -69,20 +74,28 @@ export interface ImageFileStore {
 
 /** Machine disks from image files (CreateMachine). */
 export interface DiskProvisioner {
-  /** Writes the image file, decompressed to a raw disk, as the disk object `diskKey`; its size. */
+  /** Writes the image file, checked against its manifest and decompressed to a raw disk, as the disk object `diskKey`; its size. */
   expandImage(file: ImageFile, diskKey: string): Promise<number>;
   removeDisk(key: string): Promise<void>;
 }
 
-/** Copies a stored object to another key of the images store (exports to the caller's bucket area). */
+/** Copies an image file to another key of the images store (exports to the caller's bucket area). */
 export interface ObjectCopier {
-  copyImageObject(fromKey: string, toKey: string): Promise<void>;
+  /** Copies and checks the copy against the file's manifest (ImageFileCorruptError, the copy removed). */
+  copyImageFile(file: ImageFile, toKey: string): Promise<void>;
 }
 
 export interface JobRepository {
   create(job: Job): Promise<void>;
   get(id: string): Promise<Job | undefined>;
   update(id: string, expect: { statuses: JobStatus[] }, changes: Partial<Omit<Job, 'id' | 'owner' | 'rev'>>): Promise<Job>;
+  /** Adds `bytes` to `work_done` atomically while the job is RUNNING (concurrent writers); returns the job after. */
+  addWork(id: string, bytes: number): Promise<Job>;
+  /**
+   * Sets progress (with eta and phase) while the job is RUNNING, only if that raises its progress, so
+   * concurrent reporters never move it back. Resolves false when nothing was written.
+   */
+  raiseProgress(id: string, changes: { progress: number; eta?: string; phase?: string }): Promise<boolean>;
 }
 
 export interface MachineRepository {
@@ -124,7 +137,7 @@ export interface BuildTarget {
   minDiskGiB?: number;
 }
 
-/** Input of the build-image workflow (DESIGN §5). */
+/** Input of the build-image workflow (docs/architecture.md §5). */
 export interface BuildRequest {
   jobId: string;
   imageId: string;

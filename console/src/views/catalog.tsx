@@ -1,11 +1,12 @@
 /**
  * The catalog: every image the account may use (own, shared with it, public), with the API's list
  * filters, paging by the API's markers (x-next-marker), and the page ordered by date either way (the
- * API pages in creation order, oldest first).
+ * API pages in creation order, oldest first). Shares offered to the account and not yet answered are
+ * listed apart, to accept or reject (a pending share is neither listed nor usable by name until then).
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { call, formatDate, path, type Image, type Session } from '../api';
-import { ErrorMessage, PageTitle, stateClass } from '../ui';
+import { ErrorMessage, Notice, PageTitle, stateClass, useAction } from '../ui';
 
 interface Filters {
   name: string;
@@ -37,6 +38,53 @@ function queryOf(f: Filters, accountId: string, limit: number, marker?: string):
 
 export const accessOf = (image: Image, accountId: string): string => (image.owner === accountId ? 'own' : image.public ? 'public' : 'shared');
 
+/** Shares offered to this account that it has not answered yet (`member_status=pending`). */
+function PendingShares({ onAnswered }: { onAnswered: () => void }) {
+  const [pending, setPending] = useState<Image[]>([]);
+  const [notice, setNotice] = useState<string | null>(null);
+  const action = useAction();
+  const load = () =>
+    call<Image[]>('GET', `${path('images')}?member_status=pending&state=all&limit=50`)
+      .then((res) => setPending(res.body))
+      .catch(() => setPending([]));
+  useEffect(() => {
+    void load();
+  }, []);
+  const answer = (image: Image, verb: 'accept' | 'reject') =>
+    action.run(async () => {
+      await call('POST', `${path('images', image.id)}?action=${verb}-share`, {});
+      setNotice(`${verb === 'accept' ? 'Accepted' : 'Rejected'} ${image.name} ${image.version}.`);
+      await load();
+      onAnswered();
+    });
+  if (pending.length === 0 && !notice && !action.error) return null;
+  return (
+    <section class="pending" aria-labelledby="pending-title">
+      <h2 id="pending-title">Shared with you, waiting for your answer</h2>
+      {notice && <Notice>{notice}</Notice>}
+      <ErrorMessage error={action.error} />
+      <ul>
+        {pending.map((image) => (
+          <li key={image.id}>
+            <a href={`#/images/${image.id}`}>
+              {image.name} {image.version}
+            </a>{' '}
+            <span class="muted">from account {image.owner}</span>
+            <span class="actions">
+              <button type="button" class="primary" disabled={action.busy} onClick={() => void answer(image, 'accept')} aria-label={`Accept ${image.name} ${image.version}`}>
+                Accept
+              </button>
+              <button type="button" disabled={action.busy} onClick={() => void answer(image, 'reject')} aria-label={`Reject ${image.name} ${image.version}`}>
+                Reject
+              </button>
+            </span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 export function Catalog({ session }: { session: Session }) {
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [filters, setFilters] = useState<Filters>(EMPTY);
@@ -48,6 +96,7 @@ export function Catalog({ session }: { session: Session }) {
   const [error, setError] = useState<unknown>(null);
   const [newestFirst, setNewestFirst] = useState(true);
   const [loading, setLoading] = useState(false);
+  const [reload, setReload] = useState(0);
 
   useEffect(() => {
     let live = true;
@@ -60,7 +109,7 @@ export function Catalog({ session }: { session: Session }) {
     return () => {
       live = false;
     };
-  }, [filters, limit, marker, session.accountId]);
+  }, [filters, limit, marker, session.accountId, reload]);
 
   const rows = useMemo(() => {
     const items = [...(page?.items ?? [])];
@@ -90,6 +139,7 @@ export function Catalog({ session }: { session: Session }) {
           Create image
         </a>
       </div>
+      <PendingShares onAnswered={() => setReload((n) => n + 1)} />
       <form class="filters" onSubmit={apply} aria-label="Filter images">
         {field('name', 'Name contains')}
         {field('os', 'OS', 'linux')}

@@ -120,6 +120,12 @@ export function ImageDetail({ id, session }: { id: string; session: Session }) {
     });
   };
 
+  const answerShare = (verb: 'accept' | 'reject') =>
+    action.run(async () => {
+      await call('POST', `${path('images', id)}?action=${verb}-share`, {});
+      setNotice(verb === 'accept' ? 'Share accepted: the image is in your catalog.' : 'Share rejected: the image is no longer in your catalog.');
+    });
+
   const download = () =>
     action.run(async () => {
       const res = await call<{ url: string }>('GET', `${path('images', id, 'file')}?redirect=false`);
@@ -303,7 +309,19 @@ export function ImageDetail({ id, session }: { id: string; session: Session }) {
           </form>
         </>
       )}
-      {!own && image.acl === undefined && <p class="muted">Shared with you by account {image.owner}.</p>}
+      {!own && !image.public && (
+        <div class="share-answer">
+          <p class="muted">Shared with you by account {image.owner}. Until you accept, it is not listed in your catalog.</p>
+          <div class="actions wrap">
+            <button type="button" class="primary" disabled={action.busy} onClick={() => void answerShare('accept')}>
+              Accept share
+            </button>
+            <button type="button" disabled={action.busy} onClick={() => void answerShare('reject')}>
+              Reject share
+            </button>
+          </div>
+        </div>
+      )}
 
       <Confirm open={!!pending} title={d?.title ?? ''} confirmLabel={d?.label ?? 'OK'} danger={d?.danger} onConfirm={() => void confirm()} onCancel={() => setPending(null)}>
         <p>{d?.body}</p>

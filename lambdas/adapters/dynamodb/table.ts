@@ -7,7 +7,8 @@
  * | get image by id                          | PK=IMAGE#<id>, SK=IMAGE                        | GetItem           |
  * | images owned by an account, newest first | GSI1: GSI1PK=OWNER#<owner>#IMAGES, GSI1SK=<published/created>#<id> | Query |
  * | public images                            | GSI2: GSI2PK=PUBLIC#IMAGES, GSI2SK=<published/created>#<id>        | Query |
- * | images shared with an account (acl)      | GSI3: GSI3PK=SHARED#<account>, GSI3SK=<published/created>#<id>     | Query |
+ * | images shared with an account (accepted) | GSI3: GSI3PK=SHARED#<account>, GSI3SK=<published/created>#<id>     | Query |
+ * | shares pending / rejected by an account  | GSI3: GSI3PK=SHARED#<account>#pending|rejected, same sort key      | Query |
  * | acl entries of an image                  | PK=IMAGE#<id>, SK begins_with ACL#              | Query             |
  * | get job by id                            | PK=JOB#<id>, SK=JOB                             | GetItem           |
  * | jobs of an account                       | GSI1: GSI1PK=OWNER#<owner>#JOBS, GSI1SK=<created>#<id>              | Query |
@@ -38,6 +39,8 @@ export const keys = {
   ownerImages: (owner: string) => `OWNER#${owner}#IMAGES`,
   publicImages: () => 'PUBLIC#IMAGES',
   sharedWith: (account: string) => `SHARED#${account}`,
+  /** Accepted shares sit in `SHARED#<account>` (the default listing); pending and rejected ones beside it. */
+  sharedWithStatus: (account: string, status: 'accepted' | 'pending' | 'rejected') => (status === 'accepted' ? `SHARED#${account}` : `SHARED#${account}#${status}`),
   job: (id: string) => ({ PK: `JOB#${id}`, SK: 'JOB' }),
   ownerJobs: (owner: string) => `OWNER#${owner}#JOBS`,
   machine: (id: string) => ({ PK: `MACHINE#${id}`, SK: 'MACHINE' }),

@@ -2,7 +2,7 @@
  * The web console end to end in a real browser (Debian chromium via playwright-core) against the local
  * stack, through the console's UI only: sign in as demo → create an image from a demo machine → watch
  * the bar reach 100 % and the image turn active → share it with a second account → sign in as that
- * account and see it → clone it → delete the original. Every page passes axe-core with no serious or
+ * account, see the share offered, accept it and see it in the catalog → clone it → delete the original. Every page passes axe-core with no serious or
  * critical violation (in light and dark), breaks no CSP rule, and fits a phone's width.
  */
 import { randomBytes } from 'node:crypto';
@@ -135,7 +135,14 @@ describe('web console in a browser', () => {
     await signOut();
     expect(await page.evaluate('sessionStorage.length')).toBe(0);
     await signIn(viewer);
-    await page.getByRole('link', { name }).click();
+    // A share waits for the recipient's consent: offered apart, and not in the catalog until accepted.
+    const offered = page.getByRole('region', { name: 'Shared with you, waiting for your answer' });
+    await offered.getByRole('link', { name: `${name} 1.0.0` }).waitFor();
+    expect(await page.getByRole('table').getByRole('link', { name }).count()).toBe(0);
+    await expectAccessible('catalog with a pending share');
+    await offered.getByRole('button', { name: `Accept ${name} 1.0.0` }).click();
+    await page.getByText(`Accepted ${name} 1.0.0.`).waitFor();
+    await page.getByRole('table').getByRole('link', { name }).click();
     await page.getByRole('heading', { name: new RegExp(name) }).waitFor();
     await expect(page.getByText('shared', { exact: true }).count()).resolves.toBeGreaterThan(0);
     await expectAccessible('image detail (shared with me)');
@@ -162,6 +169,6 @@ describe('web console in a browser', () => {
 
     await signOut();
     expect(browser.problems).toEqual([]);
-    expect(checked).toHaveLength(8);
+    expect(checked).toHaveLength(9);
   }, 120_000);
 });

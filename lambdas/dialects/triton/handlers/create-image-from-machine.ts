@@ -19,7 +19,7 @@ export const handler = httpHandler({ operation: 'CreateImageFromMachine', render
   const { image, job } = await create(req.caller, command);
   return {
     status: 201,
-    body: serializeImage(image),
+    body: serializeImage(image, req.caller.accountId),
     headers: { 'x-joyent-jobid': job.id, location: `/${req.params.login}/images/${image.id}` },
   };
 });
