@@ -5,7 +5,8 @@
  * headers (lib/console-policy.ts). Hashed assets are cached for good; index.html never.
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { CONSOLE_HEADERS, CONSOLE_PATH } from '../lib/console-policy';
@@ -87,3 +88,35 @@ export function serveConsole(req: IncomingMessage, res: ServerResponse, pathname
   if (method === 'HEAD') return void res.end();
   createReadStream(file).pipe(res);
 }
+
+/** What a browser fetches on the console's first load, from console/dist/index.html. */
+export interface ConsoleFirstLoad {
+  /** Entry script plus the modules it preloads, as URLs under /console/. */
+  scripts: string[];
+  styles: string[];
+  /** Gzipped sizes (zlib level 9), bytes. */
+  jsGzip: number;
+  cssGzip: number;
+  htmlGzip: number;
+  jsRaw: number;
+}
+
+export function consoleFirstLoad(): ConsoleFirstLoad {
+  const html = readFileSync(path.join(CONSOLE_DIST, 'index.html'), 'utf8');
+  const attr = (re: RegExp) => [...html.matchAll(re)].map((m) => m[1]);
+  const scripts = [...attr(/<script[^>]*\bsrc="([^"]+)"/g), ...attr(/<link[^>]*rel="modulepreload"[^>]*href="([^"]+)"/g)];
+  const styles = attr(/<link[^>]*rel="stylesheet"[^>]*href="([^"]+)"/g);
+  const file = (url: string) => readFileSync(path.join(CONSOLE_DIST, url.replace(/^\/console\//, '')));
+  const gz = (b: Buffer) => gzipSync(b, { level: 9 }).length;
+  return {
+    scripts,
+    styles,
+    jsGzip: scripts.reduce((n, u) => n + gz(file(u)), 0),
+    jsRaw: scripts.reduce((n, u) => n + file(u).length, 0),
+    cssGzip: styles.reduce((n, u) => n + gz(file(u)), 0),
+    htmlGzip: gz(Buffer.from(html)),
+  };
+}
+
+/** The console's first-load JavaScript budget, gzipped: 150 KB (docs/decisions/web-console.md). */
+export const CONSOLE_JS_BUDGET_BYTES = 150_000;

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { CONSOLE_CSP } from '../../../lib/console-policy';
+import { CONSOLE_JS_BUDGET_BYTES, consoleFirstLoad } from '../../../local/console';
 import { api, BASE, poll } from '../../helpers/local-stack';
 import { makeAccount, makeMachine } from '../../helpers/fixtures';
 
@@ -45,6 +46,14 @@ describe('web console serving', () => {
     const bare = await fetch(`${BASE}/console`, { redirect: 'manual' });
     expect(bare.status).toBe(301);
     expect(bare.headers.get('location')).toBe('/console/');
+  });
+
+  it('keeps the first-load JavaScript within its budget (150 KB gzipped), every file of it served', async () => {
+    const load = consoleFirstLoad();
+    expect(load.scripts.length).toBeGreaterThan(0);
+    expect(load.jsGzip).toBeGreaterThan(1000); // a real bundle was measured
+    expect(load.jsGzip).toBeLessThanOrEqual(CONSOLE_JS_BUDGET_BYTES);
+    for (const url of [...load.scripts, ...load.styles]) expect((await fetch(`${BASE}${url}`)).status).toBe(200);
   });
 
   it('answers 404 for a missing file and never leaves console/dist', async () => {
