@@ -45,6 +45,8 @@ export const routes: readonly Route[] = [
   { dialect: 'triton', method: 'POST', path: '/{login}/machines', operation: 'CreateMachine', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/create-machine.ts' },
   { dialect: 'triton', method: 'POST', path: '/{login}/machines/{id}', operation: 'MachineAction', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/machine-action.ts' },
   { dialect: 'triton', method: 'DELETE', path: '/{login}/machines/{id}', operation: 'DeleteMachine', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/delete-machine.ts', storage: ['disks'] },
+  { dialect: 'triton', method: 'POST', path: '/{login}/tokens', operation: 'CreateToken', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/create-token.ts' },
+  { dialect: 'triton', method: 'DELETE', path: '/{login}/tokens/current', operation: 'RevokeToken', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/revoke-token.ts' },
   { dialect: 'ims', method: 'POST', path: '/v2/cloudimages/action', operation: 'ImsCreateImage', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/create-image.ts' },
   { dialect: 'ims', method: 'GET', path: '/v1/{project_id}/jobs/{job_id}', operation: 'ImsShowJob', auth: 'caller', access: 'read', entry: 'dialects/ims/handlers/show-job.ts' },
   { dialect: 'ims', method: 'GET', path: '/v1/cloudimages/job/{job_id}', operation: 'ImsShowJobProgress', auth: 'caller', access: 'read', entry: 'dialects/ims/handlers/show-job-progress.ts' },

@@ -18,6 +18,7 @@ import { listenOnLoopback } from './listen';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { routes as ROUTES, type Route } from '../lambdas/routes';
 import { gatewayResponseBody } from '../lib/gateway-responses';
+import { isConsolePath, serveConsole } from './console';
 import { invokeLocal, LambdaFunctionError, type LocalFunction } from './lambda';
 
 /** API Gateway's payload limit. */
@@ -149,6 +150,8 @@ export async function startGateway(opts: GatewayOptions): Promise<LocalGateway> 
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
     const requestId = randomUUID();
+    // The web console's static files, on the API's origin (CloudFront does the same when deployed).
+    if (isConsolePath(url.pathname)) return serveConsole(req, res, url.pathname);
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const match = matchRoute(compiled, method === 'HEAD' ? 'GET' : method, path);
     if (!('route' in match) || !match.route) {

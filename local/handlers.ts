@@ -22,6 +22,8 @@ export const handlers: Record<string, () => AnyHandler> = {
   'dialects/triton/handlers/create-machine.ts': () => require('../lambdas/dialects/triton/handlers/create-machine').handler,
   'dialects/triton/handlers/machine-action.ts': () => require('../lambdas/dialects/triton/handlers/machine-action').handler,
   'dialects/triton/handlers/delete-machine.ts': () => require('../lambdas/dialects/triton/handlers/delete-machine').handler,
+  'dialects/triton/handlers/create-token.ts': () => require('../lambdas/dialects/triton/handlers/create-token').handler,
+  'dialects/triton/handlers/revoke-token.ts': () => require('../lambdas/dialects/triton/handlers/revoke-token').handler,
   'workflow/tasks/prepare-source.ts': () => require('../lambdas/workflow/tasks/prepare-source').handler,
   'workflow/tasks/build-image-file.ts': () => require('../lambdas/workflow/tasks/build-image-file').handler,
   'workflow/tasks/finalize.ts': () => require('../lambdas/workflow/tasks/finalize').handler,

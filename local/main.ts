@@ -35,6 +35,8 @@ async function start(args: string[]) {
   const port = Number(flag(args, 'port') ?? process.env.PORT ?? 8080);
   const dataDir = path.resolve(flag(args, 'data-dir') ?? process.env.DATA_DIR ?? path.join(REPO_ROOT, '.local', 'data'));
   const stateFile = path.resolve(flag(args, 'state-file') ?? DEFAULT_STATE_FILE);
+  const { ensureConsoleBuilt } = await import('./console');
+  ensureConsoleBuilt();
   const { startLocalStack } = await import('./stack');
   const { seedDemo, DEMO_LOGIN } = await import('./seed');
   // LOCAL_TIME_SCALE multiplies every time limit the local stack enforces (LocalStackOptions.timeScale).
@@ -69,6 +71,7 @@ async function start(args: string[]) {
   const stopped = seeded.machines.filter((m) => m.state === 'stopped');
   const first = stopped[0];
   console.log(`machine-image-service is running at ${stack.url}  (data: ${path.relative(process.cwd(), dataDir) || '.'})`);
+  console.log(`web console: ${stack.url}/console/  (sign in as ${DEMO_LOGIN} / ${seeded.password})`);
   console.log(`\ndemo account: ${DEMO_LOGIN} (${seeded.accountId}), password: ${seeded.password}\nmachines:`);
   for (const m of seeded.machines) console.log(`  ${m.id}  ${m.name.padEnd(12)} ${m.state.padEnd(8)} ${m.os}/${m.type}`);
   if (first) {

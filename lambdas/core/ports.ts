@@ -227,6 +227,8 @@ export interface CredentialRepository {
   releaseLoginAttempt(source: string, login: string): Promise<void>;
   putToken(token: import('./credential').TokenCredential): Promise<void>;
   getToken(hash: string): Promise<import('./credential').TokenCredential | undefined>;
+  /** Deletes a token of this account (a conditional delete); false when there was none to delete. */
+  deleteToken(hash: string, accountId: string): Promise<boolean>;
   putAksk(cred: import('./credential').AkskCredential): Promise<void>;
   getAksk(ak: string): Promise<import('./credential').AkskCredential | undefined>;
 }

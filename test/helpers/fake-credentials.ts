@@ -63,6 +63,11 @@ export class FakeCredentials implements CredentialRepository {
   async getToken(hash: string) {
     return this.tokens.get(hash);
   }
+  async deleteToken(hash: string, accountId: string) {
+    const t = this.tokens.get(hash);
+    if (!t || t.accountId !== accountId) return false;
+    return this.tokens.delete(hash);
+  }
   async putAksk(c: AkskCredential) {
     this.aksks.set(c.ak, { ...c });
   }

@@ -5,7 +5,7 @@
  * `THROTTLE#<source>#<login>` by conditional UpdateItems (core/credential.ts LoginThrottlePolicy).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { lockSecondsFor, type AkskCredential, type LoginThrottlePolicy, type PasswordCredential, type SshKeyCredential, type TokenCredential } from '../../core/credential';
 import type { CredentialRepository } from '../../core/ports';
 import { keys } from './table';
@@ -137,6 +137,23 @@ export class DynamoCredentialRepository implements CredentialRepository {
     const { ttl, ...token } = item;
     void ttl;
     return token;
+  }
+
+  async deleteToken(hash: string, accountId: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.token(hash),
+          ConditionExpression: 'attribute_exists(PK) AND accountId = :account',
+          ExpressionAttributeValues: { ':account': accountId },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false; // already revoked, or not this account's
+      throw err;
+    }
   }
 
   putAksk(cred: AkskCredential): Promise<void> {

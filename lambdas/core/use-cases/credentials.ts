@@ -107,6 +107,16 @@ export const issueToken =
     return { token, login: account.login, accountId: account.id, expires_at };
   };
 
+/** How long a sign-in token lives (the web console's session): one hour, then sign in again. */
+export const SIGN_IN_TOKEN_TTL_SECONDS = 3600;
+
+/** Revokes the token a caller holds (sign-out). Revoking one already gone is not an error. */
+export const revokeToken =
+  (deps: Pick<Deps, 'credentials'>) =>
+  async (caller: { accountId: string }, token: string): Promise<{ revoked: boolean }> => ({
+    revoked: await deps.credentials.deleteToken(sha256Hex(token), caller.accountId),
+  });
+
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const randomString = (n: number, alphabet: string): string => {
   // 256 % 36 bias is avoided by rejection sampling
