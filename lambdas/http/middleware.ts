@@ -26,6 +26,8 @@ export interface HttpRequest {
   /** Parsed JSON body; `undefined` when the request has none. */
   body: unknown;
   event: APIGatewayProxyEvent;
+  /** The Lambda context (remaining time), when the handler runs in one. */
+  context?: Context;
 }
 
 export interface HttpResponse {
@@ -127,6 +129,7 @@ export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => 
         headers: lowerHeaders(event.headers),
         body: parseBody(event),
         event,
+        context,
       });
     } catch (err) {
       if (isServiceError(err)) {
