@@ -118,7 +118,7 @@ export interface LocalGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(opts: { port: number; host?: string }): Promise<LocalGateway> {
+export async function startGateway(opts: { port: number; host?: string; ready?: Promise<void> }): Promise<LocalGateway> {
   const compiled = compileRoutes(routes);
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -128,6 +128,8 @@ export async function startGateway(opts: { port: number; host?: string }): Promi
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
+    // Until the stack is usable (seeded, state file written) a request waits rather than sees half a stack.
+    if (opts.ready) await opts.ready;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
     const requestId = randomUUID();

@@ -37,7 +37,10 @@ async function start(args: string[]) {
   const stateFile = path.resolve(flag(args, 'state-file') ?? DEFAULT_STATE_FILE);
   const { startLocalStack } = await import('./stack');
   const { seedDemo, DEMO_LOGIN } = await import('./seed');
-  const stack = await startLocalStack({ port, dataDir });
+  // The gateway holds every request until this settles: after the seed and the state file below.
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const stack = await startLocalStack({ port, dataDir, ready });
   const { failInterruptedBuilds } = await import('./recover');
   const interrupted = await failInterruptedBuilds();
   if (interrupted) console.log(`${interrupted} build(s) interrupted by the last stop were marked failed`);
@@ -45,6 +48,7 @@ async function start(args: string[]) {
   const state: StackFile = { url: stack.url, pid: process.pid, dataDir, endpoints: stack.endpoints, env: stack.env };
   mkdirSync(path.dirname(stateFile), { recursive: true });
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
+  markReady();
 
   let closing = false;
   const stop = async () => {

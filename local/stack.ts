@@ -33,6 +33,11 @@ export interface LocalStackOptions {
   dataDir: string;
   /** Wait between workflow retries, in ms (the ASL's own intervals are seconds; local runs don't need them). */
   retryIntervalMs?: number;
+  /**
+   * Requests that reach the gateway before this settles wait for it (`npm start` settles it once
+   * seeded and its state file is written, so a first answered ping means every command works).
+   */
+  ready?: Promise<void>;
 }
 
 export interface LocalStack {
@@ -95,7 +100,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     Object.assign(process.env, env);
     await ensureTable(new DynamoDBClient({ endpoint: endpoints.dynamodb, region: LOCAL_NAMES.region }), LOCAL_NAMES.table);
 
-    const gateway = await startGateway({ port: options.port });
+    const gateway = await startGateway({ port: options.port, ready: options.ready });
     closers.push(() => gateway.close());
     return {
       url: gateway.url,

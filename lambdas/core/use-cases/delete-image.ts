@@ -1,7 +1,7 @@
 /**
  * DeleteImage: owner only. The image first becomes a `deleted` tombstone (a conditional write on its
  * state and rev, so it disappears from every read at once), then its acl entries and its objects are
- * removed. Each image owns the objects under its own prefix (clones copy the file), so removing them
+ * removed and its name released (a tombstone's name is free: see claimName). Each image owns the objects under its own prefix (clones copy the file), so removing them
  * never breaks another image. A build still running for the image fails at Finalize and cleans up.
  */
 import type { Principal } from '../account';
@@ -15,5 +15,6 @@ export const deleteImage =
     const image = await ownedImage(deps.images, caller, id, 'delete');
     await deps.images.update(id, { states: statesLeadingTo('deleted'), rev: image.rev }, { state: 'deleted', updated_at: deps.clock.now().toISOString() });
     await deps.images.removeAclEntries(id, 'all');
+    await deps.images.releaseName(image.owner, image.name, id);
     await deps.files.removeFiles(id);
   };
