@@ -1,9 +1,10 @@
 /**
  * Local DynamoDB: dynalite on loopback. Tables become ACTIVE at once (the *TableMs options are 0);
  * with `dataDir` the data lives in LevelDB under that folder and survives restarts, otherwise in memory.
- * dynalite has no transactions, TTL expiry or streams (see notes/local-emulation.md §1).
+ * dynalite has no transactions, TTL expiry or streams. Tests inject faults through local/faults.ts.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { withDynamoFaults } from './faults';
 import { mkdirSync } from 'node:fs';
 import { listenOnLoopback } from './listen';
 
@@ -36,6 +37,10 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
     deleteTableMs: 0,
     updateTableMs: 0,
   });
+  // Fault plans from tests (local/faults.ts) act before dynalite sees a request.
+  const [listener] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', withDynamoFaults(listener));
   const port = await listenOnLoopback(server, options.port);
   let closing: Promise<void> | undefined;
   return {

@@ -17,6 +17,7 @@
  * Still missing: UploadPartCopy; truncated ListObjects needs `node --openssl-legacy-provider`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { handleFaultControl, s3Fault, s3Operation } from './faults';
 import { promises as fsp, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -293,6 +294,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     const q = url.searchParams;
     const method = req.method ?? 'GET';
     const uploadId = q.get('uploadId');
+    if (await handleFaultControl(req, res)) return;
+    if (await s3Fault(req, res, { operation: s3Operation(method, bucket, key, q, req.headers), bucket, key })) return;
 
     if (method === 'GET' && bucket && !key && q.has('uploads') && !q.has('uploadId')) {
       if (!(await bucketExists(bucket))) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
