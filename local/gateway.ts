@@ -123,7 +123,7 @@ export async function startGateway(opts: { port: number; host?: string; ready?: 
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       console.error('gateway error', err);
-      if (!res.headersSent) send(res, 500, { message: 'Internal server error' });
+      if (!res.headersSent) send(res, 502, gatewayResponseBody('DEFAULT_5XX', randomUUID(), 502));
     });
   });
 
@@ -136,13 +136,13 @@ export async function startGateway(opts: { port: number; host?: string; ready?: 
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const match = matchRoute(compiled, method === 'HEAD' ? 'GET' : method, path);
     if (!('route' in match) || !match.route) {
-      // The deployed API answers unknown paths the same way (a gateway response).
-      if (match.pathMatched) return send(res, 405, { code: 'BadMethod', message: `${method} is not allowed on ${path}` });
-      return send(res, 404, { code: 'ResourceNotFound', message: `${path} does not exist` });
+      // As the deployed API: a path or method it lacks is MISSING_AUTHENTICATION_TOKEN (lib/gateway-responses.ts).
+      req.resume();
+      return send(res, 404, gatewayResponseBody('MISSING_AUTHENTICATION_TOKEN', requestId), { 'x-amzn-errortype': 'MissingAuthenticationTokenException' });
     }
     const { route, pathParameters } = match;
     const body = await readBody(req);
-    if (body === 'too-large') return send(res, 413, { message: 'Request Too Long' });
+    if (body === 'too-large') return send(res, 413, gatewayResponseBody('DEFAULT_4XX', requestId, 413));
 
     const headers: Record<string, string> = {};
     const multiValueHeaders: Record<string, string[]> = {};
@@ -179,7 +179,7 @@ export async function startGateway(opts: { port: number; host?: string; ready?: 
       } catch (err) {
         if ((err as Error)?.message === 'Unauthorized') return send(res, 401, gatewayResponseBody('UNAUTHORIZED', requestId), { 'x-amzn-errortype': 'UnauthorizedException' });
         console.error('authorizer error', err);
-        return send(res, 500, { message: null });
+        return send(res, 500, gatewayResponseBody('DEFAULT_5XX', requestId, 500), { 'x-amzn-errortype': 'AuthorizerConfigurationException' });
       }
     }
 

@@ -31,7 +31,7 @@ import { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { Route, routes as ROUTES } from '../../lambdas/routes';
 import { Data } from './data';
-import { AUTH_GATEWAY_RESPONSES, gatewayResponseTemplate, type AuthGatewayResponse } from '../gateway-responses';
+import { GATEWAY_RESPONSES, gatewayResponseTemplate, type GatewayResponse } from '../gateway-responses';
 import { createServiceFunction } from './service-function';
 
 export const AUTHORIZER_ENTRY = 'auth/authorizer.ts';
@@ -88,10 +88,11 @@ export class ServiceApi extends Construct {
     data.grantItemsRead(this.authorizerFunction);
     data.grantItemsUpdate(this.authorizerFunction); // the wrong-password counter (lambdas/auth/basic.ts)
     // A refused caller gets a JSON body every dialect's clients can read (lib/gateway-responses.ts).
-    for (const type of Object.keys(AUTH_GATEWAY_RESPONSES) as AuthGatewayResponse[]) {
+    for (const type of Object.keys(GATEWAY_RESPONSES) as GatewayResponse[]) {
+      const status = GATEWAY_RESPONSES[type].status;
       this.restApi.addGatewayResponse(`${type}Response`, {
         type: ResponseType[type],
-        statusCode: String(AUTH_GATEWAY_RESPONSES[type].status),
+        ...(status !== undefined && { statusCode: String(status) }),
         responseHeaders: { 'Content-Type': "'application/json'" },
         templates: { 'application/json': gatewayResponseTemplate(type) },
       });
