@@ -106,8 +106,10 @@ function queryParams(url: URL) {
   const single: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
   for (const [k, v] of url.searchParams) {
-    single[k] = v;
-    (multi[k] ??= []).push(v);
+    Object.defineProperty(single, k, { value: v, enumerable: true, writable: true, configurable: true });
+    // Own keys only: a parameter named `toString` or `__proto__` is data, not the prototype's.
+    if (Object.hasOwn(multi, k)) multi[k].push(v);
+    else Object.defineProperty(multi, k, { value: [v], enumerable: true, writable: true, configurable: true });
   }
   return { single: Object.keys(single).length ? single : null, multi: Object.keys(multi).length ? multi : null };
 }
@@ -148,8 +150,9 @@ export async function startGateway(opts: { port: number; host?: string; ready?: 
     const multiValueHeaders: Record<string, string[]> = {};
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const [k, v] = [req.rawHeaders[i], req.rawHeaders[i + 1]];
-      headers[k] = v;
-      (multiValueHeaders[k] ??= []).push(v);
+      Object.defineProperty(headers, k, { value: v, enumerable: true, writable: true, configurable: true });
+      if (Object.hasOwn(multiValueHeaders, k)) multiValueHeaders[k].push(v);
+      else Object.defineProperty(multiValueHeaders, k, { value: [v], enumerable: true, writable: true, configurable: true });
     }
     const query = queryParams(url);
     const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
@@ -217,6 +220,13 @@ export async function startGateway(opts: { port: number; host?: string; ready?: 
     res.end(method === 'HEAD' ? undefined : payload);
   }
 
+  // Requests the HTTP parser refuses (oversize URL or headers, bad framing) get the gateway's body too.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const text = JSON.stringify(gatewayResponseBody('DEFAULT_4XX', randomUUID(), status));
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+  });
   const port = await listenOnLoopback(server, opts.port, opts.host);
   return {
     url: `http://127.0.0.1:${port}`,
