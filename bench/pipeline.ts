@@ -1,5 +1,5 @@
 /**
- * Benchmark of the build pipeline (DESIGN §7): gzip level 6 + sha1 + sha256 at least as fast as
+ * Benchmark of the build pipeline (docs/architecture.md §9): gzip level 6 + sha1 + sha256 at least as fast as
  * `pigz -6 -p 2` on the same bytes, peak memory flat with disk size.
  *
  * For each disk size (default 256 MiB and 2 GiB of realistic content, fixed seed), written to a temp

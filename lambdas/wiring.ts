@@ -21,6 +21,8 @@ import { S3DiskProvisioner } from './adapters/s3/disk-provisioner';
 import { SfnWorkflowStarter } from './adapters/sfn/workflow-starter';
 import { S3ObjectCopier } from './adapters/s3/object-copier';
 import { DynamoCredentialRepository } from './adapters/dynamodb/credential-repository';
+import { DynamoQuotaGate } from './adapters/dynamodb/quota-gate';
+import { DEFAULT_QUOTAS, type QuotaLimits } from './core/quota';
 
 const disposers: (() => void)[] = [];
 const once = <T>(make: () => T): (() => T) => {
@@ -51,7 +53,17 @@ export const config = {
   imagesBucket: () => env('IMAGES_BUCKET'),
   disksBucket: () => env('DISKS_BUCKET'),
   stateMachineArn: () => env('STATE_MACHINE_ARN'),
+  /** Per-account quotas: QUOTA_IMAGES and QUOTA_CONCURRENT_BUILDS, else the defaults (core/quota.ts). */
+  quotas: (): QuotaLimits => ({
+    images: positiveInt(process.env.QUOTA_IMAGES) ?? DEFAULT_QUOTAS.images,
+    concurrentBuilds: positiveInt(process.env.QUOTA_CONCURRENT_BUILDS) ?? DEFAULT_QUOTAS.concurrentBuilds,
+  }),
 };
+
+function positiveInt(v: string | undefined): number | undefined {
+  const n = Number(v);
+  return v && Number.isInteger(n) && n > 0 ? n : undefined;
+}
 
 export const clock: Clock = { now: () => new Date() };
 export const ids: IdGenerator = { uuid: () => randomUUID() };
@@ -74,3 +86,4 @@ export const diskProvisioner = /* @__PURE__ */ once(() => new S3DiskProvisioner(
 export const workflowStarter = /* @__PURE__ */ once(() => new SfnWorkflowStarter(sfnClient(), config.stateMachineArn()));
 export const objectCopier = /* @__PURE__ */ once(() => new S3ObjectCopier(s3Client(), config.imagesBucket()));
 export const credentialRepository = /* @__PURE__ */ once(() => new DynamoCredentialRepository(documentClient(), config.tableName()));
+export const quotaGate = /* @__PURE__ */ once(() => new DynamoQuotaGate(documentClient(), config.tableName(), imageRepository(), config.quotas(), clock));

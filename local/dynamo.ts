@@ -1,12 +1,13 @@
 /**
  * Local DynamoDB: dynalite on loopback. Tables become ACTIVE at once (the *TableMs options are 0);
  * with `dataDir` the data lives in LevelDB under that folder and survives restarts, otherwise in memory.
- * dynalite has no transactions, TTL expiry or streams. Tests inject faults through local/faults.ts.
+ * dynalite has no transactions, TTL expiry or streams (see docs/local-emulation.md §1).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { withDynamoFaults } from './faults';
+import { withDynamoFaults } from './protocol-faults';
 import { mkdirSync } from 'node:fs';
 import { listenOnLoopback } from './listen';
+import { installLatency, type Latency } from './latency';
 
 // dynalite ships no type declarations.
 type DynaliteFactory = (options: {
@@ -26,6 +27,8 @@ export interface LocalDynamoOptions {
 
 export interface LocalDynamo {
   endpoint: string;
+  /** Latency injection (local/latency.ts). */
+  latency: Latency;
   close(): Promise<void>;
 }
 
@@ -41,10 +44,12 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
   const [listener] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   server.removeAllListeners('request');
   server.on('request', withDynamoFaults(listener));
+  const latency = installLatency(server);
   const port = await listenOnLoopback(server, options.port);
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    latency,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         // dynalite's close waits for the HTTP server, then closes LevelDB.

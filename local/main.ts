@@ -40,7 +40,12 @@ async function start(args: string[]) {
   // The gateway holds every request until this settles: after the seed and the state file below.
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
-  const stack = await startLocalStack({ port, dataDir, ready });
+  // LOCAL_TIME_SCALE multiplies every time limit the local stack enforces (LocalStackOptions.timeScale).
+  const timeScale = Number(process.env.LOCAL_TIME_SCALE ?? 1);
+  if (!(timeScale > 0)) throw new UsageError(`LOCAL_TIME_SCALE must be a positive number, not ${process.env.LOCAL_TIME_SCALE}`);
+  // LOCAL_CHUNKING: JSON of the chunked-build setting (lambdas/workflow/chunked.ts), e.g. scaled down by tests
+  const chunking = process.env.LOCAL_CHUNKING ? (JSON.parse(process.env.LOCAL_CHUNKING) as Record<string, number>) : undefined;
+  const stack = await startLocalStack({ port, dataDir, timeScale, chunking, ready });
   const { failInterruptedBuilds } = await import('./recover');
   const interrupted = await failInterruptedBuilds();
   if (interrupted) console.log(`${interrupted} build(s) interrupted by the last stop were marked failed`);

@@ -13,15 +13,21 @@
  *   - UploadPart / CompleteMultipartUpload to an unknown (e.g. aborted) upload → 404 NoSuchUpload
  *     (s3rver would silently recreate the folder, or answer 500)
  *   - `Range: bytes=-N` returns the last N bytes (s3rver returned the first N+1)
+ *   - keys are stored by an injective, contained mapping (s3-keys.ts): any key, `..` segments included,
+ *     stays inside its bucket's folder; a bucket name S3 would refuse is 400 InvalidBucketName
+ * Faults for tests can be injected through `/__faults` (local/faults.ts).
  * Everything else goes to s3rver unchanged (path-style only; signatures are not checked).
  * Still missing: UploadPartCopy; truncated ListObjects needs `node --openssl-legacy-provider`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { handleFaultControl, s3Fault, s3Operation } from './faults';
+import { handleFaultControl, s3Fault, s3Operation as protocolS3Operation } from './protocol-faults';
 import { promises as fsp, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { listenOnLoopback } from './listen';
+import { installLatency, type Latency } from './latency';
+import { FaultPlan } from './faults';
+import { encodeKeyPath, installSafeKeyPaths } from './s3-keys';
 
 // s3rver ships no type declarations; this is the part used here.
 interface S3rverApp {
@@ -48,6 +54,8 @@ export interface LocalS3Options {
 
 export interface LocalS3 {
   endpoint: string;
+  /** Latency injection (local/latency.ts). */
+  latency: Latency;
   close(): Promise<void>;
 }
 
@@ -57,6 +65,8 @@ const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const OWNER = '<ID>123456789000</ID><DisplayName>S3rver</DisplayName>';
 /** s3rver's upload ids are 32 hex characters; anything else can't name an upload (and can't escape the folder). */
 const UPLOAD_ID = /^[0-9a-f]{1,64}$/i;
+/** S3's bucket naming rules (path-style): the name is also a folder name here, so nothing else gets through. */
+const VALID_BUCKET = /^(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 function xmlEscape(value: string | number): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -102,6 +112,7 @@ interface OpenUpload {
 }
 
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
+  installSafeKeyPaths();
   const dataDir = path.resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const app = new S3rver({
@@ -113,6 +124,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   });
   await app.configureBuckets();
   const forward = app.callback();
+  const faults = new FaultPlan();
 
   const uploadsDir = (bucket: string) => path.join(dataDir, bucket, UPLOADS_DIR);
   const uploadDir = (bucket: string, uploadId: string) => path.join(uploadsDir(bucket), uploadId);
@@ -266,8 +278,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   /** `bytes=-N` → `bytes=<size-N>-`; s3rver reads it as `0-N`. */
   async function fixSuffixRange(req: IncomingMessage, bucket: string, key: string): Promise<void> {
     const m = /^bytes=-(\d+)$/.exec(String(req.headers.range ?? '').trim());
-    if (!m || !key || key.split('/').includes('..')) return;
-    const parts = key.split('/');
+    if (!m || !key) return;
+    const parts = encodeKeyPath(key).split('/');
     const last = parts.pop() ?? '';
     let size: number;
     try {
@@ -291,11 +303,39 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     } catch {
       return forward(req, res);
     }
+    if (await faults.control(req, res, url.pathname)) return;
+    if (bucket && !VALID_BUCKET.test(bucket)) {
+      req.resume();
+      return sendError(res, 400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: bucket });
+    }
+    const copySource = req.headers['x-amz-copy-source'];
+    if (typeof copySource === 'string') {
+      // S3 URL-decodes the whole copy source; s3rver only `decodeURI`s it (so "%2F" stayed) and took any
+      // first segment, ".." included, as the source bucket. Decode it as S3 does and check the bucket.
+      let source: string;
+      try {
+        source = decodeURIComponent(copySource.split('?')[0]).replace(/^\//, '');
+      } catch {
+        source = '';
+      }
+      const cut = source.indexOf('/');
+      const srcBucket = cut > 0 ? source.slice(0, cut) : '';
+      if (!VALID_BUCKET.test(srcBucket) || cut === source.length - 1) {
+        req.resume();
+        return sendError(res, 400, 'InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', { ArgumentName: 'x-amz-copy-source' });
+      }
+      req.headers['x-amz-copy-source'] = encodeURI(source);
+    }
+    if (key.startsWith('/') || key.includes('//')) {
+      // s3rver's router matches no empty path segment: hand it the key as one encoded segment
+      req.url = `/${encodeURIComponent(bucket)}/${encodeURIComponent(key)}${url.search}`;
+    }
     const q = url.searchParams;
+    if (faults.intercept(req, res, { bucket, key, query: q })) return;
     const method = req.method ?? 'GET';
     const uploadId = q.get('uploadId');
     if (await handleFaultControl(req, res)) return;
-    if (await s3Fault(req, res, { operation: s3Operation(method, bucket, key, q, req.headers), bucket, key })) return;
+    if (await s3Fault(req, res, { operation: protocolS3Operation(method, bucket, key, q, req.headers), bucket, key })) return;
 
     if (method === 'GET' && bucket && !key && q.has('uploads') && !q.has('uploadId')) {
       if (!(await bucketExists(bucket))) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
@@ -326,10 +366,12 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       sendError(res, 500, 'InternalError', err instanceof Error ? err.message : String(err));
     });
   });
+  const latency = installLatency(server);
   const port = await listenOnLoopback(server, options.port);
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    latency,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => {

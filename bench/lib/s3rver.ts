@@ -24,7 +24,7 @@ const S3rver: S3rverCtor = require('s3rver');
 
 export interface LocalS3rver {
   endpoint: string;
-  /** A client configured as notes/local-emulation.md §2 requires (checksums WHEN_REQUIRED). */
+  /** A client configured as docs/local-emulation.md §2 requires (checksums WHEN_REQUIRED). */
   client(): S3Client;
   close(): Promise<void>;
 }

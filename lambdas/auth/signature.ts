@@ -1,5 +1,5 @@
 /**
- * HTTP Signature, as the triton CLI sends it (smartdc-auth → http-signature; notes/real-clients.md §1):
+ * HTTP Signature, as the triton CLI sends it (smartdc-auth → http-signature; docs/clients.md §1):
  *   Authorization: Signature keyId="/<login>/keys/<md5 fp>",algorithm="rsa-sha256"|"ed25519-sha512"|"ecdsa-sha…",
  *                  headers="(request-target) date",signature="<base64>"
  * Parsing and verification are Joyent's own `http-signature` and `sshpk`; this module only finds the key

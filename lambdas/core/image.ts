@@ -80,6 +80,18 @@ export function assertTransition(image: Pick<Image, 'id' | 'state'>, to: ImageSt
   }
 }
 
+/**
+ * A sharee's answer to a share (IMS/Glance `member_status`): a share is `pending` until the sharee
+ * accepts it. Only accepted shares are listed (and so resolvable by name); any share is reachable by
+ * id. Kept on the acl entry, not on the image (docs/decisions/sharing-consent.md).
+ */
+export const MEMBER_STATUSES = ['pending', 'accepted', 'rejected'] as const;
+export type MemberStatus = (typeof MEMBER_STATUSES)[number];
+
+/** The acl as a given account may see it: all of it for the owner, only its own entry for a sharee. */
+export const aclSeenBy = (image: Pick<Image, 'owner' | 'acl'>, accountId: string): string[] =>
+  image.owner === accountId ? image.acl : image.acl.filter((a) => a === accountId);
+
 /** The image a principal may see: its own, public ones, and those whose acl holds it. */
 export const canSee = (image: Pick<Image, 'owner' | 'public' | 'acl' | 'state'>, accountId: string): boolean =>
   image.state !== 'deleted' && (image.owner === accountId || image.public || image.acl.includes(accountId));

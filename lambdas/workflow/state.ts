@@ -1,5 +1,5 @@
 /**
- * The build workflow's state document, as it flows through the Step Functions execution (DESIGN §5):
+ * The build workflow's state document, as it flows through the Step Functions execution (docs/architecture.md §5):
  *   PrepareSource (ResultPath $.prepared) → BuildImageFile (ResultPath $.file) → Finalize (ResultPath null)
  *   any of those, on error: Catch (ResultPath $.error) → Cleanup (ResultPath $.cleanup) → MarkFailed → Fail
  * Every task handler receives the whole document and returns only its own result.

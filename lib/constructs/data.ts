@@ -4,7 +4,7 @@
  * and two buckets: `images` holds image files, `disks` holds machine disks (build sources).
  *
  * Grants are hand-written action lists, not `grantReadData`/`grantReadWrite`: those include `Scan`
- * (and, for buckets, every List and Get action), and no request path may scan (DESIGN §4).
+ * (and, for buckets, every List and Get action), and no request path may scan (docs/architecture.md §4).
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -20,7 +20,7 @@ export interface DataProps {
 
 /** Item reads a request path may do: by key, or a Query on the table or an index. Never Scan. */
 export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'] as const;
-/** Item writes: single-item conditional writes (dynalite has no transactions, see DESIGN §6). */
+/** Item writes: single-item conditional writes (dynalite has no transactions, see docs/local-emulation.md §1). */
 export const TABLE_WRITE_ACTIONS = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
@@ -60,7 +60,7 @@ export class Data extends Construct {
     this.disksBucket = this.privateBucket('DisksBucket', removalPolicy);
   }
 
-  /** The environment variables through which handlers find these resources (CONVENTIONS: naming). */
+  /** The environment variables through which handlers find these resources (docs/architecture.md §8). */
   get environment(): Record<string, string> {
     return {
       TABLE_NAME: this.table.tableName,

@@ -1,7 +1,7 @@
 /**
  * Deterministic "realistic" machine-disk content: a sequence of 4 KiB-aligned extents of zeros
  * (unallocated space), log-like text and random bytes (compressed or encrypted files), in roughly
- * equal thirds, like the 1 GiB reference file of notes/local-emulation.md §7 (about 37 % after
+ * equal thirds, like the 1 GiB reference file of docs/local-emulation.md §7 (about 37 % after
  * gzip -6). The bytes depend only on the seed: a smaller disk is a prefix of a larger one with the
  * same seed, and the piece size of the stream does not change the bytes.
  *

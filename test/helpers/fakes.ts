@@ -1,6 +1,6 @@
 /** In-memory ports for unit tests of the core (no network). They enforce the same conditions the adapters do. */
 import { NotFoundError, StateConflictError } from '../../lambdas/core/errors';
-import type { Image, ImageState } from '../../lambdas/core/image';
+import type { Image, ImageState, MemberStatus } from '../../lambdas/core/image';
 import type { Job, JobStatus } from '../../lambdas/core/job';
 import type { Machine, MachineState } from '../../lambdas/core/machine';
 import type { BuildRequest, ImageRepository, ImageSource, ImageSourcePage, JobRepository, MachineRepository, Page, WorkflowStarter } from '../../lambdas/core/ports';
@@ -46,6 +46,8 @@ export class FakeImages implements ImageRepository {
   }
   /** Acl entry items: `${imageId}|${account}` (the shared-with index). */
   aclEntries = new Set<string>();
+  /** A sharee's answer per acl entry (absent: pending). */
+  memberStatus = new Map<string, MemberStatus>();
   /** Every listSource call, for assertions on which sources were read. */
   sourceCalls: { source: ImageSource; after?: string }[] = [];
   async listSource(source: ImageSource, account: string, opts: { after?: string; limit: number; filter: ImageFilter }): Promise<ImageSourcePage> {
@@ -53,7 +55,11 @@ export class FakeImages implements ImageRepository {
     const key = (i: Image) => `${i.created_at}#${i.id}`;
     const all = [...this.items.values()]
       .filter((i) =>
-        source === 'owned' ? i.owner === account : source === 'public' ? i.public : this.aclEntries.has(`${i.id}|${account}`),
+        source === 'owned'
+          ? i.owner === account
+          : source === 'public'
+            ? i.public
+            : this.aclEntries.has(`${i.id}|${account}`) && (this.memberStatus.get(`${i.id}|${account}`) ?? 'pending') === (opts.filter.memberStatus ?? 'accepted'),
       )
       .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
       .filter((i) => opts.after === undefined || key(i) > opts.after);
@@ -64,10 +70,17 @@ export class FakeImages implements ImageRepository {
   async addAclEntries(imageId: string, accounts: string[]) {
     for (const a of accounts) this.aclEntries.add(`${imageId}|${a}`);
   }
+  async setMemberStatus(imageId: string, account: string, status: MemberStatus) {
+    if (!this.aclEntries.has(`${imageId}|${account}`)) throw new NotFoundError('image not found');
+    this.memberStatus.set(`${imageId}|${account}`, status);
+  }
   async removeAclEntries(imageId: string, accounts: string[] | 'all') {
     for (const e of [...this.aclEntries]) {
       const [id, a] = e.split('|');
-      if (id === imageId && (accounts === 'all' || accounts.includes(a))) this.aclEntries.delete(e);
+      if (id === imageId && (accounts === 'all' || accounts.includes(a))) {
+        this.aclEntries.delete(e);
+        this.memberStatus.delete(e);
+      }
     }
   }
 }
@@ -89,6 +102,19 @@ export class FakeJobs implements JobRepository {
     const next = { ...cur, ...clone(changes), rev: cur.rev + 1 };
     this.items.set(id, next);
     return clone(next);
+  }
+  async addWork(id: string, bytes: number) {
+    const cur = this.items.get(id);
+    if (!cur) throw new NotFoundError('job not found');
+    if (cur.status !== 'RUNNING') throw new StateConflictError(`job is ${cur.status}`, cur.status);
+    cur.work_done = (cur.work_done ?? 0) + bytes;
+    return clone(cur);
+  }
+  async raiseProgress(id: string, changes: { progress: number; eta?: string; phase?: string }) {
+    const cur = this.items.get(id);
+    if (!cur || cur.status !== 'RUNNING' || cur.progress >= changes.progress) return false;
+    Object.assign(cur, clone(changes), { rev: cur.rev + 1 });
+    return true;
   }
 }
 

@@ -26,6 +26,7 @@ export const exportImageToBucket =
     if (file.compression !== 'none') {
       throw new NotAvailableError(`image ${id}'s file is ${file.compression}-compressed; exporting it needs decompression, which is not available yet`);
     }
+    const destination = userBucketKey(caller.accountId, cmd.destination);
     const now = deps.clock.now().toISOString();
     const job: Job = {
       id: deps.ids.uuid(),
@@ -40,7 +41,7 @@ export const exportImageToBucket =
     };
     await deps.jobs.create(job);
     try {
-      await deps.copier.copyImageObject(file.key, userBucketKey(caller.accountId, cmd.destination));
+      await deps.copier.copyImageFile(file, destination);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       return deps.jobs.update(job.id, { statuses: ['RUNNING'] }, { status: 'FAIL', error_code: err instanceof ServiceError ? err.code : 'StorageError', fail_reason: reason, end_time: deps.clock.now().toISOString() });

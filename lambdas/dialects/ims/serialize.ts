@@ -22,6 +22,7 @@ export const IMS_JOB_TYPE: Record<JobType, string> = {
   CreateImageFromVolume: 'imsVolumeCreateImageJob',
   ImportImage: 'imsImportImageJob',
   ExportImage: 'imsExportImageJob',
+  UpdateMemberStatus: 'imsUpdateMemberStatusJob',
 };
 
 /** `__imagetype`: gold = public images, shared = visible through the acl, private = the caller's. */
@@ -136,6 +137,8 @@ export function serializeJobProgress(family: JobFamily): Record<string, unknown>
       ...(base.entities as Record<string, unknown>),
       process_percent: family.status === 'SUCCESS' ? 1 : Math.round(family.progress) / 100,
       current_task: `${IMS_JOB_TYPE[job.type]}:${task}`,
+      // our extension: the expected end (ISO 8601) from the measured rate of progress, while running
+      ...(job.eta !== undefined && (family.status === 'INIT' || family.status === 'RUNNING') && { eta: job.eta }),
     },
   };
 }

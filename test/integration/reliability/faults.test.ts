@@ -1,6 +1,6 @@
 /**
  * Storage faults in the middle of a build, injected at the protocol level in the local S3 and
- * DynamoDB servers (local/faults.ts), never in service code. Every rule is scoped to this test's own
+ * DynamoDB servers (local/protocol-faults.ts), never in service code. Every rule is scoped to this test's own
  * machine disk or image, so other test files sharing the stack are untouched.
  *
  * - each workflow Task failing once (its storage calls failing past the SDK's own retries) → the
@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { api, poll, s3, stack } from '../../helpers/local-stack';
 import { makeAccount, makeMachine } from '../../helpers/fixtures';
-import type { FaultRule } from '../../../local/faults';
+import type { FaultRule } from '../../../local/protocol-faults';
 
 jest.setTimeout(180_000);
 

@@ -44,7 +44,7 @@ describe('buildImageFile', () => {
       // Assess
       const stored = sink.contents();
       expect(sink.closed).toBe(true);
-      expect(result).toEqual({ size: stored.length, sha1: sha('sha1', stored), sha256: sha('sha256', stored), sourceBytes: size });
+      expect(result).toEqual({ size: stored.length, sha1: sha('sha1', stored), sha256: sha('sha256', stored), sourceBytes: size, format: 'raw', virtualSize: size });
       expect(gunzipSync(stored).equals(input)).toBe(true);
     });
 
@@ -58,7 +58,7 @@ describe('buildImageFile', () => {
       // Assess
       const stored = sink.contents();
       expect(stored.equals(input)).toBe(true);
-      expect(result).toEqual({ size, sha1: sha('sha1', input), sha256: sha('sha256', input), sourceBytes: size });
+      expect(result).toEqual({ size, sha1: sha('sha1', input), sha256: sha('sha256', input), sourceBytes: size, format: 'raw', virtualSize: size });
     });
   });
 
