@@ -74,8 +74,10 @@ function positiveInt(v: string | undefined): number | undefined {
 export const clock: Clock = { now: () => new Date() };
 export const ids: IdGenerator = { uuid: () => randomUUID() };
 
+/** The plain DynamoDB client (Powertools' idempotency layer marshals its own items); the document client wraps it. */
+export const dynamoClient = /* @__PURE__ */ client(() => new DynamoDBClient({}));
 export const documentClient = /* @__PURE__ */ client(() =>
-  DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } }),
+  DynamoDBDocumentClient.from(dynamoClient(), { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } }),
 );
 export const s3Client = /* @__PURE__ */ client(() => new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }));
 export const sfnClient = /* @__PURE__ */ client(() => new SFNClient({}));

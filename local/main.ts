@@ -39,6 +39,9 @@ async function start(args: string[]) {
   ensureConsoleBuilt();
   const { startLocalStack } = await import('./stack');
   const { seedDemo, DEMO_LOGIN } = await import('./seed');
+  // The gateway holds every request until this settles: after the seed and the state file below.
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
   // LOCAL_TIME_SCALE multiplies every time limit the local stack enforces (LocalStackOptions.timeScale).
   const timeScale = Number(process.env.LOCAL_TIME_SCALE ?? 1);
   if (!(timeScale > 0)) throw new UsageError(`LOCAL_TIME_SCALE must be a positive number, not ${process.env.LOCAL_TIME_SCALE}`);
@@ -46,7 +49,7 @@ async function start(args: string[]) {
   const chunking = process.env.LOCAL_CHUNKING ? (JSON.parse(process.env.LOCAL_CHUNKING) as Record<string, number>) : undefined;
   // LOCAL_COPY: JSON of the copy setting (LocalStackOptions.copy), e.g. a tiny multipart threshold for tests
   const copy = process.env.LOCAL_COPY ? (JSON.parse(process.env.LOCAL_COPY) as Record<string, number>) : undefined;
-  const stack = await startLocalStack({ port, dataDir, timeScale, chunking, copy });
+  const stack = await startLocalStack({ port, dataDir, timeScale, chunking, copy, ready });
   const { failInterruptedBuilds, failInterruptedProvisioning } = await import('./recover');
   const interrupted = await failInterruptedBuilds();
   if (interrupted) console.log(`${interrupted} build(s) interrupted by the last stop were marked failed`);
@@ -56,6 +59,7 @@ async function start(args: string[]) {
   const state: StackFile = { url: stack.url, pid: process.pid, dataDir, endpoints: stack.endpoints, env: stack.env };
   mkdirSync(path.dirname(stateFile), { recursive: true });
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
+  markReady();
 
   let closing = false;
   const stop = async () => {

@@ -29,6 +29,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp, mkdirSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { handleFaultControl, s3Fault, s3Operation as protocolS3Operation } from './protocol-faults';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { listenOnLoopback } from './listen';
@@ -390,7 +391,9 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     } catch {
       return forward(req, res);
     }
+    // the fault plans' control paths (tests only) are no buckets: served before any bucket check
     if (await faults.control(req, res, url.pathname)) return;
+    if (await handleFaultControl(req, res)) return;
     if (bucket && !VALID_BUCKET.test(bucket)) {
       req.resume();
       return sendError(res, 400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: bucket });
@@ -421,6 +424,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     if (faults.intercept(req, res, { bucket, key, query: q })) return;
     const method = req.method ?? 'GET';
     const uploadId = q.get('uploadId');
+    if (await s3Fault(req, res, { operation: protocolS3Operation(method, bucket, key, q, req.headers), bucket, key })) return;
 
     if (method === 'GET' && bucket && !key && q.has('uploads') && !q.has('uploadId')) {
       if (!(await bucketExists(bucket))) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });

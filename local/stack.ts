@@ -40,6 +40,11 @@ export interface LocalStackOptions {
   /** Wait between workflow retries, in ms (the ASL's own intervals are seconds; local runs don't need them). */
   retryIntervalMs?: number;
   /**
+   * Requests that reach the gateway before this settles wait for it (`npm start` settles it once
+   * seeded and its state file is written, so a first answered ping means every command works).
+   */
+  ready?: Promise<void>;
+  /**
    * Multiplies every time limit the local stack enforces — function timeouts, API Gateway's
    * integration timeout, Task and execution TimeoutSeconds — all read from the synthesized template.
    * Tests scale them down (e.g. 0.01: a 30 s function times out after 300 ms). @default 1
@@ -158,7 +163,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         { fn: localFunction(r.fn, r.operation), integrationTimeoutMs: scaleMs(r.integrationTimeoutMs, timeScale) },
       ]),
     );
-    const gateway = await startGateway({ port: options.port, integrations, authorizer: localFunction(templateAuthorizer(template), 'Authorizer') });
+    const gateway = await startGateway({ port: options.port, ready: options.ready, integrations, authorizer: localFunction(templateAuthorizer(template), 'Authorizer') });
     closers.push(() => gateway.close());
     return {
       url: gateway.url,

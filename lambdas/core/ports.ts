@@ -20,8 +20,19 @@ export interface PageRequest {
 }
 
 export interface ImageRepository {
-  /** Creates the image; fails with StateConflictError if the id exists. */
+  /**
+   * Creates the image; fails with StateConflictError if the id exists. The image also holds its
+   * name's record (see claimName), released again if the image cannot be written.
+   */
   create(image: Image): Promise<void>;
+  /**
+   * Makes `imageId` a holder of the owner's name record (one conditional write, O(1)). `exclusive`
+   * (IMS: names unique per account, IMG.0009): only if no other live image holds the name; answers
+   * false when one does. Not exclusive (Triton allows duplicates): always holds. Idempotent.
+   */
+  claimName(owner: string, name: string, imageId: string, opts: { exclusive: boolean }): Promise<boolean>;
+  /** Drops `imageId` from the name's holders (a delete, a rename, a compensation); idempotent. */
+  releaseName(owner: string, name: string, imageId: string): Promise<void>;
   get(id: string): Promise<Image | undefined>;
   /**
    * Applies `changes` if the image is in one of `expect.states` (and at `expect.rev` when given);

@@ -27,6 +27,8 @@ export interface HttpRequest {
   /** Parsed JSON body; `undefined` when the request has none. */
   body: unknown;
   event: APIGatewayProxyEvent;
+  /** The Lambda context (remaining time), when the handler runs in one. */
+  context?: Context;
 }
 
 export interface HttpResponse {
@@ -151,6 +153,7 @@ export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => 
         headers: lowerHeaders(event.headers),
         body: parseBody(event, options.parseBody),
         event,
+        context,
       });
     } catch (err) {
       const ctx: ErrorContext = { requestId, operation, method: event.httpMethod, path: event.path, headers: lowerHeaders(event.headers) };

@@ -49,6 +49,9 @@ export class Data extends Construct {
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
       })),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Tokens and idempotency records carry `ttl` (epoch seconds): DynamoDB removes them once expired
+      // (readers check expiry themselves, as deletion may lag).
+      timeToLiveAttribute: 'ttl',
       deletionProtection: retained,
       removalPolicy,
     });

@@ -94,7 +94,7 @@ export class ServiceApi extends Construct {
     for (const type of Object.keys(GATEWAY_RESPONSES) as GatewayResponseType[]) {
       this.restApi.addGatewayResponse(`${type}Response`, {
         type: ResponseType[type],
-        statusCode: String(GATEWAY_RESPONSES[type].status),
+        ...(GATEWAY_RESPONSES[type].status !== undefined && { statusCode: String(GATEWAY_RESPONSES[type].status) }),
         responseHeaders: { 'Content-Type': "'application/json'" },
         templates: { 'application/json': gatewayResponseTemplate(type) },
       });

@@ -12,7 +12,22 @@ export class FakeImages implements ImageRepository {
   items = new Map<string, Image>();
   async create(image: Image) {
     if (this.items.has(image.id)) throw new StateConflictError('exists');
+    await this.claimName(image.owner, image.name, image.id, { exclusive: false });
     this.items.set(image.id, clone(image));
+  }
+  /** Name records: `${owner}|${name}` → holder image ids (as the adapter's string sets). */
+  names = new Map<string, Set<string>>();
+  async claimName(owner: string, name: string, imageId: string, opts: { exclusive: boolean }) {
+    const holders = this.names.get(`${owner}|${name}`) ?? new Set<string>();
+    const live = [...holders].filter((id) => id !== imageId && this.items.get(id)?.state !== 'deleted');
+    if (opts.exclusive && live.length) return false;
+    this.names.set(`${owner}|${name}`, holders.add(imageId));
+    return true;
+  }
+  async releaseName(owner: string, name: string, imageId: string) {
+    const holders = this.names.get(`${owner}|${name}`);
+    holders?.delete(imageId);
+    if (holders && !holders.size) this.names.delete(`${owner}|${name}`);
   }
   async get(id: string) {
     const i = this.items.get(id);

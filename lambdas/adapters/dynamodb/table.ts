@@ -14,7 +14,8 @@
  * | jobs of an account                       | GSI1: GSI1PK=OWNER#<owner>#JOBS, GSI1SK=<created>#<id>              | Query |
  * | get machine by id                        | PK=MACHINE#<id>, SK=MACHINE                     | GetItem           |
  * | machines of an account, by name          | GSI1: GSI1PK=OWNER#<owner>#MACHINES, GSI1SK=<name>#<id>             | Query |
- * | IMS: owner's images with a name (IMG.0009) | GSI1 owner images, filtered in the core (ims-create-image.ts) | Query |
+ * | image name record of an owner (IMG.0009)  | PK=IMAGENAME#<owner>#<name>, SK=IMAGENAME, `holders` = image ids | conditional UpdateItem |
+ * | idempotency record (Idempotency-Key)      | PK=IDEMPOTENCY#<hash>, SK=IDEMPOTENCY (lambdas/http/idempotency.ts) | conditional PutItem |
  * | IMS: a volume (machine disk) by id       | GSI1 owner machines, disks searched in the core  | Query             |
  * | get account by id                        | PK=ACCOUNT#<id>, SK=ACCOUNT                     | GetItem           |
  * | get account by login (unique)            | PK=LOGIN#<login>, SK=LOGIN  → accountId         | GetItem           |
@@ -40,6 +41,7 @@ export const INDEXES = {
 
 export const keys = {
   image: (id: string) => ({ PK: `IMAGE#${id}`, SK: 'IMAGE' }),
+  imageName: (owner: string, name: string) => ({ PK: `IMAGENAME#${owner}#${name}`, SK: 'IMAGENAME' }),
   imageAcl: (id: string, account: string) => ({ PK: `IMAGE#${id}`, SK: `ACL#${account}` }),
   ownerImages: (owner: string) => `OWNER#${owner}#IMAGES`,
   publicImages: () => 'PUBLIC#IMAGES',

@@ -4,12 +4,13 @@
  */
 import { createMachine } from '../../../core/use-cases/machine-lifecycle';
 import { httpHandler } from '../../../http/middleware';
+import { idempotent } from '../../../http/idempotency';
 import { clock, ids, imageRepository, machineRepository, provisionStarter } from '../../../wiring';
 import { tritonRenderer } from '../renderer';
 import { createMachineBody, parseWith } from '../schemas';
 import { serializeMachine } from '../serialize';
 
-export const handler = httpHandler({ operation: 'CreateMachine', renderer: tritonRenderer }, async (req) => {
+export const handler = httpHandler({ operation: 'CreateMachine', renderer: tritonRenderer }, idempotent(async (req) => {
   const { image, package: pkg, name } = parseWith(createMachineBody, req.body);
   const machine = await createMachine({ machines: machineRepository(), images: imageRepository(), workflow: provisionStarter(), clock, ids })(req.caller, {
     image,
@@ -17,4 +18,4 @@ export const handler = httpHandler({ operation: 'CreateMachine', renderer: trito
     ...(name !== undefined && { name }),
   });
   return { status: 201, body: serializeMachine(machine), headers: { location: `/${req.params.login}/machines/${machine.id}` } };
-});
+}));
