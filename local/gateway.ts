@@ -230,7 +230,7 @@ export async function startGateway(opts: GatewayOptions): Promise<LocalGateway> 
       } catch (err) {
         if (err instanceof LambdaFunctionError && err.errorMessage === 'Unauthorized') return send(res, 401, gatewayResponseBody('UNAUTHORIZED', requestId), { 'x-amzn-errortype': 'UnauthorizedException' });
         console.error('authorizer error', err);
-        return send(res, 500, gatewayResponseBody('DEFAULT_5XX', requestId, 500), { 'x-amzn-errortype': 'AuthorizerConfigurationException' });
+        return send(res, 500, { message: null });
       }
     }
 
