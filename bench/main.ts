@@ -17,6 +17,7 @@ const PARTS: Record<string, () => Promise<{ run(opts: { quick?: boolean }): Prom
   list: () => import('./list'),
   coldstart: () => import('./coldstart'),
   chunked: () => import('./chunked'),
+  formats: () => import('./formats'),
 };
 
 function machine(): string {

@@ -8,7 +8,7 @@ import { App, CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { IConstruct } from 'constructs';
 import { INDEXES, TABLE_KEYS } from '../../lambdas/adapters/dynamodb/table';
-import { BUILD_TASKS, routes } from '../../lambdas/routes';
+import { BUILD_TASKS, PROVISION_TASKS, routes } from '../../lambdas/routes';
 import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
 import { BUILD_STATES, FORWARD_TASKS } from '../../lib/constructs/build-workflow';
 import { ImageServiceStack, STACK_OUTPUTS } from '../../lib/image-service-stack';
@@ -197,6 +197,37 @@ describe('build workflow', () => {
   });
 });
 
+describe('provisioning workflow', () => {
+  const { definition } = localDefinitionFromTemplate(template.toJSON(), { workflow: 'ProvisionWorkflow' });
+  const states = definition.States as Record<string, AslState & Record<string, any>>;
+  const functionOfTask = (state: string): string => (states[state].Resource as string).split(':').pop()!;
+
+  it('runs ExpandImage → MarkMachineRunning → Succeed, each forward task retried and caught into RemoveDisk → MarkMachineFailed → Fail', () => {
+    expect(definition.StartAt).toBe('ExpandImage');
+    expect(definition.TimeoutSeconds).toBe(3600);
+    expect(states.ExpandImage).toMatchObject({ Type: 'Task', ResultPath: '$.expanded', Next: 'MarkMachineRunning' });
+    expect(states.MarkMachineRunning).toMatchObject({ Type: 'Task', ResultPath: null, Next: 'ProvisionSucceeded' });
+    for (const state of ['ExpandImage', 'MarkMachineRunning']) {
+      expect(states[state].Retry).toEqual([{ ErrorEquals: [...RETRYABLE_ERRORS], IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 3 }]);
+      expect(states[state].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RemoveDisk' }]);
+    }
+    expect(states.RemoveDisk).toMatchObject({ Type: 'Task', ResultPath: '$.cleanup', Next: 'MarkMachineFailed' });
+    expect(states.RemoveDisk.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.cleanupError', Next: 'MarkMachineFailed' }]);
+    expect(states.MarkMachineFailed).toMatchObject({ Type: 'Task', ResultPath: null, Next: 'ProvisionFailed' });
+    expect(states.ProvisionFailed.Type).toBe('Fail');
+    expect(Object.keys(states).filter((n) => states[n].Type === 'Task').sort()).toEqual([...PROVISION_TASKS].sort());
+  });
+
+  it('gives ExpandImage one vCPU and 15 minutes, and only ExpandImage and RemoveDisk write disks', () => {
+    for (const state of PROVISION_TASKS) expect(functionOfTask(state)).toBe(logicalId(stack.provisioning.functions[state]));
+    expect(resources[functionOfTask('ExpandImage')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
+    for (const state of ['ExpandImage', 'RemoveDisk']) {
+      expect(actionsOf(functionOfTask(state))).toEqual(expect.arrayContaining(['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListBucketMultipartUploads', 's3:DeleteObject']));
+    }
+    for (const state of ['MarkMachineRunning', 'MarkMachineFailed']) expect(actionsOf(functionOfTask(state))).not.toContain('s3:PutObject');
+  });
+});
+
 describe('HTTP API', () => {
   const methods = ofType('AWS::ApiGateway::Method').filter(([, m]) => m.Properties.HttpMethod !== 'OPTIONS');
   const methodOf = (route: (typeof routes)[number]) =>
@@ -308,7 +339,7 @@ describe('least privilege', () => {
 describe('functions', () => {
   it('all run nodejs22.x on arm64: one per route, one per task, the authorizer and the execution-ended handler', () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + 2);
+    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + PROVISION_TASKS.length + 2);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
     }
