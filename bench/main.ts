@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- part… ] [--quick]`: runs the benchmark parts (pipeline, e2e, provision, list, coldstart; all
+ * `npm run bench [-- part… ] [--quick]`: runs the benchmark parts (pipeline, e2e, provision, list, coldstart, chunked; all
  * by default), prints one table of figures with the ratio against each figure's reference measured in
  * the same run, and writes bench/results/latest.json and bench/results/summary.md (which the README's
  * Performance section quotes, with the machine it ran on).
@@ -17,6 +17,8 @@ const PARTS: Record<string, () => Promise<{ run(opts: { quick?: boolean }): Prom
   provision: () => import('./provision'),
   list: () => import('./list'),
   coldstart: () => import('./coldstart'),
+  chunked: () => import('./chunked'),
+  formats: () => import('./formats'),
 };
 
 function machine(): string {

@@ -49,6 +49,7 @@ export const routes: readonly Route[] = [
   { dialect: 'ims', method: 'GET', path: '/v2/cloudimages', operation: 'ImsListImages', auth: 'caller', access: 'read', entry: 'dialects/ims/handlers/list-images.ts' },
   { dialect: 'ims', method: 'PATCH', path: '/v2/cloudimages/{image_id}', operation: 'ImsUpdateImage', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/update-image.ts' },
   { dialect: 'ims', method: 'DELETE', path: '/v2/images/{image_id}', operation: 'ImsDeleteImage', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/delete-image.ts', storage: ['images'] },
+  { dialect: 'ims', method: 'GET', path: '/v1/cloudimages/quota', operation: 'ImsShowQuota', auth: 'caller', access: 'read', entry: 'dialects/ims/handlers/show-quota.ts' },
   { dialect: 'ims', method: 'PUT', path: '/v1/cloudimages/members', operation: 'ImsUpdateMemberStatus', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/update-member-status.ts' },
   { dialect: 'ims', method: 'POST', path: '/v1/cloudimages/{image_id}/file', operation: 'ImsExportImage', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/export-image.ts', storage: ['images'] },
 ];

@@ -44,5 +44,6 @@ export const handlers: Record<string, () => AnyHandler> = {
   'dialects/ims/handlers/delete-image.ts': () => require('../lambdas/dialects/ims/handlers/delete-image').handler,
   'dialects/ims/handlers/export-image.ts': () => require('../lambdas/dialects/ims/handlers/export-image').handler,
   'dialects/ims/handlers/update-member-status.ts': () => require('../lambdas/dialects/ims/handlers/update-member-status').handler,
+  'dialects/ims/handlers/show-quota.ts': () => require('../lambdas/dialects/ims/handlers/show-quota').handler,
   'auth/authorizer.ts': () => require('../lambdas/auth/authorizer').handler,
 };

@@ -12,6 +12,8 @@
  *   - AbortMultipartUpload  DELETE /bucket/key?uploadId=…  → 204; unknown id → 404 NoSuchUpload
  *   - UploadPart / CompleteMultipartUpload to an unknown (e.g. aborted) upload → 404 NoSuchUpload
  *     (s3rver would silently recreate the folder, or answer 500)
+ *   - CompleteMultipartUpload refuses parts out of order, unknown parts or ETags, and non-last parts
+ *     under 5 MiB, as S3 does (local/s3-complete.ts)
  *   - `Range: bytes=-N` returns the last N bytes (s3rver returned the first N+1)
  *   - keys are stored by an injective, contained mapping (s3-keys.ts): any key, `..` segments included,
  *     stays inside its bucket's folder; a bucket name S3 would refuse is 400 InvalidBucketName
@@ -33,6 +35,7 @@ import { listenOnLoopback } from './listen';
 import { installLatency, type Latency } from './latency';
 import { FaultPlan } from './faults';
 import { encodeKeyPath, installSafeKeyPaths } from './s3-keys';
+import { checkCompletion, replayRequest } from './s3-complete';
 
 // s3rver ships no type declarations; this is the part used here.
 interface S3rverApp {
@@ -440,7 +443,10 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       if (method === 'GET') return listParts(res, bucket, upload, q);
       if (method === 'DELETE') return abortUpload(res, bucket, upload);
       if (method === 'PUT') return forwardPart(req, res, uploadId);
-      return forward(req, res); // POST: CompleteMultipartUpload
+      // POST: CompleteMultipartUpload, checked as S3 checks it (local/s3-complete.ts)
+      const { body, refusal } = await checkCompletion(req, uploadDir(bucket, uploadId));
+      if (refusal) return sendError(res, refusal.status, refusal.code, refusal.message);
+      return forward(replayRequest(req, body), res);
     }
     if ((method === 'GET' || method === 'HEAD') && bucket && key && req.headers.range) await fixSuffixRange(req, bucket, key);
     forward(req, res);

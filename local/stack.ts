@@ -111,15 +111,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const taskFunctions = new Map([...taskStateFunctions(template, build.definition), ...taskStateFunctions(template, provision.definition)]);
     const taskHandlers: Record<string, LocalTaskHandler> = {};
-    const functionTimeoutsMs: Record<string, number> = {};
+    const taskFunctionsByState: Record<string, { name: string; timeoutMs: number; memoryMb: number }> = {};
     for (const state of taskStates) {
       const fn = taskFunctions.get(state);
       const entry = fn?.entry ?? taskEntry(state);
       const load = handlers[entry];
       if (!load) throw new Error(`no local handler for workflow task ${state} (${entry})`);
-      if (fn) functionTimeoutsMs[state] = fn.timeoutSeconds * 1000;
+      if (fn) taskFunctionsByState[state] = { name: fn.logicalId, timeoutMs: fn.timeoutSeconds * 1000, memoryMb: fn.memoryMb };
       // local/sfn.ts runs the handler through the local Lambda runtime: timeout, response size, context.
-      taskHandlers[state] = (input, ctx) => load()(input, { awsRequestId: ctx.executionArn, functionName: state });
+      taskHandlers[state] = (input, ctx) => load()(input, ctx.lambda);
     }
     const retry = options.retryIntervalMs ?? 200;
     const events = startLocalEvents({
@@ -136,7 +136,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         { arn: LOCAL_NAMES.provisionStateMachineArn, name: 'ProvisionMachine', definition: provision.definition },
       ],
       taskHandlers,
-      functionTimeoutsMs,
+      taskFunctions: taskFunctionsByState,
       timeScale,
       retryIntervalOverrides: Object.fromEntries(taskStates.map((s) => [s, retry])),
       onStatusChange: (event) => events.put(event as unknown as Record<string, unknown>),

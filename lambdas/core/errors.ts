@@ -15,7 +15,8 @@ export type CoreCode =
   | 'NotAvailable'
   | 'ServiceUnavailable'
   | 'RequestTooLarge'
-  | 'MalformedRequest';
+  | 'MalformedRequest'
+  | 'QuotaExceeded';
 
 export interface FieldIssue {
   field: string;

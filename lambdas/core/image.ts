@@ -8,9 +8,20 @@ export type ImageState = 'creating' | 'unactivated' | 'active' | 'disabled' | 'f
 export const IMAGE_TYPES = ['zone-dataset', 'lx-dataset', 'zvol', 'docker', 'lxd', 'data-disk', 'other'] as const;
 export type ImageType = (typeof IMAGE_TYPES)[number];
 export type Compression = 'gzip' | 'none';
-/** Disk file formats the service detects and stores (conversion between them is the formats issue). */
-export const DISK_FORMATS = ['raw', 'qcow2', 'vmdk', 'vhd', 'iso'] as const;
+/** Disk file formats the service detects and stores; ova is a tar holding an OVF descriptor and a vmdk. */
+export const DISK_FORMATS = ['raw', 'qcow2', 'vmdk', 'vhd', 'iso', 'ova'] as const;
 export type DiskFormat = (typeof DISK_FORMATS)[number];
+
+/**
+ * A disk format a build can write (lambdas/pipeline/formats: `OutputSpec`). Defaults: qcow2 plain,
+ * vmdk streamOptimized, vhd dynamic.
+ */
+export type TargetDiskFormat =
+  | { format: 'raw' }
+  | { format: 'qcow2'; compressed?: boolean }
+  | { format: 'vmdk'; subformat?: 'streamOptimized' | 'monolithicSparse' }
+  | { format: 'vhd'; subformat?: 'dynamic' | 'fixed' }
+  | { format: 'ova'; ova?: { name?: string; description?: string; cpus?: number; memoryMiB?: number; osTypeId?: number } };
 
 export interface ImageFile {
   size: number;
@@ -20,6 +31,8 @@ export interface ImageFile {
   format: DiskFormat;
   /** Object key in the images bucket (never sent on the wire). */
   key: string;
+  /** Bytes of the disk the file holds (recorded by builds; absent on older files). */
+  virtualSize?: number;
 }
 
 export interface ImageError {

@@ -3,7 +3,7 @@
  * implement them; tests may fake them. No AWS types cross this line.
  */
 import type { Account } from './account';
-import type { Compression, DiskFormat, Image, ImageFile, ImageState, MemberStatus } from './image';
+import type { Compression, DiskFormat, Image, ImageFile, ImageState, MemberStatus, TargetDiskFormat } from './image';
 import type { ImageFilter } from './image-filter';
 import type { Job, JobStatus } from './job';
 import type { Machine, MachineState } from './machine';
@@ -79,6 +79,14 @@ export interface DiskProvisioner {
   removeDisk(key: string): Promise<void>;
 }
 
+/**
+ * Writes a stored image file as a disk of another format at another key of the images store, after
+ * checking the file against its manifest (ImageFileCorruptError).
+ */
+export interface ImageFileConverter {
+  convertImageFile(file: ImageFile, output: TargetDiskFormat, toKey: string): Promise<void>;
+}
+
 /** Copies an image file to another key of the images store (exports to the caller's bucket area). */
 export interface ObjectCopier {
   /** Copies and checks the copy against the file's manifest (ImageFileCorruptError, the copy removed). */
@@ -132,6 +140,11 @@ export interface BuildSource {
 export interface BuildTarget {
   /** The stored format; absent when PrepareSource must detect it from the bytes (imports). */
   format?: DiskFormat;
+  /**
+   * Write the (raw) source disk in this format; `format` is then `output.format`. Absent: the
+   * source's bytes are stored as they are.
+   */
+  output?: TargetDiskFormat;
   compression: Compression;
   /** When set, PrepareSource fails the build if the disk's virtual size exceeds this many GiB. */
   minDiskGiB?: number;
@@ -177,6 +190,16 @@ export interface FileUrlSigner {
   presignImageFile(key: string, opts: { expiresInSeconds: number; filename: string }): Promise<string>;
 }
 
+/**
+ * Admission of new images against the account's quotas (core/quota.ts). `admit` counts the owner's
+ * images and, for a build, takes one of its build slots for `imageId` — a conditional write; a slot
+ * whose image is no longer building is taken over, so slots never leak.
+ */
+export interface QuotaGate {
+  admit(owner: string, imageId: string, opts: { build: boolean }): Promise<void>;
+  usage(owner: string): Promise<import('./quota').QuotaUsage & { limits: import('./quota').QuotaLimits }>;
+}
+
 export interface Clock {
   now(): Date;
 }
@@ -190,13 +213,18 @@ export interface CredentialRepository {
   /** Registers (or replaces) an SSH public key of an account. */
   putKey(key: import('./credential').SshKeyCredential): Promise<void>;
   getKey(login: string, md5Fingerprint: string): Promise<import('./credential').SshKeyCredential | undefined>;
-  /** Sets the password (resetting failures and lockout). */
+  /** Sets the password (its `updated_at` invalidates earlier API tokens). */
   putPassword(cred: import('./credential').PasswordCredential): Promise<void>;
   getPassword(accountId: string): Promise<import('./credential').PasswordCredential | undefined>;
-  /** Counts one wrong password (a conditional counter); locks until `lockUntil` once `maxFailures` is reached. */
-  recordPasswordFailure(accountId: string, opts: { maxFailures: number; lockUntil: string }): Promise<void>;
-  /** Clears the failure counter after a good password (no-op when it is already zero). */
-  clearPasswordFailures(accountId: string): Promise<void>;
+  /**
+   * Reserves one password attempt for (source, login) before the hash is computed: one conditional
+   * write; false when the pair is blocked or its round is full (credential.ts LoginThrottlePolicy).
+   */
+  reserveLoginAttempt(source: string, login: string, policy: import('./credential').LoginThrottlePolicy, now: Date): Promise<boolean>;
+  /** A wrong password: blocks the pair when its round is full (idempotent under concurrency). */
+  recordLoginFailure(source: string, login: string, policy: import('./credential').LoginThrottlePolicy, now: Date): Promise<void>;
+  /** A right password: gives the attempt's slot back and forgets past blocks. */
+  releaseLoginAttempt(source: string, login: string): Promise<void>;
   putToken(token: import('./credential').TokenCredential): Promise<void>;
   getToken(hash: string): Promise<import('./credential').TokenCredential | undefined>;
   putAksk(cred: import('./credential').AkskCredential): Promise<void>;

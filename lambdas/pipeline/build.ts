@@ -72,7 +72,7 @@ export interface BuildImageFileOptions {
    * format patches its head at the end (qcow2, vmdk monolithicSparse, vhd dynamic, ova), to compute
    * the digests of the final bytes.
    */
-  readBack?: () => Promise<AsyncIterable<Uint8Array>>;
+  readBack?: () => Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>;
   /** gzip level 0–9, default 6. */
   level?: number;
   /**
@@ -141,7 +141,7 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
   const { level, chunkSize, limit } = validate(opts);
   const storeIncompressible = opts.storeIncompressible ?? true;
   const writer = opts.output && opts.output.format !== 'raw' ? createWriter(opts.output, { virtualSize: sourceSize }) : undefined;
-  if (writer && writer.headSize > 0 && (!sink.writeHead || !opts.readBack)) {
+  if (writer && writer.headSize > 0 && (!sink.writeHead || (!opts.readBack && (opts.hash ?? true)))) {
     throw new PipelineOptionsError(`${opts.output!.format} output needs a sink that can write its head (writeHead) and a readBack to hash the result`);
   }
   // with a writer, the size check and the raw-bytes count happen before it

@@ -89,7 +89,7 @@ export class ServiceApi extends Construct {
       environment: data.environment,
     });
     data.grantItemsRead(this.authorizerFunction);
-    data.grantItemsUpdate(this.authorizerFunction); // the wrong-password counter (lambdas/auth/basic.ts)
+    data.grantItemsUpdate(this.authorizerFunction); // the password-attempt counters (lambdas/auth/basic.ts)
     // A refused or timed-out caller gets a JSON body every dialect's clients can read (lib/gateway-responses.ts).
     for (const type of Object.keys(GATEWAY_RESPONSES) as GatewayResponseType[]) {
       this.restApi.addGatewayResponse(`${type}Response`, {

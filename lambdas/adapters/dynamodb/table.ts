@@ -19,7 +19,8 @@
  * | get account by id                        | PK=ACCOUNT#<id>, SK=ACCOUNT                     | GetItem           |
  * | get account by login (unique)            | PK=LOGIN#<login>, SK=LOGIN  → accountId         | GetItem           |
  * | SSH key of a login by MD5 fingerprint    | PK=KEY#<login>#<md5 fp>, SK=KEY                 | GetItem           |
- * | password hash + failure counter          | PK=CRED#<accountId>, SK=PASSWORD                | GetItem / conditional UpdateItem |
+ * | password hash                            | PK=CRED#<accountId>, SK=PASSWORD                | GetItem           |
+ * | password attempts of a (source, login)   | PK=THROTTLE#<source ip>#<login>, SK=THROTTLE    | conditional UpdateItem |
  * | API token by sha256 of the token         | PK=TOKEN#<sha256 hex>, SK=TOKEN                 | GetItem           |
  * | AK/SK pair by access key                 | PK=AKSK#<ak>, SK=AKSK                           | GetItem           |
  *
@@ -51,6 +52,7 @@ export const keys = {
   password: (accountId: string) => ({ PK: `CRED#${accountId}`, SK: 'PASSWORD' }),
   token: (sha256Hex: string) => ({ PK: `TOKEN#${sha256Hex}`, SK: 'TOKEN' }),
   aksk: (ak: string) => ({ PK: `AKSK#${ak}`, SK: 'AKSK' }),
+  loginThrottle: (source: string, login: string) => ({ PK: `THROTTLE#${source}#${login.toLowerCase()}`, SK: 'THROTTLE' }),
 };
 
 /** Sort key of an image in every listing: publication (or creation) time, then id, so ties are stable. */

@@ -42,15 +42,17 @@ let client: SFNClient;
 const statusEvents: ExecutionStatusChangeEvent[] = [];
 const cleanups: unknown[] = [];
 let lingerMs = 5_000;
+let workRemainingMs = -1;
 
 beforeAll(async () => {
   sfn = await startLocalSfn({
     stateMachines: Object.entries(machines).map(([name, definition]) => ({ arn: `${SM}:${name}`, name, definition })),
     timeScale: 0.01,
-    functionTimeoutsMs: { Work: 30_000 },
+    taskFunctions: { Work: { name: 'WorkFunction', timeoutMs: 30_000, memoryMb: 256 } },
     retryIntervalOverrides: {},
     taskHandlers: {
-      Work: async () => {
+      Work: async (_, ctx) => {
+        workRemainingMs = ctx.lambda.getRemainingTimeInMillis();
         await sleep(2_000);
         return 'late';
       },
@@ -98,6 +100,9 @@ describe('local Step Functions limits', () => {
     const { error } = JSON.parse(d.output!);
     expect(error.Error).toBe('Sandbox.Timedout');
     expect(JSON.parse(error.Cause)).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: expect.stringMatching(/Task timed out after 0\.30 seconds$/) });
+    // the handler's Lambda context counted down from the scaled timeout
+    expect(workRemainingMs).toBeGreaterThan(0);
+    expect(workRemainingMs).toBeLessThanOrEqual(300);
   });
 
   it("fails a task past its TimeoutSeconds with States.Timeout", async () => {

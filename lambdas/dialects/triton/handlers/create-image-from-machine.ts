@@ -1,7 +1,7 @@
 /** POST /{login}/images — CreateImageFromMachine: 201 with the `creating` image, its job id and Location. */
 import { createImageFromMachine } from '../../../core/use-cases/create-image-from-machine';
 import { httpHandler } from '../../../http/middleware';
-import { clock, ids, imageRepository, jobRepository, machineRepository, workflowStarter } from '../../../wiring';
+import { clock, ids, imageRepository, jobRepository, machineRepository, quotaGate, workflowStarter } from '../../../wiring';
 import { tritonRenderer } from '../renderer';
 import { parseCreateImageFromMachine } from '../schemas';
 import { serializeImage } from '../serialize';
@@ -15,6 +15,7 @@ export const handler = httpHandler({ operation: 'CreateImageFromMachine', render
     workflow: workflowStarter(),
     clock,
     ids,
+    quotas: quotaGate(),
   });
   const { image, job } = await create(req.caller, command);
   return {

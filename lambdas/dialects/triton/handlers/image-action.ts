@@ -11,7 +11,7 @@ import { exportImage } from '../../../core/use-cases/export-image';
 import { updateImage } from '../../../core/use-cases/update-image';
 import { answerShare } from '../../../core/use-cases/share-consent';
 import { httpHandler, type HttpRequest, type HttpResponse } from '../../../http/middleware';
-import { clock, ids, imageFileStore, imageRepository } from '../../../wiring';
+import { clock, ids, imageFileStore, imageRepository, quotaGate } from '../../../wiring';
 import { tritonRenderer } from '../renderer';
 import { cloneImageBody, exportImageBody, parseWith, updateImageBody, uuidParam } from '../schemas';
 import { imageManifest, serializeImage } from '../serialize';
@@ -26,7 +26,7 @@ const ACTIONS: Record<string, Action> = {
   },
   clone: async (req, id, body) => {
     parseWith(cloneImageBody, body);
-    const image = await cloneImage({ images: imageRepository(), files: imageFileStore(), clock, ids })(req.caller, id);
+    const image = await cloneImage({ images: imageRepository(), files: imageFileStore(), clock, ids, quotas: quotaGate() })(req.caller, id);
     return { status: 200, body: serializeImage(image, req.caller.accountId) };
   },
   // Extension (docs/decisions/sharing-consent.md): the sharee accepts or rejects a share.

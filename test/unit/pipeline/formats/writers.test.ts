@@ -111,5 +111,7 @@ maybe('disk-format writers, checked by qemu-img', () => {
     expect(qemuImg(['check', '-f', 'vmdk', vmdk]).out).toMatch(/No errors were found/);
     expect(qemuImg(['compare', '-f', 'raw', '-F', 'vmdk', source, vmdk]).out).toMatch(/Images are identical/);
     expect(readFileSync(vmdk, 'latin1')).toContain('createType="streamOptimized"');
+    const reader = await openDisk('ova', bufferSource(readFileSync(file)));
+    expect((await collect(reader.stream())).equals(padded(data))).toBe(true);
   }, 60_000);
 });
