@@ -9,6 +9,9 @@ const shared = {
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
   moduleNameMapper: { '^@middy/([^/]+)$': '<rootDir>/node_modules/@middy/$1/index.js' },
   setupFiles: ['<rootDir>/test/helpers/polyfills.ts'],
+  // Tests assert results, never speed: a generous per-test limit keeps a loaded CI machine from failing
+  // a correct test that streams tens of MiB through the local S3 (speed is measured by npm run bench).
+  testTimeout: 30_000,
 };
 
 module.exports = {

@@ -33,13 +33,14 @@ export const routes: readonly Route[] = [
   { dialect: 'triton', method: 'GET', path: '/{login}/images/{id}', operation: 'GetImage', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/get-image.ts' },
   { dialect: 'triton', method: 'GET', path: '/{login}/images/{id}/file', operation: 'GetImageFile', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/get-image-file.ts' },
   { dialect: 'triton', method: 'GET', path: '/{login}/jobs/{id}', operation: 'GetJob', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/get-job.ts' },
+  { dialect: 'triton', method: 'POST', path: '/{login}/jobs/{id}', operation: 'JobAction', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/job-action.ts', storage: ['images'] },
   { dialect: 'triton', method: 'GET', path: '/{login}/machines', operation: 'ListMachines', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/list-machines.ts' },
   { dialect: 'triton', method: 'GET', path: '/{login}/machines/{id}', operation: 'GetMachine', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/get-machine.ts' },
   { dialect: 'triton', method: 'POST', path: '/{login}/images/{id}', operation: 'ImageAction', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/image-action.ts', storage: ['images'] },
   { dialect: 'triton', method: 'DELETE', path: '/{login}/images/{id}', operation: 'DeleteImage', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/delete-image.ts', storage: ['images'] },
   { dialect: 'triton', method: 'GET', path: '/{login}', operation: 'GetAccount', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/get-account.ts' },
   { dialect: 'triton', method: 'GET', path: '/{login}/packages', operation: 'ListPackages', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/list-packages.ts' },
-  { dialect: 'triton', method: 'POST', path: '/{login}/machines', operation: 'CreateMachine', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/create-machine.ts', storage: ['disks'] },
+  { dialect: 'triton', method: 'POST', path: '/{login}/machines', operation: 'CreateMachine', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/create-machine.ts' },
   { dialect: 'triton', method: 'POST', path: '/{login}/machines/{id}', operation: 'MachineAction', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/machine-action.ts' },
   { dialect: 'triton', method: 'DELETE', path: '/{login}/machines/{id}', operation: 'DeleteMachine', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/delete-machine.ts', storage: ['disks'] },
   { dialect: 'ims', method: 'POST', path: '/v2/cloudimages/action', operation: 'ImsCreateImage', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/create-image.ts' },
@@ -48,6 +49,8 @@ export const routes: readonly Route[] = [
   { dialect: 'ims', method: 'GET', path: '/v2/cloudimages', operation: 'ImsListImages', auth: 'caller', access: 'read', entry: 'dialects/ims/handlers/list-images.ts' },
   { dialect: 'ims', method: 'PATCH', path: '/v2/cloudimages/{image_id}', operation: 'ImsUpdateImage', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/update-image.ts' },
   { dialect: 'ims', method: 'DELETE', path: '/v2/images/{image_id}', operation: 'ImsDeleteImage', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/delete-image.ts', storage: ['images'] },
+  { dialect: 'ims', method: 'GET', path: '/v1/cloudimages/quota', operation: 'ImsShowQuota', auth: 'caller', access: 'read', entry: 'dialects/ims/handlers/show-quota.ts' },
+  { dialect: 'ims', method: 'PUT', path: '/v1/cloudimages/members', operation: 'ImsUpdateMemberStatus', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/update-member-status.ts' },
   { dialect: 'ims', method: 'POST', path: '/v1/cloudimages/{image_id}/file', operation: 'ImsExportImage', auth: 'caller', access: 'write', entry: 'dialects/ims/handlers/export-image.ts', storage: ['images'] },
 ];
 
@@ -65,5 +68,8 @@ export const BUILD_TASKS = [
   'HashFile',
 ] as const;
 export type BuildTask = (typeof BUILD_TASKS)[number];
+/** Task states of the provisioning workflow (lib/constructs/provision-workflow.ts), same file mapping. */
+export const PROVISION_TASKS = ['ExpandImage', 'MarkMachineRunning', 'RemoveDisk', 'MarkMachineFailed'] as const;
+export type ProvisionTask = (typeof PROVISION_TASKS)[number];
 export const taskEntry = (state: string): string =>
   `workflow/tasks/${state.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}.ts`;

@@ -22,6 +22,11 @@ import { SfnWorkflowStarter } from './adapters/sfn/workflow-starter';
 import { S3ObjectCopier } from './adapters/s3/object-copier';
 import { S3ImageFileConverter } from './adapters/s3/image-converter';
 import { DynamoCredentialRepository } from './adapters/dynamodb/credential-repository';
+import { DynamoQuotaGate } from './adapters/dynamodb/quota-gate';
+import { DEFAULT_QUOTAS, type QuotaLimits } from './core/quota';
+import { SfnProvisionStarter } from './adapters/sfn/provision-starter';
+import { copySettingsFromEnv } from './adapters/s3/copy-object';
+import { SfnWorkflowStopper } from './adapters/sfn/workflow-stopper';
 
 const disposers: (() => void)[] = [];
 const once = <T>(make: () => T): (() => T) => {
@@ -52,7 +57,18 @@ export const config = {
   imagesBucket: () => env('IMAGES_BUCKET'),
   disksBucket: () => env('DISKS_BUCKET'),
   stateMachineArn: () => env('STATE_MACHINE_ARN'),
+  /** Per-account quotas: QUOTA_IMAGES and QUOTA_CONCURRENT_BUILDS, else the defaults (core/quota.ts). */
+  quotas: (): QuotaLimits => ({
+    images: positiveInt(process.env.QUOTA_IMAGES) ?? DEFAULT_QUOTAS.images,
+    concurrentBuilds: positiveInt(process.env.QUOTA_CONCURRENT_BUILDS) ?? DEFAULT_QUOTAS.concurrentBuilds,
+  }),
+  provisionStateMachineArn: () => env('PROVISION_STATE_MACHINE_ARN'),
 };
+
+function positiveInt(v: string | undefined): number | undefined {
+  const n = Number(v);
+  return v && Number.isInteger(n) && n > 0 ? n : undefined;
+}
 
 export const clock: Clock = { now: () => new Date() };
 export const ids: IdGenerator = { uuid: () => randomUUID() };
@@ -68,9 +84,12 @@ export const jobRepository = /* @__PURE__ */ once(() => new DynamoJobRepository(
 export const machineRepository = /* @__PURE__ */ once(() => new DynamoMachineRepository(documentClient(), config.tableName()));
 export const accountRepository = /* @__PURE__ */ once(() => new DynamoAccountRepository(documentClient(), config.tableName()));
 export const fileUrlSigner = /* @__PURE__ */ once(() => new S3FileUrlSigner(s3Client(), config.imagesBucket()));
-export const imageFileStore = /* @__PURE__ */ once(() => new S3ImageFileStore(s3Client(), config.imagesBucket()));
+export const imageFileStore = /* @__PURE__ */ once(() => new S3ImageFileStore(s3Client(), config.imagesBucket(), copySettingsFromEnv()));
 export const diskProvisioner = /* @__PURE__ */ once(() => new S3DiskProvisioner(s3Client(), config.imagesBucket(), config.disksBucket()));
 export const workflowStarter = /* @__PURE__ */ once(() => new SfnWorkflowStarter(sfnClient(), config.stateMachineArn()));
-export const objectCopier = /* @__PURE__ */ once(() => new S3ObjectCopier(s3Client(), config.imagesBucket()));
+export const objectCopier = /* @__PURE__ */ once(() => new S3ObjectCopier(s3Client(), config.imagesBucket(), copySettingsFromEnv()));
 export const imageFileConverter = /* @__PURE__ */ once(() => new S3ImageFileConverter(s3Client(), config.imagesBucket()));
+export const provisionStarter = /* @__PURE__ */ once(() => new SfnProvisionStarter(sfnClient(), config.provisionStateMachineArn()));
+export const workflowStopper = /* @__PURE__ */ once(() => new SfnWorkflowStopper(sfnClient()));
 export const credentialRepository = /* @__PURE__ */ once(() => new DynamoCredentialRepository(documentClient(), config.tableName()));
+export const quotaGate = /* @__PURE__ */ once(() => new DynamoQuotaGate(documentClient(), config.tableName(), imageRepository(), config.quotas(), clock));

@@ -262,6 +262,11 @@ export async function startGateway(opts: GatewayOptions): Promise<LocalGateway> 
   return {
     url: `http://127.0.0.1:${port}`,
     server,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // clients keep connections alive; don't wait for their idle timeout
+        server.closeIdleConnections();
+      }),
   };
 }

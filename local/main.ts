@@ -42,10 +42,14 @@ async function start(args: string[]) {
   if (!(timeScale > 0)) throw new UsageError(`LOCAL_TIME_SCALE must be a positive number, not ${process.env.LOCAL_TIME_SCALE}`);
   // LOCAL_CHUNKING: JSON of the chunked-build setting (lambdas/workflow/chunked.ts), e.g. scaled down by tests
   const chunking = process.env.LOCAL_CHUNKING ? (JSON.parse(process.env.LOCAL_CHUNKING) as Record<string, number>) : undefined;
-  const stack = await startLocalStack({ port, dataDir, timeScale, chunking });
-  const { failInterruptedBuilds } = await import('./recover');
+  // LOCAL_COPY: JSON of the copy setting (LocalStackOptions.copy), e.g. a tiny multipart threshold for tests
+  const copy = process.env.LOCAL_COPY ? (JSON.parse(process.env.LOCAL_COPY) as Record<string, number>) : undefined;
+  const stack = await startLocalStack({ port, dataDir, timeScale, chunking, copy });
+  const { failInterruptedBuilds, failInterruptedProvisioning } = await import('./recover');
   const interrupted = await failInterruptedBuilds();
   if (interrupted) console.log(`${interrupted} build(s) interrupted by the last stop were marked failed`);
+  const provisioning = await failInterruptedProvisioning();
+  if (provisioning) console.log(`${provisioning} machine(s) interrupted while provisioning were marked failed`);
   const seeded = await seedDemo(dataDir);
   const state: StackFile = { url: stack.url, pid: process.pid, dataDir, endpoints: stack.endpoints, env: stack.env };
   mkdirSync(path.dirname(stateFile), { recursive: true });

@@ -67,6 +67,8 @@ export interface Image {
   /** OS release as the user named it (IMS `os_version`, e.g. "CentOS 7.0 64bit"). */
   os_version?: string;
   error?: ImageError;
+  /** The job building the image (set at creation; never sent on the wire): what DELETE of a `creating` image cancels. */
+  job_id?: string;
   /** Optimistic-lock revision, bumped by every write. */
   rev: number;
 }
@@ -92,6 +94,18 @@ export function assertTransition(image: Pick<Image, 'id' | 'state'>, to: ImageSt
     throw new StateConflictError(`image ${image.id} is ${image.state} and cannot become ${to}`, image.state);
   }
 }
+
+/**
+ * A sharee's answer to a share (IMS/Glance `member_status`): a share is `pending` until the sharee
+ * accepts it. Only accepted shares are listed (and so resolvable by name); any share is reachable by
+ * id. Kept on the acl entry, not on the image (docs/decisions/sharing-consent.md).
+ */
+export const MEMBER_STATUSES = ['pending', 'accepted', 'rejected'] as const;
+export type MemberStatus = (typeof MEMBER_STATUSES)[number];
+
+/** The acl as a given account may see it: all of it for the owner, only its own entry for a sharee. */
+export const aclSeenBy = (image: Pick<Image, 'owner' | 'acl'>, accountId: string): string[] =>
+  image.owner === accountId ? image.acl : image.acl.filter((a) => a === accountId);
 
 /** The image a principal may see: its own, public ones, and those whose acl holds it. */
 export const canSee = (image: Pick<Image, 'owner' | 'public' | 'acl' | 'state'>, accountId: string): boolean =>

@@ -12,6 +12,7 @@ import type { Principal } from '../core/account';
 import { verifyAkskBody } from '../auth/aksk';
 import { authRequestFrom } from '../auth/request';
 import { accountRepository, clock, credentialRepository } from '../wiring';
+import { assertNoControlCharacters } from '../core/text';
 import { InvalidCredentialsError, MalformedRequestError, NotAuthorizedError, RequestTooLargeError, ServiceError, isServiceError } from '../core/errors';
 
 export const logger = new Logger({ serviceName: 'machine-image-service' });
@@ -72,7 +73,7 @@ function assertPathNamesCaller(params: Record<string, string>, caller: Principal
 /** The AK/SK half the authorizer cannot do without the body (lambdas/auth/aksk.ts). */
 async function bodyMatchesSignature(event: APIGatewayProxyEvent): Promise<boolean> {
   const ctx = (event.requestContext?.authorizer ?? {}) as Record<string, unknown>;
-  if (ctx.bodySha256 === undefined && ctx.akskPending === undefined) return true;
+  if (ctx.bodySha256 === undefined && ctx.akskPending === undefined && ctx.akskUnsignedPayload === undefined) return true;
   const raw = event.body ?? '';
   const body = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   return verifyAkskBody(ctx, authRequestFrom(event), body, { accounts: accountRepository(), credentials: credentialRepository(), clock });
@@ -88,11 +89,14 @@ function parseBody(event: APIGatewayProxyEvent): unknown {
   if (event.body === null || event.body === undefined || event.body === '') return undefined;
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(raw) > MAX_BODY_BYTES) throw new RequestTooLargeError(`request body exceeds ${MAX_BODY_BYTES} bytes`);
+  let body: unknown;
   try {
-    return JSON.parse(raw);
+    body = JSON.parse(raw);
   } catch {
     throw new MalformedRequestError('request body is not valid JSON');
   }
+  assertNoControlCharacters(body); // every stored string is shown to others (core/text.ts)
+  return body;
 }
 
 export interface HandlerOptions {
@@ -112,12 +116,13 @@ export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => 
       const params = Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, decodeURIComponent(v ?? '')]));
       const caller = principalFrom(event);
       if (!caller && !options.anonymous) throw new NotAuthorizedError('you are not authorized to do this');
+      // The signature first: nothing about the caller (its login in a 403) may answer an unverified request.
+      if (caller && !(await bodyMatchesSignature(event))) throw new InvalidCredentialsError('the request signature does not match its body');
       const owner = renderer.pathOwner ? params[renderer.pathOwner] : undefined;
       if (caller && owner !== undefined && owner !== 'my' && owner.toLowerCase() !== caller.login.toLowerCase()) {
         throw new NotAuthorizedError(`${caller.login} is not allowed to act as ${owner}`);
       }
       if (caller) assertPathNamesCaller(params, caller);
-      if (caller && !(await bodyMatchesSignature(event))) throw new InvalidCredentialsError('the request signature does not match its body');
       res = await run({
         operation,
         requestId,

@@ -101,9 +101,9 @@ export class Data extends Construct {
     return Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.disksBucket.arnForObjects('*')] });
   }
 
-  /** Write and remove machine disks (CreateMachine, DeleteMachine), reading image files to expand. */
+  /** Write and remove machine disks (provisioning, DeleteMachine), aborting uploads left open. */
   grantDisksWrite(grantee: IGrantable): Grant {
-    Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.disksBucket.bucketArn] });
+    Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'], resourceArns: [this.disksBucket.bucketArn] });
     return Grant.addToPrincipal({
       grantee,
       actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],

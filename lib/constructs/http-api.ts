@@ -41,6 +41,8 @@ export const STAGE_NAME = 'prod';
 export interface ServiceApiProps {
   data: Data;
   stateMachine: IStateMachine;
+  /** The provisioning workflow (CreateMachine starts it). */
+  provisionStateMachine?: IStateMachine;
   /** @default the route table */
   routes?: readonly Route[];
   /** Steady-state requests per second for the whole stage. @default 100 */
@@ -87,7 +89,7 @@ export class ServiceApi extends Construct {
       environment: data.environment,
     });
     data.grantItemsRead(this.authorizerFunction);
-    data.grantItemsUpdate(this.authorizerFunction); // the wrong-password counter (lambdas/auth/basic.ts)
+    data.grantItemsUpdate(this.authorizerFunction); // the password-attempt counters (lambdas/auth/basic.ts)
     // A refused or timed-out caller gets a JSON body every dialect's clients can read (lib/gateway-responses.ts).
     for (const type of Object.keys(GATEWAY_RESPONSES) as GatewayResponseType[]) {
       this.restApi.addGatewayResponse(`${type}Response`, {
@@ -110,11 +112,18 @@ export class ServiceApi extends Construct {
       const fn = createServiceFunction(this, route.operation, {
         entry: route.entry,
         description: `${route.dialect} ${route.method} ${route.path}`,
-        environment: { ...data.environment, STATE_MACHINE_ARN: stateMachine.stateMachineArn },
+        environment: {
+          ...data.environment,
+          STATE_MACHINE_ARN: stateMachine.stateMachineArn,
+          ...(props.provisionStateMachine && route.access === 'write' && { PROVISION_STATE_MACHINE_ARN: props.provisionStateMachine.stateMachineArn }),
+        },
       });
       if (route.access === 'write') {
         data.grantItemsReadWrite(fn);
         stateMachine.grantStartExecution(fn);
+        // Cancel (a job's cancel action, DeleteImage of a `creating` image) stops the build's execution.
+        stateMachine.grantExecution(fn, 'states:StopExecution');
+        props.provisionStateMachine?.grantStartExecution(fn);
       } else {
         data.grantItemsRead(fn);
       }

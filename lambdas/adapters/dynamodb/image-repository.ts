@@ -3,8 +3,9 @@
  * image's immutable creation time and id, so they never need rewriting; `public` images are also
  * projected into the public index.
  */
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Image, ImageState } from '../../core/image';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Image, ImageState, MemberStatus } from '../../core/image';
 import type { ImageRepository, ImageSource, ImageSourcePage, Page, PageRequest } from '../../core/ports';
 import { effectiveState, type ImageFilter } from '../../core/image-filter';
 import { NotFoundError } from '../../core/errors';
@@ -77,7 +78,7 @@ export class DynamoImageRepository implements ImageRepository {
    */
   async listSource(source: ImageSource, account: string, opts: { after?: string; limit: number; filter: ImageFilter }): Promise<ImageSourcePage> {
     const idx = source === 'owned' ? INDEXES.byOwner : source === 'public' ? INDEXES.publicImages : INDEXES.sharedWith;
-    const pk = source === 'owned' ? keys.ownerImages(account) : source === 'public' ? keys.publicImages() : keys.sharedWith(account);
+    const pk = source === 'owned' ? keys.ownerImages(account) : source === 'public' ? keys.publicImages() : keys.sharedWithStatus(account, opts.filter.memberStatus ?? 'accepted');
     const names: Record<string, string> = { '#pk': idx.partitionKey };
     const values: Record<string, unknown> = { ':pk': pk };
     let keyCondition = '#pk = :pk';
@@ -118,20 +119,44 @@ export class DynamoImageRepository implements ImageRepository {
     // The entry sorts with the image in every listing: it copies the image's own index sort key.
     const sortKey = String(out.Item[INDEXES.byOwner.sortKey]);
     for (const account of accounts) {
-      // An index entry, not a state: writing it twice is the same as once.
+      // A new share is pending until the sharee accepts it; writing it again keeps the sharee's answer.
+      await this.doc
+        .send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...keys.imageAcl(imageId, account),
+              entity: 'ImageAcl',
+              [INDEXES.sharedWith.partitionKey]: keys.sharedWithStatus(account, 'pending'),
+              [INDEXES.sharedWith.sortKey]: sortKey,
+              imageId,
+              account,
+              member_status: 'pending',
+            },
+            ConditionExpression: 'attribute_not_exists(PK)',
+          }),
+        )
+        .catch((err) => {
+          if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        });
+    }
+  }
+
+  async setMemberStatus(imageId: string, account: string, status: MemberStatus): Promise<void> {
+    try {
       await this.doc.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: {
-            ...keys.imageAcl(imageId, account),
-            entity: 'ImageAcl',
-            [INDEXES.sharedWith.partitionKey]: keys.sharedWith(account),
-            [INDEXES.sharedWith.sortKey]: sortKey,
-            imageId,
-            account,
-          },
+          Key: keys.imageAcl(imageId, account),
+          UpdateExpression: 'SET member_status = :s, #pk = :pk',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeNames: { '#pk': INDEXES.sharedWith.partitionKey },
+          ExpressionAttributeValues: { ':s': status, ':pk': keys.sharedWithStatus(account, status) },
         }),
       );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) throw new NotFoundError('image not found');
+      throw err;
     }
   }
 

@@ -7,7 +7,8 @@
  * | get image by id                          | PK=IMAGE#<id>, SK=IMAGE                        | GetItem           |
  * | images owned by an account, newest first | GSI1: GSI1PK=OWNER#<owner>#IMAGES, GSI1SK=<published/created>#<id> | Query |
  * | public images                            | GSI2: GSI2PK=PUBLIC#IMAGES, GSI2SK=<published/created>#<id>        | Query |
- * | images shared with an account (acl)      | GSI3: GSI3PK=SHARED#<account>, GSI3SK=<published/created>#<id>     | Query |
+ * | images shared with an account (accepted) | GSI3: GSI3PK=SHARED#<account>, GSI3SK=<published/created>#<id>     | Query |
+ * | shares pending / rejected by an account  | GSI3: GSI3PK=SHARED#<account>#pending|rejected, same sort key      | Query |
  * | acl entries of an image                  | PK=IMAGE#<id>, SK begins_with ACL#              | Query             |
  * | get job by id                            | PK=JOB#<id>, SK=JOB                             | GetItem           |
  * | jobs of an account                       | GSI1: GSI1PK=OWNER#<owner>#JOBS, GSI1SK=<created>#<id>              | Query |
@@ -18,7 +19,8 @@
  * | get account by id                        | PK=ACCOUNT#<id>, SK=ACCOUNT                     | GetItem           |
  * | get account by login (unique)            | PK=LOGIN#<login>, SK=LOGIN  → accountId         | GetItem           |
  * | SSH key of a login by MD5 fingerprint    | PK=KEY#<login>#<md5 fp>, SK=KEY                 | GetItem           |
- * | password hash + failure counter          | PK=CRED#<accountId>, SK=PASSWORD                | GetItem / conditional UpdateItem |
+ * | password hash                            | PK=CRED#<accountId>, SK=PASSWORD                | GetItem           |
+ * | password attempts of a (source, login)   | PK=THROTTLE#<source ip>#<login>, SK=THROTTLE    | conditional UpdateItem |
  * | API token by sha256 of the token         | PK=TOKEN#<sha256 hex>, SK=TOKEN                 | GetItem           |
  * | AK/SK pair by access key                 | PK=AKSK#<ak>, SK=AKSK                           | GetItem           |
  *
@@ -38,6 +40,8 @@ export const keys = {
   ownerImages: (owner: string) => `OWNER#${owner}#IMAGES`,
   publicImages: () => 'PUBLIC#IMAGES',
   sharedWith: (account: string) => `SHARED#${account}`,
+  /** Accepted shares sit in `SHARED#<account>` (the default listing); pending and rejected ones beside it. */
+  sharedWithStatus: (account: string, status: 'accepted' | 'pending' | 'rejected') => (status === 'accepted' ? `SHARED#${account}` : `SHARED#${account}#${status}`),
   job: (id: string) => ({ PK: `JOB#${id}`, SK: 'JOB' }),
   ownerJobs: (owner: string) => `OWNER#${owner}#JOBS`,
   machine: (id: string) => ({ PK: `MACHINE#${id}`, SK: 'MACHINE' }),
@@ -48,6 +52,7 @@ export const keys = {
   password: (accountId: string) => ({ PK: `CRED#${accountId}`, SK: 'PASSWORD' }),
   token: (sha256Hex: string) => ({ PK: `TOKEN#${sha256Hex}`, SK: 'TOKEN' }),
   aksk: (ak: string) => ({ PK: `AKSK#${ak}`, SK: 'AKSK' }),
+  loginThrottle: (source: string, login: string) => ({ PK: `THROTTLE#${source}#${login.toLowerCase()}`, SK: 'THROTTLE' }),
 };
 
 /** Sort key of an image in every listing: publication (or creation) time, then id, so ties are stable. */

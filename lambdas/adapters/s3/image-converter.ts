@@ -14,6 +14,7 @@ import { buildImageFile } from '../../pipeline/build';
 import { DiskFormatError, fileInfo, openDisk } from '../../pipeline/formats';
 import { createS3MultipartSink } from '../../pipeline/s3-sink';
 import { s3RandomAccess } from './random-access';
+import { verifyStoredObject } from './verify';
 
 export class S3ImageFileConverter implements ImageFileConverter {
   constructor(private readonly s3: S3Client, private readonly bucket: string) {}
@@ -48,6 +49,8 @@ export class S3ImageFileConverter implements ImageFileConverter {
   }
 
   async convertImageFile(file: ImageFile, output: TargetDiskFormat, toKey: string): Promise<void> {
+    // one checking pass first: the readers read out of order, so the bytes cannot be checked on the way
+    await verifyStoredObject(this.s3, this.bucket, file.key, file, 'the image file');
     const { source, size } = await this.rawDisk(file);
     await buildImageFile({
       source,

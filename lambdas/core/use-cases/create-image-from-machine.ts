@@ -10,7 +10,7 @@ import type { Compression, Image, ImageType, TagValue } from '../image';
 import { IMAGE_TYPES } from '../image';
 import type { Job } from '../job';
 import { bootDisk, type Machine, type MachineDisk } from '../machine';
-import type { Clock, IdGenerator, ImageRepository, JobRepository, MachineRepository, WorkflowStarter } from '../ports';
+import type { Clock, IdGenerator, ImageRepository, JobRepository, MachineRepository, QuotaGate, WorkflowStarter } from '../ports';
 import { startImageBuild } from './start-image-build';
 
 export interface CreateImageFromMachineCommand {
@@ -36,6 +36,7 @@ export interface CreateImageDeps {
   workflow: WorkflowStarter;
   clock: Clock;
   ids: IdGenerator;
+  quotas?: QuotaGate;
 }
 
 /** The caller's machine, ready to be imaged: it exists, is the caller's, and is stopped. */

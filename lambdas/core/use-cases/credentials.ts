@@ -58,7 +58,7 @@ export const setPassword =
       ]);
     }
     const account = await accountOf(deps, login);
-    await deps.credentials.putPassword({ accountId: account.id, ...(await hashPassword(password)), failures: 0, updated_at: deps.clock.now().toISOString() });
+    await deps.credentials.putPassword({ accountId: account.id, ...(await hashPassword(password)), updated_at: deps.clock.now().toISOString() });
     return { login: account.login, accountId: account.id };
   };
 

@@ -38,6 +38,7 @@ export const exportImageToBucket =
     if (!copy && !output) {
       throw new NotAvailableError(`image ${id} is stored as ${file.format}; it can be exported as ${Object.keys(IMS_EXPORT_FORMATS).join(', ')}, not ${cmd.format}`);
     }
+    const destination = userBucketKey(caller.accountId, cmd.destination);
     const now = deps.clock.now().toISOString();
     const job: Job = {
       id: deps.ids.uuid(),
@@ -52,9 +53,8 @@ export const exportImageToBucket =
     };
     await deps.jobs.create(job);
     try {
-      const to = userBucketKey(caller.accountId, cmd.destination);
-      if (copy) await deps.copier.copyImageObject(file.key, to);
-      else await deps.converter.convertImageFile(file, output!, to);
+      if (copy) await deps.copier.copyImageFile(file, destination);
+      else await deps.converter.convertImageFile(file, output!, destination);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       return deps.jobs.update(job.id, { statuses: ['RUNNING'] }, { status: 'FAIL', error_code: err instanceof ServiceError ? err.code : 'StorageError', fail_reason: reason, end_time: deps.clock.now().toISOString() });

@@ -2,7 +2,8 @@
  * BuildImageFile: streams the source disk (a machine's or volume's disk, or a bucket object) from S3 through the pipeline (compress + sha1 + sha256,
  * gzip members in parallel) into a multipart upload in the images bucket, in bounded memory, and
  * reports job progress at most once a second. On any failure the sink aborts its upload; the
- * workflow's Cleanup then removes anything else under the image's prefix.
+ * workflow's Cleanup then removes anything else under the image's prefix. A cancelled job makes the
+ * next progress write fail (a conditional write on RUNNING), which stops the pipeline.
  *
  * With `target.output` the raw disk is written in that format (qcow2, vmdk, vhd, ova: see
  * lambdas/pipeline/formats/index.ts); formats whose head is patched at the end keep part 1 of the
@@ -15,6 +16,8 @@ import { fileInfo } from '../../pipeline/formats';
 import type { ImageFile } from '../../core/image';
 import { config, s3Client } from '../../wiring';
 import { steps } from '../deps';
+import { BuildConflictError } from '../errors';
+import { removeImageObjects } from './cleanup';
 import { classifyS3Error } from '../s3-errors';
 import { sourceBucket } from '../source-bucket';
 import { imageFileKey, type BuildState } from '../state';
@@ -52,6 +55,11 @@ export const handler = async (state: BuildState): Promise<ImageFile> => {
     readBack: async () => (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable,
     onProgress: (done) => steps.progress(state.jobId, progressOf(done, sourceSize), 'BuildImageFile'),
   });
+  // A cancel or delete that landed after the last progress write: remove the file this task wrote.
+  if (!(await steps.stillBuilding(state.jobId, state.imageId))) {
+    await removeImageObjects(state.imageId);
+    throw new BuildConflictError(`the build of image ${state.imageId} was cancelled or the image deleted`);
+  }
   return {
     size: result.size,
     sha1: result.sha1,

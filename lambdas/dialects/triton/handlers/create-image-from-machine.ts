@@ -1,7 +1,7 @@
 /** POST /{login}/images — CreateImageFromMachine: 201 with the `creating` image, its job id and Location. */
 import { createImageFromMachine } from '../../../core/use-cases/create-image-from-machine';
 import { httpHandler } from '../../../http/middleware';
-import { clock, ids, imageRepository, jobRepository, machineRepository, workflowStarter } from '../../../wiring';
+import { clock, ids, imageRepository, jobRepository, machineRepository, quotaGate, workflowStarter } from '../../../wiring';
 import { tritonRenderer } from '../renderer';
 import { parseCreateImageFromMachine } from '../schemas';
 import { serializeImage } from '../serialize';
@@ -15,11 +15,12 @@ export const handler = httpHandler({ operation: 'CreateImageFromMachine', render
     workflow: workflowStarter(),
     clock,
     ids,
+    quotas: quotaGate(),
   });
   const { image, job } = await create(req.caller, command);
   return {
     status: 201,
-    body: serializeImage(image),
+    body: serializeImage(image, req.caller.accountId),
     headers: { 'x-joyent-jobid': job.id, location: `/${req.params.login}/images/${image.id}` },
   };
 });
