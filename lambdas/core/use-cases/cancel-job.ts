@@ -38,7 +38,10 @@ export const cancelJob =
       const now = deps.clock.now().toISOString();
       job = await deps.jobs.update(jobId, { statuses: ['INIT', 'RUNNING'] }, { status: 'CANCELLED', error_code: CANCELLED_CODE, fail_reason: `cancelled by ${caller.login}`, end_time: now });
     }
-    if (job.execution_arn) await deps.workflow.stopBuild(job.execution_arn, `job ${jobId} cancelled by ${caller.login}`);
+    // The CANCELLED job is what every build step obeys; stopping the execution only saves its remaining
+    // work, so a failure to stop it does not fail the cancel (the task stops at its next job check).
+    let stopError: unknown;
+    if (job.execution_arn) await deps.workflow.stopBuild(job.execution_arn, `job ${jobId} cancelled by ${caller.login}`).catch((err) => (stopError = err));
     const imageId = job.entities.image_id;
     const image = await deps.images.get(imageId);
     if (image?.state === 'creating') {
@@ -47,5 +50,6 @@ export const cancelJob =
       });
     }
     if (image && image.state !== 'active' && image.state !== 'disabled') await deps.files.removeFiles(imageId);
+    if (stopError) throw stopError;
     return job;
   };
