@@ -56,7 +56,10 @@ maybe('disk formats over HTTP', () => {
     // Assert
     expect((await api('GET', `/v2/cloudimages?id=${imageId}`, undefined, ims(token))).body.images[0]).toMatchObject({ disk_format: 'qcow2', status: 'active' });
     expect(machine.status).toBe(201);
-    expect(machine.body).toMatchObject({ state: 'running', image: imageId });
+    // CreateMachine answers at once; the provisioning workflow reads the qcow2 and makes it running
+    expect(machine.body).toMatchObject({ state: 'provisioning', image: imageId });
+    const running = await poll(() => api('GET', `/${alice.login}/machines/${machine.body.id}`), (r) => r.body?.state !== 'provisioning');
+    expect(running.body).toMatchObject({ state: 'running', image: imageId });
     const stored = await machineRepository().get(machine.body.id);
     const object = await s3().send(new GetObjectCommand({ Bucket: stack.env.DISKS_BUCKET, Key: stored!.disks[0].key }));
     expect(sha256(await object.Body!.transformToByteArray())).toBe(sha256(disk));

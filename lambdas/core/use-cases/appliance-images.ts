@@ -149,11 +149,15 @@ export const listApplianceImages =
     return Promise.all(records.map((r) => withBuild(deps, r)));
   };
 
-/** Cancels the generation; a generation that already ended is a StateConflict (409). */
+/**
+ * Cancels the generation; cancelling a cancelled generation again answers it as it is (idempotent), and
+ * a generation that ended otherwise is a StateConflict (409).
+ */
 export const cancelApplianceImage =
   (deps: ApplianceImageDeps) =>
   async (caller: Principal, applianceId: string, id: string): Promise<GeneratedImage> => {
-    const { record } = await getApplianceImage(deps)(caller, applianceId, id);
+    const { record, job } = await getApplianceImage(deps)(caller, applianceId, id);
+    if (job?.status === 'CANCELLED') return withBuild(deps, record);
     await cancelJob({ jobs: deps.jobs, images: deps.images, files: deps.files, workflow: deps.stopper, clock: deps.clock })(caller, record.job_id);
     return withBuild(deps, record);
   };
