@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { startLocalDynamo } from '../../../local/dynamo';
 
 function makeClient(endpoint: string): DynamoDBClient {
@@ -43,6 +43,9 @@ describe('local DynamoDB (dynalite)', () => {
       const first = await startLocalDynamo({ dataDir: path.join(dataDir, 'ddb') });
       const c1 = makeClient(first.endpoint);
       await createTable(c1);
+      // on disk the switch to ACTIVE is a LevelDB write that can land after CreateTable answers: wait, as a
+      // DynamoDB client must (local/table.ts does the same for the service table)
+      await waitUntilTableExists({ client: c1, maxWaitTime: 20, minDelay: 1, maxDelay: 1 }, { TableName: 'jobs' });
       await c1.send(new PutItemCommand({ TableName: 'jobs', Item: { pk: { S: 'kept' } } }));
       c1.destroy();
       await first.close();
