@@ -22,7 +22,8 @@ describe('per-account quotas', () => {
     expect(accepted.length).toBeGreaterThanOrEqual(1);
     expect(refused.length).toBeGreaterThan(0);
     for (const r of refused) expect([r.status, r.body.code]).toEqual([409, 'QuotaExceeded']);
-    const all = await api('GET', `/${user.login}/images?state=all`);
+    // the account's own images (the listing also shows other accounts' public ones)
+    const all = await api('GET', `/${user.login}/images?state=all&owner=${user.id}`);
     expect(all.body.length).toBe(accepted.length);
     // once they are done, building is possible again
     for (const r of accepted) await poll(() => api('GET', `/${user.login}/images/${r.body.id}`), (x) => x.body?.state !== 'creating');
