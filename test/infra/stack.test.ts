@@ -272,11 +272,11 @@ describe('least privilege', () => {
 });
 
 describe('functions', () => {
-  it('all run nodejs22.x on arm64: one per route, one per task, and the authorizer', () => {
+  it('all run nodejs24.x on arm64: one per route, one per task, and the authorizer', () => {
     const functions = ofType('AWS::Lambda::Function');
     expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + 1);
     for (const [, fn] of functions) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     }
   });
 });
