@@ -52,7 +52,18 @@ export const routes: readonly Route[] = [
 ];
 
 /** Workflow Task states, in order; each maps to `workflow/tasks/<kebab-case>.ts`. */
-export const BUILD_TASKS = ['PrepareSource', 'BuildImageFile', 'Finalize', 'Cleanup', 'MarkFailed'] as const;
+export const BUILD_TASKS = [
+  'PrepareSource',
+  'BuildImageFile',
+  'Finalize',
+  'Cleanup',
+  'MarkFailed',
+  // chunked builds (lambdas/workflow/chunked.ts)
+  'StartRanges',
+  'BuildRange',
+  'AssembleFile',
+  'HashFile',
+] as const;
 export type BuildTask = (typeof BUILD_TASKS)[number];
 export const taskEntry = (state: string): string =>
   `workflow/tasks/${state.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}.ts`;

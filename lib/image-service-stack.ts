@@ -7,11 +7,15 @@ import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { BuildWorkflow } from './constructs/build-workflow';
 import { Data } from './constructs/data';
+import { ExecutionFailures } from './constructs/execution-failures';
 import { ServiceApi } from './constructs/http-api';
+import type { ChunkingSettings } from '../lambdas/workflow/chunked';
 
 export interface ImageServiceStackProps extends StackProps {
   /** For the table and buckets. @default RETAIN */
   dataRemovalPolicy?: RemovalPolicy;
+  /** Chunked builds (threshold, range size, …); also read from the CDK context key `chunking`. @default DEFAULT_CHUNKING */
+  chunking?: Partial<ChunkingSettings>;
 }
 
 /** Output ids; the local stack and scripts read these names from the stack's outputs. */
@@ -25,8 +29,11 @@ export class ImageServiceStack extends Stack {
   constructor(scope: Construct, id: string, props: ImageServiceStackProps = {}) {
     super(scope, id, props);
     this.data = new Data(this, 'Data', { removalPolicy: props.dataRemovalPolicy });
-    this.workflow = new BuildWorkflow(this, 'BuildWorkflow', { data: this.data });
+    const chunking = props.chunking ?? (this.node.tryGetContext('chunking') as Partial<ChunkingSettings> | undefined);
+    this.workflow = new BuildWorkflow(this, 'BuildWorkflow', { data: this.data, chunking });
     this.api = new ServiceApi(this, 'Api', { data: this.data, stateMachine: this.workflow.stateMachine });
+    // Ends the builds of executions that stopped, timed out or failed outside their Catch path (every state machine of the stack).
+    new ExecutionFailures(this, 'ExecutionFailures', { data: this.data });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });

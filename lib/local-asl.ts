@@ -10,12 +10,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { ImageServiceStack } from './image-service-stack';
+import type { ChunkingSettings } from '../lambdas/workflow/chunked';
 
 export interface LocalAslOptions {
   /** @default 'us-east-1' */
   region?: string;
   /** @default '000000000000' */
   accountId?: string;
+  /** ARNs to use for given logical ids (e.g. the local state machines' own ARNs) instead of fake ones. */
+  arns?: Record<string, string>;
+  /** Stack setting for chunked builds (tests scale the threshold and range size down). */
+  chunking?: Partial<ChunkingSettings>;
 }
 
 export interface LocalDefinition {
@@ -42,13 +47,22 @@ export interface AslState {
 
 /** The part of a CloudFormation template this module reads. */
 export interface CfnTemplate {
-  Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  Resources?: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>;
 }
 
 const STATE_MACHINE_TYPE = 'AWS::StepFunctions::StateMachine';
 
 /** Synthesizes the service stack (bundling skipped, temp outdir) and returns its build workflow as plain ASL. */
 export function synthesizeLocalDefinition(options: LocalAslOptions = {}): LocalDefinition {
+  return localDefinitionFromTemplate(synthesizeTemplate(options), options);
+}
+
+/**
+ * The service stack's CloudFormation template, synthesized in-process with bundling skipped and a
+ * temporary outdir. The local stack reads everything it mirrors from this one template: the ASL
+ * (here) and the functions' limits and event rules (lib/local-template.ts).
+ */
+export function synthesizeTemplate(options: Pick<LocalAslOptions, 'chunking'> = {}): CfnTemplate {
   const outdir = mkdtempSync(path.join(tmpdir(), 'image-service-asl-'));
   try {
     const app = new App({
@@ -60,9 +74,8 @@ export function synthesizeLocalDefinition(options: LocalAslOptions = {}): LocalD
       // infra tests run it, the local stack needs only the definition.
       builtinCloudFormationValidation: false,
     });
-    const stack = new ImageServiceStack(app, 'ImageServiceLocal');
-    const template = app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
-    return localDefinitionFromTemplate(template, options);
+    const stack = new ImageServiceStack(app, 'ImageServiceLocal', { chunking: options.chunking });
+    return app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -98,6 +111,7 @@ export function resolveIntrinsics(value: unknown, template: CfnTemplate, options
   };
 
   const arnOf = (logicalId: string): string => {
+    if (options.arns?.[logicalId]) return options.arns[logicalId];
     const type = resources[logicalId]?.Type;
     if (!type) throw new Error(`unknown resource in definition: ${logicalId}`);
     const service = type.split('::')[1].toLowerCase();
@@ -105,7 +119,8 @@ export function resolveIntrinsics(value: unknown, template: CfnTemplate, options
       ? `arn:aws:lambda:${region}:${account}:function:${logicalId}`
       : `arn:aws:${service}:${region}:${account}:${logicalId}`;
   };
-  const ref = (name: string): string => pseudo[name] ?? (resources[name] ? name : fail(`unknown Ref: ${name}`));
+  const ref = (name: string): string =>
+    pseudo[name] ?? options.arns?.[name] ?? (resources[name] ? name : fail(`unknown Ref: ${name}`));
   const getAtt = (logicalId: string, attribute: string): string =>
     attribute === 'Arn' ? arnOf(logicalId) : fail(`unsupported Fn::GetAtt attribute: ${logicalId}.${attribute}`);
 

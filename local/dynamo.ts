@@ -6,6 +6,7 @@
 import type { Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { listenOnLoopback } from './listen';
+import { installLatency, type Latency } from './latency';
 
 // dynalite ships no type declarations.
 type DynaliteFactory = (options: {
@@ -25,6 +26,8 @@ export interface LocalDynamoOptions {
 
 export interface LocalDynamo {
   endpoint: string;
+  /** Latency injection (local/latency.ts). */
+  latency: Latency;
   close(): Promise<void>;
 }
 
@@ -36,10 +39,12 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
     deleteTableMs: 0,
     updateTableMs: 0,
   });
+  const latency = installLatency(server);
   const port = await listenOnLoopback(server, options.port);
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    latency,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         // dynalite's close waits for the HTTP server, then closes LevelDB.

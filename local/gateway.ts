@@ -3,14 +3,22 @@
  * It matches a request to a route, runs the REQUEST authorizer in-process for authenticated routes,
  * builds a REST API proxy event (v1) with the authorizer's context, and invokes the handler — the
  * same code and event shape Lambda runs behind API Gateway.
+ *
+ * Every invocation goes through the local Lambda runtime (local/lambda.ts) with the function's own
+ * limits from the synthesized template, and the gateway adds API Gateway's own:
+ *   - the integration timeout (29 s unless the template says otherwise): `504` with the
+ *     INTEGRATION_TIMEOUT gateway response body (lib/gateway-responses.ts), as the deployed API;
+ *   - a failed invocation (the function's timeout, a response over 6 MB, a thrown error) or a
+ *     malformed proxy response: `502 {"message": "Internal server error"}`, API Gateway's own body;
+ *   - an authorizer that fails (rather than refusing): `500 {"message": null}`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { listenOnLoopback } from './listen';
-import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
-import { routes, type Route } from '../lambdas/routes';
-import { handlers } from './handlers';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { routes as ROUTES, type Route } from '../lambdas/routes';
 import { gatewayResponseBody } from '../lib/gateway-responses';
+import { invokeLocal, LambdaFunctionError, type LocalFunction } from './lambda';
 
 /** API Gateway's payload limit. */
 const MAX_PAYLOAD = 10 * 1024 * 1024;
@@ -67,24 +75,6 @@ function specificity(a: string, b: string): number {
   return 0;
 }
 
-function lambdaContext(name: string): Context {
-  const id = randomUUID();
-  return {
-    awsRequestId: id,
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
-    memoryLimitInMB: '1024',
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 29_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
@@ -118,7 +108,35 @@ export interface LocalGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(opts: { port: number; host?: string }): Promise<LocalGateway> {
+/** A route's function and API Gateway's timeout for its integration (already scaled). */
+export interface GatewayIntegration {
+  fn: LocalFunction;
+  integrationTimeoutMs: number;
+}
+
+export interface GatewayOptions {
+  port: number;
+  host?: string;
+  /** The function behind each route, by the route's `operation`. */
+  integrations: Record<string, GatewayIntegration>;
+  authorizer: LocalFunction;
+  /** @default the route table (lambdas/routes.ts) */
+  routes?: readonly Route[];
+}
+
+/** The bodies API Gateway itself answers with when an integration fails. */
+const INTERNAL_SERVER_ERROR = { message: 'Internal server error' };
+
+function isProxyResult(value: unknown): value is APIGatewayProxyResult {
+  const r = value as APIGatewayProxyResult | null;
+  return r !== null && typeof r === 'object' && Number.isInteger(r.statusCode) && (r.body === undefined || r.body === null || typeof r.body === 'string');
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<LocalGateway> {
+  const routes = opts.routes ?? ROUTES;
+  for (const route of routes) {
+    if (!opts.integrations[route.operation]) throw new Error(`no function for route ${route.operation}`);
+  }
   const compiled = compileRoutes(routes);
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -170,12 +188,16 @@ export async function startGateway(opts: { port: number; host?: string }): Promi
         requestContext: { requestId, path: url.pathname, httpMethod: route.method, stage: 'local', resourcePath: route.path, identity: { sourceIp } } as never,
       };
       try {
-        const result = await handlers['auth/authorizer.ts']()(authEvent, lambdaContext('Authorizer'));
+        const result = (await invokeLocal(opts.authorizer, authEvent, { requestId })) as {
+          principalId: string;
+          policyDocument?: { Statement?: { Effect: string }[] };
+          context?: Record<string, unknown>;
+        };
         const allowed = result?.policyDocument?.Statement?.some((s: { Effect: string }) => s.Effect === 'Allow');
         if (!allowed) return send(res, 403, gatewayResponseBody('ACCESS_DENIED', requestId), { 'x-amzn-errortype': 'AccessDeniedException' });
         authorizer = { ...(result.context ?? {}), principalId: result.principalId };
       } catch (err) {
-        if ((err as Error)?.message === 'Unauthorized') return send(res, 401, gatewayResponseBody('UNAUTHORIZED', requestId), { 'x-amzn-errortype': 'UnauthorizedException' });
+        if (err instanceof LambdaFunctionError && err.errorMessage === 'Unauthorized') return send(res, 401, gatewayResponseBody('UNAUTHORIZED', requestId), { 'x-amzn-errortype': 'UnauthorizedException' });
         console.error('authorizer error', err);
         return send(res, 500, { message: null });
       }
@@ -208,8 +230,29 @@ export async function startGateway(opts: { port: number; host?: string }): Promi
         stage: 'local',
       },
     };
-    const result = await handlers[route.entry]()(event, lambdaContext(route.operation));
-    const outHeaders: Record<string, string> = { ...(result.headers ?? {}) };
+    const integration = opts.integrations[route.operation];
+    const invocation = invokeLocal(integration.fn, event, { requestId });
+    invocation.catch(() => undefined); // after a 504, the late outcome is discarded
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), integration.integrationTimeoutMs)));
+    let result: unknown;
+    try {
+      result = await Promise.race([invocation, timedOut]);
+    } catch (err) {
+      if (!(err instanceof LambdaFunctionError)) throw err;
+      console.error(`${route.operation} failed: ${err.errorType}: ${err.errorMessage}`);
+      return send(res, 502, INTERNAL_SERVER_ERROR, { 'x-amzn-errortype': 'InternalServerErrorException' });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (result === 'timeout') {
+      return send(res, 504, gatewayResponseBody('INTEGRATION_TIMEOUT', requestId), { 'x-amzn-errortype': 'IntegrationTimeoutException' });
+    }
+    if (!isProxyResult(result)) {
+      console.error(`${route.operation} returned a malformed Lambda proxy response`);
+      return send(res, 502, INTERNAL_SERVER_ERROR, { 'x-amzn-errortype': 'InternalServerErrorException' });
+    }
+    const outHeaders = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]));
     res.writeHead(result.statusCode, outHeaders);
     const payload = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : Buffer.from(result.body ?? '', 'utf8');
     res.end(method === 'HEAD' ? undefined : payload);

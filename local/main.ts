@@ -37,7 +37,12 @@ async function start(args: string[]) {
   const stateFile = path.resolve(flag(args, 'state-file') ?? DEFAULT_STATE_FILE);
   const { startLocalStack } = await import('./stack');
   const { seedDemo, DEMO_LOGIN } = await import('./seed');
-  const stack = await startLocalStack({ port, dataDir });
+  // LOCAL_TIME_SCALE multiplies every time limit the local stack enforces (LocalStackOptions.timeScale).
+  const timeScale = Number(process.env.LOCAL_TIME_SCALE ?? 1);
+  if (!(timeScale > 0)) throw new UsageError(`LOCAL_TIME_SCALE must be a positive number, not ${process.env.LOCAL_TIME_SCALE}`);
+  // LOCAL_CHUNKING: JSON of the chunked-build setting (lambdas/workflow/chunked.ts), e.g. scaled down by tests
+  const chunking = process.env.LOCAL_CHUNKING ? (JSON.parse(process.env.LOCAL_CHUNKING) as Record<string, number>) : undefined;
+  const stack = await startLocalStack({ port, dataDir, timeScale, chunking });
   const { failInterruptedBuilds } = await import('./recover');
   const interrupted = await failInterruptedBuilds();
   if (interrupted) console.log(`${interrupted} build(s) interrupted by the last stop were marked failed`);

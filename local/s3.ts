@@ -13,6 +13,7 @@
  *   - UploadPart / CompleteMultipartUpload to an unknown (e.g. aborted) upload → 404 NoSuchUpload
  *     (s3rver would silently recreate the folder, or answer 500)
  *   - `Range: bytes=-N` returns the last N bytes (s3rver returned the first N+1)
+ * Faults for tests can be injected through `/__faults` (local/faults.ts).
  * Everything else goes to s3rver unchanged (path-style only; signatures are not checked).
  * Still missing: UploadPartCopy; truncated ListObjects needs `node --openssl-legacy-provider`.
  */
@@ -21,6 +22,8 @@ import { promises as fsp, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { listenOnLoopback } from './listen';
+import { installLatency, type Latency } from './latency';
+import { FaultPlan } from './faults';
 
 // s3rver ships no type declarations; this is the part used here.
 interface S3rverApp {
@@ -47,6 +50,8 @@ export interface LocalS3Options {
 
 export interface LocalS3 {
   endpoint: string;
+  /** Latency injection (local/latency.ts). */
+  latency: Latency;
   close(): Promise<void>;
 }
 
@@ -112,6 +117,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   });
   await app.configureBuckets();
   const forward = app.callback();
+  const faults = new FaultPlan();
 
   const uploadsDir = (bucket: string) => path.join(dataDir, bucket, UPLOADS_DIR);
   const uploadDir = (bucket: string, uploadId: string) => path.join(uploadsDir(bucket), uploadId);
@@ -291,6 +297,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       return forward(req, res);
     }
     const q = url.searchParams;
+    if (await faults.control(req, res, url.pathname)) return;
+    if (faults.intercept(req, res, { bucket, key, query: q })) return;
     const method = req.method ?? 'GET';
     const uploadId = q.get('uploadId');
 
@@ -323,10 +331,12 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       sendError(res, 500, 'InternalError', err instanceof Error ? err.message : String(err));
     });
   });
+  const latency = installLatency(server);
   const port = await listenOnLoopback(server, options.port);
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    latency,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => {

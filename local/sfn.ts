@@ -19,14 +19,38 @@
  * - A Task state with no handler fails with `States.TaskFailed` (the engine would otherwise try real AWS).
  * - Handlers also get a second argument `{executionArn, stateName, signal}`; `signal` aborts on
  *   StopExecution or close(). As on AWS, stopping an execution doesn't stop a task already running.
- * - Task states without TimeoutSeconds get `defaultTaskTimeoutSeconds` (900, Lambda's maximum), since the
- *   engine's default is the ASL spec's 60 s.
+ *
+ * AWS's limits, every time limit multiplied by `timeScale` (default 1):
+ * - A handler runs as its Lambda function would (local/lambda.ts): cut at the function's timeout
+ *   (`functionTimeoutsMs`, per Task state; 900 s, Lambda's maximum, when not given), the task failing
+ *   with `Sandbox.Timedout`; a result over 6 MB fails it with `Function.ResponseSizeTooLarge`.
+ * - A Task's `TimeoutSeconds` fails it with `States.Timeout`; without one a Task has no state timeout
+ *   (AWS's default is 99999999 s, not the ASL spec's 60 s that the engine would apply).
+ * - The definition's `TimeoutSeconds` ends the execution TIMED_OUT (`States.Timeout`).
+ * - A state input or task result larger than 256 KB (262,144 bytes of JSON) fails the execution
+ *   with `States.DataLimitExceeded`, a terminal error no Retry or Catch handles (so, as on AWS, the
+ *   workflow's own Catch path does not run; the status event below is what cleans up after it).
+ * - StartExecution refuses an input over 256 KB (`InvalidExecutionInput`).
+ * Timers are ours, not the engine's: Task and execution timeouts are removed from the definition the
+ * engine runs, so fractional scaled values work and nothing overflows Node's 24.8-day timer limit.
+ *
+ * Every status change (RUNNING at start, then SUCCEEDED, FAILED, TIMED_OUT or ABORTED) is passed to
+ * `onStatusChange` as the EventBridge event Step Functions emits ("Step Functions Execution Status
+ * Change", source `aws.states`), which the local stack routes to the template's rules (local/events.ts).
  */
 import './polyfills';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { listenOnLoopback } from './listen';
+import { invokeLocal, LambdaFunctionError, scaleMs } from './lambda';
+
+/** Step Functions' payload limit for an execution input, a state's input or output, a task result. */
+export const MAX_STATE_PAYLOAD_BYTES = 262_144;
+/** Lambda's maximum timeout, for Task handlers whose function timeout was not given. */
+const MAX_FUNCTION_TIMEOUT_MS = 900_000;
+/** What the engine is given instead of a Task's TimeoutSeconds (our own timer enforces the real one). */
+const ENGINE_NO_TIMEOUT_SECONDS = 2_000_000;
 
 type RunResult = ReturnType<StateMachine['run']>;
 /** An event of aws-local-stepfunctions' execution log (ExecutionStarted, StateEntered, StateRetried, …). */
@@ -60,12 +84,43 @@ export interface LocalSfnOptions {
   retryIntervalOverrides?: Record<string, number | number[]>;
   /** Wait state duration in ms per state name. */
   waitTimeOverrides?: Record<string, number>;
-  /** TimeoutSeconds given to Task states that have none (default 900). */
-  defaultTaskTimeoutSeconds?: number;
+  /** The timeout of the function behind each Task state, in ms, by state name (before scaling). */
+  functionTimeoutsMs?: Record<string, number>;
+  /** Multiplies every time limit: function timeouts, Task and execution TimeoutSeconds. @default 1 */
+  timeScale?: number;
+  /** Called with the EventBridge event of every execution status change; must not throw (errors are ignored). */
+  onStatusChange?: (event: ExecutionStatusChangeEvent) => void;
   /** aws-local-stepfunctions' definition checks; default `{checkArn: false, checkPaths: true}`. */
   validationOptions?: { noValidate?: boolean; checkArn?: boolean; checkPaths?: boolean };
   /** Called for every engine event of every execution, and must not throw (errors are ignored). */
   onExecutionEvent?: (executionArn: string, event: ExecutionEvent) => void;
+}
+
+/** The EventBridge event Step Functions sends on an execution's status change. */
+export interface ExecutionStatusChangeEvent {
+  version: '0';
+  id: string;
+  'detail-type': 'Step Functions Execution Status Change';
+  source: 'aws.states';
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: {
+    executionArn: string;
+    stateMachineArn: string;
+    name: string;
+    status: ExecutionStatus;
+    /** Epoch milliseconds. */
+    startDate: number;
+    stopDate: number | null;
+    input: string;
+    inputDetails: { included: boolean };
+    output: string | null;
+    outputDetails: { included: boolean } | null;
+    error: string | null;
+    cause: string | null;
+  };
 }
 
 export interface LocalSfn {
@@ -73,6 +128,8 @@ export interface LocalSfn {
   close(): Promise<void>;
   /** Resolves when no execution is running and no task handler is still in flight. */
   waitForIdle(): Promise<void>;
+  /** Whether no execution is running and no task handler is in flight, now. */
+  isIdle(): boolean;
 }
 
 interface ExecutionRecord {
@@ -88,6 +145,8 @@ interface ExecutionRecord {
   cause?: string;
   abortEngine: () => void;
   controller: AbortController;
+  /** The execution's TimeoutSeconds timer. */
+  timer?: NodeJS.Timeout;
 }
 
 interface MachineEntry {
@@ -97,6 +156,10 @@ interface MachineEntry {
   engine: StateMachine;
   /** Task state name → Resource. */
   tasks: Map<string, string>;
+  /** Task state name → its TimeoutSeconds in ms (unscaled), for Tasks that have one. */
+  taskTimeoutsMs: Map<string, number>;
+  /** The definition's TimeoutSeconds in ms (unscaled). */
+  executionTimeoutMs?: number;
   createdAt: Date;
 }
 
@@ -114,17 +177,24 @@ type Json = Record<string, unknown>;
 const LAMBDA_INVOKE = /^arn:aws[\w-]*:states:::lambda:invoke$/;
 const NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
 
-/** Copies the definition, collecting Task resources and giving Task states a timeout when they have none. */
-function prepareDefinition(definition: object, taskTimeout: number): { definition: Record<string, unknown>; tasks: Map<string, string> } {
+/**
+ * Copies the definition for the engine, collecting Task resources and taking the timeouts out (our
+ * timers enforce them, scaled): Tasks get a timeout the engine never reaches instead of its 60 s default.
+ */
+function prepareDefinition(definition: object): Pick<MachineEntry, 'definition' | 'tasks' | 'taskTimeoutsMs' | 'executionTimeoutMs'> {
   const copy = JSON.parse(JSON.stringify(definition)) as Record<string, unknown>;
   const tasks = new Map<string, string>();
+  const taskTimeoutsMs = new Map<string, number>();
+  const executionTimeoutMs = typeof copy.TimeoutSeconds === 'number' ? copy.TimeoutSeconds * 1000 : undefined;
+  delete copy.TimeoutSeconds;
   const walk = (machine: unknown) => {
     const states = (machine as { States?: Record<string, Json> } | undefined)?.States;
     if (!states) return;
     for (const [name, state] of Object.entries(states)) {
       if (state.Type === 'Task') {
         tasks.set(name, String(state.Resource));
-        if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = taskTimeout;
+        if (typeof state.TimeoutSeconds === 'number') taskTimeoutsMs.set(name, state.TimeoutSeconds * 1000);
+        if (state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = ENGINE_NO_TIMEOUT_SECONDS;
       } else if (state.Type === 'Parallel') {
         for (const branch of (state.Branches as unknown[]) ?? []) walk(branch);
       } else if (state.Type === 'Map') {
@@ -133,22 +203,25 @@ function prepareDefinition(definition: object, taskTimeout: number): { definitio
     }
   };
   walk(copy);
-  return { definition: copy, tasks };
+  return { definition: copy, tasks, taskTimeoutsMs, executionTimeoutMs };
 }
+
+/** A named error as the engine matches it against Retry/Catch (`name`) with its Cause (`message`). */
+function statesError(name: string, cause: string): Error {
+  const err = new Error(cause);
+  err.name = name;
+  return err;
+}
+
+const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value ?? null));
 
 function toJsonValue(value: unknown): unknown {
   return value === undefined ? null : JSON.parse(JSON.stringify(value));
 }
 
 /** What Lambda does with an error thrown by a Node.js handler, as Step Functions sees it. */
-function lambdaTaskError(err: unknown): Error {
-  const name = err instanceof Error ? err.name || 'Error' : 'Error';
-  const message = err instanceof Error ? err.message : String(err);
-  const trace = err instanceof Error && err.stack ? err.stack.split('\n') : [];
-  const cause = JSON.stringify({ errorType: name, errorMessage: message, trace });
-  const taskError = new Error(cause);
-  taskError.name = name;
-  return taskError;
+function lambdaTaskError(err: LambdaFunctionError): Error {
+  return statesError(err.errorType, err.document);
 }
 
 function epochSeconds(date: Date | undefined): number | undefined {
@@ -156,14 +229,14 @@ function epochSeconds(date: Date | undefined): number | undefined {
 }
 
 export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn> {
-  const taskTimeout = options.defaultTaskTimeoutSeconds ?? 900;
+  const timeScale = options.timeScale ?? 1;
   const machines = new Map<string, MachineEntry>();
   for (const sm of options.stateMachines) {
-    const { definition, tasks } = prepareDefinition(sm.definition, taskTimeout);
-    const engine = new StateMachine(definition as unknown as ConstructorParameters<typeof StateMachine>[0], {
+    const prepared = prepareDefinition(sm.definition);
+    const engine = new StateMachine(prepared.definition as unknown as ConstructorParameters<typeof StateMachine>[0], {
       validationOptions: { checkArn: false, checkPaths: true, ...options.validationOptions },
     });
-    machines.set(sm.arn, { arn: sm.arn, name: sm.name, definition, engine, tasks, createdAt: new Date() });
+    machines.set(sm.arn, { arn: sm.arn, name: sm.name, ...prepared, engine, createdAt: new Date() });
   }
 
   const executions = new Map<string, ExecutionRecord>();
@@ -178,11 +251,65 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
     }
   }
 
+  function emitStatusChange(record: ExecutionRecord): void {
+    if (!options.onStatusChange) return;
+    const [, , , region, account] = record.stateMachineArn.split(':');
+    const event: ExecutionStatusChangeEvent = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: account ?? '000000000000',
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: region ?? 'us-east-1',
+      resources: [record.executionArn],
+      detail: {
+        executionArn: record.executionArn,
+        stateMachineArn: record.stateMachineArn,
+        name: record.name,
+        status: record.status,
+        startDate: record.startDate.getTime(),
+        stopDate: record.stopDate?.getTime() ?? null,
+        input: record.input,
+        inputDetails: { included: true },
+        output: record.output ?? null,
+        outputDetails: record.output === undefined ? null : { included: true },
+        error: record.error ?? null,
+        cause: record.cause ?? null,
+      },
+    };
+    try {
+      options.onStatusChange(event);
+    } catch {
+      // a listener's failure must not affect the execution
+    }
+  }
+
+  /** Ends the execution at once, whatever Retry/Catch say (terminal errors, timeouts). */
+  function endNow(record: ExecutionRecord, status: 'FAILED' | 'TIMED_OUT', error: string, cause: string): void {
+    finish(record, status, { error, cause });
+    record.abortEngine();
+    record.controller.abort(new Error(`Execution ${status}`));
+  }
+
+  /** States.DataLimitExceeded: terminal, as on AWS (States.ALL does not catch it). */
+  function checkPayload(record: ExecutionRecord, stateName: string, what: 'input' | 'output', value: unknown): void {
+    const bytes = jsonBytes(value);
+    if (bytes <= MAX_STATE_PAYLOAD_BYTES) return;
+    const cause = `The state/task '${stateName}' returned a result with a size exceeding the maximum number of bytes service limit.`;
+    const detail = what === 'input' ? `The input of state '${stateName}' (${bytes} bytes) exceeds the maximum number of bytes service limit.` : cause;
+    endNow(record, 'FAILED', 'States.DataLimitExceeded', detail);
+    throw statesError('States.DataLimitExceeded', detail);
+  }
+
   function buildHandlers(machine: MachineEntry, record: ExecutionRecord) {
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const [stateName, resource] of machine.tasks) {
       const handler = options.taskHandlers[stateName];
       const invokeIntegration = LAMBDA_INVOKE.test(resource);
+      const functionTimeoutMs = scaleMs(options.functionTimeoutsMs?.[stateName] ?? MAX_FUNCTION_TIMEOUT_MS, timeScale);
+      const stateTimeout = machine.taskTimeoutsMs.get(stateName);
+      const stateTimeoutMs = stateTimeout === undefined ? undefined : scaleMs(stateTimeout, timeScale);
       handlers[stateName] = async (input: unknown) => {
         if (!handler) {
           const err = new Error(`No local handler for Task state "${stateName}" (resource ${resource})`);
@@ -195,19 +322,40 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
           err.name = 'States.Aborted';
           throw err;
         }
+        checkPayload(record, stateName, 'input', input);
         const payload = toJsonValue(invokeIntegration ? (input as Json | null)?.Payload : input);
-        const call = (async () => handler(payload, { executionArn: record.executionArn, stateName, signal: record.controller.signal }))();
-        tasksInFlight.add(call);
-        call.then(
-          () => tasksInFlight.delete(call),
-          () => tasksInFlight.delete(call),
+        const context: TaskContext = { executionArn: record.executionArn, stateName, signal: record.controller.signal };
+        let settle!: () => void;
+        const inFlight = new Promise<void>((resolve) => (settle = resolve));
+        tasksInFlight.add(inFlight);
+        const call = invokeLocal(
+          { name: stateName, timeoutMs: functionTimeoutMs, memoryMb: 0, load: () => async (event: unknown) => {
+            try {
+              return await handler(event, context);
+            } finally {
+              // the handler itself, even past its deadline, is what waitForIdle waits for
+              tasksInFlight.delete(inFlight);
+              settle();
+            }
+          } },
+          payload,
+          { requestId: record.executionArn },
         );
+        let stateTimer: NodeJS.Timeout | undefined;
+        const stateTimedOut = new Promise<never>((_, reject) => {
+          if (stateTimeoutMs !== undefined) stateTimer = setTimeout(() => reject(statesError('States.Timeout', `Task '${stateName}' timed out (TimeoutSeconds).`)), stateTimeoutMs);
+        });
+        call.catch(() => undefined);
         let result: unknown;
         try {
-          result = toJsonValue(await call);
+          result = await Promise.race([call, stateTimedOut]);
         } catch (err) {
-          throw lambdaTaskError(err);
+          if (err instanceof LambdaFunctionError) throw lambdaTaskError(err);
+          throw err;
+        } finally {
+          clearTimeout(stateTimer);
         }
+        checkPayload(record, stateName, 'output', result);
         return invokeIntegration ? { ExecutedVersion: '$LATEST', Payload: result, StatusCode: 200 } : result;
       };
     }
@@ -217,6 +365,8 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
   function finish(record: ExecutionRecord, status: ExecutionStatus, fields: Partial<ExecutionRecord>): void {
     if (record.status !== 'RUNNING') return; // e.g. already ABORTED by StopExecution
     Object.assign(record, fields, { status, stopDate: new Date() });
+    clearTimeout(record.timer);
+    emitStatusChange(record);
   }
 
   function startExecution(body: Json): Json {
@@ -231,6 +381,9 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
       parsedInput = JSON.parse(input);
     } catch {
       throw new SfnError('InvalidExecutionInput', `Invalid State Machine Execution Input: '${input}'`);
+    }
+    if (Buffer.byteLength(input) > MAX_STATE_PAYLOAD_BYTES) {
+      throw new SfnError('InvalidExecutionInput', `Invalid State Machine Execution Input: the input exceeds ${MAX_STATE_PAYLOAD_BYTES} bytes`);
     }
     const executionArn = stateMachineArn.replace(':stateMachine:', ':execution:') + `:${name}`;
     const existing = executions.get(executionArn);
@@ -266,16 +419,28 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
       },
     });
     record.abortEngine = run.abort;
-
-    if (options.onExecutionEvent) {
-      void (async () => {
-        try {
-          for await (const event of run.eventLogs) notifyEvent(executionArn, event);
-        } catch {
-          // the event log can't affect the execution
-        }
-      })();
+    emitStatusChange(record);
+    if (machine.executionTimeoutMs !== undefined) {
+      record.timer = setTimeout(
+        () => endNow(record, 'TIMED_OUT', 'States.Timeout', 'The execution timed out (TimeoutSeconds).'),
+        scaleMs(machine.executionTimeoutMs, timeScale),
+      );
     }
+
+    void (async () => {
+      try {
+        for await (const event of run.eventLogs) {
+          notifyEvent(executionArn, event);
+          // Non-Task states' outputs (Task results are checked before the engine sees them).
+          if (event.type === 'StateExited' && record.status === 'RUNNING') {
+            const state = (event as { state?: { name: string; type: string; output?: unknown } }).state;
+            if (state && state.type !== 'Task') checkPayload(record, state.name, 'output', state.output);
+          }
+        }
+      } catch {
+        // the event log can't affect the execution (beyond the data limit, already applied)
+      }
+    })();
 
     const settled: Promise<void> = run.result
       .then(
@@ -326,10 +491,10 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
   function stopExecution(body: Json): Json {
     const r = getExecution(body);
     if (r.status === 'RUNNING') {
-      r.status = 'ABORTED';
-      r.stopDate = new Date();
-      if (body.error !== undefined) r.error = String(body.error);
-      if (body.cause !== undefined) r.cause = String(body.cause);
+      finish(r, 'ABORTED', {
+        ...(body.error !== undefined && { error: String(body.error) }),
+        ...(body.cause !== undefined && { cause: String(body.cause) }),
+      });
       r.abortEngine();
       r.controller.abort(new Error('Execution stopped'));
     }
@@ -440,6 +605,7 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
   return {
     endpoint: `http://127.0.0.1:${port}`,
     waitForIdle,
+    isIdle: () => running.size === 0 && tasksInFlight.size === 0,
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));

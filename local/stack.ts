@@ -9,7 +9,8 @@ import './polyfills';
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { synthesizeLocalDefinition } from '../lib/local-asl';
+import { localDefinitionFromTemplate, synthesizeTemplate } from '../lib/local-asl';
+import { taskStateFunctions, templateAuthorizer, templateRoutes, templateRules, type TemplateFunction } from '../lib/local-template';
 import { taskEntry } from '../lambdas/routes';
 import { startLocalDynamo } from './dynamo';
 import { startLocalS3 } from './s3';
@@ -17,6 +18,10 @@ import { startLocalSfn, type LocalTaskHandler } from './sfn';
 import { startGateway } from './gateway';
 import { ensureTable } from './table';
 import { handlers } from './handlers';
+import { scaleMs, type LocalFunction } from './lambda';
+import { startLocalEvents } from './events';
+import type { Latency } from './latency';
+import type { ChunkingSettings } from '../lambdas/workflow/chunked';
 
 export const LOCAL_NAMES = {
   table: 'machine-image-service',
@@ -33,6 +38,14 @@ export interface LocalStackOptions {
   dataDir: string;
   /** Wait between workflow retries, in ms (the ASL's own intervals are seconds; local runs don't need them). */
   retryIntervalMs?: number;
+  /**
+   * Multiplies every time limit the local stack enforces — function timeouts, API Gateway's
+   * integration timeout, Task and execution TimeoutSeconds — all read from the synthesized template.
+   * Tests scale them down (e.g. 0.01: a 30 s function times out after 300 ms). @default 1
+   */
+  timeScale?: number;
+  /** The stack's chunked-build setting (lib/constructs/build-workflow.ts), e.g. scaled down for tests. */
+  chunking?: Partial<ChunkingSettings>;
 }
 
 export interface LocalStack {
@@ -40,7 +53,10 @@ export interface LocalStack {
   endpoints: { dynamodb: string; s3: string; sfn: string };
   /** The environment the handlers run with (also what a client of the local AWS endpoints needs). */
   env: Record<string, string>;
+  /** Resolves when no execution, task or event delivery is in flight. */
   waitForIdle(): Promise<void>;
+  /** Latency injection into the local DynamoDB and S3 servers (local/latency.ts). */
+  latency: { dynamodb: Latency; s3: Latency };
   close(): Promise<void>;
 }
 
@@ -74,19 +90,44 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const s3 = await startLocalS3({ dataDir: path.join(options.dataDir, 's3'), buckets: [LOCAL_NAMES.imagesBucket, LOCAL_NAMES.disksBucket] });
     closers.push(() => s3.close());
 
-    const { definition, taskStates } = synthesizeLocalDefinition({ region: LOCAL_NAMES.region });
+    // One synthesized template: the ASL, every function's limits and handler, the API's and the rules' wiring.
+    const template = synthesizeTemplate({ chunking: options.chunking });
+    const timeScale = options.timeScale ?? 1;
+    const { definition, taskStates, stateMachineLogicalId } = localDefinitionFromTemplate(template, { region: LOCAL_NAMES.region });
+    const localFunction = (fn: TemplateFunction, name: string = fn.logicalId): LocalFunction => {
+      const load = fn.entry === undefined ? undefined : handlers[fn.entry];
+      if (!load) throw new Error(`no local handler for function ${fn.logicalId} (${fn.entry ?? 'no entry metadata'})`);
+      return { name, timeoutMs: scaleMs(fn.timeoutSeconds * 1000, timeScale), memoryMb: fn.memoryMb, load };
+    };
+
+    const taskFunctions = taskStateFunctions(template, definition);
     const taskHandlers: Record<string, LocalTaskHandler> = {};
+    const functionTimeoutsMs: Record<string, number> = {};
     for (const state of taskStates) {
-      const load = handlers[taskEntry(state)];
-      if (!load) throw new Error(`no local handler for workflow task ${state} (${taskEntry(state)})`);
-      taskHandlers[state] = (input, ctx) =>
-        load()(input, { awsRequestId: ctx.executionArn, functionName: state, getRemainingTimeInMillis: () => 900_000 });
+      const fn = taskFunctions.get(state);
+      const entry = fn?.entry ?? taskEntry(state);
+      const load = handlers[entry];
+      if (!load) throw new Error(`no local handler for workflow task ${state} (${entry})`);
+      if (fn) functionTimeoutsMs[state] = fn.timeoutSeconds * 1000;
+      // local/sfn.ts runs the handler through the local Lambda runtime: timeout, response size, context.
+      taskHandlers[state] = (input, ctx) => load()(input, { awsRequestId: ctx.executionArn, functionName: state });
     }
     const retry = options.retryIntervalMs ?? 200;
+    const events = startLocalEvents({
+      rules: templateRules(template, { region: LOCAL_NAMES.region, arns: { [stateMachineLogicalId]: LOCAL_NAMES.stateMachineArn } }).map((rule) => ({
+        name: rule.logicalId,
+        pattern: rule.pattern,
+        targets: rule.targets.map((fn) => localFunction(fn)),
+      })),
+      retryDelayMs: retry,
+    });
     const sfn = await startLocalSfn({
       stateMachines: [{ arn: LOCAL_NAMES.stateMachineArn, name: 'BuildImage', definition }],
       taskHandlers,
+      functionTimeoutsMs,
+      timeScale,
       retryIntervalOverrides: Object.fromEntries(taskStates.map((s) => [s, retry])),
+      onStatusChange: (event) => events.put(event as unknown as Record<string, unknown>),
     });
     closers.push(() => sfn.close());
 
@@ -95,13 +136,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     Object.assign(process.env, env);
     await ensureTable(new DynamoDBClient({ endpoint: endpoints.dynamodb, region: LOCAL_NAMES.region }), LOCAL_NAMES.table);
 
-    const gateway = await startGateway({ port: options.port });
+    const integrations = Object.fromEntries(
+      [...templateRoutes(template).values()].map((r) => [
+        r.operation,
+        { fn: localFunction(r.fn, r.operation), integrationTimeoutMs: scaleMs(r.integrationTimeoutMs, timeScale) },
+      ]),
+    );
+    const gateway = await startGateway({ port: options.port, integrations, authorizer: localFunction(templateAuthorizer(template), 'Authorizer') });
     closers.push(() => gateway.close());
     return {
       url: gateway.url,
       endpoints,
       env,
-      waitForIdle: () => sfn.waitForIdle(),
+      waitForIdle: async () => {
+        // an event delivery can start executions, an execution's end starts deliveries
+        do {
+          await sfn.waitForIdle();
+          await events.waitForIdle();
+        } while (!sfn.isIdle() || !events.isIdle());
+      },
+      latency: { dynamodb: dynamo.latency, s3: s3.latency },
       close: async () => {
         for (const close of closers.reverse()) await close().catch(() => undefined);
       },

@@ -31,6 +31,10 @@ export interface Job {
   error_code?: string;
   fail_reason?: string;
   execution_arn?: string;
+  /** Source bytes built so far by the ranges of a chunked build (an atomic counter; see addWork). */
+  work_done?: number;
+  /** When the job is expected to end (ISO 8601), from its measured rate of progress; absent until measurable. */
+  eta?: string;
   rev: number;
 }
 
@@ -41,6 +45,17 @@ const NEXT: Record<JobStatus, readonly JobStatus[]> = {
   FAIL: [],
   CANCELLED: [],
 };
+
+/**
+ * The expected end of a job at `progress` (0–100), extrapolating the rate measured since it began:
+ * elapsed × (100 − progress) / progress. Undefined before any progress or without a begin time.
+ */
+export function estimateEnd(beginTime: string | undefined, progress: number, now: Date): string | undefined {
+  if (!beginTime || progress <= 0) return undefined;
+  const elapsed = now.getTime() - Date.parse(beginTime);
+  if (!(elapsed >= 0)) return undefined;
+  return new Date(now.getTime() + Math.round((elapsed * (100 - Math.min(100, progress))) / progress)).toISOString();
+}
 
 export const isTerminal = (s: JobStatus): boolean => NEXT[s].length === 0;
 

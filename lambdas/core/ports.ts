@@ -83,6 +83,13 @@ export interface JobRepository {
   create(job: Job): Promise<void>;
   get(id: string): Promise<Job | undefined>;
   update(id: string, expect: { statuses: JobStatus[] }, changes: Partial<Omit<Job, 'id' | 'owner' | 'rev'>>): Promise<Job>;
+  /** Adds `bytes` to `work_done` atomically while the job is RUNNING (concurrent writers); returns the job after. */
+  addWork(id: string, bytes: number): Promise<Job>;
+  /**
+   * Sets progress (with eta and phase) while the job is RUNNING, only if that raises its progress, so
+   * concurrent reporters never move it back. Resolves false when nothing was written.
+   */
+  raiseProgress(id: string, changes: { progress: number; eta?: string; phase?: string }): Promise<boolean>;
 }
 
 export interface MachineRepository {

@@ -24,7 +24,7 @@ export const DEFAULT_GZIP_LEVEL = 6;
 export interface PipelineResult {
   /** Output (stored file) bytes. */
   size: number;
-  /** Hex digests of the output bytes. */
+  /** Hex digests of the output bytes ('' when `hash: false`). */
   sha1: string;
   sha256: string;
   /** Bytes read from the source (always equals sourceSize on success). */
@@ -62,6 +62,11 @@ export interface BuildImageFileOptions {
    */
   storeIncompressible?: boolean;
   sink: PipelineSink;
+  /**
+   * Hash the output (sha1 + sha256), default true. A range of a chunked build passes false: the
+   * whole-file digests are computed over the assembled file (lambdas/workflow/tasks/hash-file.ts).
+   */
+  hash?: boolean;
   /**
    * Source bytes whose output has reached the sink; called at most once per second, never while a
    * previous call's promise is pending. A rejection fails the pipeline (e.g. the job was cancelled).
@@ -116,6 +121,7 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
   const { level, chunkSize, limit } = validate(opts);
   const storeIncompressible = opts.storeIncompressible ?? true;
 
+  const hashing = opts.hash ?? true;
   const sha1 = createHash('sha1');
   const sha256 = createHash('sha256');
   let outSize = 0;
@@ -186,8 +192,10 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
   };
 
   const emitOutput = async (out: Buffer, inputBytes: number): Promise<void> => {
-    sha1.update(out);
-    sha256.update(out);
+    if (hashing) {
+      sha1.update(out);
+      sha256.update(out);
+    }
     outSize += out.length;
     await race(sink.write(out));
     doneBytes += inputBytes;
@@ -278,7 +286,7 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
     if (failed) throw failure;
     signal?.removeEventListener('abort', onAbort);
     await sink.close();
-    return { size: outSize, sha1: sha1.digest('hex'), sha256: sha256.digest('hex'), sourceBytes };
+    return { size: outSize, sha1: hashing ? sha1.digest('hex') : '', sha256: hashing ? sha256.digest('hex') : '', sourceBytes };
   } catch (err) {
     fail(err);
     const original = failure;

@@ -13,6 +13,7 @@ export { SourceSizeMismatchError, PipelineOptionsError, type WithSinkAbortError 
 export { createMemorySink, createDiscardSink, type PipelineSink, type MemorySink, type DiscardSink } from './sink';
 export {
   createS3MultipartSink,
+  multipartChecksumAlgorithm,
   partSizeFor,
   DEFAULT_PART_SIZE,
   DEFAULT_QUEUE_SIZE,
@@ -24,3 +25,4 @@ export {
   type S3SinkResult,
 } from './s3-sink';
 export { detectFormat, UnsupportedFormatError, DETECT_HEAD_BYTES, DETECT_TAIL_BYTES, type DetectInput, type DetectedFormat } from './detect-format';
+export { gzipPadding } from './gzip-padding';

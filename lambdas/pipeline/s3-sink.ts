@@ -70,6 +70,16 @@ export interface S3MultipartSink extends PipelineSink {
   readonly result: S3SinkResult | undefined;
 }
 
+/**
+ * The checksum a multipart upload is created with, as lib-storage chooses it: CRC32 when the client
+ * computes checksums whenever supported (the SDK's default), none when only where required.
+ */
+export async function multipartChecksumAlgorithm(client: S3Client): Promise<ChecksumAlgorithm | undefined> {
+  const provider = client.config?.requestChecksumCalculation as (() => Promise<string>) | undefined;
+  const calc = typeof provider === 'function' ? await provider() : 'WHEN_REQUIRED';
+  return calc === 'WHEN_SUPPORTED' ? ChecksumAlgorithm.CRC32 : undefined;
+}
+
 export function partSizeFor(partSize: number, sizeHint?: number): number {
   let size = Math.max(partSize, MIN_PART_SIZE);
   if (sizeHint !== undefined && sizeHint > size * MAX_PARTS) size = Math.ceil(sizeHint / MAX_PARTS / MiB) * MiB;
@@ -99,12 +109,7 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
   let result: S3SinkResult | undefined;
   const send = { abortSignal: controller.signal };
 
-  const algorithm = async (): Promise<ChecksumAlgorithm | undefined> => {
-    if (opts.params?.ChecksumAlgorithm) return opts.params.ChecksumAlgorithm;
-    const provider = client.config?.requestChecksumCalculation as (() => Promise<string>) | undefined;
-    const calc = typeof provider === 'function' ? await provider() : 'WHEN_REQUIRED';
-    return calc === 'WHEN_SUPPORTED' ? ChecksumAlgorithm.CRC32 : undefined;
-  };
+  const algorithm = async (): Promise<ChecksumAlgorithm | undefined> => opts.params?.ChecksumAlgorithm ?? multipartChecksumAlgorithm(client);
 
   const createUpload = (): Promise<string> => {
     created ??= (async () => {

@@ -2,7 +2,12 @@
  * The "build image" workflow (docs/architecture.md §5): a Standard state machine of Lambda tasks, one function per
  * Task state (`lambdas/workflow/tasks/<state>.ts`, see `taskEntry`).
  *
- *   PrepareSource ($.prepared) → BuildImageFile ($.file) → Finalize (discarded) → BuildSucceeded
+ *   PrepareSource ($.prepared) → BuildPath (Choice on the source size)
+ *     below the chunking threshold: BuildImageFile ($.file) → Finalize (discarded) → BuildSucceeded
+ *     at or above it (lambdas/workflow/chunked.ts, docs/decisions/chunked-builds.md):
+ *       ChunkingSettings (Pass, $.chunking) → StartRanges ($.chunked) → BuildRanges (inline Map of
+ *       BuildRange, MaxConcurrency, result discarded) → AssembleFile ($.assembled)
+ *       → HashFile ($.hash) ⇄ HashDone (Choice: loop until $.hash.done) → ChunkedFile (Pass, $.file) → Finalize
  *   any forward task, on any error after its retries: Catch ($.error) → Cleanup ($.cleanup)
  *   Cleanup, even if it fails itself (Catch → $.cleanupError) → MarkFailed → BuildFailed (Fail)
  *
@@ -16,10 +21,15 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
+  Choice,
+  Condition,
   DefinitionBody,
   Fail,
   JsonPath,
   LogLevel,
+  Map as MapState,
+  Pass,
+  Result,
   RetryProps,
   StateMachine,
   StateMachineType,
@@ -29,6 +39,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { BUILD_TASKS, BuildTask, taskEntry } from '../../lambdas/routes';
 import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
+import { DEFAULT_CHUNKING, MIN_PART_BYTES, type ChunkingSettings, type ChunkingState } from '../../lambdas/workflow/chunked';
 import { Data } from './data';
 import { createServiceFunction } from './service-function';
 
@@ -41,10 +52,19 @@ export const BUILD_STATES = {
   MarkFailed: 'MarkFailed',
   BuildSucceeded: 'BuildSucceeded',
   BuildFailed: 'BuildFailed',
+  BuildPath: 'BuildPath',
+  ChunkingSettings: 'ChunkingSettings',
+  StartRanges: 'StartRanges',
+  BuildRanges: 'BuildRanges',
+  BuildRange: 'BuildRange',
+  AssembleFile: 'AssembleFile',
+  HashFile: 'HashFile',
+  HashDone: 'HashDone',
+  ChunkedFile: 'ChunkedFile',
 } as const satisfies Record<BuildTask, BuildTask> & Record<string, string>;
 
 /** The forward steps, in order; each is compensated by Cleanup. */
-export const FORWARD_TASKS = ['PrepareSource', 'BuildImageFile', 'Finalize'] as const satisfies readonly BuildTask[];
+export const FORWARD_TASKS = ['PrepareSource', 'BuildImageFile', 'Finalize', 'StartRanges', 'AssembleFile', 'HashFile'] as const satisfies readonly BuildTask[];
 
 /** The `Error` of the execution when a build fails (the job item holds the real reason). */
 export const BUILD_FAILED_ERROR = 'BuildFailed';
@@ -57,7 +77,11 @@ export const TASK_RETRY: RetryProps = {
   maxAttempts: 3,
 };
 
-export const STATE_MACHINE_TIMEOUT = Duration.hours(2);
+/**
+ * Long enough for a chunked build of the largest disk (1 TiB): its whole-file hash pass is sequential
+ * (README, "Limits and cost").
+ */
+export const STATE_MACHINE_TIMEOUT = Duration.hours(6);
 
 interface TaskSettings {
   resultPath: string;
@@ -73,10 +97,33 @@ const TASK_SETTINGS: Record<BuildTask, TaskSettings> = {
   Finalize: { resultPath: JsonPath.DISCARD },
   Cleanup: { resultPath: '$.cleanup' },
   MarkFailed: { resultPath: JsonPath.DISCARD },
+  StartRanges: { resultPath: '$.chunked' },
+  // One range: the same pipeline as BuildImageFile, on at most 1 GiB held in memory (chunked.ts).
+  BuildRange: { resultPath: '$', memorySize: 3538, timeout: Duration.minutes(15) },
+  // ListParts (≤ 2,000 parts) + CompleteMultipartUpload, which S3 may take minutes to answer for a large object.
+  AssembleFile: { resultPath: '$.assembled', timeout: Duration.minutes(5) },
+  // sha1 + sha256 of a slice of the file, single-threaded: one full vCPU (1,769 MB).
+  HashFile: { resultPath: '$.hash', memorySize: 1769, timeout: Duration.minutes(15) },
 };
 
 export interface BuildWorkflowProps {
   data: Data;
+  /** Chunked builds: threshold, range size, hash slice, Map concurrency. @default DEFAULT_CHUNKING */
+  chunking?: Partial<ChunkingSettings>;
+}
+
+/** Inline Map runs at most 40 iterations at once, whatever MaxConcurrency says. */
+const INLINE_MAP_MAX_CONCURRENCY = 40;
+
+export function chunkingSettings(overrides: Partial<ChunkingSettings> = {}): ChunkingSettings {
+  const s = { ...DEFAULT_CHUNKING, ...overrides };
+  const positive = (name: keyof ChunkingSettings) => {
+    if (!Number.isSafeInteger(s[name]) || s[name] < 1) throw new Error(`chunking.${name} must be a positive integer, got ${s[name]}`);
+  };
+  (Object.keys(DEFAULT_CHUNKING) as (keyof ChunkingSettings)[]).forEach(positive);
+  if (s.rangeBytes < MIN_PART_BYTES) throw new Error(`chunking.rangeBytes must be at least ${MIN_PART_BYTES} (S3's minimum part size)`);
+  if (s.maxConcurrency > INLINE_MAP_MAX_CONCURRENCY) throw new Error(`chunking.maxConcurrency must be at most ${INLINE_MAP_MAX_CONCURRENCY} (inline Map)`);
+  return s;
 }
 
 export class BuildWorkflow extends Construct {
@@ -87,6 +134,7 @@ export class BuildWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: BuildWorkflowProps) {
     super(scope, id);
     const { data } = props;
+    const chunking = chunkingSettings(props.chunking);
 
     const functions = {} as Record<BuildTask, NodejsFunction>;
     const tasks = {} as Record<BuildTask, LambdaInvoke>;
@@ -107,6 +155,8 @@ export class BuildWorkflow extends Construct {
         lambdaFunction: fn,
         payloadResponseOnly: true,
         resultPath: settings.resultPath,
+        // a Map iteration's result is kept small: 2,000 of them must fit in 256 KB
+        ...(state === 'BuildRange' && { resultSelector: { 'bytes.$': '$.bytes' } }),
         // Our own Retry below already covers the Lambda service errors: one policy, not two.
         retryOnServiceExceptions: false,
       });
@@ -127,9 +177,50 @@ export class BuildWorkflow extends Construct {
     for (const state of FORWARD_TASKS) {
       tasks[state].addCatch(cleanup, { errors: ['States.ALL'], resultPath: '$.error' });
     }
-    const definition = tasks.PrepareSource.next(tasks.BuildImageFile)
-      .next(tasks.Finalize)
-      .next(new Succeed(this, BUILD_STATES.BuildSucceeded));
+
+    // Chunked path. The settings live in the definition (a Pass state and the Choice below), so the
+    // local stack reads them from the same template.
+    const settings = new Pass(this, BUILD_STATES.ChunkingSettings, {
+      result: Result.fromObject({ rangeBytes: chunking.rangeBytes, hashBytesPerInvocation: chunking.hashBytesPerInvocation } satisfies ChunkingState),
+      resultPath: '$.chunking',
+    });
+    const ranges = new MapState(this, BUILD_STATES.BuildRanges, {
+      itemsPath: '$.chunked.items',
+      maxConcurrency: chunking.maxConcurrency,
+      itemSelector: {
+        'imageId.$': '$.imageId',
+        'jobId.$': '$.jobId',
+        'index.$': '$$.Map.Item.Value',
+        'source.$': '$.source',
+        'prepared.$': '$.prepared',
+        'size.$': '$.prepared.size',
+        'compression.$': '$.target.compression',
+        upload: {
+          'key.$': '$.chunked.key',
+          'uploadId.$': '$.chunked.uploadId',
+          'rangeBytes.$': '$.chunked.rangeBytes',
+          'ranges.$': '$.chunked.ranges',
+        },
+      },
+      // the parts are in the upload; AssembleFile lists them
+      resultPath: JsonPath.DISCARD,
+    });
+    ranges.itemProcessor(tasks.BuildRange);
+    ranges.addCatch(cleanup, { errors: ['States.ALL'], resultPath: '$.error' });
+    const hashDone = new Choice(this, BUILD_STATES.HashDone);
+    const chunkedFile = new Pass(this, BUILD_STATES.ChunkedFile, { inputPath: '$.hash.file', resultPath: '$.file' });
+    const chunked = settings
+      .next(tasks.StartRanges)
+      .next(ranges)
+      .next(tasks.AssembleFile)
+      .next(tasks.HashFile)
+      .next(hashDone.when(Condition.booleanEquals('$.hash.done', true), chunkedFile.next(tasks.Finalize)).otherwise(tasks.HashFile));
+
+    const buildPath = new Choice(this, BUILD_STATES.BuildPath)
+      .when(Condition.numberGreaterThanEquals('$.prepared.size', chunking.thresholdBytes), chunked)
+      .otherwise(tasks.BuildImageFile.next(tasks.Finalize));
+    tasks.Finalize.next(new Succeed(this, BUILD_STATES.BuildSucceeded));
+    const definition = tasks.PrepareSource.next(buildPath);
 
     const logGroup = new LogGroup(this, 'StateMachineLogs', {
       retention: RetentionDays.ONE_MONTH,

@@ -11,7 +11,8 @@
  * rejects a request missing any identity source with 401 *before* calling the authorizer, and the
  * schemes use different headers (`Authorization` for Signature, Basic and AK/SK, `X-Auth-Token` for
  * IMS tokens); a cache keyed on a header would replay a decision for a different signature or date.
- * Refusals (401/403) are gateway responses with a JSON body every dialect's clients read.
+ * Refusals (401/403) and integration timeouts (504) are gateway responses with a JSON body every
+ * dialect's clients read.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import {
@@ -31,7 +32,7 @@ import { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { Route, routes as ROUTES } from '../../lambdas/routes';
 import { Data } from './data';
-import { AUTH_GATEWAY_RESPONSES, gatewayResponseTemplate, type AuthGatewayResponse } from '../gateway-responses';
+import { GATEWAY_RESPONSES, gatewayResponseTemplate, type GatewayResponseType } from '../gateway-responses';
 import { createServiceFunction } from './service-function';
 
 export const AUTHORIZER_ENTRY = 'auth/authorizer.ts';
@@ -87,11 +88,11 @@ export class ServiceApi extends Construct {
     });
     data.grantItemsRead(this.authorizerFunction);
     data.grantItemsUpdate(this.authorizerFunction); // the wrong-password counter (lambdas/auth/basic.ts)
-    // A refused caller gets a JSON body every dialect's clients can read (lib/gateway-responses.ts).
-    for (const type of Object.keys(AUTH_GATEWAY_RESPONSES) as AuthGatewayResponse[]) {
+    // A refused or timed-out caller gets a JSON body every dialect's clients can read (lib/gateway-responses.ts).
+    for (const type of Object.keys(GATEWAY_RESPONSES) as GatewayResponseType[]) {
       this.restApi.addGatewayResponse(`${type}Response`, {
         type: ResponseType[type],
-        statusCode: String(AUTH_GATEWAY_RESPONSES[type].status),
+        statusCode: String(GATEWAY_RESPONSES[type].status),
         responseHeaders: { 'Content-Type': "'application/json'" },
         templates: { 'application/json': gatewayResponseTemplate(type) },
       });

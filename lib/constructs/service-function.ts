@@ -11,7 +11,7 @@
  * - Minified with a separate source map; `NODE_OPTIONS=--enable-source-maps` maps stack traces back.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -19,6 +19,11 @@ import { LOCK_FILE, REPO_ROOT, lambdaEntry } from '../paths';
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 export const SERVICE_NAME = 'machine-image-service';
+/**
+ * Template metadata naming a function's handler (its `entry`, relative to `lambdas/`): how the local
+ * stack finds the code behind a function it meets in the template (lib/local-template.ts).
+ */
+export const ENTRY_METADATA = 'machine-image-service:entry';
 
 export interface ServiceFunctionProps {
   /** Handler file relative to `lambdas/`, as in routes.ts. */
@@ -41,7 +46,7 @@ export const createServiceFunction = (scope: Construct, id: string, props: Servi
     retention: props.logRetention ?? RetentionDays.ONE_MONTH,
     removalPolicy: RemovalPolicy.DESTROY,
   });
-  return new NodejsFunction(scope, id, {
+  const fn = new NodejsFunction(scope, id, {
     entry: lambdaEntry(props.entry),
     handler: 'handler',
     description: props.description,
@@ -69,4 +74,6 @@ export const createServiceFunction = (scope: Construct, id: string, props: Servi
       sourcesContent: false,
     },
   });
+  (fn.node.defaultChild as CfnFunction).addMetadata(ENTRY_METADATA, props.entry);
+  return fn;
 };

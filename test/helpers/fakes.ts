@@ -75,6 +75,19 @@ export class FakeJobs implements JobRepository {
     this.items.set(id, next);
     return clone(next);
   }
+  async addWork(id: string, bytes: number) {
+    const cur = this.items.get(id);
+    if (!cur) throw new NotFoundError('job not found');
+    if (cur.status !== 'RUNNING') throw new StateConflictError(`job is ${cur.status}`, cur.status);
+    cur.work_done = (cur.work_done ?? 0) + bytes;
+    return clone(cur);
+  }
+  async raiseProgress(id: string, changes: { progress: number; eta?: string; phase?: string }) {
+    const cur = this.items.get(id);
+    if (!cur || cur.status !== 'RUNNING' || cur.progress >= changes.progress) return false;
+    Object.assign(cur, clone(changes), { rev: cur.rev + 1 });
+    return true;
+  }
 }
 
 export class FakeMachines implements MachineRepository {

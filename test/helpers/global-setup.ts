@@ -10,6 +10,8 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const READY_TIMEOUT_MS = 120_000;
+/** Chunked builds scaled down (lambdas/workflow/chunked.ts): disks from 64 MiB build in 16 MiB ranges. */
+export const TEST_CHUNKING = { thresholdBytes: 64 * 1024 * 1024, rangeBytes: 16 * 1024 * 1024, hashBytesPerInvocation: 32 * 1024 * 1024, maxConcurrency: 4 };
 
 export default async function globalSetup(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'mis-it-'));
@@ -17,7 +19,7 @@ export default async function globalSetup(): Promise<void> {
   const child = spawn(
     process.execPath,
     ['--openssl-legacy-provider', 'scripts/run-ts.mjs', 'local/main.ts', 'start', '--port', '0', '--data-dir', path.join(dir, 'data'), '--state-file', stateFile],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' } },
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR', LOCAL_CHUNKING: JSON.stringify(TEST_CHUNKING) } },
   );
   let output = '';
   child.stdout!.on('data', (d) => (output += d));

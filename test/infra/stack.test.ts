@@ -272,9 +272,9 @@ describe('least privilege', () => {
 });
 
 describe('functions', () => {
-  it('all run nodejs24.x on arm64: one per route, one per task, and the authorizer', () => {
+  it('all run nodejs24.x on arm64: one per route, one per task, the authorizer and the execution-ended handler', () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + 1);
+    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + 2);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     }

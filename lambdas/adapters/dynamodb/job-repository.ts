@@ -1,5 +1,7 @@
 /** JobRepository on the one table: GetItem by id, conditional updates on `status`. */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { StateConflictError } from '../../core/errors';
 import type { Job, JobStatus } from '../../core/job';
 import type { JobRepository } from '../../core/ports';
 import { keys } from './table';
@@ -30,5 +32,60 @@ export class DynamoJobRepository implements JobRepository {
       set: changes,
     });
     return strip(item);
+  }
+
+  async addWork(id: string, bytes: number): Promise<Job> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.job(id),
+          UpdateExpression: 'ADD work_done :bytes',
+          ConditionExpression: '#status = :running',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':bytes': bytes, ':running': 'RUNNING' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip(out.Attributes as Record<string, unknown>);
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) {
+        const current = await this.get(id);
+        throw new StateConflictError(`job ${id} is ${current?.status ?? 'gone'}; expected RUNNING`, current?.status);
+      }
+      throw err;
+    }
+  }
+
+  async raiseProgress(id: string, changes: { progress: number; eta?: string; phase?: string }): Promise<boolean> {
+    const names: Record<string, string> = { '#status': 'status', '#progress': 'progress', '#rev': 'rev' };
+    const values: Record<string, unknown> = { ':running': 'RUNNING', ':progress': changes.progress, ':one': 1 };
+    const sets = ['#progress = :progress', '#rev = #rev + :one'];
+    if (changes.eta !== undefined) {
+      names['#eta'] = 'eta';
+      values[':eta'] = changes.eta;
+      sets.push('#eta = :eta');
+    }
+    if (changes.phase !== undefined) {
+      names['#phase'] = 'phase';
+      values[':phase'] = changes.phase;
+      sets.push('#phase = :phase');
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.job(id),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: '#status = :running AND (attribute_not_exists(#progress) OR #progress < :progress)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
   }
 }

@@ -4,7 +4,7 @@
  */
 import { StateConflictError } from '../errors';
 import type { ImageError, ImageFile } from '../image';
-import type { Job } from '../job';
+import { estimateEnd, type Job } from '../job';
 import type { Clock, ImageRepository, JobRepository } from '../ports';
 
 export interface BuildStepDeps {
@@ -22,9 +22,33 @@ export const beginBuild = (deps: BuildStepDeps) => async (jobId: string, imageId
   return deps.jobs.update(jobId, { statuses: ['INIT'] }, { status: 'RUNNING', phase, begin_time: deps.clock.now().toISOString() });
 };
 
+/** Progress is monotonic: a report below the job's current progress changes nothing. Throws StateConflictError once the job is no longer RUNNING. */
 export const reportProgress = (deps: BuildStepDeps) => async (jobId: string, progress: number, phase: string): Promise<void> => {
-  await deps.jobs.update(jobId, { statuses: ['RUNNING'] }, { progress: Math.max(0, Math.min(99, Math.floor(progress))), phase });
+  const p = Math.max(0, Math.min(99, Math.floor(progress)));
+  const job = await deps.jobs.get(jobId);
+  // a job that is no longer RUNNING (failed, cancelled) stops the task that reports on it
+  if (job?.status !== 'RUNNING') throw new StateConflictError(`job ${jobId} is ${job?.status ?? 'gone'}; expected RUNNING`, job?.status);
+  await deps.jobs.raiseProgress(jobId, { progress: p, phase, ...withEta(job?.begin_time, p, deps.clock.now()) });
 };
+
+const withEta = (beginTime: string | undefined, progress: number, now: Date) => {
+  const eta = estimateEnd(beginTime, progress, now);
+  return eta ? { eta } : {};
+};
+
+/**
+ * Work done by one of many concurrent workers (the ranges of a chunked build): adds `bytes` to the
+ * job's counter atomically, then raises progress to `from + (to − from) × done / total`.
+ */
+export const reportWork =
+  (deps: BuildStepDeps) =>
+  async (jobId: string, work: { bytes: number; total: number; from: number; to: number; phase: string }): Promise<void> => {
+    if (work.bytes <= 0) return;
+    const job = await deps.jobs.addWork(jobId, work.bytes);
+    const done = Math.min(work.total, job.work_done ?? 0);
+    const p = Math.floor(work.from + ((work.to - work.from) * done) / Math.max(1, work.total));
+    await deps.jobs.raiseProgress(jobId, { progress: Math.min(99, p), phase: work.phase, ...withEta(job.begin_time, p, deps.clock.now()) });
+  };
 
 /** creating → active with its file; then the job → SUCCESS at 100 %. */
 export const completeBuild = (deps: BuildStepDeps) => async (jobId: string, imageId: string, file: ImageFile): Promise<void> => {
@@ -57,3 +81,30 @@ export const failBuild = (deps: BuildStepDeps) => async (jobId: string, imageId:
     });
   }
 };
+
+export interface EndFailedBuildDeps extends BuildStepDeps {
+  /** Removes every object and open multipart upload under the image's prefix; idempotent. */
+  removeImageFiles(imageId: string): Promise<unknown>;
+}
+
+/** Image states whose files the build may have left half-written (anything else owns a finished file). */
+const UNFINISHED_IMAGE_STATES: readonly string[] = ['creating', 'failed', 'deleted'];
+
+/**
+ * THE way a build that ended without finishing is closed, whoever notices it: the workflow's Catch
+ * path leaves this to its Cleanup and MarkFailed tasks, the execution-status rule
+ * (lambdas/workflow/execution-ended.ts) calls it for executions that failed, timed out or were
+ * stopped, and the local stack for builds its last stop interrupted (local/recover.ts).
+ * Removes everything under the image's prefix (unless the image finished: its file is then the
+ * image's own), then fails the image and the job as `failBuild` does. Idempotent: a build already
+ * failed, cancelled or finished is left as it is.
+ */
+export const endFailedBuild =
+  (deps: EndFailedBuildDeps) =>
+  async (jobId: string, imageId: string, error: ImageError): Promise<'ended' | 'finished'> => {
+    const image = await deps.images.get(imageId);
+    if (image && !UNFINISHED_IMAGE_STATES.includes(image.state)) return 'finished';
+    await deps.removeImageFiles(imageId);
+    await failBuild(deps)(jobId, imageId, error);
+    return 'ended';
+  };

@@ -136,6 +136,8 @@ export function serializeJobProgress(family: JobFamily): Record<string, unknown>
       ...(base.entities as Record<string, unknown>),
       process_percent: family.status === 'SUCCESS' ? 1 : Math.round(family.progress) / 100,
       current_task: `${IMS_JOB_TYPE[job.type]}:${task}`,
+      // our extension: the expected end (ISO 8601) from the measured rate of progress, while running
+      ...(job.eta !== undefined && (family.status === 'INIT' || family.status === 'RUNNING') && { eta: job.eta }),
     },
   };
 }

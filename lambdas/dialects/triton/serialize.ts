@@ -35,6 +35,7 @@ export function serializeJob(job: Job): Record<string, unknown> {
     status: job.status,
     progress: job.progress,
     ...(job.phase !== undefined && { phase: job.phase }),
+    ...(job.eta !== undefined && (job.status === 'INIT' || job.status === 'RUNNING') && { eta: job.eta }),
     entities: job.entities,
     created_at: job.created_at,
     begin_time: job.begin_time ?? null,

@@ -1,8 +1,12 @@
 /**
  * MarkFailed (end of the Catch path): the image becomes `failed` with a reason a user can act on,
- * and the job FAIL with the same code and reason.
+ * and the job FAIL with the same code and reason. A transient DynamoDB error (throttling, a 5xx, the
+ * network) that outlasts the SDK's retries is thrown as TransientStorageError, which the state
+ * machine's Retry tries again; should MarkFailed still fail for good, the execution fails, and the
+ * execution-status rule (lambdas/workflow/execution-ended.ts) ends the build instead.
  */
 import { steps } from '../deps';
+import { classifyDynamoError } from '../dynamo-errors';
 import type { BuildState, CaughtError } from '../state';
 
 /** Step Functions' Cause is Lambda's JSON error document, or plain text from other sources. */
@@ -22,6 +26,10 @@ export function describeFailure(error: CaughtError | undefined): { code: string;
 export const handler = async (state: BuildState & { cleanupError?: CaughtError }): Promise<{ ok: true }> => {
   const failure = describeFailure(state.error);
   if (state.cleanupError) failure.message += ' (removing its partial files also failed; see the execution history)';
-  await steps.fail(state.jobId, state.imageId, failure);
+  try {
+    await steps.fail(state.jobId, state.imageId, failure);
+  } catch (err) {
+    throw classifyDynamoError(err, `marking image ${state.imageId} failed`);
+  }
   return { ok: true };
 };

@@ -1,0 +1,125 @@
+/**
+ * Disk formats: writers (raw disk → file) and readers (file → raw disk) by format name, and each
+ * output's file extension and content type. A writer is a streaming stage between the disk reader
+ * and the sink (see stage.ts for the contract, docs/decisions/disk-formats.md for the layouts and the
+ * chunked-build contract):
+ *
+ *   const writer = createWriter({ format: 'qcow2', compressed: true }, { virtualSize });
+ *   for await (const bytes of writer.write(rawDisk)) await sink.write(bytes);
+ *   if (writer.headSize > 0) await sink.writeHead(writer.head());
+ *
+ * `buildImageFile({ ..., output: { format: 'vmdk', subformat: 'streamOptimized' } })` does exactly
+ * that, hashing and uploading the result.
+ */
+import { createOvaWriter } from './ova';
+import { createQcow2Writer, openQcow2 } from './qcow2';
+import { createRawWriter, openRaw } from './raw';
+import { createVhdWriter, openVhd } from './vhd';
+import { createVmdkWriter, openVmdk } from './vmdk';
+import { DiskFormatError, type DiskReader, type DiskWriter, type RandomAccessSource } from './stage';
+
+export { DiskFormatError, bufferSource, cachedSource, collect, type DiskReader, type DiskWriter, type RandomAccessSource, type RawSource } from './stage';
+export { qcow2Layout } from './qcow2';
+
+/** What the writers produce. */
+export const OUTPUT_FORMATS = ['raw', 'qcow2', 'vmdk', 'vhd', 'ova'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+export const VMDK_SUBFORMATS = ['streamOptimized', 'monolithicSparse'] as const;
+export type VmdkSubformat = (typeof VMDK_SUBFORMATS)[number];
+export const VHD_SUBFORMATS = ['dynamic', 'fixed'] as const;
+export type VhdSubformat = (typeof VHD_SUBFORMATS)[number];
+
+/** One output: the format and its variant. Defaults: vmdk streamOptimized, vhd dynamic, qcow2 plain. */
+export type OutputSpec =
+  | { format: 'raw' }
+  | { format: 'qcow2'; compressed?: boolean }
+  | { format: 'vmdk'; subformat?: VmdkSubformat }
+  | { format: 'vhd'; subformat?: VhdSubformat }
+  | { format: 'ova'; ova?: OvaOptions };
+
+/** The virtual machine an OVA describes around its disk. */
+export interface OvaOptions {
+  /** Virtual system name (also the base name of the files inside), default "disk". */
+  name?: string;
+  description?: string;
+  cpus?: number;
+  memoryMiB?: number;
+  /** OVF OperatingSystemSection id (CIM OS type, e.g. 36 = Linux, 101 = Linux 64-bit), default 101. */
+  osTypeId?: number;
+}
+
+export interface WriterOptions {
+  /** Bytes of the raw disk the writer will be given (the file declares it rounded up to 512). */
+  virtualSize: number;
+  /** zlib level for compressed clusters/grains, default 6. */
+  level?: number;
+  /** Deflates in flight, default one per core. */
+  concurrency?: number;
+}
+
+/** Readable formats (the ones detect-format.ts recognises, but iso which is raw bytes). */
+export const READABLE_FORMATS = ['raw', 'qcow2', 'vmdk', 'vhd'] as const;
+export type ReadableFormat = (typeof READABLE_FORMATS)[number];
+
+export function normalizeSpec(spec: OutputSpec): OutputSpec {
+  switch (spec.format) {
+    case 'qcow2':
+      return { format: 'qcow2', compressed: spec.compressed ?? false };
+    case 'vmdk':
+      return { format: 'vmdk', subformat: spec.subformat ?? 'streamOptimized' };
+    case 'vhd':
+      return { format: 'vhd', subformat: spec.subformat ?? 'dynamic' };
+    default:
+      return spec;
+  }
+}
+
+export function createWriter(spec: OutputSpec, opts: WriterOptions): DiskWriter {
+  switch (spec.format) {
+    case 'raw':
+      return createRawWriter(opts);
+    case 'qcow2':
+      return createQcow2Writer({ ...opts, compressed: spec.compressed });
+    case 'vmdk':
+      return createVmdkWriter({ ...opts, subformat: spec.subformat });
+    case 'vhd':
+      return createVhdWriter({ ...opts, subformat: spec.subformat });
+    case 'ova':
+      return createOvaWriter({ ...opts, ...spec.ova });
+    default:
+      throw new DiskFormatError(`writing ${String((spec as { format: unknown }).format)} is not supported`);
+  }
+}
+
+/** Opens a stored file of `format` for reading as a raw disk. */
+export async function openDisk(format: ReadableFormat | 'iso', source: RandomAccessSource): Promise<DiskReader> {
+  switch (format) {
+    case 'raw':
+    case 'iso':
+      return openRaw(source);
+    case 'qcow2':
+      return openQcow2(source);
+    case 'vmdk':
+      return openVmdk(source);
+    case 'vhd':
+      return openVhd(source);
+    default:
+      throw new DiskFormatError(`reading ${String(format)} is not a disk format`);
+  }
+}
+
+export interface FileInfo {
+  /** File name extension without the dot. */
+  extension: string;
+  contentType: string;
+}
+
+const FILE_INFO: Record<OutputFormat, FileInfo> = {
+  raw: { extension: 'raw', contentType: 'application/octet-stream' },
+  qcow2: { extension: 'qcow2', contentType: 'application/x-qemu-disk' },
+  vmdk: { extension: 'vmdk', contentType: 'application/x-vmdk' },
+  vhd: { extension: 'vhd', contentType: 'application/x-vhd' },
+  ova: { extension: 'ova', contentType: 'application/x-tar' },
+};
+
+export const fileInfo = (format: OutputFormat): FileInfo => FILE_INFO[format];

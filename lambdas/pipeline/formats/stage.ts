@@ -1,0 +1,245 @@
+/**
+ * The shape every disk-format writer and reader shares, and the streaming helpers they are built
+ * from: cutting the raw disk into fixed-size blocks (clusters, grains, VHD blocks) with zero
+ * detection, and an ordered, bounded-concurrency map for work that runs on libuv's thread pool
+ * (deflate/inflate with zlib's async API, as members.ts does for gzip members).
+ *
+ * Writer contract (see docs/decisions/disk-formats.md):
+ * - `write(raw)` consumes the raw disk (exactly `virtualSize` bytes) and yields the file's bytes in
+ *   order; memory is bounded (a few blocks per core plus one table block) whatever the disk size.
+ * - Formats whose tables sit at the front of the file and depend on which blocks were all zeros or
+ *   how small they compressed (qcow2, vmdk monolithicSparse, vhd dynamic, ova's tar header of the
+ *   vmdk) yield `headSize` placeholder bytes first; once the body has ended, `head()` returns the
+ *   real bytes of [0, headSize) and the sink puts them in place (PipelineSink.writeHead).
+ *   `headSize` is fixed by the virtual size alone, before any data is read.
+ */
+import { availableParallelism } from 'node:os';
+import { SourceSizeMismatchError } from '../errors';
+
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+export const SECTOR = 512;
+
+/** A raw disk as bytes in order (S3 GetObject Body, fs stream, a reader's output). */
+export type RawSource = AsyncIterable<Uint8Array>;
+
+export interface DiskWriter {
+  /** The format written (index.ts's name). */
+  readonly format: string;
+  /** The disk size the file declares: the source size rounded up to whole 512-byte sectors. */
+  readonly virtualSize: number;
+  /** Bytes at the start of the output that head() replaces after the body ended; 0 = none. */
+  readonly headSize: number;
+  /** Consumes the raw disk and yields the file's bytes; call once. */
+  write(raw: RawSource): AsyncIterable<Buffer>;
+  /** After write() is exhausted: the final bytes of [0, headSize). Throws before. */
+  head(): Buffer;
+}
+
+/** Random reads of a stored file (a local file, a buffer, an S3 object by ranged GETs). */
+export interface RandomAccessSource {
+  readonly size: number;
+  /** Exactly `length` bytes at `offset` (the range must lie inside the file). */
+  read(offset: number, length: number): Promise<Buffer>;
+}
+
+export interface DiskReader {
+  readonly format: string;
+  /** Bytes of the disk the file describes. */
+  readonly virtualSize: number;
+  /** The raw disk, `virtualSize` bytes in order; call once. */
+  stream(): AsyncIterable<Buffer>;
+}
+
+/** A file is not a valid image of the format it claims (or uses a feature we do not read). */
+export class DiskFormatError extends Error {
+  override readonly name = 'DiskFormatError';
+}
+
+export const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
+
+/** Parallel deflate/inflate tasks: one per core, bounded by libuv's pool. */
+export function defaultConcurrency(): number {
+  const pool = Number(process.env.UV_THREADPOOL_SIZE);
+  return Math.max(1, Math.min(availableParallelism(), Number.isInteger(pool) && pool > 0 ? pool : 4));
+}
+
+export function toBuffer(piece: unknown): Buffer {
+  if (Buffer.isBuffer(piece)) return piece;
+  if (piece instanceof Uint8Array) return Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+  throw new TypeError(`a disk source must yield bytes, got ${typeof piece}`);
+}
+
+/** Shared all-zero buffers, never written to (handed out as reader output and zero padding). */
+const zeroCache = new Map<number, Buffer>();
+export function zeros(length: number): Buffer {
+  if (length <= 4 * MiB) {
+    let z = zeroCache.get(length);
+    if (!z) {
+      z = Buffer.alloc(length);
+      if (zeroCache.size < 32) zeroCache.set(length, z);
+    }
+    return z;
+  }
+  return Buffer.alloc(length);
+}
+
+export function isZero(buf: Buffer): boolean {
+  const z = zeros(Math.min(buf.length, 4 * MiB));
+  for (let off = 0; off < buf.length; off += z.length) {
+    const end = Math.min(buf.length, off + z.length);
+    if (!buf.subarray(off, end).equals(end - off === z.length ? z : z.subarray(0, end - off))) return false;
+  }
+  return true;
+}
+
+export interface Block {
+  /** Block number from the start of the disk. */
+  index: number;
+  /** blockSize bytes; the last block of a disk whose size is not a multiple is zero-padded. */
+  data: Buffer;
+  /** Bytes of `data` that belong to the disk (< blockSize only for the last block). */
+  length: number;
+  zero: boolean;
+}
+
+/**
+ * Cuts the raw stream into blocks of `blockSize`, checking that it delivers exactly `size` bytes.
+ * Blocks are sliced out of batch buffers of up to `batchBytes` (no copy per block); a batch is never
+ * reused, so consumers may keep the blocks they are given.
+ */
+export async function* blocks(raw: RawSource, size: number, blockSize: number, batchBytes = 4 * MiB): AsyncGenerator<Block> {
+  const batchSize = Math.max(blockSize, Math.floor(batchBytes / blockSize) * blockSize);
+  let batch = Buffer.allocUnsafe(Math.min(batchSize, roundUp(Math.max(size, 1), blockSize)));
+  let filled = 0;
+  let consumed = 0; // bytes of batches already cut
+  let index = 0;
+  let read = 0;
+  const cut = function* (final: boolean): Generator<Block> {
+    let off = 0;
+    while (filled - off >= blockSize || (final && filled - off > 0)) {
+      const length = Math.min(blockSize, filled - off);
+      let data = batch.subarray(off, off + blockSize);
+      if (length < blockSize) {
+        data = Buffer.alloc(blockSize);
+        batch.copy(data, 0, off, off + length);
+      }
+      yield { index: index++, data, length, zero: isZero(data) };
+      off += blockSize;
+    }
+  };
+  for await (const piece of raw) {
+    const buf = toBuffer(piece);
+    read += buf.length;
+    if (read > size) throw new SourceSizeMismatchError(size, read, false);
+    let offset = 0;
+    while (offset < buf.length) {
+      const n = buf.copy(batch, filled, offset);
+      offset += n;
+      filled += n;
+      if (filled === batch.length) {
+        yield* cut(false);
+        consumed += filled;
+        filled = 0;
+        batch = Buffer.allocUnsafe(Math.min(batchSize, roundUp(Math.max(size - consumed, 1), blockSize)));
+      }
+    }
+  }
+  if (read !== size) throw new SourceSizeMismatchError(size, read, true);
+  yield* cut(true);
+}
+
+/**
+ * Maps `items` through the async `fn` with at most `concurrency` calls in flight, yielding results
+ * in input order. The source is not pulled while the window is full (backpressure), so memory is
+ * bounded by `concurrency` items and results.
+ */
+export async function* orderedMap<T, R>(items: AsyncIterable<T> | Iterable<T>, fn: (item: T) => Promise<R>, concurrency: number): AsyncGenerator<R> {
+  const window: Promise<R>[] = [];
+  try {
+    for await (const item of items as AsyncIterable<T>) {
+      const p = fn(item);
+      p.catch(() => undefined);
+      window.push(p);
+      if (window.length >= concurrency) yield await window.shift()!;
+    }
+    while (window.length > 0) yield await window.shift()!;
+  } finally {
+    // settle what is still running so nothing outlives a failed or abandoned stage
+    await Promise.allSettled(window);
+  }
+}
+
+/** Collects a stage's output (tests, small files). */
+export async function collect(out: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const b of out) parts.push(b);
+  return Buffer.concat(parts);
+}
+
+/** A RandomAccessSource over a buffer. */
+export function bufferSource(buf: Buffer): RandomAccessSource {
+  return {
+    size: buf.length,
+    async read(offset, length) {
+      if (offset < 0 || offset + length > buf.length) throw new DiskFormatError(`read of ${length} bytes at ${offset} is past the end of the file (${buf.length} bytes)`);
+      return buf.subarray(offset, offset + length);
+    },
+  };
+}
+
+/**
+ * Serves small reads from a few cached, aligned windows of the underlying source, fetched once each
+ * (in-flight fetches shared): readers walk their tables and data mostly forward, so a stream of
+ * small reads becomes one ranged GET per `windowSize`.
+ */
+export function cachedSource(source: RandomAccessSource, windowSize = 8 * MiB, windows = 2 * defaultConcurrency() + 2): RandomAccessSource {
+  const cache = new Map<number, Promise<Buffer>>();
+  const fetch = (w: number): Promise<Buffer> => {
+    let p = cache.get(w);
+    if (p) {
+      cache.delete(w); // re-insert: most recently used last
+      cache.set(w, p);
+      return p;
+    }
+    const start = w * windowSize;
+    p = source.read(start, Math.min(windowSize, source.size - start));
+    p.catch(() => cache.delete(w));
+    cache.set(w, p);
+    while (cache.size > windows) cache.delete(cache.keys().next().value!);
+    return p;
+  };
+  return {
+    size: source.size,
+    async read(offset, length) {
+      if (offset < 0 || offset + length > source.size) throw new DiskFormatError(`read of ${length} bytes at ${offset} is past the end of the file (${source.size} bytes)`);
+      if (length >= windowSize) return source.read(offset, length);
+      const first = Math.floor(offset / windowSize);
+      const last = Math.floor((offset + length - 1) / windowSize);
+      if (length === 0) return Buffer.alloc(0);
+      if (first === last) {
+        const w = await fetch(first);
+        return w.subarray(offset - first * windowSize, offset - first * windowSize + length);
+      }
+      const parts: Buffer[] = [];
+      for (let w = first; w <= last; w++) {
+        const buf = await fetch(w);
+        const from = w === first ? offset - w * windowSize : 0;
+        const to = w === last ? offset + length - w * windowSize : buf.length;
+        parts.push(buf.subarray(from, to));
+      }
+      return Buffer.concat(parts);
+    },
+  };
+}
+
+/** Long zero runs handed out in ≤ 4 MiB pieces (shared zero buffers): readers' output stays bounded. */
+export async function* splitZeros<P extends object>(pieces: AsyncIterable<P | { zero: number }>): AsyncGenerator<P | { zero: number }> {
+  for await (const p of pieces) {
+    if (!('zero' in p)) {
+      yield p;
+      continue;
+    }
+    for (let left = (p as { zero: number }).zero; left > 0; left -= 4 * MiB) yield { zero: Math.min(left, 4 * MiB) };
+  }
+}

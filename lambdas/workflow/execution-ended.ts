@@ -1,0 +1,58 @@
+/**
+ * The target of the execution-status rule (lib/constructs/execution-failures.ts): Step Functions'
+ * "Step Functions Execution Status Change" event for an execution that FAILED, TIMED_OUT or was
+ * ABORTED. An execution stopped or timed out never reaches the workflow's own Cleanup/MarkFailed
+ * states, and neither does one that fails with a terminal error (States.DataLimitExceeded) or whose
+ * MarkFailed failed for good; this handler ends such builds with the one failure use case
+ * (`endFailedBuild`: the image's prefix emptied, open uploads aborted, image `failed`, job FAIL).
+ * For builds the workflow already failed it changes nothing (the use case is idempotent).
+ *
+ * Executions of other workflows (no `jobId`/`imageId` in their input) are left to their own handling.
+ * Errors propagate: EventBridge invokes this asynchronously, and Lambda retries it.
+ */
+import type { EventBridgeEvent } from 'aws-lambda';
+import { endFailedBuild } from '../core/use-cases/build-steps';
+import type { ImageError } from '../core/image';
+import { clock, imageRepository, jobRepository } from '../wiring';
+import { removeImageObjects } from './tasks/cleanup';
+import { describeFailure } from './tasks/mark-failed';
+
+export const ENDED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+type EndedStatus = (typeof ENDED_STATUSES)[number];
+
+export interface ExecutionStatusDetail {
+  executionArn: string;
+  stateMachineArn: string;
+  status: string;
+  input?: string | null;
+  error?: string | null;
+  cause?: string | null;
+}
+
+export type ExecutionStatusEvent = EventBridgeEvent<'Step Functions Execution Status Change', ExecutionStatusDetail>;
+
+/** The reason recorded on the image and the job, from how the execution ended. */
+export function failureOf(detail: Pick<ExecutionStatusDetail, 'status' | 'error' | 'cause'>): ImageError {
+  const status = detail.status as EndedStatus;
+  if (status === 'TIMED_OUT') return { code: 'Timeout', message: 'the build did not finish within the time the workflow allows' };
+  if (status === 'ABORTED' && !detail.error) return { code: 'Aborted', message: 'the build was stopped before it finished' };
+  return describeFailure({ Error: detail.error ?? 'States.Runtime', Cause: detail.cause ?? undefined });
+}
+
+function buildOf(input: string | null | undefined): { jobId: string; imageId: string } | undefined {
+  try {
+    const parsed = JSON.parse(input ?? 'null') as { jobId?: unknown; imageId?: unknown } | null;
+    if (typeof parsed?.jobId === 'string' && typeof parsed.imageId === 'string') return { jobId: parsed.jobId, imageId: parsed.imageId };
+  } catch {
+    // not a build's input
+  }
+  return undefined;
+}
+
+export const handler = async (event: ExecutionStatusEvent): Promise<{ executionArn: string; outcome: 'ended' | 'finished' | 'ignored' }> => {
+  const { detail } = event;
+  const build = buildOf(detail.input);
+  if (!ENDED_STATUSES.includes(detail.status as EndedStatus) || !build) return { executionArn: detail.executionArn, outcome: 'ignored' };
+  const end = endFailedBuild({ images: imageRepository(), jobs: jobRepository(), clock, removeImageFiles: removeImageObjects });
+  return { executionArn: detail.executionArn, outcome: await end(build.jobId, build.imageId, failureOf(detail)) };
+};

@@ -1,0 +1,87 @@
+/**
+ * HashFile (chunked builds): the whole-file sha1 and sha256 of the assembled image file, computed in
+ * a loop of bounded invocations. Each reads the next slice of the file (a ranged GET pinned to its
+ * ETag), feeds both hashes, and returns their saved internal states as a checkpoint ($.hash); the
+ * state machine's Choice calls it again until `done`. A retry gets the same input, so it resumes from
+ * the last checkpoint, never from byte 0. hash-wasm is used because its state can be saved and
+ * restored (Node's crypto hashes cannot be serialized).
+ *
+ * An invocation stops at its byte budget ($.chunking.hashBytesPerInvocation) or when less than a
+ * minute of its time is left, whichever comes first.
+ */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import type { Context } from 'aws-lambda';
+import { createSHA1, createSHA256 } from 'hash-wasm';
+import type { Readable } from 'node:stream';
+import { config, s3Client } from '../../wiring';
+import type { AssembledFile, ChunkingState, HashCheckpoint } from '../chunked';
+import { steps } from '../deps';
+import { TransientStorageError } from '../errors';
+import { imageFileKey, type BuildState } from '../state';
+
+const TIME_MARGIN_MS = 60_000;
+/** Job progress: 80 % when hashing starts, 99 % when it ends (Finalize makes it 100). */
+const progressOf = (offset: number, size: number) => 80 + (size > 0 ? (19 * offset) / size : 19);
+
+type HashState = BuildState & { chunking: ChunkingState; assembled: AssembledFile; hash?: HashCheckpoint };
+
+export const handler = async (state: HashState, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<HashCheckpoint> => {
+  const { size, etag } = state.assembled;
+  const previous = state.hash;
+  let offset = previous?.offset ?? 0;
+  const sha1 = await createSHA1();
+  const sha256 = await createSHA256();
+  if (previous) {
+    sha1.load(Buffer.from(previous.sha1State, 'base64'));
+    sha256.load(Buffer.from(previous.sha256State, 'base64'));
+  } else {
+    sha1.init();
+    sha256.init();
+  }
+  const key = imageFileKey(state.imageId, state.target.compression);
+  const end = Math.min(size, offset + state.chunking.hashBytesPerInvocation);
+  if (offset < end) {
+    const s3 = s3Client();
+    try {
+      const object = await s3.send(new GetObjectCommand({ Bucket: config.imagesBucket(), Key: key, Range: `bytes=${offset}-${end - 1}`, IfMatch: etag }));
+      const body = object.Body as Readable;
+      let lastReport = Date.now();
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        sha1.update(chunk);
+        sha256.update(chunk);
+        offset += chunk.length;
+        if (context && context.getRemainingTimeInMillis() < TIME_MARGIN_MS) {
+          body.destroy();
+          break;
+        }
+        if (Date.now() - lastReport >= 1000) {
+          lastReport = Date.now();
+          await steps.progress(state.jobId, progressOf(offset, size), 'HashFile');
+        }
+      }
+    } catch (err) {
+      throw new TransientStorageError(`hashing s3://${config.imagesBucket()}/${key} from byte ${offset}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    if (offset > end) throw new TransientStorageError(`s3://${config.imagesBucket()}/${key}: the ranged GET returned more bytes than asked`);
+  }
+  const invocations = (previous?.invocations ?? 0) + 1;
+  if (offset < size) {
+    await steps.progress(state.jobId, progressOf(offset, size), 'HashFile');
+    return { offset, sha1State: Buffer.from(sha1.save()).toString('base64'), sha256State: Buffer.from(sha256.save()).toString('base64'), invocations, done: false };
+  }
+  return {
+    offset,
+    sha1State: '',
+    sha256State: '',
+    invocations,
+    done: true,
+    file: {
+      size,
+      sha1: sha1.digest('hex'),
+      sha256: sha256.digest('hex'),
+      compression: state.target.compression,
+      format: state.target.format ?? state.prepared?.format ?? 'raw',
+      key,
+    },
+  };
+};

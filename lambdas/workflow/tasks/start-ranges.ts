@@ -1,0 +1,36 @@
+/**
+ * StartRanges (chunked builds, lambdas/workflow/chunked.ts): plans the ranges of a large source and
+ * opens the ONE multipart upload every range writes a part of. Idempotent: a retry after S3 created
+ * the upload but the answer was lost finds that upload (ListMultipartUploads on the file's key) and
+ * reuses it, so no upload is left open behind a successful build.
+ */
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { multipartChecksumAlgorithm } from '../../pipeline';
+import { config, s3Client } from '../../wiring';
+import { ChunkingError, MAX_SOURCE_BYTES, planRanges, type ChunkedUpload, type ChunkingState } from '../chunked';
+import { steps } from '../deps';
+import { TransientStorageError } from '../errors';
+import { imageFileKey, type BuildState } from '../state';
+
+export const handler = async (state: BuildState & { chunking: ChunkingState }): Promise<ChunkedUpload> => {
+  const size = state.prepared?.size ?? state.source.size;
+  if (size > MAX_SOURCE_BYTES) throw new ChunkingError(`${state.source.label} is ${size} bytes; the largest disk an image can be built from is ${MAX_SOURCE_BYTES} bytes (1 TiB)`);
+  const { rangeBytes, ranges } = planRanges(size, state.chunking.rangeBytes);
+  const s3 = s3Client();
+  const Bucket = config.imagesBucket();
+  const Key = imageFileKey(state.imageId, state.target.compression);
+  try {
+    const open = await s3.send(new ListMultipartUploadsCommand({ Bucket, Prefix: Key }));
+    let uploadId = open.Uploads?.find((u) => u.Key === Key)?.UploadId;
+    if (!uploadId) {
+      const algorithm = await multipartChecksumAlgorithm(s3);
+      const created = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key, ...(algorithm && { ChecksumAlgorithm: algorithm }) }));
+      uploadId = created.UploadId;
+    }
+    if (!uploadId) throw new Error(`CreateMultipartUpload s3://${Bucket}/${Key} returned no UploadId`);
+    await steps.progress(state.jobId, 5, 'BuildRanges');
+    return { key: Key, uploadId, rangeBytes, ranges, items: Array.from({ length: ranges }, (_, i) => i) };
+  } catch (err) {
+    throw new TransientStorageError(`opening the upload of ${Key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+};

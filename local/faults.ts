@@ -1,0 +1,114 @@
+/**
+ * Fault injection for the local S3 (tests only; never in service code): a plan of rules such as
+ * "UploadPart of part 5 under images/<id>/ answers 500 InternalError, 3 times". The local S3 asks
+ * the plan about every request before serving it; a matching rule answers with S3's error document
+ * instead. Tests set the plan over HTTP on the local S3 endpoint itself:
+ *
+ *   PUT    <s3 endpoint>/__faults   body: [{ "op": "UploadPart", "prefix": "images/…/", "partNumber": 5, "times": 3 }]
+ *   GET    <s3 endpoint>/__faults   → the rules with their `hits`
+ *   DELETE <s3 endpoint>/__faults   → clears the plan
+ *
+ * (`__faults` cannot be a bucket name, so the path never shadows an S3 operation.)
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export type S3Operation = 'GetObject' | 'HeadObject' | 'PutObject' | 'UploadPart' | 'CreateMultipartUpload' | 'CompleteMultipartUpload' | 'Other';
+
+export interface FaultRule {
+  op: S3Operation;
+  /** Object keys starting with this (default: any). */
+  prefix?: string;
+  bucket?: string;
+  /** UploadPart only: this part number (default: any). */
+  partNumber?: number;
+  /** Requests whose Range header is exactly this, e.g. "bytes=67108864-83886079" (default: any). */
+  range?: string;
+  /** Let this many matching requests through first (default 0). */
+  skip?: number;
+  /** Matching requests that fail (after `skip`); default 1; -1 = every one. */
+  times?: number;
+  /** Default 500 InternalError. */
+  status?: number;
+  code?: string;
+}
+
+interface ActiveRule extends FaultRule {
+  seen: number;
+  hits: number;
+}
+
+export const FAULTS_PATH = '/__faults';
+
+export function s3Operation(method: string, key: string, query: URLSearchParams, headers: IncomingMessage['headers']): S3Operation {
+  if (!key) return 'Other';
+  if (method === 'PUT' && query.has('uploadId') && query.has('partNumber') && !headers['x-amz-copy-source']) return 'UploadPart';
+  if (method === 'PUT' && !query.has('uploadId') && !headers['x-amz-copy-source']) return 'PutObject';
+  if (method === 'POST' && query.has('uploads')) return 'CreateMultipartUpload';
+  if (method === 'POST' && query.has('uploadId')) return 'CompleteMultipartUpload';
+  if (method === 'GET' && !query.has('uploadId')) return 'GetObject';
+  if (method === 'HEAD') return 'HeadObject';
+  return 'Other';
+}
+
+export class FaultPlan {
+  private rules: ActiveRule[] = [];
+
+  set(rules: FaultRule[]): void {
+    this.rules = rules.map((r) => ({ ...r, seen: 0, hits: 0 }));
+  }
+
+  /** Whether the request was answered with a fault (its body is drained). */
+  intercept(req: IncomingMessage, res: ServerResponse, at: { bucket: string; key: string; query: URLSearchParams }): boolean {
+    if (this.rules.length === 0) return false;
+    const op = s3Operation(req.method ?? 'GET', at.key, at.query, req.headers);
+    const part = Number(at.query.get('partNumber'));
+    const rule = this.rules.find(
+      (r) =>
+        r.op === op &&
+        (r.bucket === undefined || r.bucket === at.bucket) &&
+        (r.prefix === undefined || at.key.startsWith(r.prefix)) &&
+        (r.partNumber === undefined || r.partNumber === part) &&
+        (r.range === undefined || r.range === req.headers.range),
+    );
+    if (!rule) return false;
+    rule.seen++;
+    const times = rule.times ?? 1;
+    if (rule.seen <= (rule.skip ?? 0) || (times >= 0 && rule.hits >= times)) return false;
+    rule.hits++;
+    req.resume();
+    const code = rule.code ?? 'InternalError';
+    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected fault (local/faults.ts)</Message></Error>`;
+    res.writeHead(rule.status ?? 500, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+    return true;
+  }
+
+  /** Serves the control path; false when the request is not for it. */
+  async control(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
+    if (pathname !== FAULTS_PATH) return false;
+    const send = (status: number, payload: unknown) => {
+      const text = JSON.stringify(payload);
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    if (req.method === 'PUT') {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      try {
+        const rules = JSON.parse(Buffer.concat(chunks).toString('utf8')) as FaultRule[];
+        if (!Array.isArray(rules)) throw new Error('a JSON array of rules is required');
+        this.set(rules);
+      } catch (err) {
+        send(400, { message: err instanceof Error ? err.message : String(err) });
+        return true;
+      }
+      send(200, this.rules);
+    } else if (req.method === 'DELETE') {
+      this.set([]);
+      send(200, []);
+    } else {
+      send(200, this.rules);
+    }
+    return true;
+  }
+}
