@@ -12,6 +12,10 @@ const shared = {
 };
 
 module.exports = {
+  // Tests assert results, never speed: a generous per-test limit keeps a loaded CI machine from failing
+  // a correct test that streams tens of MiB through the local S3 (speed is measured by npm run bench).
+  // (A global option: jest ignores it inside a project.)
+  testTimeout: 30_000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...shared, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },

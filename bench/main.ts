@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- part… ] [--quick]`: runs the benchmark parts (pipeline, e2e, list, coldstart; all
+ * `npm run bench [-- part… ] [--quick]`: runs the benchmark parts (pipeline, e2e, list, coldstart, chunked,
+ * formats, console; all
  * by default), prints one table of figures with the ratio against each figure's reference measured in
  * the same run, and writes bench/results/latest.json and bench/results/summary.md (which the README's
  * Performance section quotes, with the machine it ran on).
@@ -16,6 +17,9 @@ const PARTS: Record<string, () => Promise<{ run(opts: { quick?: boolean }): Prom
   e2e: () => import('./e2e'),
   list: () => import('./list'),
   coldstart: () => import('./coldstart'),
+  chunked: () => import('./chunked'),
+  formats: () => import('./formats'),
+  console: () => import('./console'),
 };
 
 function machine(): string {

@@ -20,7 +20,14 @@ import { S3ImageFileStore } from './adapters/s3/image-file-store';
 import { S3DiskProvisioner } from './adapters/s3/disk-provisioner';
 import { SfnWorkflowStarter } from './adapters/sfn/workflow-starter';
 import { S3ObjectCopier } from './adapters/s3/object-copier';
+import { S3ImageFileConverter } from './adapters/s3/image-converter';
 import { DynamoCredentialRepository } from './adapters/dynamodb/credential-repository';
+import { DynamoQuotaGate } from './adapters/dynamodb/quota-gate';
+import { DEFAULT_QUOTAS, type QuotaLimits } from './core/quota';
+import { SfnProvisionStarter } from './adapters/sfn/provision-starter';
+import { copySettingsFromEnv } from './adapters/s3/copy-object';
+import { SfnWorkflowStopper } from './adapters/sfn/workflow-stopper';
+import { DynamoApplianceImageRepository, DynamoApplianceRepository } from './adapters/dynamodb/appliance-repository';
 
 const disposers: (() => void)[] = [];
 const once = <T>(make: () => T): (() => T) => {
@@ -51,13 +58,26 @@ export const config = {
   imagesBucket: () => env('IMAGES_BUCKET'),
   disksBucket: () => env('DISKS_BUCKET'),
   stateMachineArn: () => env('STATE_MACHINE_ARN'),
+  /** Per-account quotas: QUOTA_IMAGES and QUOTA_CONCURRENT_BUILDS, else the defaults (core/quota.ts). */
+  quotas: (): QuotaLimits => ({
+    images: positiveInt(process.env.QUOTA_IMAGES) ?? DEFAULT_QUOTAS.images,
+    concurrentBuilds: positiveInt(process.env.QUOTA_CONCURRENT_BUILDS) ?? DEFAULT_QUOTAS.concurrentBuilds,
+  }),
+  provisionStateMachineArn: () => env('PROVISION_STATE_MACHINE_ARN'),
 };
+
+function positiveInt(v: string | undefined): number | undefined {
+  const n = Number(v);
+  return v && Number.isInteger(n) && n > 0 ? n : undefined;
+}
 
 export const clock: Clock = { now: () => new Date() };
 export const ids: IdGenerator = { uuid: () => randomUUID() };
 
+/** The plain DynamoDB client (Powertools' idempotency layer marshals its own items); the document client wraps it. */
+export const dynamoClient = /* @__PURE__ */ client(() => new DynamoDBClient({}));
 export const documentClient = /* @__PURE__ */ client(() =>
-  DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } }),
+  DynamoDBDocumentClient.from(dynamoClient(), { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } }),
 );
 export const s3Client = /* @__PURE__ */ client(() => new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' }));
 export const sfnClient = /* @__PURE__ */ client(() => new SFNClient({}));
@@ -67,8 +87,14 @@ export const jobRepository = /* @__PURE__ */ once(() => new DynamoJobRepository(
 export const machineRepository = /* @__PURE__ */ once(() => new DynamoMachineRepository(documentClient(), config.tableName()));
 export const accountRepository = /* @__PURE__ */ once(() => new DynamoAccountRepository(documentClient(), config.tableName()));
 export const fileUrlSigner = /* @__PURE__ */ once(() => new S3FileUrlSigner(s3Client(), config.imagesBucket()));
-export const imageFileStore = /* @__PURE__ */ once(() => new S3ImageFileStore(s3Client(), config.imagesBucket()));
+export const imageFileStore = /* @__PURE__ */ once(() => new S3ImageFileStore(s3Client(), config.imagesBucket(), copySettingsFromEnv()));
 export const diskProvisioner = /* @__PURE__ */ once(() => new S3DiskProvisioner(s3Client(), config.imagesBucket(), config.disksBucket()));
 export const workflowStarter = /* @__PURE__ */ once(() => new SfnWorkflowStarter(sfnClient(), config.stateMachineArn()));
-export const objectCopier = /* @__PURE__ */ once(() => new S3ObjectCopier(s3Client(), config.imagesBucket()));
+export const objectCopier = /* @__PURE__ */ once(() => new S3ObjectCopier(s3Client(), config.imagesBucket(), copySettingsFromEnv()));
+export const imageFileConverter = /* @__PURE__ */ once(() => new S3ImageFileConverter(s3Client(), config.imagesBucket()));
+export const provisionStarter = /* @__PURE__ */ once(() => new SfnProvisionStarter(sfnClient(), config.provisionStateMachineArn()));
+export const workflowStopper = /* @__PURE__ */ once(() => new SfnWorkflowStopper(sfnClient()));
 export const credentialRepository = /* @__PURE__ */ once(() => new DynamoCredentialRepository(documentClient(), config.tableName()));
+export const quotaGate = /* @__PURE__ */ once(() => new DynamoQuotaGate(documentClient(), config.tableName(), imageRepository(), config.quotas(), clock));
+export const applianceRepository = /* @__PURE__ */ once(() => new DynamoApplianceRepository(documentClient(), config.tableName()));
+export const applianceImageRepository = /* @__PURE__ */ once(() => new DynamoApplianceImageRepository(documentClient(), config.tableName()));

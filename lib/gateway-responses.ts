@@ -1,22 +1,27 @@
 /**
- * The bodies API Gateway answers with by itself (gateway responses), shared by the CDK API
- * (lib/constructs/http-api.ts) and the local gateway so the two match: when the authorizer refuses a
- * request, and when the integration outlasts API Gateway's integration timeout.
+ * The bodies API Gateway answers with on its own — the authorizer refusing a request, an unknown
+ * path, throttling, an integration that failed or outlasted API Gateway's integration timeout
+ * (gateway responses) — shared by the CDK API (lib/constructs/http-api.ts) and the local gateway so
+ * the two match.
  * One body serves every dialect: Triton clients read `{code, message}` (CloudAPI's InvalidCredentials
  * 401 / NotAuthorized 403 / restify's GatewayTimeout 504), Huawei SDKs read the gateway shape
- * `{error_code, error_msg, request_id}` (APIGW.0301/0302, APIGW.0201 for a backend timeout).
+ * `{error_code, error_msg, request_id}` (APIGW.0301/0302, APIGW.0201 for a backend timeout), UForge
+ * clients read `{statusCode, message}` (present whenever the status is fixed).
  */
 export type AuthGatewayResponse = 'UNAUTHORIZED' | 'ACCESS_DENIED';
-export type GatewayResponseType = AuthGatewayResponse | 'INTEGRATION_TIMEOUT';
+export type GatewayResponseType = AuthGatewayResponse | 'INTEGRATION_TIMEOUT' | 'MISSING_AUTHENTICATION_TOKEN' | 'THROTTLED' | 'DEFAULT_4XX' | 'DEFAULT_5XX';
+/** @deprecated the same as GatewayResponseType */
+export type GatewayResponse = GatewayResponseType;
 
 interface GatewayResponseSpec {
-  status: number;
+  /** The status API Gateway answers with; absent for DEFAULT_4XX/5XX, which keep the original one. */
+  status?: number;
   code: string;
   message: string;
   imsCode: string;
 }
 
-export const AUTH_GATEWAY_RESPONSES: Record<AuthGatewayResponse, GatewayResponseSpec> = {
+export const AUTH_GATEWAY_RESPONSES: Record<AuthGatewayResponse, GatewayResponseSpec & { status: number }> = {
   UNAUTHORIZED: { status: 401, code: 'InvalidCredentials', message: 'missing or invalid credentials', imsCode: 'APIGW.0301' },
   ACCESS_DENIED: { status: 403, code: 'NotAuthorized', message: 'you are not authorized to do this', imsCode: 'APIGW.0302' },
 };
@@ -25,11 +30,18 @@ export const AUTH_GATEWAY_RESPONSES: Record<AuthGatewayResponse, GatewayResponse
 export const GATEWAY_RESPONSES: Record<GatewayResponseType, GatewayResponseSpec> = {
   ...AUTH_GATEWAY_RESPONSES,
   INTEGRATION_TIMEOUT: { status: 504, code: 'GatewayTimeout', message: 'the request took longer than the API allows; retry, or use an asynchronous operation', imsCode: 'APIGW.0201' },
+  // A REST API answers a path (or a method) it does not have with 403 "Missing Authentication Token":
+  // every dialect's clients expect a 404 for it.
+  MISSING_AUTHENTICATION_TOKEN: { status: 404, code: 'ResourceNotFound', message: 'no such resource or method', imsCode: 'APIGW.0101' },
+  THROTTLED: { status: 429, code: 'RequestThrottled', message: 'too many requests; retry later', imsCode: 'APIGW.0308' },
+  DEFAULT_4XX: { code: 'BadRequest', message: 'the request was refused by the API gateway', imsCode: 'APIGW.0201' },
+  DEFAULT_5XX: { code: 'InternalError', message: 'internal error; retry later', imsCode: 'APIGW.0202' },
 };
 
-export function gatewayResponseBody(type: GatewayResponseType, requestId: string): Record<string, string> {
+export function gatewayResponseBody(type: GatewayResponseType, requestId: string, status?: number): Record<string, string | number> {
   const r = GATEWAY_RESPONSES[type];
-  return { code: r.code, message: r.message, error_code: r.imsCode, error_msg: r.message, request_id: requestId };
+  const statusCode = r.status ?? status;
+  return { code: r.code, message: r.message, error_code: r.imsCode, error_msg: r.message, request_id: requestId, ...(statusCode !== undefined && { statusCode }) };
 }
 
 /** The same body as an API Gateway response template (`$context.requestId` filled in by API Gateway). */

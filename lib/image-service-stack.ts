@@ -1,7 +1,8 @@
 /**
  * The one stack of the service (docs/architecture.md §2). It composes constructs and declares outputs, nothing else:
- * data (table, buckets) → build workflow (state machine and its task functions) → HTTP API (route
- * functions, authorizer).
+ * data (table, buckets) → build workflow and provisioning workflow (state machines and their task
+ * functions) → HTTP API (route functions, authorizer) → web console (S3 + CloudFront, the API as its
+ * second origin).
  */
 import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
@@ -9,6 +10,8 @@ import { BuildWorkflow } from './constructs/build-workflow';
 import { Data } from './constructs/data';
 import { ExecutionFailures } from './constructs/execution-failures';
 import { ServiceApi } from './constructs/http-api';
+import { ProvisionWorkflow } from './constructs/provision-workflow';
+import { WebConsole } from './constructs/console';
 import type { ChunkingSettings } from '../lambdas/workflow/chunked';
 
 export interface ImageServiceStackProps extends StackProps {
@@ -19,26 +22,32 @@ export interface ImageServiceStackProps extends StackProps {
 }
 
 /** Output ids; the local stack and scripts read these names from the stack's outputs. */
-export const STACK_OUTPUTS = ['ApiUrl', 'TableName', 'ImagesBucketName', 'DisksBucketName', 'StateMachineArn'] as const;
+export const STACK_OUTPUTS = ['ApiUrl', 'TableName', 'ImagesBucketName', 'DisksBucketName', 'StateMachineArn', 'ProvisionStateMachineArn', 'ConsoleUrl'] as const;
 
 export class ImageServiceStack extends Stack {
   readonly data: Data;
   readonly workflow: BuildWorkflow;
   readonly api: ServiceApi;
+  readonly provisioning: ProvisionWorkflow;
+  readonly console: WebConsole;
 
   constructor(scope: Construct, id: string, props: ImageServiceStackProps = {}) {
     super(scope, id, props);
     this.data = new Data(this, 'Data', { removalPolicy: props.dataRemovalPolicy });
     const chunking = props.chunking ?? (this.node.tryGetContext('chunking') as Partial<ChunkingSettings> | undefined);
     this.workflow = new BuildWorkflow(this, 'BuildWorkflow', { data: this.data, chunking });
-    this.api = new ServiceApi(this, 'Api', { data: this.data, stateMachine: this.workflow.stateMachine });
+    this.provisioning = new ProvisionWorkflow(this, 'ProvisionWorkflow', { data: this.data });
+    this.api = new ServiceApi(this, 'Api', { data: this.data, stateMachine: this.workflow.stateMachine, provisionStateMachine: this.provisioning.stateMachine });
     // Ends the builds of executions that stopped, timed out or failed outside their Catch path (every state machine of the stack).
     new ExecutionFailures(this, 'ExecutionFailures', { data: this.data });
+
+    this.console = new WebConsole(this, 'Console', { api: this.api.restApi }); // outputs ConsoleUrl
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
     new CfnOutput(this, 'ImagesBucketName', { value: this.data.imagesBucket.bucketName });
     new CfnOutput(this, 'DisksBucketName', { value: this.data.disksBucket.bucketName });
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ProvisionStateMachineArn', { value: this.provisioning.stateMachine.stateMachineArn });
   }
 }

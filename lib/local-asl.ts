@@ -1,5 +1,5 @@
 /**
- * The build workflow's ASL exactly as CDK synthesizes it, made runnable locally: the stack is
+ * The workflows' ASL (build, provisioning) exactly as CDK synthesizes it, made runnable locally: the stack is
  * synthesized in-process with bundling skipped (no esbuild runs, nothing written to the repo's
  * cdk.out), and the state machine's `DefinitionString` intrinsics are resolved into plain JSON with
  * fake but well-formed ARNs. The local stack runs it in aws-local-stepfunctions and maps each Task
@@ -21,6 +21,11 @@ export interface LocalAslOptions {
   arns?: Record<string, string>;
   /** Stack setting for chunked builds (tests scale the threshold and range size down). */
   chunking?: Partial<ChunkingSettings>;
+  /**
+   * Which workflow: the id of its construct in the stack, whose state machine's logical id starts
+   * with `<workflow>StateMachine`. @default 'BuildWorkflow'
+   */
+  workflow?: string;
 }
 
 export interface LocalDefinition {
@@ -51,8 +56,9 @@ export interface CfnTemplate {
 }
 
 const STATE_MACHINE_TYPE = 'AWS::StepFunctions::StateMachine';
+const DEFAULT_WORKFLOW = 'BuildWorkflow';
 
-/** Synthesizes the service stack (bundling skipped, temp outdir) and returns its build workflow as plain ASL. */
+/** Synthesizes the service stack (bundling skipped, temp outdir) and returns one workflow (default: the build) as plain ASL. */
 export function synthesizeLocalDefinition(options: LocalAslOptions = {}): LocalDefinition {
   return localDefinitionFromTemplate(synthesizeTemplate(options), options);
 }
@@ -84,8 +90,9 @@ export function synthesizeTemplate(options: Pick<LocalAslOptions, 'chunking'> = 
 /** The same, from an already synthesized template (e.g. `Template.fromStack(stack).toJSON()` in tests). */
 export function localDefinitionFromTemplate(template: CfnTemplate, options: LocalAslOptions = {}): LocalDefinition {
   const resources = template.Resources ?? {};
-  const machines = Object.entries(resources).filter(([, resource]) => resource.Type === STATE_MACHINE_TYPE);
-  if (machines.length !== 1) throw new Error(`expected one ${STATE_MACHINE_TYPE}, found ${machines.length}`);
+  const prefix = `${options.workflow ?? DEFAULT_WORKFLOW}StateMachine`;
+  const machines = Object.entries(resources).filter(([id, resource]) => resource.Type === STATE_MACHINE_TYPE && id.startsWith(prefix));
+  if (machines.length !== 1) throw new Error(`expected one ${STATE_MACHINE_TYPE} named ${prefix}…, found ${machines.length}`);
   const [stateMachineLogicalId, machine] = machines[0];
 
   const definitionString = resolveIntrinsics(machine.Properties?.DefinitionString, template, options);

@@ -3,7 +3,8 @@
  * with `dataDir` the data lives in LevelDB under that folder and survives restarts, otherwise in memory.
  * dynalite has no transactions, TTL expiry or streams (see docs/local-emulation.md §1).
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { withDynamoFaults } from './protocol-faults';
 import { mkdirSync } from 'node:fs';
 import { listenOnLoopback } from './listen';
 import { installLatency, type Latency } from './latency';
@@ -39,6 +40,10 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
     deleteTableMs: 0,
     updateTableMs: 0,
   });
+  // Fault plans from tests (local/faults.ts) act before dynalite sees a request.
+  const [listener] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', withDynamoFaults(listener));
   const latency = installLatency(server);
   const port = await listenOnLoopback(server, options.port);
   let closing: Promise<void> | undefined;

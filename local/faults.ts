@@ -2,17 +2,29 @@
  * Fault injection for the local S3 (tests only; never in service code): a plan of rules such as
  * "UploadPart of part 5 under images/<id>/ answers 500 InternalError, 3 times". The local S3 asks
  * the plan about every request before serving it; a matching rule answers with S3's error document
- * instead. Tests set the plan over HTTP on the local S3 endpoint itself:
+ * instead, or, with `bytesPerSecond`, serves the response body that slowly (slow storage). Tests set
+ * the plan over HTTP on the local S3 endpoint itself:
  *
- *   PUT    <s3 endpoint>/__faults   body: [{ "op": "UploadPart", "prefix": "images/…/", "partNumber": 5, "times": 3 }]
- *   GET    <s3 endpoint>/__faults   → the rules with their `hits`
- *   DELETE <s3 endpoint>/__faults   → clears the plan
+ *   PUT    <s3 endpoint>/__faults        body: [{ "op": "UploadPart", "prefix": "images/…/", "partNumber": 5, "times": 3 }]
+ *   POST   <s3 endpoint>/__faults        body: [rules] → adds them to the plan; answers their ids
+ *   GET    <s3 endpoint>/__faults        → the rules with their `hits`
+ *   DELETE <s3 endpoint>/__faults        → clears the plan
+ *   DELETE <s3 endpoint>/__faults/<id>   → removes one rule (test files running at once each remove their own)
  *
  * (`__faults` cannot be a bucket name, so the path never shadows an S3 operation.)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export type S3Operation = 'GetObject' | 'HeadObject' | 'PutObject' | 'UploadPart' | 'CreateMultipartUpload' | 'CompleteMultipartUpload' | 'Other';
+export type S3Operation =
+  | 'GetObject'
+  | 'HeadObject'
+  | 'PutObject'
+  | 'CopyObject'
+  | 'UploadPart'
+  | 'UploadPartCopy'
+  | 'CreateMultipartUpload'
+  | 'CompleteMultipartUpload'
+  | 'Other';
 
 export interface FaultRule {
   op: S3Operation;
@@ -27,12 +39,19 @@ export interface FaultRule {
   skip?: number;
   /** Matching requests that fail (after `skip`); default 1; -1 = every one. */
   times?: number;
+  /** UploadPart/UploadPartCopy: parts numbered at least this (default: any). */
+  minPartNumber?: number;
+  /** Copies: the `x-amz-copy-source` (`bucket/key`, decoded, no leading slash) starts with this. */
+  copySourcePrefix?: string;
+  /** Instead of failing: serve the response body no faster than this (a slow GetObject). */
+  bytesPerSecond?: number;
   /** Default 500 InternalError. */
   status?: number;
   code?: string;
 }
 
 interface ActiveRule extends FaultRule {
+  id: string;
   seen: number;
   hits: number;
 }
@@ -41,8 +60,9 @@ export const FAULTS_PATH = '/__faults';
 
 export function s3Operation(method: string, key: string, query: URLSearchParams, headers: IncomingMessage['headers']): S3Operation {
   if (!key) return 'Other';
-  if (method === 'PUT' && query.has('uploadId') && query.has('partNumber') && !headers['x-amz-copy-source']) return 'UploadPart';
-  if (method === 'PUT' && !query.has('uploadId') && !headers['x-amz-copy-source']) return 'PutObject';
+  const copy = headers['x-amz-copy-source'] !== undefined;
+  if (method === 'PUT' && query.has('uploadId') && query.has('partNumber')) return copy ? 'UploadPartCopy' : 'UploadPart';
+  if (method === 'PUT' && !query.has('uploadId')) return copy ? 'CopyObject' : 'PutObject';
   if (method === 'POST' && query.has('uploads')) return 'CreateMultipartUpload';
   if (method === 'POST' && query.has('uploadId')) return 'CompleteMultipartUpload';
   if (method === 'GET' && !query.has('uploadId')) return 'GetObject';
@@ -50,11 +70,27 @@ export function s3Operation(method: string, key: string, query: URLSearchParams,
   return 'Other';
 }
 
+let nextId = 1;
+const copySourceOf = (headers: IncomingMessage['headers']): string => {
+  const raw = String(headers['x-amz-copy-source'] ?? '');
+  try {
+    return decodeURIComponent(raw).replace(/^\//, '');
+  } catch {
+    return raw;
+  }
+};
+
 export class FaultPlan {
   private rules: ActiveRule[] = [];
 
   set(rules: FaultRule[]): void {
-    this.rules = rules.map((r) => ({ ...r, seen: 0, hits: 0 }));
+    this.rules = rules.map((r) => ({ ...r, id: String(nextId++), seen: 0, hits: 0 }));
+  }
+
+  add(rules: FaultRule[]): ActiveRule[] {
+    const added = rules.map((r) => ({ ...r, id: String(nextId++), seen: 0, hits: 0 }));
+    this.rules.push(...added);
+    return added;
   }
 
   /** Whether the request was answered with a fault (its body is drained). */
@@ -68,6 +104,8 @@ export class FaultPlan {
         (r.bucket === undefined || r.bucket === at.bucket) &&
         (r.prefix === undefined || at.key.startsWith(r.prefix)) &&
         (r.partNumber === undefined || r.partNumber === part) &&
+        (r.minPartNumber === undefined || part >= r.minPartNumber) &&
+        (r.copySourcePrefix === undefined || copySourceOf(req.headers).startsWith(r.copySourcePrefix)) &&
         (r.range === undefined || r.range === req.headers.range),
     );
     if (!rule) return false;
@@ -75,6 +113,10 @@ export class FaultPlan {
     const times = rule.times ?? 1;
     if (rule.seen <= (rule.skip ?? 0) || (times >= 0 && rule.hits >= times)) return false;
     rule.hits++;
+    if (rule.bytesPerSecond) {
+      throttle(res, rule.bytesPerSecond);
+      return false;
+    }
     req.resume();
     const code = rule.code ?? 'InternalError';
     const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected fault (local/faults.ts)</Message></Error>`;
@@ -85,18 +127,28 @@ export class FaultPlan {
 
   /** Serves the control path; false when the request is not for it. */
   async control(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
-    if (pathname !== FAULTS_PATH) return false;
+    if (pathname !== FAULTS_PATH && !pathname.startsWith(`${FAULTS_PATH}/`)) return false;
+    const id = pathname.slice(FAULTS_PATH.length + 1);
     const send = (status: number, payload: unknown) => {
       const text = JSON.stringify(payload);
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
       res.end(text);
     };
-    if (req.method === 'PUT') {
+    if (id) {
+      req.resume();
+      if (req.method !== 'DELETE') return send(405, { message: 'DELETE a rule by id' }), true;
+      this.rules = this.rules.filter((r) => r.id !== id);
+      send(200, this.rules);
+    } else if (req.method === 'PUT' || req.method === 'POST') {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       try {
         const rules = JSON.parse(Buffer.concat(chunks).toString('utf8')) as FaultRule[];
         if (!Array.isArray(rules)) throw new Error('a JSON array of rules is required');
+        if (req.method === 'POST') {
+          send(200, this.add(rules));
+          return true;
+        }
         this.set(rules);
       } catch (err) {
         send(400, { message: err instanceof Error ? err.message : String(err) });
@@ -111,4 +163,15 @@ export class FaultPlan {
     }
     return true;
   }
+}
+
+/** Makes `res` take body bytes no faster than `bytesPerSecond`: pipe() honours write()'s backpressure. */
+function throttle(res: ServerResponse, bytesPerSecond: number): void {
+  const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  (res as unknown as { write: typeof write }).write = (chunk: unknown, ...rest: unknown[]) => {
+    write(chunk, ...rest);
+    const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Buffer).length;
+    setTimeout(() => res.emit('drain'), Math.ceil((size / bytesPerSecond) * 1000));
+    return false;
+  };
 }

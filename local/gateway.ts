@@ -18,6 +18,7 @@ import { listenOnLoopback } from './listen';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { routes as ROUTES, type Route } from '../lambdas/routes';
 import { gatewayResponseBody } from '../lib/gateway-responses';
+import { isConsolePath, serveConsole } from './console';
 import { invokeLocal, LambdaFunctionError, type LocalFunction } from './lambda';
 
 /** API Gateway's payload limit. */
@@ -96,8 +97,10 @@ function queryParams(url: URL) {
   const single: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
   for (const [k, v] of url.searchParams) {
-    single[k] = v;
-    (multi[k] ??= []).push(v);
+    Object.defineProperty(single, k, { value: v, enumerable: true, writable: true, configurable: true });
+    // Own keys only: a parameter named `toString` or `__proto__` is data, not the prototype's.
+    if (Object.hasOwn(multi, k)) multi[k].push(v);
+    else Object.defineProperty(multi, k, { value: [v], enumerable: true, writable: true, configurable: true });
   }
   return { single: Object.keys(single).length ? single : null, multi: Object.keys(multi).length ? multi : null };
 }
@@ -122,6 +125,11 @@ export interface GatewayOptions {
   authorizer: LocalFunction;
   /** @default the route table (lambdas/routes.ts) */
   routes?: readonly Route[];
+  /**
+   * Requests that reach the gateway before this settles wait for it (`npm start` settles it once
+   * seeded and its state file is written, so a first answered ping means every command works).
+   */
+  ready?: Promise<void>;
 }
 
 /** The bodies API Gateway itself answers with when an integration fails. */
@@ -141,31 +149,36 @@ export async function startGateway(opts: GatewayOptions): Promise<LocalGateway> 
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       console.error('gateway error', err);
-      if (!res.headersSent) send(res, 500, { message: 'Internal server error' });
+      if (!res.headersSent) send(res, 502, gatewayResponseBody('DEFAULT_5XX', randomUUID(), 502));
     });
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
+    // Until the stack is usable (seeded, state file written) a request waits rather than sees half a stack.
+    if (opts.ready) await opts.ready;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
     const requestId = randomUUID();
+    // The web console's static files, on the API's origin (CloudFront does the same when deployed).
+    if (isConsolePath(url.pathname)) return serveConsole(req, res, url.pathname);
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const match = matchRoute(compiled, method === 'HEAD' ? 'GET' : method, path);
     if (!('route' in match) || !match.route) {
-      // The deployed API answers unknown paths the same way (a gateway response).
-      if (match.pathMatched) return send(res, 405, { code: 'BadMethod', message: `${method} is not allowed on ${path}` });
-      return send(res, 404, { code: 'ResourceNotFound', message: `${path} does not exist` });
+      // As the deployed API: a path or method it lacks is MISSING_AUTHENTICATION_TOKEN (lib/gateway-responses.ts).
+      req.resume();
+      return send(res, 404, gatewayResponseBody('MISSING_AUTHENTICATION_TOKEN', requestId), { 'x-amzn-errortype': 'MissingAuthenticationTokenException' });
     }
     const { route, pathParameters } = match;
     const body = await readBody(req);
-    if (body === 'too-large') return send(res, 413, { message: 'Request Too Long' });
+    if (body === 'too-large') return send(res, 413, gatewayResponseBody('DEFAULT_4XX', requestId, 413));
 
     const headers: Record<string, string> = {};
     const multiValueHeaders: Record<string, string[]> = {};
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const [k, v] = [req.rawHeaders[i], req.rawHeaders[i + 1]];
-      headers[k] = v;
-      (multiValueHeaders[k] ??= []).push(v);
+      Object.defineProperty(headers, k, { value: v, enumerable: true, writable: true, configurable: true });
+      if (Object.hasOwn(multiValueHeaders, k)) multiValueHeaders[k].push(v);
+      else Object.defineProperty(multiValueHeaders, k, { value: [v], enumerable: true, writable: true, configurable: true });
     }
     const query = queryParams(url);
     const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
@@ -199,7 +212,7 @@ export async function startGateway(opts: GatewayOptions): Promise<LocalGateway> 
       } catch (err) {
         if (err instanceof LambdaFunctionError && err.errorMessage === 'Unauthorized') return send(res, 401, gatewayResponseBody('UNAUTHORIZED', requestId), { 'x-amzn-errortype': 'UnauthorizedException' });
         console.error('authorizer error', err);
-        return send(res, 500, { message: null });
+        return send(res, 500, gatewayResponseBody('DEFAULT_5XX', requestId, 500), { 'x-amzn-errortype': 'AuthorizerConfigurationException' });
       }
     }
 
@@ -258,10 +271,29 @@ export async function startGateway(opts: GatewayOptions): Promise<LocalGateway> 
     res.end(method === 'HEAD' ? undefined : payload);
   }
 
+  // Requests the HTTP parser refuses (oversize URL or headers, bad framing) get the gateway's body too.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const text = JSON.stringify(gatewayResponseBody('DEFAULT_4XX', randomUUID(), status));
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+  });
+  // Requests the HTTP parser refuses (oversize URL or headers, bad framing) get the gateway's body too.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const text = JSON.stringify(gatewayResponseBody('DEFAULT_4XX', randomUUID(), status));
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+  });
   const port = await listenOnLoopback(server, opts.port, opts.host);
   return {
     url: `http://127.0.0.1:${port}`,
     server,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // clients keep connections alive; don't wait for their idle timeout
+        server.closeIdleConnections();
+      }),
   };
 }

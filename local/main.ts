@@ -35,21 +35,31 @@ async function start(args: string[]) {
   const port = Number(flag(args, 'port') ?? process.env.PORT ?? 8080);
   const dataDir = path.resolve(flag(args, 'data-dir') ?? process.env.DATA_DIR ?? path.join(REPO_ROOT, '.local', 'data'));
   const stateFile = path.resolve(flag(args, 'state-file') ?? DEFAULT_STATE_FILE);
+  const { ensureConsoleBuilt } = await import('./console');
+  ensureConsoleBuilt();
   const { startLocalStack } = await import('./stack');
   const { seedDemo, DEMO_LOGIN } = await import('./seed');
+  // The gateway holds every request until this settles: after the seed and the state file below.
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
   // LOCAL_TIME_SCALE multiplies every time limit the local stack enforces (LocalStackOptions.timeScale).
   const timeScale = Number(process.env.LOCAL_TIME_SCALE ?? 1);
   if (!(timeScale > 0)) throw new UsageError(`LOCAL_TIME_SCALE must be a positive number, not ${process.env.LOCAL_TIME_SCALE}`);
   // LOCAL_CHUNKING: JSON of the chunked-build setting (lambdas/workflow/chunked.ts), e.g. scaled down by tests
   const chunking = process.env.LOCAL_CHUNKING ? (JSON.parse(process.env.LOCAL_CHUNKING) as Record<string, number>) : undefined;
-  const stack = await startLocalStack({ port, dataDir, timeScale, chunking });
-  const { failInterruptedBuilds } = await import('./recover');
+  // LOCAL_COPY: JSON of the copy setting (LocalStackOptions.copy), e.g. a tiny multipart threshold for tests
+  const copy = process.env.LOCAL_COPY ? (JSON.parse(process.env.LOCAL_COPY) as Record<string, number>) : undefined;
+  const stack = await startLocalStack({ port, dataDir, timeScale, chunking, copy, ready });
+  const { failInterruptedBuilds, failInterruptedProvisioning } = await import('./recover');
   const interrupted = await failInterruptedBuilds();
   if (interrupted) console.log(`${interrupted} build(s) interrupted by the last stop were marked failed`);
+  const provisioning = await failInterruptedProvisioning();
+  if (provisioning) console.log(`${provisioning} machine(s) interrupted while provisioning were marked failed`);
   const seeded = await seedDemo(dataDir);
   const state: StackFile = { url: stack.url, pid: process.pid, dataDir, endpoints: stack.endpoints, env: stack.env };
   mkdirSync(path.dirname(stateFile), { recursive: true });
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
+  markReady();
 
   let closing = false;
   const stop = async () => {
@@ -65,6 +75,7 @@ async function start(args: string[]) {
   const stopped = seeded.machines.filter((m) => m.state === 'stopped');
   const first = stopped[0];
   console.log(`machine-image-service is running at ${stack.url}  (data: ${path.relative(process.cwd(), dataDir) || '.'})`);
+  console.log(`web console: ${stack.url}/console/  (sign in as ${DEMO_LOGIN} / ${seeded.password})`);
   console.log(`\ndemo account: ${DEMO_LOGIN} (${seeded.accountId}), password: ${seeded.password}\nmachines:`);
   for (const m of seeded.machines) console.log(`  ${m.id}  ${m.name.padEnd(12)} ${m.state.padEnd(8)} ${m.os}/${m.type}`);
   if (first) {
@@ -75,6 +86,13 @@ async function start(args: string[]) {
     console.log(`  curl -s -u ${u} ${stack.url}/${DEMO_LOGIN}/images/<id>`);
     console.log(`  curl -s -u ${u} ${stack.url}/${DEMO_LOGIN}/jobs/<x-joyent-jobid>`);
     console.log(`  curl -sL -u ${u} ${stack.url}/${DEMO_LOGIN}/images/<id>/file -o image.gz`);
+  }
+  const appliance = seeded.appliances.find((a) => a.os_profile);
+  if (appliance) {
+    const u = `${DEMO_LOGIN}:${seeded.password}`;
+    console.log(`\nUForge: appliances ${seeded.appliances.map((a) => `${a.id} (${a.name})`).join(', ')}; generate a machine image:`);
+    console.log(`  curl -si -u ${u} -X POST ${stack.url}/users/${DEMO_LOGIN}/appliances/${appliance.id}/images -H 'Accept: application/xml' -H 'Content-Type: application/xml' \\`);
+    console.log(`    --data-binary '<ns0:image xmlns:ns0="http://www.usharesoft.com/uforge"><compress>true</compress><targetFormat><name>Raw</name></targetFormat></ns0:image>'`);
   }
   const keyFile = path.relative(process.cwd(), seeded.key.privateKeyFile);
   console.log(`\ntriton CLI (HTTP Signature with the demo key ${keyFile}):`);

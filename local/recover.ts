@@ -8,7 +8,9 @@
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { endFailedBuild } from '../lambdas/core/use-cases/build-steps';
-import { clock, config, documentClient, imageRepository, jobRepository } from '../lambdas/wiring';
+import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { failProvisioning } from '../lambdas/core/use-cases/provision-steps';
+import { clock, config, diskProvisioner, documentClient, imageRepository, jobRepository, machineRepository, s3Client } from '../lambdas/wiring';
 import { removeImageObjects } from '../lambdas/workflow/tasks/cleanup';
 
 export async function failInterruptedBuilds(): Promise<number> {
@@ -31,6 +33,43 @@ export async function failInterruptedBuilds(): Promise<number> {
       await endFailedBuild({ images: imageRepository(), jobs: jobRepository(), clock, removeImageFiles: removeImageObjects })(String(item.id), imageId, {
         code: 'Interrupted',
         message: 'the local stack stopped while this image was being built; create it again',
+      });
+      ended++;
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return ended;
+}
+
+/**
+ * The same for machines still `provisioning`: the provisioning execution is gone with the last stop,
+ * so whatever it wrote under the machine's disk prefix is removed and the machine ends `failed`.
+ */
+export async function failInterruptedProvisioning(): Promise<number> {
+  const doc = documentClient();
+  const s3 = s3Client();
+  let ended = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new ScanCommand({
+        TableName: config.tableName(),
+        FilterExpression: 'entity = :machine AND #state = :provisioning',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':machine': 'Machine', ':provisioning': 'provisioning' },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const id = String(item.id);
+      const Prefix = `machines/${id}/disks/`;
+      const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: config.disksBucket(), Prefix }));
+      const objects = await s3.send(new ListObjectsV2Command({ Bucket: config.disksBucket(), Prefix }));
+      const keys = new Set([...(uploads.Uploads ?? []).map((u) => u.Key!), ...(objects.Contents ?? []).map((o) => o.Key!)]);
+      for (const key of keys) await diskProvisioner().removeDisk(key);
+      await failProvisioning({ machines: machineRepository(), clock })(id, {
+        code: 'Interrupted',
+        message: 'the local stack stopped while this machine was being provisioned; create it again',
       });
       ended++;
     }

@@ -12,18 +12,31 @@
  *   - AbortMultipartUpload  DELETE /bucket/key?uploadId=…  → 204; unknown id → 404 NoSuchUpload
  *   - UploadPart / CompleteMultipartUpload to an unknown (e.g. aborted) upload → 404 NoSuchUpload
  *     (s3rver would silently recreate the folder, or answer 500)
+ *   - CompleteMultipartUpload refuses parts out of order, unknown parts or ETags, and non-last parts
+ *     under 5 MiB, as S3 does (local/s3-complete.ts)
  *   - `Range: bytes=-N` returns the last N bytes (s3rver returned the first N+1)
+ *   - keys are stored by an injective, contained mapping (s3-keys.ts): any key, `..` segments included,
+ *     stays inside its bucket's folder; a bucket name S3 would refuse is 400 InvalidBucketName
  * Faults for tests can be injected through `/__faults` (local/faults.ts).
  * Everything else goes to s3rver unchanged (path-style only; signatures are not checked).
- * Still missing: UploadPartCopy; truncated ListObjects needs `node --openssl-legacy-provider`.
+ *   - UploadPartCopy        PUT    /bucket/key?partNumber=N&uploadId=… with x-amz-copy-source
+ *     [+ x-amz-copy-source-range: bytes=first-last, x-amz-copy-source-if-match]: the source's bytes
+ *     (or the range) become part N, as S3 does (errors: NoSuchUpload, NoSuchKey, InvalidArgument for a
+ *     bad range or part number or a source part over 5 GiB, PreconditionFailed)
+ * Still missing: truncated ListObjects needs `node --openssl-legacy-provider`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { promises as fsp, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fsp, mkdirSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { handleFaultControl, s3Fault, s3Operation as protocolS3Operation } from './protocol-faults';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { listenOnLoopback } from './listen';
 import { installLatency, type Latency } from './latency';
 import { FaultPlan } from './faults';
+import { encodeKeyPath, installSafeKeyPaths } from './s3-keys';
+import { checkCompletion, replayRequest } from './s3-complete';
 
 // s3rver ships no type declarations; this is the part used here.
 interface S3rverApp {
@@ -61,6 +74,8 @@ const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const OWNER = '<ID>123456789000</ID><DisplayName>S3rver</DisplayName>';
 /** s3rver's upload ids are 32 hex characters; anything else can't name an upload (and can't escape the folder). */
 const UPLOAD_ID = /^[0-9a-f]{1,64}$/i;
+/** S3's bucket naming rules (path-style): the name is also a folder name here, so nothing else gets through. */
+const VALID_BUCKET = /^(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 function xmlEscape(value: string | number): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -106,6 +121,7 @@ interface OpenUpload {
 }
 
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
+  installSafeKeyPaths();
   const dataDir = path.resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const app = new S3rver({
@@ -268,11 +284,90 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     forward(req, res);
   }
 
+  /** S3's limit on one copied part (and on CopyObject's whole source). */
+  const MAX_COPY_PART = 5 * 1024 ** 3;
+
+  /** UploadPartCopy: part N of `upload` is the source object's bytes, or the range of them. */
+  async function uploadPartCopy(req: IncomingMessage, res: ServerResponse, bucket: string, upload: OpenUpload, q: URLSearchParams): Promise<void> {
+    const partNumber = Number(q.get('partNumber'));
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) {
+      return sendError(res, 400, 'InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber' });
+    }
+    let source: string;
+    try {
+      source = decodeURIComponent(String(req.headers['x-amz-copy-source'])).replace(/^\//, '').split('?')[0];
+    } catch {
+      return sendError(res, 400, 'InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', { ArgumentName: 'x-amz-copy-source' });
+    }
+    const cut = source.indexOf('/');
+    const srcBucket = cut > 0 ? source.slice(0, cut) : '';
+    const srcKey = cut > 0 ? source.slice(cut + 1) : '';
+    if (!srcBucket || !srcKey || srcKey.split('/').includes('..')) {
+      return sendError(res, 400, 'InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', { ArgumentName: 'x-amz-copy-source' });
+    }
+    if (!(await bucketExists(srcBucket))) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: srcBucket });
+    const keyParts = srcKey.split('/');
+    const last = keyParts.pop() ?? '';
+    const objectFile = path.join(dataDir, srcBucket, ...keyParts, `${last}${OBJECT_SUFFIX}`);
+    let size: number;
+    try {
+      size = (await fsp.stat(objectFile)).size;
+    } catch {
+      return sendError(res, 404, 'NoSuchKey', 'The specified key does not exist.', { Key: srcKey });
+    }
+    const ifMatch = req.headers['x-amz-copy-source-if-match'];
+    if (ifMatch !== undefined) {
+      const md5 = (await fsp.readFile(path.join(dataDir, srcBucket, ...keyParts, `${last}._S3rver_object.md5`), 'utf8').catch(() => '')).trim();
+      if (String(ifMatch).replace(/"/g, '') !== md5) return sendError(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'x-amz-copy-source-If-Match' });
+    }
+    let first = 0;
+    let lastByte = size - 1;
+    const rangeHeader = req.headers['x-amz-copy-source-range'];
+    if (rangeHeader !== undefined) {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(String(rangeHeader).trim());
+      if (!m || Number(m[1]) > Number(m[2]) || Number(m[2]) >= size) {
+        return sendError(res, 400, 'InvalidArgument', `Range specified is not valid for source object of size: ${size}`, { ArgumentName: 'x-amz-copy-source-range' });
+      }
+      first = Number(m[1]);
+      lastByte = Number(m[2]);
+    }
+    if (lastByte - first + 1 > MAX_COPY_PART) {
+      return sendError(res, 400, 'InvalidRequest', 'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120');
+    }
+    // Tracked like an UploadPart, so an abort waits for it before removing the upload's folder.
+    let set = partsInFlight.get(upload.uploadId);
+    if (!set) partsInFlight.set(upload.uploadId, (set = new Set()));
+    const partFile = path.join(uploadDir(bucket, upload.uploadId), String(partNumber));
+    const hash = createHash('md5');
+    const copying = (async () => {
+      const out = createWriteStream(partFile);
+      if (size === 0) {
+        out.end();
+        await new Promise<void>((resolve, reject) => out.once('finish', () => resolve()).once('error', reject));
+      } else {
+        const read = createReadStream(objectFile, { start: first, end: lastByte });
+        read.on('data', (chunk) => hash.update(chunk as Buffer));
+        await pipeline(read, out);
+      }
+      const md5 = hash.digest('hex');
+      await fsp.writeFile(`${partFile}.md5`, md5);
+      return md5;
+    })();
+    const tracked = copying.then(() => undefined, () => undefined);
+    set.add(tracked);
+    void tracked.then(() => {
+      set.delete(tracked);
+      if (set.size === 0 && partsInFlight.get(upload.uploadId) === set) partsInFlight.delete(upload.uploadId);
+    });
+    const md5 = await copying;
+    sendXml(res, 200, `<CopyPartResult xmlns="${XMLNS}">${tag('LastModified', new Date().toISOString())}${tag('ETag', `"${md5}"`)}</CopyPartResult>`);
+  }
+
   /** `bytes=-N` → `bytes=<size-N>-`; s3rver reads it as `0-N`. */
   async function fixSuffixRange(req: IncomingMessage, bucket: string, key: string): Promise<void> {
     const m = /^bytes=-(\d+)$/.exec(String(req.headers.range ?? '').trim());
-    if (!m || !key || key.split('/').includes('..')) return;
-    const parts = key.split('/');
+    if (!m || !key) return;
+    const parts = encodeKeyPath(key).split('/');
     const last = parts.pop() ?? '';
     let size: number;
     try {
@@ -296,15 +391,51 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     } catch {
       return forward(req, res);
     }
-    const q = url.searchParams;
+    // the fault plans' control paths (tests only) are no buckets: served before any bucket check
     if (await faults.control(req, res, url.pathname)) return;
+    if (await handleFaultControl(req, res)) return;
+    if (bucket && !VALID_BUCKET.test(bucket)) {
+      req.resume();
+      return sendError(res, 400, 'InvalidBucketName', 'The specified bucket is not valid.', { BucketName: bucket });
+    }
+    const copySource = req.headers['x-amz-copy-source'];
+    if (typeof copySource === 'string') {
+      // S3 URL-decodes the whole copy source; s3rver only `decodeURI`s it (so "%2F" stayed) and took any
+      // first segment, ".." included, as the source bucket. Decode it as S3 does and check the bucket.
+      let source: string;
+      try {
+        source = decodeURIComponent(copySource.split('?')[0]).replace(/^\//, '');
+      } catch {
+        source = '';
+      }
+      const cut = source.indexOf('/');
+      const srcBucket = cut > 0 ? source.slice(0, cut) : '';
+      if (!VALID_BUCKET.test(srcBucket) || cut === source.length - 1) {
+        req.resume();
+        return sendError(res, 400, 'InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', { ArgumentName: 'x-amz-copy-source' });
+      }
+      req.headers['x-amz-copy-source'] = encodeURI(source);
+    }
+    if (key.startsWith('/') || key.includes('//')) {
+      // s3rver's router matches no empty path segment: hand it the key as one encoded segment
+      req.url = `/${encodeURIComponent(bucket)}/${encodeURIComponent(key)}${url.search}`;
+    }
+    const q = url.searchParams;
     if (faults.intercept(req, res, { bucket, key, query: q })) return;
     const method = req.method ?? 'GET';
     const uploadId = q.get('uploadId');
+    if (await s3Fault(req, res, { operation: protocolS3Operation(method, bucket, key, q, req.headers), bucket, key })) return;
 
     if (method === 'GET' && bucket && !key && q.has('uploads') && !q.has('uploadId')) {
       if (!(await bucketExists(bucket))) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
       return listMultipartUploads(res, bucket, q);
+    }
+    if (bucket && key && uploadId !== null && method === 'PUT' && req.headers['x-amz-copy-source']) {
+      if (!(await bucketExists(bucket))) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+      const upload = await readUpload(bucket, uploadId);
+      req.resume();
+      if (!upload || upload.key !== key) return noSuchUpload(res, uploadId);
+      return uploadPartCopy(req, res, bucket, upload, q);
     }
     if (bucket && key && uploadId !== null && ['GET', 'DELETE', 'PUT', 'POST'].includes(method) && !req.headers['x-amz-copy-source']) {
       if (!(await bucketExists(bucket))) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
@@ -316,7 +447,10 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       if (method === 'GET') return listParts(res, bucket, upload, q);
       if (method === 'DELETE') return abortUpload(res, bucket, upload);
       if (method === 'PUT') return forwardPart(req, res, uploadId);
-      return forward(req, res); // POST: CompleteMultipartUpload
+      // POST: CompleteMultipartUpload, checked as S3 checks it (local/s3-complete.ts)
+      const { body, refusal } = await checkCompletion(req, uploadDir(bucket, uploadId));
+      if (refusal) return sendError(res, refusal.status, refusal.code, refusal.message);
+      return forward(replayRequest(req, body), res);
     }
     if ((method === 'GET' || method === 'HEAD') && bucket && key && req.headers.range) await fixSuffixRange(req, bucket, key);
     forward(req, res);

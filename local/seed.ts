@@ -9,6 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import sshpk from 'sshpk';
 import type { Machine } from '../lambdas/core/machine';
+import type { Appliance } from '../lambdas/core/appliance';
+import { createAppliance, listAppliances } from '../lambdas/core/use-cases/appliances';
+import { applianceRepository, clock, ids, machineRepository } from '../lambdas/wiring';
 import { writeDiskFile, MiB } from '../test/helpers/disk-content';
 import { adminOps } from './admin-ops';
 
@@ -57,7 +60,42 @@ export const DEMO_MACHINES = [
   { name: 'app-running', os: 'linux', type: 'lx-dataset', sizeMiB: 8, seed: 104, state: 'running' },
 ] as const;
 
-export async function seedDemo(dataDir: string): Promise<{ accountId: string; machines: Machine[]; password: string; key: DemoKey }> {
+/**
+ * UForge appliances of the demo account, each on one of its stopped machines: two with an OS profile
+ * (machine images can be generated from them) and one without (generating is refused, as documented).
+ */
+export const DEMO_APPLIANCES = [
+  { name: 'web-appliance', version: '1.0', machine: 'web-01', os_profile: { name: 'CentOS', version: '7', arch: 'x86_64' }, install_profile: { memory_size: 1024 } },
+  { name: 'db-appliance', version: '1.0', machine: 'db-01', os_profile: { name: 'Ubuntu', version: '22.04', arch: 'x86_64' }, install_profile: { memory_size: 2048 } },
+  { name: 'bare-appliance', version: '0.1', machine: 'base-zone', install_profile: {} },
+] as const;
+
+async function seedAppliances(accountId: string, machines: Machine[]): Promise<Appliance[]> {
+  const caller = { accountId, login: DEMO_LOGIN, roles: [] };
+  const deps = { appliances: applianceRepository(), machines: machineRepository(), clock, ids };
+  const existing = await listAppliances(deps)(caller);
+  const out: Appliance[] = [];
+  for (const spec of DEMO_APPLIANCES) {
+    const found = existing.find((a) => a.name === spec.name);
+    const machine = machines.find((m) => m.name === spec.machine);
+    if (found || !machine) {
+      if (found) out.push(found);
+      continue;
+    }
+    out.push(
+      await createAppliance(deps)(caller, {
+        name: spec.name,
+        version: spec.version,
+        machine_id: machine.id,
+        ...('os_profile' in spec && { os_profile: { ...spec.os_profile } }),
+        install_profile: { ...spec.install_profile, disk_size: (machine.disks[0]?.size ?? 0) },
+      }),
+    );
+  }
+  return out;
+}
+
+export async function seedDemo(dataDir: string): Promise<{ accountId: string; machines: Machine[]; appliances: Appliance[]; password: string; key: DemoKey }> {
   const account = (await adminOps.getAccount(DEMO_LOGIN)) ?? (await adminOps.createAccount(DEMO_LOGIN));
   await adminOps.setPassword(DEMO_LOGIN, DEMO_PASSWORD);
   const files = ensureDemoKeyPair(dataDir);
@@ -79,5 +117,6 @@ export async function seedDemo(dataDir: string): Promise<{ accountId: string; ma
       await adminOps.registerMachine({ login: DEMO_LOGIN, name: spec.name, os: spec.os, type: spec.type, diskFile: file, state: spec.state }),
     );
   }
-  return { accountId: account.id, machines, password: DEMO_PASSWORD, key };
+  const appliances = await seedAppliances(account.id, machines);
+  return { accountId: account.id, machines, appliances, password: DEMO_PASSWORD, key };
 }

@@ -17,12 +17,12 @@
  *   Lambda produces, `{"errorType": name, "errorMessage": message, "trace": [...]}`.
  *   (aws-local-stepfunctions by itself puts the bare `error.message` in Cause.)
  * - A Task state with no handler fails with `States.TaskFailed` (the engine would otherwise try real AWS).
- * - Handlers also get a second argument `{executionArn, stateName, signal}`; `signal` aborts on
- *   StopExecution or close(). As on AWS, stopping an execution doesn't stop a task already running.
+ * - Handlers also get a second argument `{executionArn, stateName, signal, lambda}`; `signal` aborts on
+ *   StopExecution or close(), `lambda` is the invocation's Lambda context. As on AWS, stopping an execution doesn't stop a task already running.
  *
  * AWS's limits, every time limit multiplied by `timeScale` (default 1):
  * - A handler runs as its Lambda function would (local/lambda.ts): cut at the function's timeout
- *   (`functionTimeoutsMs`, per Task state; 900 s, Lambda's maximum, when not given), the task failing
+ *   (`taskFunctions`, per Task state; 900 s, Lambda's maximum, when not given), the task failing
  *   with `Sandbox.Timedout`; a result over 6 MB fails it with `Function.ResponseSizeTooLarge`.
  * - A Task's `TimeoutSeconds` fails it with `States.Timeout`; without one a Task has no state timeout
  *   (AWS's default is 99999999 s, not the ASL spec's 60 s that the engine would apply).
@@ -43,6 +43,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { listenOnLoopback } from './listen';
+import type { Context } from 'aws-lambda';
 import { invokeLocal, LambdaFunctionError, scaleMs } from './lambda';
 
 /** Step Functions' payload limit for an execution input, a state's input or output, a task result. */
@@ -61,6 +62,8 @@ export interface TaskContext {
   stateName: string;
   /** Aborted when the execution is stopped or the endpoint closes. */
   signal: AbortSignal;
+  /** The Lambda context of this invocation (local/lambda.ts): `getRemainingTimeInMillis()` counts down to the function's timeout. */
+  lambda: Context;
 }
 
 export type LocalTaskHandler = (input: any, context: TaskContext) => Promise<any>;
@@ -84,8 +87,8 @@ export interface LocalSfnOptions {
   retryIntervalOverrides?: Record<string, number | number[]>;
   /** Wait state duration in ms per state name. */
   waitTimeOverrides?: Record<string, number>;
-  /** The timeout of the function behind each Task state, in ms, by state name (before scaling). */
-  functionTimeoutsMs?: Record<string, number>;
+  /** The function behind each Task state, by state name: its name, timeout in ms (before scaling) and memory. */
+  taskFunctions?: Record<string, { name: string; timeoutMs: number; memoryMb: number }>;
   /** Multiplies every time limit: function timeouts, Task and execution TimeoutSeconds. @default 1 */
   timeScale?: number;
   /** Called with the EventBridge event of every execution status change; must not throw (errors are ignored). */
@@ -154,6 +157,8 @@ interface MachineEntry {
   name: string;
   definition: Record<string, unknown>;
   engine: StateMachine;
+  /** The definition as given (what DescribeStateMachine answers); `definition` is the engine's copy. */
+  original: object;
   /** Task state name → Resource. */
   tasks: Map<string, string>;
   /** Task state name → its TimeoutSeconds in ms (unscaled), for Tasks that have one. */
@@ -236,7 +241,7 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
     const engine = new StateMachine(prepared.definition as unknown as ConstructorParameters<typeof StateMachine>[0], {
       validationOptions: { checkArn: false, checkPaths: true, ...options.validationOptions },
     });
-    machines.set(sm.arn, { arn: sm.arn, name: sm.name, ...prepared, engine, createdAt: new Date() });
+    machines.set(sm.arn, { arn: sm.arn, name: sm.name, ...prepared, original: sm.definition, engine, createdAt: new Date() });
   }
 
   const executions = new Map<string, ExecutionRecord>();
@@ -307,7 +312,8 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
     for (const [stateName, resource] of machine.tasks) {
       const handler = options.taskHandlers[stateName];
       const invokeIntegration = LAMBDA_INVOKE.test(resource);
-      const functionTimeoutMs = scaleMs(options.functionTimeoutsMs?.[stateName] ?? MAX_FUNCTION_TIMEOUT_MS, timeScale);
+      const taskFunction = options.taskFunctions?.[stateName];
+      const functionTimeoutMs = scaleMs(taskFunction?.timeoutMs ?? MAX_FUNCTION_TIMEOUT_MS, timeScale);
       const stateTimeout = machine.taskTimeoutsMs.get(stateName);
       const stateTimeoutMs = stateTimeout === undefined ? undefined : scaleMs(stateTimeout, timeScale);
       handlers[stateName] = async (input: unknown) => {
@@ -324,14 +330,13 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
         }
         checkPayload(record, stateName, 'input', input);
         const payload = toJsonValue(invokeIntegration ? (input as Json | null)?.Payload : input);
-        const context: TaskContext = { executionArn: record.executionArn, stateName, signal: record.controller.signal };
         let settle!: () => void;
         const inFlight = new Promise<void>((resolve) => (settle = resolve));
         tasksInFlight.add(inFlight);
         const call = invokeLocal(
-          { name: stateName, timeoutMs: functionTimeoutMs, memoryMb: 0, load: () => async (event: unknown) => {
+          { name: taskFunction?.name ?? stateName, timeoutMs: functionTimeoutMs, memoryMb: taskFunction?.memoryMb ?? 128, load: () => async (event: unknown, lambda: Context) => {
             try {
-              return await handler(event, context);
+              return await handler(event, { executionArn: record.executionArn, stateName, signal: record.controller.signal, lambda });
             } finally {
               // the handler itself, even past its deadline, is what waitForIdle waits for
               tasksInFlight.delete(inFlight);
@@ -431,10 +436,11 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
       try {
         for await (const event of run.eventLogs) {
           notifyEvent(executionArn, event);
-          // Non-Task states' outputs (Task results are checked before the engine sees them).
+          // Every state's output (a Task's result merged through ResultPath included); a Task's result
+          // alone, and the next Task's input, are also checked before they reach the engine or a handler.
           if (event.type === 'StateExited' && record.status === 'RUNNING') {
-            const state = (event as { state?: { name: string; type: string; output?: unknown } }).state;
-            if (state && state.type !== 'Task') checkPayload(record, state.name, 'output', state.output);
+            const state = (event as { state?: { name: string; output?: unknown } }).state;
+            if (state) checkPayload(record, state.name, 'output', state.output);
           }
         }
       } catch {
@@ -532,7 +538,7 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
       stateMachineArn: m.arn,
       name: m.name,
       status: 'ACTIVE',
-      definition: JSON.stringify(m.definition),
+      definition: JSON.stringify(m.original),
       roleArn: 'arn:aws:iam::000000000000:role/local-sfn',
       type: 'STANDARD',
       creationDate: epochSeconds(m.createdAt),

@@ -28,6 +28,7 @@ export const LOCAL_NAMES = {
   imagesBucket: 'machine-image-service-images',
   disksBucket: 'machine-image-service-disks',
   stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:BuildImage',
+  provisionStateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:ProvisionMachine',
   region: 'us-east-1',
 };
 
@@ -39,6 +40,11 @@ export interface LocalStackOptions {
   /** Wait between workflow retries, in ms (the ASL's own intervals are seconds; local runs don't need them). */
   retryIntervalMs?: number;
   /**
+   * Requests that reach the gateway before this settles wait for it (`npm start` settles it once
+   * seeded and its state file is written, so a first answered ping means every command works).
+   */
+  ready?: Promise<void>;
+  /**
    * Multiplies every time limit the local stack enforces — function timeouts, API Gateway's
    * integration timeout, Task and execution TimeoutSeconds — all read from the synthesized template.
    * Tests scale them down (e.g. 0.01: a 30 s function times out after 300 ms). @default 1
@@ -46,6 +52,11 @@ export interface LocalStackOptions {
   timeScale?: number;
   /** The stack's chunked-build setting (lib/constructs/build-workflow.ts), e.g. scaled down for tests. */
   chunking?: Partial<ChunkingSettings>;
+  /**
+   * Server-side copies (lambdas/adapters/s3/copy-object.ts): above `multipartThresholdBytes` they are
+   * multipart copies of `partBytes` parts. Tests scale the threshold down to copy small files in parts.
+   */
+  copy?: { multipartThresholdBytes?: number; partBytes?: number };
 }
 
 export interface LocalStack {
@@ -77,6 +88,7 @@ export function handlerEnv(endpoints: LocalStack['endpoints']): Record<string, s
     IMAGES_BUCKET: LOCAL_NAMES.imagesBucket,
     DISKS_BUCKET: LOCAL_NAMES.disksBucket,
     STATE_MACHINE_ARN: LOCAL_NAMES.stateMachineArn,
+    PROVISION_STATE_MACHINE_ARN: LOCAL_NAMES.provisionStateMachineArn,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
   };
 }
@@ -93,28 +105,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // One synthesized template: the ASL, every function's limits and handler, the API's and the rules' wiring.
     const template = synthesizeTemplate({ chunking: options.chunking });
     const timeScale = options.timeScale ?? 1;
-    const { definition, taskStates, stateMachineLogicalId } = localDefinitionFromTemplate(template, { region: LOCAL_NAMES.region });
+    const build = localDefinitionFromTemplate(template, { region: LOCAL_NAMES.region });
+    const provision = localDefinitionFromTemplate(template, { region: LOCAL_NAMES.region, workflow: 'ProvisionWorkflow' });
+    const taskStates = [...build.taskStates, ...provision.taskStates];
     const localFunction = (fn: TemplateFunction, name: string = fn.logicalId): LocalFunction => {
       const load = fn.entry === undefined ? undefined : handlers[fn.entry];
       if (!load) throw new Error(`no local handler for function ${fn.logicalId} (${fn.entry ?? 'no entry metadata'})`);
       return { name, timeoutMs: scaleMs(fn.timeoutSeconds * 1000, timeScale), memoryMb: fn.memoryMb, load };
     };
 
-    const taskFunctions = taskStateFunctions(template, definition);
+    const taskFunctions = new Map([...taskStateFunctions(template, build.definition), ...taskStateFunctions(template, provision.definition)]);
     const taskHandlers: Record<string, LocalTaskHandler> = {};
-    const functionTimeoutsMs: Record<string, number> = {};
+    const taskFunctionsByState: Record<string, { name: string; timeoutMs: number; memoryMb: number }> = {};
     for (const state of taskStates) {
       const fn = taskFunctions.get(state);
       const entry = fn?.entry ?? taskEntry(state);
       const load = handlers[entry];
       if (!load) throw new Error(`no local handler for workflow task ${state} (${entry})`);
-      if (fn) functionTimeoutsMs[state] = fn.timeoutSeconds * 1000;
+      if (fn) taskFunctionsByState[state] = { name: fn.logicalId, timeoutMs: fn.timeoutSeconds * 1000, memoryMb: fn.memoryMb };
       // local/sfn.ts runs the handler through the local Lambda runtime: timeout, response size, context.
-      taskHandlers[state] = (input, ctx) => load()(input, { awsRequestId: ctx.executionArn, functionName: state });
+      taskHandlers[state] = (input, ctx) => load()(input, ctx.lambda);
     }
     const retry = options.retryIntervalMs ?? 200;
     const events = startLocalEvents({
-      rules: templateRules(template, { region: LOCAL_NAMES.region, arns: { [stateMachineLogicalId]: LOCAL_NAMES.stateMachineArn } }).map((rule) => ({
+      rules: templateRules(template, { region: LOCAL_NAMES.region, arns: { [build.stateMachineLogicalId]: LOCAL_NAMES.stateMachineArn, [provision.stateMachineLogicalId]: LOCAL_NAMES.provisionStateMachineArn } }).map((rule) => ({
         name: rule.logicalId,
         pattern: rule.pattern,
         targets: rule.targets.map((fn) => localFunction(fn)),
@@ -122,9 +136,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       retryDelayMs: retry,
     });
     const sfn = await startLocalSfn({
-      stateMachines: [{ arn: LOCAL_NAMES.stateMachineArn, name: 'BuildImage', definition }],
+      stateMachines: [
+        { arn: LOCAL_NAMES.stateMachineArn, name: 'BuildImage', definition: build.definition },
+        { arn: LOCAL_NAMES.provisionStateMachineArn, name: 'ProvisionMachine', definition: provision.definition },
+      ],
       taskHandlers,
-      functionTimeoutsMs,
+      taskFunctions: taskFunctionsByState,
       timeScale,
       retryIntervalOverrides: Object.fromEntries(taskStates.map((s) => [s, retry])),
       onStatusChange: (event) => events.put(event as unknown as Record<string, unknown>),
@@ -132,7 +149,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     closers.push(() => sfn.close());
 
     const endpoints = { dynamodb: dynamo.endpoint, s3: s3.endpoint, sfn: sfn.endpoint };
-    const env = handlerEnv(endpoints);
+    const env = {
+      ...handlerEnv(endpoints),
+      ...(options.copy?.multipartThresholdBytes && { COPY_MULTIPART_THRESHOLD_BYTES: String(options.copy.multipartThresholdBytes) }),
+      ...(options.copy?.partBytes && { COPY_PART_BYTES: String(options.copy.partBytes) }),
+    };
     Object.assign(process.env, env);
     await ensureTable(new DynamoDBClient({ endpoint: endpoints.dynamodb, region: LOCAL_NAMES.region }), LOCAL_NAMES.table);
 
@@ -142,7 +163,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         { fn: localFunction(r.fn, r.operation), integrationTimeoutMs: scaleMs(r.integrationTimeoutMs, timeScale) },
       ]),
     );
-    const gateway = await startGateway({ port: options.port, integrations, authorizer: localFunction(templateAuthorizer(template), 'Authorizer') });
+    const gateway = await startGateway({ port: options.port, ready: options.ready, integrations, authorizer: localFunction(templateAuthorizer(template), 'Authorizer') });
     closers.push(() => gateway.close());
     return {
       url: gateway.url,

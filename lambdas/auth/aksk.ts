@@ -12,7 +12,8 @@
  * that hash to check against the real body (`bodySha256` in the context). When neither verifies and the
  * request carries a body, the authorizer admits it only provisionally (`akskPending`): the shared
  * middleware then recomputes the whole signature over the real body before anything runs
- * (`verifyAkskBody`), so an unverified signature never reaches a use case.
+ * (`verifyAkskBody`), so an unverified signature never reaches a use case. `host` must be among the
+ * signed headers, and `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` is taken only for a request with no body.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Principal } from '../core/account';
@@ -100,11 +101,14 @@ export type AkskResult =
  */
 export async function authenticateAksk(req: AuthRequest, deps: AuthDeps, opts: { bodySha256?: string } = {}): Promise<AkskResult | undefined> {
   const auth = parseAkskAuthorization(req.headers.authorization);
-  if (!auth || !auth.signedHeaders.includes('x-sdk-date')) return undefined;
+  // The date and the host must be signed: an unsigned host lets a signature be replayed at another endpoint.
+  if (!auth || !auth.signedHeaders.includes('x-sdk-date') || !auth.signedHeaders.includes('host')) return undefined;
   const sdkDate = req.headers['x-sdk-date'];
   if (!sdkDate || !withinSkew(parseSdkDate(sdkDate), deps.clock.now())) return undefined;
   const declared = req.headers['x-sdk-content-sha256'];
   if (declared !== undefined && !auth.signedHeaders.includes('x-sdk-content-sha256')) return undefined;
+  // UNSIGNED-PAYLOAD would let any body ride on the signature: only for requests without one.
+  if (declared === UNSIGNED_PAYLOAD && (mayHaveBody(req) || (opts.bodySha256 !== undefined && opts.bodySha256 !== EMPTY_BODY_SHA256))) return undefined;
 
   const cred = await deps.credentials.getAksk(auth.ak);
   if (!cred) return undefined;
@@ -137,13 +141,14 @@ export async function authenticateAksk(req: AuthRequest, deps: AuthDeps, opts: {
  * verified, or verifies a provisionally admitted AK/SK signature over the real body. True when fine.
  */
 export async function verifyAkskBody(
-  context: { accountId?: unknown; bodySha256?: unknown; akskPending?: unknown },
+  context: { accountId?: unknown; bodySha256?: unknown; akskPending?: unknown; akskUnsignedPayload?: unknown },
   req: AuthRequest,
   body: Buffer,
   deps: AuthDeps,
 ): Promise<boolean> {
   const sha = createHash('sha256').update(body).digest('hex');
   if (typeof context.bodySha256 === 'string' && context.bodySha256 !== sha) return false;
+  if (context.akskUnsignedPayload === 'true' && body.length > 0) return false;
   if (context.akskPending === 'true') {
     const result = await authenticateAksk(req, deps, { bodySha256: sha });
     return !!result && result.verified && result.principal.accountId === context.accountId;

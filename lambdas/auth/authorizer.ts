@@ -47,7 +47,7 @@ export async function authenticate(req: AuthRequest, deps: AuthDeps): Promise<Au
   if (isAkskAuth(req)) {
     const result = await authenticateAksk(req, deps);
     if (!result) return undefined;
-    const extra: Record<string, string> = result.verified ? (result.bodySha256 ? { bodySha256: result.bodySha256 } : {}) : { akskPending: 'true' };
+    const extra: Record<string, string> = result.verified ? (result.bodySha256 ? { bodySha256: result.bodySha256 } : { akskUnsignedPayload: 'true' }) : { akskPending: 'true' };
     return { principal: result.principal, scheme: 'aksk', extra };
   }
   if (isTokenAuth(req)) {

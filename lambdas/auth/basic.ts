@@ -1,12 +1,14 @@
 /**
- * HTTP Basic (`curl -u LOGIN:PASSWORD`, UForge clients). The password is checked against its scrypt
- * hash in constant time; an unknown login or an account without a password costs the same scrypt run,
- * so timing does not tell which logins exist. Consecutive wrong passwords are counted on the password
- * item; at PASSWORD_MAX_FAILURES the password is locked for PASSWORD_LOCK_SECONDS (every attempt is
- * refused, right or wrong), and a good password resets the count.
+ * HTTP Basic (`curl -u LOGIN:PASSWORD`, UForge clients). Every attempt runs the same steps whatever
+ * the outcome, so neither the answer nor its timing tells an unknown login, a blocked one and a wrong
+ * password apart: reserve an attempt for (source address, login) — a conditional counter, before any
+ * hash is computed, so concurrent guesses cannot overshoot the limit —, read the account and its
+ * password item, run scrypt (against a decoy when there is nothing to check or the attempt was not
+ * granted), then record the outcome. Throttling is per source, never per login alone, so a stranger
+ * cannot lock a user out; tokens and signed requests are never throttled (docs/decisions/lockout.md).
  */
 import type { Principal } from '../core/account';
-import { PASSWORD_LOCK_SECONDS, PASSWORD_MAX_FAILURES, type PasswordCredential } from '../core/credential';
+import { LOGIN_THROTTLE, type PasswordCredential } from '../core/credential';
 import { DEFAULT_SCRYPT, passwordMatches } from '../core/use-cases/credentials';
 import type { AuthDeps, AuthRequest } from './request';
 
@@ -31,21 +33,16 @@ export const isBasicAuth = (req: AuthRequest): boolean => /^basic\s/i.test(req.h
 export async function authenticateBasic(req: AuthRequest, deps: AuthDeps): Promise<Principal | undefined> {
   const creds = parseBasic(req.headers.authorization);
   if (!creds || creds.password.length > 1024 || creds.login.length > 64) return undefined;
+  const source = req.sourceIp ?? 'unknown';
+  const now = deps.clock.now();
+  const granted = await deps.credentials.reserveLoginAttempt(source, creds.login, LOGIN_THROTTLE, now);
   const account = await deps.accounts.getByLogin(creds.login);
   const stored = account ? await deps.credentials.getPassword(account.id) : undefined;
-  if (!account || !stored) {
-    await passwordMatches(DECOY, creds.password);
-    return undefined;
+  const matches = await passwordMatches(granted && stored ? stored : DECOY, creds.password);
+  if (granted && account && stored && matches) {
+    await deps.credentials.releaseLoginAttempt(source, creds.login);
+    return { accountId: account.id, login: account.login, roles: [] };
   }
-  const now = deps.clock.now();
-  if (stored.locked_until && Date.parse(stored.locked_until) > now.getTime()) return undefined;
-  if (!(await passwordMatches(stored, creds.password))) {
-    await deps.credentials.recordPasswordFailure(account.id, {
-      maxFailures: PASSWORD_MAX_FAILURES,
-      lockUntil: new Date(now.getTime() + PASSWORD_LOCK_SECONDS * 1000).toISOString(),
-    });
-    return undefined;
-  }
-  if (stored.failures > 0 || stored.locked_until) await deps.credentials.clearPasswordFailures(account.id);
-  return { accountId: account.id, login: account.login, roles: [] };
+  await deps.credentials.recordLoginFailure(source, creds.login, LOGIN_THROTTLE, now);
+  return undefined;
 }

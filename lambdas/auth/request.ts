@@ -17,6 +17,8 @@ export interface AuthRequest {
   /** Decoded query parameters with all their values, in API Gateway's order. */
   query: Array<[string, string[]]>;
   headers: Record<string, string>;
+  /** The client's address as API Gateway saw it (`requestContext.identity.sourceIp`): password throttling is per source. */
+  sourceIp?: string;
 }
 
 export interface AuthDeps {
@@ -35,7 +37,7 @@ interface EventLike {
   multiValueHeaders?: Record<string, string[] | undefined> | null;
   queryStringParameters?: Record<string, string | undefined> | null;
   multiValueQueryStringParameters?: Record<string, string[] | undefined> | null;
-  requestContext?: { path?: string; httpMethod?: string } | null;
+  requestContext?: { path?: string; httpMethod?: string; identity?: { sourceIp?: string | null } | null } | null;
 }
 
 export function authRequestFrom(event: EventLike): AuthRequest {
@@ -48,7 +50,8 @@ export function authRequestFrom(event: EventLike): AuthRequest {
     for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (typeof v === 'string') query.push([k, [v]]);
   }
   const paths = [event.requestContext?.path, event.path].filter((p, i, all): p is string => typeof p === 'string' && p.startsWith('/') && all.indexOf(p) === i);
-  return { method: (event.httpMethod ?? event.requestContext?.httpMethod ?? 'GET').toUpperCase(), paths, query, headers };
+  const sourceIp = event.requestContext?.identity?.sourceIp ?? undefined;
+  return { method: (event.httpMethod ?? event.requestContext?.httpMethod ?? 'GET').toUpperCase(), paths, query, headers, ...(sourceIp ? { sourceIp } : {}) };
 }
 
 export function withinSkew(date: Date, now: Date): boolean {

@@ -1,7 +1,8 @@
 /**
  * API tokens (IMS clients send `X-Auth-Token: <token>`; `Authorization: Bearer <token>` is accepted
  * too). Tokens are issued by `npm run admin -- token create`, stored only as their sha256 (one GetItem
- * by that digest), and refused once past `expires_at` (the item may linger: dynalite has no TTL).
+ * by that digest), and refused once past `expires_at` (the item may linger: dynalite has no TTL) or
+ * when the password changed after they were issued.
  */
 import type { Principal } from '../core/account';
 import { sha256Hex } from '../core/use-cases/credentials';
@@ -21,6 +22,9 @@ export async function authenticateToken(req: AuthRequest, deps: AuthDeps): Promi
   if (!token) return undefined;
   const cred = await deps.credentials.getToken(sha256Hex(token));
   if (!cred || !(Date.parse(cred.expires_at) > deps.clock.now().getTime())) return undefined;
+  // A password change revokes every token issued before it.
+  const password = await deps.credentials.getPassword(cred.accountId);
+  if (password && Date.parse(cred.created_at) < Date.parse(password.updated_at)) return undefined;
   const account = await deps.accounts.get(cred.accountId);
   return account ? { accountId: account.id, login: account.login, roles: [] } : undefined;
 }

@@ -32,10 +32,7 @@ export interface PasswordCredential {
   /** base64, random per user (and per change) */
   salt: string;
   params: ScryptParams;
-  /** Consecutive wrong passwords since the last good one. */
-  failures: number;
-  /** ISO time until which every Basic attempt is refused (after too many failures). */
-  locked_until?: string;
+  /** When the password was last set: API tokens issued before it are no longer accepted. */
   updated_at: string;
 }
 
@@ -56,6 +53,22 @@ export interface AkskCredential {
   created_at: string;
 }
 
-/** Lockout policy for HTTP Basic: this many consecutive failures lock the password for LOCK_SECONDS. */
-export const PASSWORD_MAX_FAILURES = 10;
-export const PASSWORD_LOCK_SECONDS = 300;
+/**
+ * Password guessing is throttled per (source address, login), never per login alone, so nobody can
+ * lock another person out from elsewhere (docs/decisions/lockout.md). An attempt reserves a slot
+ * BEFORE the hash is computed (a conditional counter): at most `maxAttempts` unresolved or wrong
+ * attempts per round, so concurrent guesses cannot overshoot. A wrong password that finds the round
+ * full blocks the pair for `baseLockSeconds`, doubled at each further block up to `maxLockSeconds`;
+ * a right password gives its slot back and forgets past blocks. A round left full by attempts that
+ * never finished (a crashed function) starts afresh after `staleSeconds`.
+ */
+export interface LoginThrottlePolicy {
+  maxAttempts: number;
+  baseLockSeconds: number;
+  maxLockSeconds: number;
+  staleSeconds: number;
+}
+
+export const LOGIN_THROTTLE: LoginThrottlePolicy = { maxAttempts: 10, baseLockSeconds: 60, maxLockSeconds: 3600, staleSeconds: 900 };
+
+export const lockSecondsFor = (policy: LoginThrottlePolicy, strikes: number): number => Math.min(policy.maxLockSeconds, policy.baseLockSeconds * 2 ** Math.min(strikes, 30));

@@ -15,7 +15,8 @@ export type CoreCode =
   | 'NotAvailable'
   | 'ServiceUnavailable'
   | 'RequestTooLarge'
-  | 'MalformedRequest';
+  | 'MalformedRequest'
+  | 'QuotaExceeded';
 
 export interface FieldIssue {
   field: string;
@@ -94,4 +95,14 @@ export const isServiceError = (e: unknown): e is ServiceError => e instanceof Se
 /** The request itself cannot be read (malformed JSON, wrong content type). */
 export class MalformedRequestError extends ServiceError {
   readonly code = 'MalformedRequest' as const;
+}
+
+/**
+ * A stored image file no longer matches its manifest (size, sha1 or sha256): corrupted or replaced
+ * in storage. Nothing is made from it; to the caller the image is unusable (a state conflict).
+ */
+export class ImageFileCorruptError extends StateConflictError {
+  constructor(message: string) {
+    super(message, 'corrupt');
+  }
 }

@@ -4,7 +4,7 @@
  * re-applies `matchesFilter` to what comes back, so a source that cannot filter (the acl entries)
  * is still exact.
  */
-import type { Image, ImageState } from './image';
+import type { Image, ImageState, MemberStatus } from './image';
 
 export interface ImageFilter {
   /** Default `active`; `all` is every state but `deleted` (a tombstone is never listed). */
@@ -18,6 +18,11 @@ export interface ImageFilter {
   type?: string;
   owner?: string;
   public?: boolean;
+  /**
+   * Which shares of the `shared` source: `accepted` (default) — pending and rejected shares are never
+   * listed unless asked for (docs/decisions/sharing-consent.md). Not an image attribute.
+   */
+  memberStatus?: MemberStatus;
   /** Every listed tag must hold this value (compared as strings: query values are strings). */
   tags?: Record<string, string>;
 }

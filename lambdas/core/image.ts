@@ -8,9 +8,20 @@ export type ImageState = 'creating' | 'unactivated' | 'active' | 'disabled' | 'f
 export const IMAGE_TYPES = ['zone-dataset', 'lx-dataset', 'zvol', 'docker', 'lxd', 'data-disk', 'other'] as const;
 export type ImageType = (typeof IMAGE_TYPES)[number];
 export type Compression = 'gzip' | 'none';
-/** Disk file formats the service detects and stores (conversion between them is the formats issue). */
-export const DISK_FORMATS = ['raw', 'qcow2', 'vmdk', 'vhd', 'iso'] as const;
+/** Disk file formats the service detects and stores; ova is a tar holding an OVF descriptor and a vmdk. */
+export const DISK_FORMATS = ['raw', 'qcow2', 'vmdk', 'vhd', 'iso', 'ova'] as const;
 export type DiskFormat = (typeof DISK_FORMATS)[number];
+
+/**
+ * A disk format a build can write (lambdas/pipeline/formats: `OutputSpec`). Defaults: qcow2 plain,
+ * vmdk streamOptimized, vhd dynamic.
+ */
+export type TargetDiskFormat =
+  | { format: 'raw' }
+  | { format: 'qcow2'; compressed?: boolean }
+  | { format: 'vmdk'; subformat?: 'streamOptimized' | 'monolithicSparse' }
+  | { format: 'vhd'; subformat?: 'dynamic' | 'fixed' }
+  | { format: 'ova'; ova?: { name?: string; description?: string; cpus?: number; memoryMiB?: number; osTypeId?: number } };
 
 export interface ImageFile {
   size: number;
@@ -20,6 +31,8 @@ export interface ImageFile {
   format: DiskFormat;
   /** Object key in the images bucket (never sent on the wire). */
   key: string;
+  /** Bytes of the disk the file holds (recorded by builds; absent on older files). */
+  virtualSize?: number;
 }
 
 export interface ImageError {
@@ -54,6 +67,8 @@ export interface Image {
   /** OS release as the user named it (IMS `os_version`, e.g. "CentOS 7.0 64bit"). */
   os_version?: string;
   error?: ImageError;
+  /** The job building the image (set at creation; never sent on the wire): what DELETE of a `creating` image cancels. */
+  job_id?: string;
   /** Optimistic-lock revision, bumped by every write. */
   rev: number;
 }
@@ -79,6 +94,18 @@ export function assertTransition(image: Pick<Image, 'id' | 'state'>, to: ImageSt
     throw new StateConflictError(`image ${image.id} is ${image.state} and cannot become ${to}`, image.state);
   }
 }
+
+/**
+ * A sharee's answer to a share (IMS/Glance `member_status`): a share is `pending` until the sharee
+ * accepts it. Only accepted shares are listed (and so resolvable by name); any share is reachable by
+ * id. Kept on the acl entry, not on the image (docs/decisions/sharing-consent.md).
+ */
+export const MEMBER_STATUSES = ['pending', 'accepted', 'rejected'] as const;
+export type MemberStatus = (typeof MEMBER_STATUSES)[number];
+
+/** The acl as a given account may see it: all of it for the owner, only its own entry for a sharee. */
+export const aclSeenBy = (image: Pick<Image, 'owner' | 'acl'>, accountId: string): string[] =>
+  image.owner === accountId ? image.acl : image.acl.filter((a) => a === accountId);
 
 /** The image a principal may see: its own, public ones, and those whose acl holds it. */
 export const canSee = (image: Pick<Image, 'owner' | 'public' | 'acl' | 'state'>, accountId: string): boolean =>

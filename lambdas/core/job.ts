@@ -5,7 +5,7 @@
 import { StateConflictError } from './errors';
 
 export type JobStatus = 'INIT' | 'RUNNING' | 'SUCCESS' | 'FAIL' | 'CANCELLED';
-export type JobType = 'CreateImageFromMachine' | 'CreateImageFromVolume' | 'ImportImage' | 'ExportImage';
+export type JobType = 'CreateImageFromMachine' | 'CreateImageFromVolume' | 'ImportImage' | 'ExportImage' | 'UpdateMemberStatus';
 
 export interface Job {
   id: string;
@@ -22,6 +22,8 @@ export interface Job {
     volume_id?: string;
     /** Jobs started together with this one (IMS data-disk images), read back as `sub_jobs_result`. */
     sub_job_ids?: string[];
+    /** Every image a batch operation named (IMS member status answers). */
+    image_ids?: string[];
     /** Where an export wrote its file (the caller's "bucket:key"). */
     destination?: string;
   };

@@ -27,6 +27,8 @@ export interface Machine {
   package?: string;
   created_at: string;
   updated_at: string;
+  /** Why provisioning failed (state `failed`): a code and a message a user can act on. */
+  error?: { code: string; message: string };
   rev: number;
 }
 

@@ -3,7 +3,7 @@
  * implement them; tests may fake them. No AWS types cross this line.
  */
 import type { Account } from './account';
-import type { Compression, DiskFormat, Image, ImageFile, ImageState } from './image';
+import type { Compression, DiskFormat, Image, ImageFile, ImageState, MemberStatus, TargetDiskFormat } from './image';
 import type { ImageFilter } from './image-filter';
 import type { Job, JobStatus } from './job';
 import type { Machine, MachineState } from './machine';
@@ -20,8 +20,19 @@ export interface PageRequest {
 }
 
 export interface ImageRepository {
-  /** Creates the image; fails with StateConflictError if the id exists. */
+  /**
+   * Creates the image; fails with StateConflictError if the id exists. The image also holds its
+   * name's record (see claimName), released again if the image cannot be written.
+   */
   create(image: Image): Promise<void>;
+  /**
+   * Makes `imageId` a holder of the owner's name record (one conditional write, O(1)). `exclusive`
+   * (IMS: names unique per account, IMG.0009): only if no other live image holds the name; answers
+   * false when one does. Not exclusive (Triton allows duplicates): always holds. Idempotent.
+   */
+  claimName(owner: string, name: string, imageId: string, opts: { exclusive: boolean }): Promise<boolean>;
+  /** Drops `imageId` from the name's holders (a delete, a rename, a compensation); idempotent. */
+  releaseName(owner: string, name: string, imageId: string): Promise<void>;
   get(id: string): Promise<Image | undefined>;
   /**
    * Applies `changes` if the image is in one of `expect.states` (and at `expect.rev` when given);
@@ -36,8 +47,10 @@ export interface ImageRepository {
    * `public`: public images. May return fewer than `limit` items (filters), with `exhausted` false.
    */
   listSource(source: ImageSource, account: string, opts: { after?: string; limit: number; filter: ImageFilter }): Promise<ImageSourcePage>;
-  /** Writes the acl entry items (the shared-with index) of these accounts; idempotent. */
+  /** Writes `pending` acl entry items (the shared-with index) for these accounts; an existing entry keeps its status. */
   addAclEntries(imageId: string, accounts: string[]): Promise<void>;
+  /** Sets a sharee's answer on its acl entry (a conditional write: NotFoundError when there is no entry). */
+  setMemberStatus(imageId: string, account: string, status: MemberStatus): Promise<void>;
   /** Removes these accounts' acl entry items, or every one the image has (`'all'`); idempotent. */
   removeAclEntries(imageId: string, accounts: string[] | 'all'): Promise<void>;
 }
@@ -53,7 +66,10 @@ export interface ImageSourcePage {
 
 /** Image files in object storage, by image (each image owns the objects under its own prefix). */
 export interface ImageFileStore {
-  /** Copies the file under another image's prefix; returns the copy's manifest entry. */
+  /**
+   * Copies the file under another image's prefix; returns the copy's manifest entry. Every method that
+   * passes a file on checks its bytes against the manifest (ImageFileCorruptError when they differ).
+   */
   copyFile(file: ImageFile, toImageId: string): Promise<ImageFile>;
   /** Removes every object (and open upload) under the image's prefix; idempotent. */
   removeFiles(imageId: string): Promise<void>;
@@ -69,14 +85,23 @@ export interface ImageFileStore {
 
 /** Machine disks from image files (CreateMachine). */
 export interface DiskProvisioner {
-  /** Writes the image file, decompressed to a raw disk, as the disk object `diskKey`; its size. */
+  /** Writes the image file, checked against its manifest and decompressed to a raw disk, as the disk object `diskKey`; its size. */
   expandImage(file: ImageFile, diskKey: string): Promise<number>;
   removeDisk(key: string): Promise<void>;
 }
 
-/** Copies a stored object to another key of the images store (exports to the caller's bucket area). */
+/**
+ * Writes a stored image file as a disk of another format at another key of the images store, after
+ * checking the file against its manifest (ImageFileCorruptError).
+ */
+export interface ImageFileConverter {
+  convertImageFile(file: ImageFile, output: TargetDiskFormat, toKey: string): Promise<void>;
+}
+
+/** Copies an image file to another key of the images store (exports to the caller's bucket area). */
 export interface ObjectCopier {
-  copyImageObject(fromKey: string, toKey: string): Promise<void>;
+  /** Copies and checks the copy against the file's manifest (ImageFileCorruptError, the copy removed). */
+  copyImageFile(file: ImageFile, toKey: string): Promise<void>;
 }
 
 export interface JobRepository {
@@ -126,6 +151,11 @@ export interface BuildSource {
 export interface BuildTarget {
   /** The stored format; absent when PrepareSource must detect it from the bytes (imports). */
   format?: DiskFormat;
+  /**
+   * Write the (raw) source disk in this format; `format` is then `output.format`. Absent: the
+   * source's bytes are stored as they are.
+   */
+  output?: TargetDiskFormat;
   compression: Compression;
   /** When set, PrepareSource fails the build if the disk's virtual size exceeds this many GiB. */
   minDiskGiB?: number;
@@ -145,9 +175,40 @@ export interface WorkflowStarter {
   startBuild(request: BuildRequest): Promise<{ executionArn: string }>;
 }
 
+/** Input of the provisioning workflow: expand an image file into a new machine's boot disk. */
+export interface ProvisionRequest {
+  machineId: string;
+  owner: string;
+  imageId: string;
+  /** The image file to expand (read from the images store). */
+  file: ImageFile;
+  /** The disk to write in the disks store. */
+  disk: { id: string; key: string };
+}
+
+export interface ProvisionStarter {
+  /** Starts provisioning; idempotent per machine (the execution is named after it). */
+  startProvision(request: ProvisionRequest): Promise<{ executionArn: string }>;
+}
+
+/** Stops a running workflow execution (cancel). Stopping one that already ended is a no-op. */
+export interface WorkflowStopper {
+  stop(executionArn: string, reason: { error: string; cause: string }): Promise<void>;
+}
+
 export interface FileUrlSigner {
   /** A short-lived URL from which the image file can be downloaded. */
   presignImageFile(key: string, opts: { expiresInSeconds: number; filename: string }): Promise<string>;
+}
+
+/**
+ * Admission of new images against the account's quotas (core/quota.ts). `admit` counts the owner's
+ * images and, for a build, takes one of its build slots for `imageId` — a conditional write; a slot
+ * whose image is no longer building is taken over, so slots never leak.
+ */
+export interface QuotaGate {
+  admit(owner: string, imageId: string, opts: { build: boolean }): Promise<void>;
+  usage(owner: string): Promise<import('./quota').QuotaUsage & { limits: import('./quota').QuotaLimits }>;
 }
 
 export interface Clock {
@@ -163,15 +224,22 @@ export interface CredentialRepository {
   /** Registers (or replaces) an SSH public key of an account. */
   putKey(key: import('./credential').SshKeyCredential): Promise<void>;
   getKey(login: string, md5Fingerprint: string): Promise<import('./credential').SshKeyCredential | undefined>;
-  /** Sets the password (resetting failures and lockout). */
+  /** Sets the password (its `updated_at` invalidates earlier API tokens). */
   putPassword(cred: import('./credential').PasswordCredential): Promise<void>;
   getPassword(accountId: string): Promise<import('./credential').PasswordCredential | undefined>;
-  /** Counts one wrong password (a conditional counter); locks until `lockUntil` once `maxFailures` is reached. */
-  recordPasswordFailure(accountId: string, opts: { maxFailures: number; lockUntil: string }): Promise<void>;
-  /** Clears the failure counter after a good password (no-op when it is already zero). */
-  clearPasswordFailures(accountId: string): Promise<void>;
+  /**
+   * Reserves one password attempt for (source, login) before the hash is computed: one conditional
+   * write; false when the pair is blocked or its round is full (credential.ts LoginThrottlePolicy).
+   */
+  reserveLoginAttempt(source: string, login: string, policy: import('./credential').LoginThrottlePolicy, now: Date): Promise<boolean>;
+  /** A wrong password: blocks the pair when its round is full (idempotent under concurrency). */
+  recordLoginFailure(source: string, login: string, policy: import('./credential').LoginThrottlePolicy, now: Date): Promise<void>;
+  /** A right password: gives the attempt's slot back and forgets past blocks. */
+  releaseLoginAttempt(source: string, login: string): Promise<void>;
   putToken(token: import('./credential').TokenCredential): Promise<void>;
   getToken(hash: string): Promise<import('./credential').TokenCredential | undefined>;
+  /** Deletes a token of this account (a conditional delete); false when there was none to delete. */
+  deleteToken(hash: string, accountId: string): Promise<boolean>;
   putAksk(cred: import('./credential').AkskCredential): Promise<void>;
   getAksk(ak: string): Promise<import('./credential').AkskCredential | undefined>;
 }

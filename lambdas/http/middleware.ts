@@ -12,6 +12,7 @@ import type { Principal } from '../core/account';
 import { verifyAkskBody } from '../auth/aksk';
 import { authRequestFrom } from '../auth/request';
 import { accountRepository, clock, credentialRepository } from '../wiring';
+import { assertNoControlCharacters } from '../core/text';
 import { InvalidCredentialsError, MalformedRequestError, NotAuthorizedError, RequestTooLargeError, ServiceError, isServiceError } from '../core/errors';
 
 export const logger = new Logger({ serviceName: 'machine-image-service' });
@@ -26,6 +27,8 @@ export interface HttpRequest {
   /** Parsed JSON body; `undefined` when the request has none. */
   body: unknown;
   event: APIGatewayProxyEvent;
+  /** The Lambda context (remaining time), when the handler runs in one. */
+  context?: Context;
 }
 
 export interface HttpResponse {
@@ -36,10 +39,21 @@ export interface HttpResponse {
 
 /** What a dialect supplies: how errors look on its wire, and the headers it always sends. */
 export interface DialectRenderer {
-  renderError(error: ServiceError | undefined, req: { requestId: string; operation: string }): HttpResponse;
+  renderError(error: ServiceError | undefined, req: ErrorContext): HttpResponse;
   headers(req: { requestId: string; startedAt: number }): Record<string, string>;
   /** Whether the `{login}`-style path parameter names the caller (else NotAuthorized). */
   pathOwner?: string;
+  /** Writes a response body (default: JSON); UForge answers XML or JSON by `Accept`. */
+  serialize?(body: unknown, req: { headers: Record<string, string> }): { text: string; contentType: string };
+}
+
+/** What an error renderer may use: the request's identity, method, path and (lowercased) headers. */
+export interface ErrorContext {
+  requestId: string;
+  operation: string;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
 }
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -72,7 +86,7 @@ function assertPathNamesCaller(params: Record<string, string>, caller: Principal
 /** The AK/SK half the authorizer cannot do without the body (lambdas/auth/aksk.ts). */
 async function bodyMatchesSignature(event: APIGatewayProxyEvent): Promise<boolean> {
   const ctx = (event.requestContext?.authorizer ?? {}) as Record<string, unknown>;
-  if (ctx.bodySha256 === undefined && ctx.akskPending === undefined) return true;
+  if (ctx.bodySha256 === undefined && ctx.akskPending === undefined && ctx.akskUnsignedPayload === undefined) return true;
   const raw = event.body ?? '';
   const body = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   return verifyAkskBody(ctx, authRequestFrom(event), body, { accounts: accountRepository(), credentials: credentialRepository(), clock });
@@ -84,15 +98,22 @@ function lowerHeaders(h: Record<string, string | undefined> | null): Record<stri
   return out;
 }
 
-function parseBody(event: APIGatewayProxyEvent): unknown {
+function parseBody(event: APIGatewayProxyEvent, parser?: BodyParser): unknown {
   if (event.body === null || event.body === undefined || event.body === '') return undefined;
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(raw) > MAX_BODY_BYTES) throw new RequestTooLargeError(`request body exceeds ${MAX_BODY_BYTES} bytes`);
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw new MalformedRequestError('request body is not valid JSON');
+  let body: unknown;
+  if (parser) {
+    body = parser(raw, lowerHeaders(event.headers));
+  } else {
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      throw new MalformedRequestError('request body is not valid JSON');
+    }
   }
+  assertNoControlCharacters(body); // every stored string is shown to others (core/text.ts)
+  return body;
 }
 
 export interface HandlerOptions {
@@ -100,7 +121,11 @@ export interface HandlerOptions {
   renderer: DialectRenderer;
   /** Anonymous routes (the ping) need no caller. */
   anonymous?: boolean;
+  /** Reads a non-empty body instead of JSON.parse (it throws ServiceErrors for bad bodies). */
+  parseBody?: BodyParser;
 }
+
+export type BodyParser = (raw: string, headers: Record<string, string>) => unknown;
 
 export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => Promise<HttpResponse>) {
   const { operation, renderer } = options;
@@ -112,12 +137,13 @@ export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => 
       const params = Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, decodeURIComponent(v ?? '')]));
       const caller = principalFrom(event);
       if (!caller && !options.anonymous) throw new NotAuthorizedError('you are not authorized to do this');
+      // The signature first: nothing about the caller (its login in a 403) may answer an unverified request.
+      if (caller && !(await bodyMatchesSignature(event))) throw new InvalidCredentialsError('the request signature does not match its body');
       const owner = renderer.pathOwner ? params[renderer.pathOwner] : undefined;
       if (caller && owner !== undefined && owner !== 'my' && owner.toLowerCase() !== caller.login.toLowerCase()) {
         throw new NotAuthorizedError(`${caller.login} is not allowed to act as ${owner}`);
       }
       if (caller) assertPathNamesCaller(params, caller);
-      if (caller && !(await bodyMatchesSignature(event))) throw new InvalidCredentialsError('the request signature does not match its body');
       res = await run({
         operation,
         requestId,
@@ -125,25 +151,33 @@ export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => 
         params,
         query: Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string>,
         headers: lowerHeaders(event.headers),
-        body: parseBody(event),
+        body: parseBody(event, options.parseBody),
         event,
+        context,
       });
     } catch (err) {
+      const ctx: ErrorContext = { requestId, operation, method: event.httpMethod, path: event.path, headers: lowerHeaders(event.headers) };
       if (isServiceError(err)) {
         logger.info('request refused', { operation, requestId, code: err.code, message: err.message });
-        res = renderer.renderError(err, { requestId, operation });
+        res = renderer.renderError(err, ctx);
       } else {
         logger.error('request failed', { operation, requestId, error: err as Error });
-        res = renderer.renderError(undefined, { requestId, operation });
+        res = renderer.renderError(undefined, ctx);
       }
     }
-    const body = res.body === undefined ? '' : JSON.stringify(res.body);
+    const serialized =
+      res.body === undefined
+        ? undefined
+        : renderer.serialize
+          ? renderer.serialize(res.body, { headers: lowerHeaders(event.headers) })
+          : { text: JSON.stringify(res.body), contentType: 'application/json' };
+    const body = serialized?.text ?? '';
     logger.info('request', { operation, requestId, status: res.status, ms: Date.now() - startedAt });
     return {
       statusCode: res.status,
       headers: {
         ...renderer.headers({ requestId, startedAt }),
-        ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}),
+        ...(serialized ? { 'content-type': serialized.contentType, 'content-length': String(Buffer.byteLength(body)) } : {}),
         ...res.headers,
       },
       body,

@@ -1,5 +1,12 @@
 /**
- * The streaming build pipeline: raw disk bytes → compressor (gzip | none) → sha1 + sha256 → sink.
+ * The streaming build pipeline: raw disk bytes → disk-format writer (raw by default; qcow2, vmdk,
+ * vhd, ova: formats/) → compressor (gzip | none) → sha1 + sha256 → sink.
+ *
+ * Formats whose front tables are only known at the end (formats/stage.ts: headSize > 0) stream a
+ * placeholder head, then hand the real head to `sink.writeHead` before close; with gzip the head is
+ * its own stored (level 0) gzip member, whose size depends only on its length, so the placeholder
+ * member and the real one are the same size. The digests are then of the final bytes, read back
+ * through `readBack` (the stored object) after close.
  *
  * gzip: the input is cut into fixed-size chunks and each chunk is compressed into independent gzip
  * members with the async `zlib.gzip`, which runs on libuv's thread pool, so several chunks compress at
@@ -12,7 +19,8 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { PipelineOptionsError, SourceSizeMismatchError, type WithSinkAbortError } from './errors';
-import { compressChunk } from './members';
+import { createWriter, type OutputSpec } from './formats';
+import { compressChunk, gzipMember } from './members';
 import type { PipelineSink } from './sink';
 
 export type Compression = 'gzip' | 'none';
@@ -29,6 +37,10 @@ export interface PipelineResult {
   sha256: string;
   /** Bytes read from the source (always equals sourceSize on success). */
   sourceBytes: number;
+  /** The disk format written (a writer's `format`: raw, qcow2, vmdk, vhd, ova). */
+  format: string;
+  /** Bytes of the disk the file declares (the source size for raw; rounded up to 512 otherwise). */
+  virtualSize: number;
 }
 
 export interface PipelineStats {
@@ -53,6 +65,14 @@ export interface BuildImageFileOptions {
   /** Expected source bytes (HeadObject ContentLength); a short or long read is an error. */
   sourceSize: number;
   compression: Compression;
+  /** The disk format to write, default raw (the source's bytes as they are). */
+  output?: OutputSpec;
+  /**
+   * Reads the stored output back after close (e.g. a GetObject of the key): needed when the output
+   * format patches its head at the end (qcow2, vmdk monolithicSparse, vhd dynamic, ova), to compute
+   * the digests of the final bytes.
+   */
+  readBack?: () => Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>;
   /** gzip level 0–9, default 6. */
   level?: number;
   /**
@@ -117,9 +137,27 @@ function validate(opts: BuildImageFileOptions): { level: number; chunkSize: numb
  * `sink.abort(error)` and rejects with the original error.
  */
 export async function buildImageFile(opts: BuildImageFileOptions): Promise<PipelineResult> {
-  const { source, sourceSize, compression, sink, signal, onProgress } = opts;
+  const { sourceSize, compression, sink, signal, onProgress } = opts;
   const { level, chunkSize, limit } = validate(opts);
   const storeIncompressible = opts.storeIncompressible ?? true;
+  const writer = opts.output && opts.output.format !== 'raw' ? createWriter(opts.output, { virtualSize: sourceSize }) : undefined;
+  if (writer && writer.headSize > 0 && (!sink.writeHead || (!opts.readBack && (opts.hash ?? true)))) {
+    throw new PipelineOptionsError(`${opts.output!.format} output needs a sink that can write its head (writeHead) and a readBack to hash the result`);
+  }
+  // with a writer, the size check and the raw-bytes count happen before it
+  let rawBytes = 0;
+  const rawSource = opts.source;
+  const source: NodeJS.ReadableStream | AsyncIterable<Uint8Array> = writer
+    ? writer.write(
+        (async function* () {
+          for await (const piece of rawSource as AsyncIterable<Uint8Array>) {
+            const buf = toBuffer(piece);
+            rawBytes += buf.length;
+            yield buf;
+          }
+        })(),
+      )
+    : rawSource;
 
   const hashing = opts.hash ?? true;
   const sha1 = createHash('sha1');
@@ -150,7 +188,7 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
     failure = err;
     for (const reject of waiters) reject(err);
     waiters.clear();
-    const stream = source as { destroy?: (err?: Error) => void };
+    const stream = rawSource as { destroy?: (err?: Error) => void };
     if (typeof stream.destroy === 'function') stream.destroy();
     else void Promise.resolve().then(() => iterator.return?.()).catch(() => undefined);
   };
@@ -198,7 +236,7 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
     }
     outSize += out.length;
     await race(sink.write(out));
-    doneBytes += inputBytes;
+    doneBytes = writer ? rawBytes : doneBytes + inputBytes;
     progress();
   };
 
@@ -235,16 +273,30 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
     return buf;
   };
 
+  const headSize = writer?.headSize ?? 0;
+  let headMemberSize = 0;
   try {
     if (failed) throw failure;
     let chunk: Buffer | undefined;
     let filled = 0;
+    if (headSize > 0) {
+      // the writer's first piece is the head's placeholder (formats/stage.ts)
+      const first = await race(iterator.next());
+      if (first.done || toBuffer(first.value).length !== headSize) throw new Error(`${writer!.format} writer did not start with its ${headSize}-byte head`);
+      const placeholder = toBuffer(first.value);
+      stats.chunks += 1;
+      if (compression === 'gzip') {
+        const member = await race(gzipMember(placeholder, 0));
+        headMemberSize = member.length;
+        await emitOutput(member, 0);
+      } else await emitOutput(placeholder, 0);
+    }
     for (;;) {
       const next = await race(iterator.next());
       if (next.done) break;
       const piece = toBuffer(next.value);
       sourceBytes += piece.length;
-      if (sourceBytes > sourceSize) throw new SourceSizeMismatchError(sourceSize, sourceBytes, false);
+      if (!writer && sourceBytes > sourceSize) throw new SourceSizeMismatchError(sourceSize, sourceBytes, false);
       if (piece.length === 0) continue;
       if (compression === 'none') {
         stats.chunks += 1;
@@ -270,6 +322,7 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
       }
     }
     if (failed) throw failure;
+    if (writer) sourceBytes = rawBytes;
     if (sourceBytes !== sourceSize) throw new SourceSizeMismatchError(sourceSize, sourceBytes, true);
     if (compression === 'gzip') {
       // the remainder, or one empty member for an empty disk (a valid, empty gzip file)
@@ -284,9 +337,31 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
       await race(tail);
     }
     if (failed) throw failure;
+    if (headSize > 0) {
+      let head = writer!.head();
+      if (compression === 'gzip') {
+        head = await race(gzipMember(head, 0));
+        if (head.length !== headMemberSize) throw new Error(`stored gzip member of the head changed size (${headMemberSize} → ${head.length})`);
+      }
+      await race(sink.writeHead!(head));
+    }
     signal?.removeEventListener('abort', onAbort);
     await sink.close();
-    return { size: outSize, sha1: hashing ? sha1.digest('hex') : '', sha256: hashing ? sha256.digest('hex') : '', sourceBytes };
+    const format = writer?.format ?? 'raw';
+    const virtualSize = writer?.virtualSize ?? sourceSize;
+    if (headSize === 0 || !hashing) return { size: outSize, sha1: hashing ? sha1.digest('hex') : '', sha256: hashing ? sha256.digest('hex') : '', sourceBytes, format, virtualSize };
+    // digests of the final bytes: read the stored output back
+    const h1 = createHash('sha1');
+    const h256 = createHash('sha256');
+    let readBytes = 0;
+    for await (const piece of await opts.readBack!()) {
+      const buf = toBuffer(piece);
+      h1.update(buf);
+      h256.update(buf);
+      readBytes += buf.length;
+    }
+    if (readBytes !== outSize) throw new Error(`the stored output has ${readBytes} bytes, ${outSize} were written`);
+    return { size: outSize, sha1: h1.digest('hex'), sha256: h256.digest('hex'), sourceBytes, format, virtualSize };
   } catch (err) {
     fail(err);
     const original = failure;

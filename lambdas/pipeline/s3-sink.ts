@@ -9,6 +9,9 @@
  * default `requestChecksumCalculation: 'WHEN_SUPPORTED'` the upload is created with CRC32 and the
  * part checksums are passed to CompleteMultipartUpload.
  *
+ * With `holdFirstPart`, part 1 is uploaded last (S3 assembles parts by number, not by upload order),
+ * which is how writeHead() patches the head of an output already streamed.
+ *
  * The multipart upload is created lazily with the first full part; an output smaller than one part
  * is stored with a single PutObject at `close()` (S3 rejects a multipart upload without parts and a
  * non-last part under 5 MiB).
@@ -49,6 +52,11 @@ export interface S3MultipartSinkOptions {
   /** Upper bound of the output size, if known (e.g. source size + 1 %): sizes parts to fit. */
   sizeHint?: number;
   params?: S3ObjectParams;
+  /**
+   * Keep part 1 in memory until close(), so writeHead() can still change the output's first bytes
+   * (disk formats whose front tables are written last); costs one more part buffer.
+   */
+  holdFirstPart?: boolean;
   /** Called once the multipart upload exists (e.g. to record the UploadId for a later clean-up). */
   onUploadCreated?: (uploadId: string) => void | Promise<void>;
 }
@@ -95,6 +103,7 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
   // the part being filled; finished parts' buffers are reused once their upload settled
   let current: Buffer | undefined;
   let filled = 0;
+  let held: Buffer | undefined; // part 1, kept for writeHead (holdFirstPart)
   const pool: Buffer[] = [];
   let bytes = 0;
   let nextPart = 1;
@@ -126,9 +135,8 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
     return created;
   };
 
-  const startPart = (buffer: Buffer, length: number): void => {
+  const startPart = (buffer: Buffer, length: number, PartNumber = nextPart++): void => {
     const body = buffer.subarray(0, length);
-    const PartNumber = nextPart++;
     if (PartNumber > MAX_PARTS) throw new Error(`s3://${Bucket}/${Key}: more than ${MAX_PARTS} parts of ${partSize} bytes; pass a larger partSize or sizeHint`);
     const task = (async () => {
       const UploadId = await createUpload();
@@ -197,7 +205,10 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
         filled += n;
         bytes += n;
         if (filled === partSize) {
-          startPart(current, filled);
+          if (opts.holdFirstPart && nextPart === 1) {
+            held = current;
+            nextPart = 2;
+          } else startPart(current, filled);
           current = undefined;
         }
       }
@@ -217,6 +228,8 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
         } else {
           if (current && filled > 0) startPart(current, filled);
           current = undefined;
+          if (held) startPart(held, held.length, 1);
+          held = undefined;
           while (uploading.size > 0) await Promise.all(uploading);
           throwIfFailed();
           parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
@@ -236,10 +249,21 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
       }
     },
 
+    async writeHead(head: Buffer): Promise<void> {
+      if (state !== 'open') throw new Error(`s3 sink: writeHead after ${state}`);
+      const first = held ?? (nextPart === 1 ? current : undefined);
+      const available = held ? held.length : nextPart === 1 ? filled : 0;
+      if (!first || head.length > available) {
+        throw new Error(`s3 sink: the head (${head.length} bytes) is not in a part still held (create the sink with holdFirstPart, head ≤ part size)`);
+      }
+      head.copy(first, 0);
+    },
+
     abort(): Promise<void> {
       if (state === 'closed') return Promise.resolve();
       state = 'aborted';
       current = undefined;
+      held = undefined;
       pool.length = 0;
       aborting ??= doAbort();
       return aborting;

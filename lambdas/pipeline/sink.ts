@@ -9,11 +9,31 @@
  * - `abort(reason)` is called on any failure or cancellation, possibly while a `write` or `close` is
  *   pending; the sink discards everything (for S3: AbortMultipartUpload). It must be idempotent and
  *   safe to call after a failed `close`. It rejects only if the clean-up itself failed.
+ * - `writeHead(bytes)` (optional; disk formats whose front tables are known only at the end, see
+ *   formats/stage.ts) is called at most once, after the last write and before close: the output's
+ *   first `bytes.length` bytes, already written as a placeholder, become `bytes`.
  */
 export interface PipelineSink {
   write(chunk: Buffer): Promise<void>;
   close(): Promise<void>;
   abort(reason?: unknown): Promise<void>;
+  writeHead?(head: Buffer): Promise<void>;
+}
+
+/** Replaces the first head.length bytes of `chunks` (never writing into the given buffers). */
+export function patchHead(chunks: Buffer[], head: Buffer): Buffer[] {
+  const out: Buffer[] = [head];
+  let skip = head.length;
+  for (const c of chunks) {
+    if (skip >= c.length) {
+      skip -= c.length;
+      continue;
+    }
+    out.push(skip > 0 ? c.subarray(skip) : c);
+    skip = 0;
+  }
+  if (skip > 0) throw new Error(`head of ${head.length} bytes is longer than the output`);
+  return out;
 }
 
 /** A sink that keeps the output in memory (tests, small files). */
@@ -46,6 +66,10 @@ export function createMemorySink(): MemorySink {
       aborted = true;
       chunks.length = 0;
     },
+    async writeHead(head) {
+      if (closed || aborted) throw new Error('memory sink: writeHead after close or abort');
+      chunks.splice(0, chunks.length, ...patchHead(chunks, head));
+    },
   };
 }
 
@@ -74,5 +98,6 @@ export function createDiscardSink(onChunk?: (chunk: Buffer) => void): DiscardSin
     },
     async close() { closed = true; },
     async abort() { aborted = true; },
+    async writeHead() {},
   };
 }

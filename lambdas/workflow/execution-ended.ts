@@ -7,7 +7,9 @@
  * (`endFailedBuild`: the image's prefix emptied, open uploads aborted, image `failed`, job FAIL).
  * For builds the workflow already failed it changes nothing (the use case is idempotent).
  *
- * Executions of other workflows (no `jobId`/`imageId` in their input) are left to their own handling.
+ * Provisioning executions (lib/constructs/provision-workflow.ts; `machineId` and `disk` in their
+ * input) end the same way with their own idempotent steps: the disk removed, the machine `failed`.
+ * Executions of other workflows are left to their own handling.
  * Errors propagate: EventBridge invokes this asynchronously, and Lambda retries it.
  */
 import type { EventBridgeEvent } from 'aws-lambda';
@@ -16,6 +18,9 @@ import type { ImageError } from '../core/image';
 import { clock, imageRepository, jobRepository } from '../wiring';
 import { removeImageObjects } from './tasks/cleanup';
 import { describeFailure } from './tasks/mark-failed';
+import { failProvisioning } from '../core/use-cases/provision-steps';
+import { machineRepository } from '../wiring';
+import { removeProvisionedDisk } from './tasks/remove-disk';
 
 export const ENDED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 type EndedStatus = (typeof ENDED_STATUSES)[number];
@@ -49,10 +54,33 @@ function buildOf(input: string | null | undefined): { jobId: string; imageId: st
   return undefined;
 }
 
+function provisionOf(input: string | null | undefined): { machineId: string; diskKey: string } | undefined {
+  try {
+    const parsed = JSON.parse(input ?? 'null') as { machineId?: unknown; disk?: { key?: unknown } } | null;
+    if (typeof parsed?.machineId === 'string' && typeof parsed.disk?.key === 'string') return { machineId: parsed.machineId, diskKey: parsed.disk.key };
+  } catch {
+    // not a provisioning input
+  }
+  return undefined;
+}
+
+/** Ends a provisioning whose execution ended outside its Catch path; a machine no longer `provisioning` is left alone. */
+async function endFailedProvisioning(machineId: string, diskKey: string, detail: ExecutionStatusDetail): Promise<'ended' | 'finished'> {
+  const machine = await machineRepository().get(machineId);
+  if (machine?.state !== 'provisioning') return 'finished';
+  await removeProvisionedDisk(diskKey);
+  const failure = failureOf(detail);
+  await failProvisioning({ machines: machineRepository(), clock })(machineId, { ...failure, message: failure.message.replace('the build', 'provisioning') });
+  return 'ended';
+}
+
 export const handler = async (event: ExecutionStatusEvent): Promise<{ executionArn: string; outcome: 'ended' | 'finished' | 'ignored' }> => {
   const { detail } = event;
+  if (!ENDED_STATUSES.includes(detail.status as EndedStatus)) return { executionArn: detail.executionArn, outcome: 'ignored' };
+  const provision = provisionOf(detail.input);
+  if (provision) return { executionArn: detail.executionArn, outcome: await endFailedProvisioning(provision.machineId, provision.diskKey, detail) };
   const build = buildOf(detail.input);
-  if (!ENDED_STATUSES.includes(detail.status as EndedStatus) || !build) return { executionArn: detail.executionArn, outcome: 'ignored' };
+  if (!build) return { executionArn: detail.executionArn, outcome: 'ignored' };
   const end = endFailedBuild({ images: imageRepository(), jobs: jobRepository(), clock, removeImageFiles: removeImageObjects });
   return { executionArn: detail.executionArn, outcome: await end(build.jobId, build.imageId, failureOf(detail)) };
 };

@@ -36,5 +36,6 @@ export interface BuildState extends BuildRequest {
 
 /** Where a build writes the image file: one prefix per image, so Cleanup knows what to remove. */
 export const imageFilePrefix = (imageId: string): string => `images/${imageId}/`;
-export const imageFileKey = (imageId: string, compression: 'gzip' | 'none'): string =>
-  `${imageFilePrefix(imageId)}file${compression === 'gzip' ? '.gz' : ''}`;
+/** `extension`: a converted output's (formats/index.ts fileInfo), e.g. `file.qcow2`; none for the source's bytes. */
+export const imageFileKey = (imageId: string, compression: 'gzip' | 'none', extension?: string): string =>
+  `${imageFilePrefix(imageId)}file${extension ? `.${extension}` : ''}${compression === 'gzip' ? '.gz' : ''}`;

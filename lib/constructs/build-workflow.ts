@@ -217,7 +217,15 @@ export class BuildWorkflow extends Construct {
       .next(hashDone.when(Condition.booleanEquals('$.hash.done', true), chunkedFile.next(tasks.Finalize)).otherwise(tasks.HashFile));
 
     const buildPath = new Choice(this, BUILD_STATES.BuildPath)
-      .when(Condition.numberGreaterThanEquals('$.prepared.size', chunking.thresholdBytes), chunked)
+      // a disk-format conversion (target.output) is built in one invocation until ranges write formats
+      // (docs/decisions/disk-formats.md)
+      .when(
+        Condition.and(
+          Condition.numberGreaterThanEquals('$.prepared.size', chunking.thresholdBytes),
+          Condition.or(Condition.isNotPresent('$.target.output'), Condition.stringEquals('$.target.output.format', 'raw')),
+        ),
+        chunked,
+      )
       .otherwise(tasks.BuildImageFile.next(tasks.Finalize));
     tasks.Finalize.next(new Succeed(this, BUILD_STATES.BuildSucceeded));
     const definition = tasks.PrepareSource.next(buildPath);

@@ -49,6 +49,9 @@ export class Data extends Construct {
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
       })),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Tokens and idempotency records carry `ttl` (epoch seconds): DynamoDB removes them once expired
+      // (readers check expiry themselves, as deletion may lag).
+      timeToLiveAttribute: 'ttl',
       deletionProtection: retained,
       removalPolicy,
     });
@@ -101,9 +104,9 @@ export class Data extends Construct {
     return Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.disksBucket.arnForObjects('*')] });
   }
 
-  /** Write and remove machine disks (CreateMachine, DeleteMachine), reading image files to expand. */
+  /** Write and remove machine disks (provisioning, DeleteMachine), aborting uploads left open. */
   grantDisksWrite(grantee: IGrantable): Grant {
-    Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.disksBucket.bucketArn] });
+    Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'], resourceArns: [this.disksBucket.bucketArn] });
     return Grant.addToPrincipal({
       grantee,
       actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],

@@ -55,6 +55,7 @@ export class ExecutionFailures extends Construct {
     });
     data.grantItemsReadWrite(this.handler);
     data.grantImageFilesWrite(this.handler);
+    data.grantDisksWrite(this.handler); // provisioning executions: their partial disk
     this.handler.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(this.deadLetterQueue) });
 
     // Every state machine in the stack, resolved at synthesis (after all constructs exist).

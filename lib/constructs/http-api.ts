@@ -41,6 +41,8 @@ export const STAGE_NAME = 'prod';
 export interface ServiceApiProps {
   data: Data;
   stateMachine: IStateMachine;
+  /** The provisioning workflow (CreateMachine starts it). */
+  provisionStateMachine?: IStateMachine;
   /** @default the route table */
   routes?: readonly Route[];
   /** Steady-state requests per second for the whole stage. @default 100 */
@@ -87,12 +89,12 @@ export class ServiceApi extends Construct {
       environment: data.environment,
     });
     data.grantItemsRead(this.authorizerFunction);
-    data.grantItemsUpdate(this.authorizerFunction); // the wrong-password counter (lambdas/auth/basic.ts)
+    data.grantItemsUpdate(this.authorizerFunction); // the password-attempt counters (lambdas/auth/basic.ts)
     // A refused or timed-out caller gets a JSON body every dialect's clients can read (lib/gateway-responses.ts).
     for (const type of Object.keys(GATEWAY_RESPONSES) as GatewayResponseType[]) {
       this.restApi.addGatewayResponse(`${type}Response`, {
         type: ResponseType[type],
-        statusCode: String(GATEWAY_RESPONSES[type].status),
+        ...(GATEWAY_RESPONSES[type].status !== undefined && { statusCode: String(GATEWAY_RESPONSES[type].status) }),
         responseHeaders: { 'Content-Type': "'application/json'" },
         templates: { 'application/json': gatewayResponseTemplate(type) },
       });
@@ -110,17 +112,25 @@ export class ServiceApi extends Construct {
       const fn = createServiceFunction(this, route.operation, {
         entry: route.entry,
         description: `${route.dialect} ${route.method} ${route.path}`,
-        environment: { ...data.environment, STATE_MACHINE_ARN: stateMachine.stateMachineArn },
+        environment: {
+          ...data.environment,
+          STATE_MACHINE_ARN: stateMachine.stateMachineArn,
+          ...(props.provisionStateMachine && route.access === 'write' && { PROVISION_STATE_MACHINE_ARN: props.provisionStateMachine.stateMachineArn }),
+        },
       });
       if (route.access === 'write') {
         data.grantItemsReadWrite(fn);
         stateMachine.grantStartExecution(fn);
+        // Cancel (a job's cancel action, DeleteImage of a `creating` image) stops the build's execution.
+        stateMachine.grantExecution(fn, 'states:StopExecution');
+        props.provisionStateMachine?.grantStartExecution(fn);
       } else {
         data.grantItemsRead(fn);
       }
       data.grantImageFilesPresign(fn);
       if (route.storage?.includes('images')) data.grantImageFilesWrite(fn);
       if (route.storage?.includes('disks')) data.grantDisksWrite(fn);
+      if (route.stopsBuilds) stateMachine.grantExecution(fn, 'states:StopExecution');
       this.functions[route.operation] = fn;
 
       this.restApi.root

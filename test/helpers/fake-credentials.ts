@@ -1,6 +1,6 @@
 /** In-memory AccountRepository and CredentialRepository for unit tests of the authorizer (no network). */
 import type { Account } from '../../lambdas/core/account';
-import type { AkskCredential, PasswordCredential, SshKeyCredential, TokenCredential } from '../../lambdas/core/credential';
+import { lockSecondsFor, type AkskCredential, type LoginThrottlePolicy, type PasswordCredential, type SshKeyCredential, type TokenCredential } from '../../lambdas/core/credential';
 import type { AccountRepository, Clock, CredentialRepository } from '../../lambdas/core/ports';
 import type { AuthDeps } from '../../lambdas/auth/request';
 
@@ -35,21 +35,38 @@ export class FakeCredentials implements CredentialRepository {
     const c = this.passwords.get(id);
     return c && { ...c };
   }
-  async recordPasswordFailure(id: string, opts: { maxFailures: number; lockUntil: string }) {
-    const c = this.passwords.get(id);
-    if (!c) return;
-    c.failures += 1;
-    if (c.failures >= opts.maxFailures) Object.assign(c, { failures: 0, locked_until: opts.lockUntil });
+  /** Per (source, login) attempt counters, as the DynamoDB adapter keeps them. */
+  throttle = new Map<string, { attempts: number; strikes: number; blocked_until?: string; touched_at: string }>();
+  async reserveLoginAttempt(source: string, login: string, policy: LoginThrottlePolicy, now: Date) {
+    const k = `${source}#${login.toLowerCase()}`;
+    const t = this.throttle.get(k) ?? { attempts: 0, strikes: 0, touched_at: now.toISOString() };
+    if (t.blocked_until && t.blocked_until > now.toISOString()) return false;
+    if (t.attempts >= policy.maxAttempts) {
+      if (t.touched_at >= new Date(now.getTime() - policy.staleSeconds * 1000).toISOString()) return false;
+      t.attempts = 0;
+    }
+    this.throttle.set(k, { ...t, attempts: t.attempts + 1, touched_at: now.toISOString() });
+    return true;
   }
-  async clearPasswordFailures(id: string) {
-    const c = this.passwords.get(id);
-    if (c) Object.assign(c, { failures: 0, locked_until: undefined });
+  async recordLoginFailure(source: string, login: string, policy: LoginThrottlePolicy, now: Date) {
+    const t = this.throttle.get(`${source}#${login.toLowerCase()}`);
+    if (!t || t.attempts < policy.maxAttempts || (t.blocked_until && t.blocked_until > now.toISOString())) return;
+    Object.assign(t, { attempts: 0, strikes: t.strikes + 1, blocked_until: new Date(now.getTime() + lockSecondsFor(policy, t.strikes) * 1000).toISOString() });
+  }
+  async releaseLoginAttempt(source: string, login: string) {
+    const t = this.throttle.get(`${source}#${login.toLowerCase()}`);
+    if (t && t.attempts > 0) Object.assign(t, { attempts: t.attempts - 1, strikes: 0 });
   }
   async putToken(t: TokenCredential) {
     this.tokens.set(t.hash, { ...t });
   }
   async getToken(hash: string) {
     return this.tokens.get(hash);
+  }
+  async deleteToken(hash: string, accountId: string) {
+    const t = this.tokens.get(hash);
+    if (!t || t.accountId !== accountId) return false;
+    return this.tokens.delete(hash);
   }
   async putAksk(c: AkskCredential) {
     this.aksks.set(c.ak, { ...c });

@@ -1,9 +1,9 @@
 /** In-memory ports for unit tests of the core (no network). They enforce the same conditions the adapters do. */
 import { NotFoundError, StateConflictError } from '../../lambdas/core/errors';
-import type { Image, ImageState } from '../../lambdas/core/image';
+import type { Image, ImageState, MemberStatus } from '../../lambdas/core/image';
 import type { Job, JobStatus } from '../../lambdas/core/job';
 import type { Machine, MachineState } from '../../lambdas/core/machine';
-import type { BuildRequest, ImageRepository, ImageSource, ImageSourcePage, JobRepository, MachineRepository, Page, WorkflowStarter } from '../../lambdas/core/ports';
+import type { BuildRequest, ImageRepository, ImageSource, ImageSourcePage, JobRepository, MachineRepository, Page, WorkflowStarter, WorkflowStopper } from '../../lambdas/core/ports';
 import type { ImageFilter } from '../../lambdas/core/image-filter';
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -12,7 +12,22 @@ export class FakeImages implements ImageRepository {
   items = new Map<string, Image>();
   async create(image: Image) {
     if (this.items.has(image.id)) throw new StateConflictError('exists');
+    await this.claimName(image.owner, image.name, image.id, { exclusive: false });
     this.items.set(image.id, clone(image));
+  }
+  /** Name records: `${owner}|${name}` → holder image ids (as the adapter's string sets). */
+  names = new Map<string, Set<string>>();
+  async claimName(owner: string, name: string, imageId: string, opts: { exclusive: boolean }) {
+    const holders = this.names.get(`${owner}|${name}`) ?? new Set<string>();
+    const live = [...holders].filter((id) => id !== imageId && this.items.get(id)?.state !== 'deleted');
+    if (opts.exclusive && live.length) return false;
+    this.names.set(`${owner}|${name}`, holders.add(imageId));
+    return true;
+  }
+  async releaseName(owner: string, name: string, imageId: string) {
+    const holders = this.names.get(`${owner}|${name}`);
+    holders?.delete(imageId);
+    if (holders && !holders.size) this.names.delete(`${owner}|${name}`);
   }
   async get(id: string) {
     const i = this.items.get(id);
@@ -31,6 +46,8 @@ export class FakeImages implements ImageRepository {
   }
   /** Acl entry items: `${imageId}|${account}` (the shared-with index). */
   aclEntries = new Set<string>();
+  /** A sharee's answer per acl entry (absent: pending). */
+  memberStatus = new Map<string, MemberStatus>();
   /** Every listSource call, for assertions on which sources were read. */
   sourceCalls: { source: ImageSource; after?: string }[] = [];
   async listSource(source: ImageSource, account: string, opts: { after?: string; limit: number; filter: ImageFilter }): Promise<ImageSourcePage> {
@@ -38,7 +55,11 @@ export class FakeImages implements ImageRepository {
     const key = (i: Image) => `${i.created_at}#${i.id}`;
     const all = [...this.items.values()]
       .filter((i) =>
-        source === 'owned' ? i.owner === account : source === 'public' ? i.public : this.aclEntries.has(`${i.id}|${account}`),
+        source === 'owned'
+          ? i.owner === account
+          : source === 'public'
+            ? i.public
+            : this.aclEntries.has(`${i.id}|${account}`) && (this.memberStatus.get(`${i.id}|${account}`) ?? 'pending') === (opts.filter.memberStatus ?? 'accepted'),
       )
       .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
       .filter((i) => opts.after === undefined || key(i) > opts.after);
@@ -49,10 +70,17 @@ export class FakeImages implements ImageRepository {
   async addAclEntries(imageId: string, accounts: string[]) {
     for (const a of accounts) this.aclEntries.add(`${imageId}|${a}`);
   }
+  async setMemberStatus(imageId: string, account: string, status: MemberStatus) {
+    if (!this.aclEntries.has(`${imageId}|${account}`)) throw new NotFoundError('image not found');
+    this.memberStatus.set(`${imageId}|${account}`, status);
+  }
   async removeAclEntries(imageId: string, accounts: string[] | 'all') {
     for (const e of [...this.aclEntries]) {
       const [id, a] = e.split('|');
-      if (id === imageId && (accounts === 'all' || accounts.includes(a))) this.aclEntries.delete(e);
+      if (id === imageId && (accounts === 'all' || accounts.includes(a))) {
+        this.aclEntries.delete(e);
+        this.memberStatus.delete(e);
+      }
     }
   }
 }
@@ -118,6 +146,16 @@ export class FakeWorkflow implements WorkflowStarter {
     if (this.failWith) throw this.failWith;
     this.started.push(request);
     return { executionArn: `arn:aws:states:us-east-1:0:execution:BuildImage:${request.jobId}` };
+  }
+}
+
+/** Records StopExecution calls; `failWith` makes them throw (an engine that cannot be reached). */
+export class FakeStopper implements WorkflowStopper {
+  stopped: { executionArn: string; error: string; cause: string }[] = [];
+  failWith?: Error;
+  async stop(executionArn: string, reason: { error: string; cause: string }) {
+    if (this.failWith) throw this.failWith;
+    this.stopped.push({ executionArn, ...reason });
   }
 }
 

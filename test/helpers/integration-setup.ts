@@ -2,6 +2,9 @@
 import { disposeClients } from '../../lambdas/wiring';
 import { closeLocalStackClients } from './local-stack';
 
+// Real builds over real HTTP on a shared, busy machine: a generous per-test budget (no test asserts speed).
+jest.setTimeout(30_000);
+
 afterAll(() => {
   disposeClients();
   closeLocalStackClients();

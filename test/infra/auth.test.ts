@@ -25,6 +25,23 @@ describe('Authentication in the stack', () => {
     expect(gatewayResponseTemplate(type)).toContain('"request_id":"$context.requestId"');
   });
 
+  it.each([
+    ['MISSING_AUTHENTICATION_TOKEN', '404', 'ResourceNotFound'],
+    ['THROTTLED', '429', 'RequestThrottled'],
+    ['INTEGRATION_TIMEOUT', '504', 'ServiceUnavailable'],
+  ] as const)('answers %s with %s and the shared body {code:"%s", error_code, error_msg}', (type, status, code) => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: type, StatusCode: status, ResponseTemplates: { 'application/json': gatewayResponseTemplate(type) } });
+    const body = JSON.parse(gatewayResponseTemplate(type).replace('$context.requestId', 'r'));
+    expect(body).toEqual({ code, message: expect.any(String), error_code: expect.stringMatching(/^APIGW\./), error_msg: body.message, request_id: 'r', statusCode: Number(status) });
+  });
+
+  it.each(['DEFAULT_4XX', 'DEFAULT_5XX'] as const)('answers %s with the original status and the shared body', (type) => {
+    const found = template.findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: type } });
+    const [resource] = Object.values(found) as { Properties: Record<string, unknown> }[];
+    expect(resource.Properties.StatusCode).toBeUndefined();
+    expect(JSON.parse(gatewayResponseTemplate(type).replace('$context.requestId', 'r'))).toEqual({ code: expect.any(String), message: expect.any(String), error_code: expect.any(String), error_msg: expect.any(String), request_id: 'r' });
+  });
+
   it('lets the authorizer read items and update (never put, delete or scan) them', () => {
     const policies = template.findResources('AWS::IAM::Policy', {
       Properties: { Roles: Match.arrayWith([{ Ref: Match.stringLikeRegexp('Authorizer') }]) },
@@ -34,5 +51,11 @@ describe('Authentication in the stack', () => {
     );
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
     for (const forbidden of ['dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem']) expect(actions).not.toContain(forbidden);
+  });
+});
+
+describe('Expiring items', () => {
+  it('the table has TTL on `ttl` (tokens, idempotency records)', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', { TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } });
   });
 });

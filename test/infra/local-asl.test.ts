@@ -34,7 +34,8 @@ const run = async (overrides: Handlers) => {
       state,
       async (taskInput: unknown) => {
         (calls[state] ??= []).push(taskInput as Json);
-        return ((overrides[state] ?? (() => ({}))) as (i: Json) => unknown)(taskInput as Json);
+        const fallback = state === 'PrepareSource' ? () => ({ size: 1 }) : () => ({});
+        return ((overrides[state] ?? fallback) as (i: Json) => unknown)(taskInput as Json);
       },
     ]),
   );
@@ -52,10 +53,12 @@ describe('synthesizeLocalDefinition', () => {
   it('resolves the state machine to plain JSON with fake Lambda ARNs and lists its Task states', () => {
     // Assess
     expect(local.stateMachineLogicalId).toMatch(/^BuildWorkflowStateMachine/);
-    expect(local.taskStates).toEqual([...BUILD_TASKS]);
+    expect([...local.taskStates].sort()).toEqual([...BUILD_TASKS].sort());
     expect(JSON.stringify(local.definition)).not.toMatch(/Fn::|"Ref"/);
+    const ranges = local.definition.States.BuildRanges as Json;
+    const states = { ...local.definition.States, ...ranges.ItemProcessor.States } as Record<string, Json>;
     for (const state of local.taskStates) {
-      expect(local.definition.States[state].Resource).toMatch(/^arn:aws:lambda:us-east-1:000000000000:function:BuildWorkflow\w+$/);
+      expect(states[state].Resource).toMatch(/^arn:aws:lambda:us-east-1:000000000000:function:BuildWorkflow\w+$/);
     }
   });
 
@@ -86,6 +89,41 @@ describe('the build workflow, run locally', () => {
     expect(calls.BuildImageFile[0]).toEqual({ ...input, prepared: { size: 1024 } });
     expect(calls.Cleanup).toBeUndefined();
     expect(calls.MarkFailed).toBeUndefined();
+  });
+
+  it('takes the chunked path at the threshold: ranges in the Map, then the hash loop until done, then Finalize with the hashed file', async () => {
+    // Prepare
+    const threshold = 1024 ** 3; // DEFAULT_CHUNKING.thresholdBytes
+    let hashCalls = 0;
+    // Act
+    const { result, calls } = await run({
+      PrepareSource: () => ({ size: threshold, etag: '"e"' }),
+      StartRanges: () => ({ key: 'k', uploadId: 'u', rangeBytes: threshold / 4, ranges: 4, items: [0, 1, 2, 3] }),
+      BuildRange: (i) => ({ index: i.index, bytes: 7, skipped: false }),
+      AssembleFile: () => ({ size: 100, etag: '"f"', parts: 4 }),
+      HashFile: (i) => {
+        hashCalls += 1;
+        const offset = (i.hash?.offset ?? 0) + 40;
+        return offset >= 100 ? { offset: 100, done: true, invocations: hashCalls, file: { size: 100, sha1: 'a', sha256: 'b' } } : { offset, done: false, invocations: hashCalls };
+      },
+    });
+    // Assess
+    expect(result.ok).toBe(true);
+    expect(calls.BuildImageFile).toBeUndefined();
+    expect(calls.BuildRange.map((c) => c.index).sort()).toEqual([0, 1, 2, 3]);
+    expect(calls.BuildRange[0]).toEqual({
+      imageId: 'image-1',
+      jobId: 'job-1',
+      index: expect.any(Number),
+      source: input.source,
+      prepared: { size: threshold, etag: '"e"' },
+      size: threshold,
+      compression: 'gzip',
+      upload: { key: 'k', uploadId: 'u', rangeBytes: threshold / 4, ranges: 4 },
+    });
+    expect(calls.HashFile.map((c) => c.hash?.offset ?? 0)).toEqual([0, 40, 80]);
+    expect(calls.HashFile[0].chunking).toEqual({ rangeBytes: 256 * 1024 ** 2, hashBytesPerInvocation: 32 * 1024 ** 3 });
+    expect(calls.Finalize[0].file).toEqual({ size: 100, sha1: 'a', sha256: 'b' });
   });
 
   it('retries a transient storage error, then carries on', async () => {

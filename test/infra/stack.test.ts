@@ -8,7 +8,7 @@ import { App, CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { IConstruct } from 'constructs';
 import { INDEXES, TABLE_KEYS } from '../../lambdas/adapters/dynamodb/table';
-import { BUILD_TASKS, routes } from '../../lambdas/routes';
+import { BUILD_TASKS, PROVISION_TASKS, routes } from '../../lambdas/routes';
 import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
 import { BUILD_STATES, FORWARD_TASKS } from '../../lib/constructs/build-workflow';
 import { ImageServiceStack, STACK_OUTPUTS } from '../../lib/image-service-stack';
@@ -70,7 +70,7 @@ describe('data', () => {
 
   it('has two encrypted, private, SSL-only buckets that abort incomplete multipart uploads after a day', () => {
     // Act
-    const buckets = ofType('AWS::S3::Bucket');
+    const buckets = ofType('AWS::S3::Bucket').filter(([id]) => !id.startsWith('Console')); // the console's: test/infra/console.test.ts
     const policies = ofType('AWS::S3::BucketPolicy');
 
     // Assess
@@ -101,7 +101,9 @@ describe('data', () => {
 
 describe('build workflow', () => {
   const { definition } = localDefinitionFromTemplate(template.toJSON());
-  const states = definition.States as Record<string, AslState & Record<string, any>>;
+  const topLevel = definition.States as Record<string, AslState & Record<string, any>>;
+  // the Map's iteration states too (BuildRange)
+  const states = { ...topLevel, ...topLevel.BuildRanges.ItemProcessor.States } as Record<string, AslState & Record<string, any>>;
   const functionOfTask = (state: string): string => (states[state].Resource as string).split(':').pop()!;
 
   it('is a Standard state machine with a timeout and logging', () => {
@@ -109,18 +111,47 @@ describe('build workflow', () => {
       StateMachineType: 'STANDARD',
       LoggingConfiguration: Match.objectLike({ Level: 'ERROR', IncludeExecutionData: true }),
     });
-    expect(definition.TimeoutSeconds).toBe(7200);
+    expect(definition.TimeoutSeconds).toBe(6 * 3600);
   });
 
   it('runs PrepareSource → BuildImageFile → Finalize → Succeed, with the documented ResultPaths', () => {
     // Assess
     expect(definition.StartAt).toBe('PrepareSource');
-    expect(states.PrepareSource).toMatchObject({ Type: 'Task', ResultPath: '$.prepared', Next: 'BuildImageFile' });
+    expect(states.PrepareSource).toMatchObject({ Type: 'Task', ResultPath: '$.prepared', Next: 'BuildPath' });
+    expect(states.BuildPath).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.prepared.size', NumericGreaterThanEquals: 1024 ** 3, Next: 'ChunkingSettings' }],
+      Default: 'BuildImageFile',
+    });
     expect(states.BuildImageFile).toMatchObject({ Type: 'Task', ResultPath: '$.file', Next: 'Finalize' });
     expect(states.Finalize).toMatchObject({ Type: 'Task', ResultPath: null, Next: BUILD_STATES.BuildSucceeded });
     expect(states[BUILD_STATES.BuildSucceeded].Type).toBe('Succeed');
     const taskNames = Object.keys(states).filter((name) => states[name].Type === 'Task');
     expect(taskNames.sort()).toEqual([...BUILD_TASKS].sort());
+  });
+
+  it('builds large sources in an inline Map of BuildRange, then loops HashFile until done, then Finalize', () => {
+    expect(states.ChunkingSettings).toMatchObject({ Type: 'Pass', ResultPath: '$.chunking', Result: { rangeBytes: 256 * 1024 ** 2, hashBytesPerInvocation: 32 * 1024 ** 3 }, Next: 'StartRanges' });
+    expect(states.StartRanges).toMatchObject({ Type: 'Task', ResultPath: '$.chunked', Next: 'BuildRanges' });
+    expect(states.BuildRanges).toMatchObject({ Type: 'Map', ItemsPath: '$.chunked.items', MaxConcurrency: 40, ResultPath: null, Next: 'AssembleFile' });
+    expect(states.BuildRanges.ItemProcessor.ProcessorConfig?.Mode ?? 'INLINE').toBe('INLINE');
+    expect(states.BuildRanges.ItemSelector['index.$']).toBe('$$.Map.Item.Value');
+    expect(states.BuildRanges.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Cleanup' }]);
+    expect(states.BuildRange).toMatchObject({ Type: 'Task', ResultSelector: { 'bytes.$': '$.bytes' }, End: true });
+    expect(states.BuildRange.Retry).toEqual([{ ErrorEquals: [...RETRYABLE_ERRORS], IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 3 }]);
+    expect(states.AssembleFile).toMatchObject({ Type: 'Task', ResultPath: '$.assembled', Next: 'HashFile' });
+    expect(states.HashFile).toMatchObject({ Type: 'Task', ResultPath: '$.hash', Next: 'HashDone' });
+    expect(states.HashDone).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.hash.done', BooleanEquals: true, Next: 'ChunkedFile' }], Default: 'HashFile' });
+    expect(states.ChunkedFile).toMatchObject({ Type: 'Pass', InputPath: '$.hash.file', ResultPath: '$.file', Next: 'Finalize' });
+  });
+
+  it('takes its chunking settings from the stack props, and refuses settings the design cannot hold', () => {
+    const scaled = new ImageServiceStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Scaled', { chunking: { thresholdBytes: 64 << 20, maxConcurrency: 4 } });
+    const asl = localDefinitionFromTemplate(Template.fromStack(scaled).toJSON()).definition.States as Record<string, any>;
+    expect(asl.BuildPath.Choices[0].NumericGreaterThanEquals).toBe(64 << 20);
+    expect(asl.BuildRanges.MaxConcurrency).toBe(4);
+    expect(() => new ImageServiceStack(new App(), 'TooSmall', { chunking: { rangeBytes: 1 << 20 } })).toThrow(/at least/);
+    expect(() => new ImageServiceStack(new App(), 'TooWide', { chunking: { maxConcurrency: 41 } })).toThrow(/at most 40/);
   });
 
   it.each(FORWARD_TASKS)('%s retries transient errors with backoff and hands any other error to Cleanup', (state) => {
@@ -147,9 +178,12 @@ describe('build workflow', () => {
     expect(new Set(BUILD_TASKS.map(functionOfTask)).size).toBe(BUILD_TASKS.length);
   });
 
-  it('gives BuildImageFile 2 vCPUs (3538 MB) and 15 minutes, the other tasks 256 MB and 30 s', () => {
+  it('gives BuildImageFile and BuildRange 2 vCPUs (3538 MB) and 15 minutes, HashFile 1 vCPU, AssembleFile 5 minutes, the other tasks 256 MB and 30 s', () => {
     expect(resources[functionOfTask('BuildImageFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
-    for (const state of BUILD_TASKS.filter((t) => t !== 'BuildImageFile')) {
+    expect(resources[functionOfTask('BuildRange')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
+    expect(resources[functionOfTask('HashFile')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
+    expect(resources[functionOfTask('AssembleFile')].Properties).toMatchObject({ MemorySize: 256, Timeout: 300 });
+    for (const state of BUILD_TASKS.filter((t) => !['BuildImageFile', 'BuildRange', 'HashFile', 'AssembleFile'].includes(t))) {
       expect(resources[functionOfTask(state)].Properties).toMatchObject({ MemorySize: 256, Timeout: 30 });
     }
   });
@@ -160,6 +194,37 @@ describe('build workflow', () => {
         expect.arrayContaining(['s3:AbortMultipartUpload', 's3:ListBucketMultipartUploads', 's3:PutObject', 's3:GetObject', 'dynamodb:UpdateItem']),
       );
     }
+  });
+});
+
+describe('provisioning workflow', () => {
+  const { definition } = localDefinitionFromTemplate(template.toJSON(), { workflow: 'ProvisionWorkflow' });
+  const states = definition.States as Record<string, AslState & Record<string, any>>;
+  const functionOfTask = (state: string): string => (states[state].Resource as string).split(':').pop()!;
+
+  it('runs ExpandImage → MarkMachineRunning → Succeed, each forward task retried and caught into RemoveDisk → MarkMachineFailed → Fail', () => {
+    expect(definition.StartAt).toBe('ExpandImage');
+    expect(definition.TimeoutSeconds).toBe(3600);
+    expect(states.ExpandImage).toMatchObject({ Type: 'Task', ResultPath: '$.expanded', Next: 'MarkMachineRunning' });
+    expect(states.MarkMachineRunning).toMatchObject({ Type: 'Task', ResultPath: null, Next: 'ProvisionSucceeded' });
+    for (const state of ['ExpandImage', 'MarkMachineRunning']) {
+      expect(states[state].Retry).toEqual([{ ErrorEquals: [...RETRYABLE_ERRORS], IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 3 }]);
+      expect(states[state].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RemoveDisk' }]);
+    }
+    expect(states.RemoveDisk).toMatchObject({ Type: 'Task', ResultPath: '$.cleanup', Next: 'MarkMachineFailed' });
+    expect(states.RemoveDisk.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.cleanupError', Next: 'MarkMachineFailed' }]);
+    expect(states.MarkMachineFailed).toMatchObject({ Type: 'Task', ResultPath: null, Next: 'ProvisionFailed' });
+    expect(states.ProvisionFailed.Type).toBe('Fail');
+    expect(Object.keys(states).filter((n) => states[n].Type === 'Task').sort()).toEqual([...PROVISION_TASKS].sort());
+  });
+
+  it('gives ExpandImage one vCPU and 15 minutes, and only ExpandImage and RemoveDisk write disks', () => {
+    for (const state of PROVISION_TASKS) expect(functionOfTask(state)).toBe(logicalId(stack.provisioning.functions[state]));
+    expect(resources[functionOfTask('ExpandImage')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
+    for (const state of ['ExpandImage', 'RemoveDisk']) {
+      expect(actionsOf(functionOfTask(state))).toEqual(expect.arrayContaining(['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListBucketMultipartUploads', 's3:DeleteObject']));
+    }
+    for (const state of ['MarkMachineRunning', 'MarkMachineFailed']) expect(actionsOf(functionOfTask(state))).not.toContain('s3:PutObject');
   });
 });
 
@@ -273,8 +338,9 @@ describe('least privilege', () => {
 
 describe('functions', () => {
   it('all run nodejs24.x on arm64: one per route, one per task, the authorizer and the execution-ended handler', () => {
-    const functions = ofType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + 2);
+    // The console's deployment helpers (CDK's own custom resources) are asserted in test/infra/console.test.ts.
+    const functions = ofType('AWS::Lambda::Function').filter(([id]) => !id.startsWith('Custom'));
+    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + PROVISION_TASKS.length + 2);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     }

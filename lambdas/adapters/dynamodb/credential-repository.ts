@@ -1,12 +1,12 @@
 /**
  * CredentialRepository on the one table (adapter → core port). Each credential is its own item,
  * found with one GetItem by what the request carries: `KEY#<login>#<md5 fp>`, `CRED#<accountId>`
- * (password), `TOKEN#<sha256>`, `AKSK#<ak>`. The wrong-password counter is a conditional UpdateItem
- * on the password item, so concurrent failures are all counted and a missing item is never created.
+ * (password), `TOKEN#<sha256>`, `AKSK#<ak>`. Password attempts are counted per (source, login) on
+ * `THROTTLE#<source>#<login>` by conditional UpdateItems (core/credential.ts LoginThrottlePolicy).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AkskCredential, PasswordCredential, SshKeyCredential, TokenCredential } from '../../core/credential';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { lockSecondsFor, type AkskCredential, type LoginThrottlePolicy, type PasswordCredential, type SshKeyCredential, type TokenCredential } from '../../core/credential';
 import type { CredentialRepository } from '../../core/ports';
 import { keys } from './table';
 
@@ -45,49 +45,84 @@ export class DynamoCredentialRepository implements CredentialRepository {
     return this.get(keys.password(accountId));
   }
 
-  async recordPasswordFailure(accountId: string, opts: { maxFailures: number; lockUntil: string }): Promise<void> {
+  async reserveLoginAttempt(source: string, login: string, policy: LoginThrottlePolicy, now: Date): Promise<boolean> {
+    const Key = keys.loginThrottle(source, login);
+    const iso = now.toISOString();
+    const ttl = Math.floor(now.getTime() / 1000) + 86_400;
     try {
-      const out = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.password(accountId),
-          UpdateExpression: 'SET failures = if_not_exists(failures, :zero) + :one',
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      );
-      if (Number(out.Attributes?.failures ?? 0) < opts.maxFailures) return;
-      // Reached the limit: lock, and start counting afresh for after the lock.
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: keys.password(accountId),
-          UpdateExpression: 'SET locked_until = :until, failures = :zero',
-          ConditionExpression: 'attribute_exists(PK) AND failures >= :max',
-          ExpressionAttributeValues: { ':until': opts.lockUntil, ':zero': 0, ':max': opts.maxFailures },
+          Key,
+          UpdateExpression: 'SET attempts = if_not_exists(attempts, :zero) + :one, touched_at = :now, #ttl = :ttl',
+          ConditionExpression: '(attribute_not_exists(blocked_until) OR blocked_until <= :now) AND (attribute_not_exists(attempts) OR attempts < :max)',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':now': iso, ':ttl': ttl, ':max': policy.maxAttempts },
         }),
       );
+      return true;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return; // no password item, or another request locked it first
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+    // A full round nobody resolved for staleSeconds (attempts that never finished): start afresh.
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key,
+          UpdateExpression: 'SET attempts = :one, touched_at = :now',
+          ConditionExpression: '(attribute_not_exists(blocked_until) OR blocked_until <= :now) AND attempts >= :max AND touched_at < :stale',
+          ExpressionAttributeValues: { ':one': 1, ':now': iso, ':max': policy.maxAttempts, ':stale': new Date(now.getTime() - policy.staleSeconds * 1000).toISOString() },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
       throw err;
     }
   }
 
-  async clearPasswordFailures(accountId: string): Promise<void> {
+  async recordLoginFailure(source: string, login: string, policy: LoginThrottlePolicy, now: Date): Promise<void> {
+    const Key = keys.loginThrottle(source, login);
+    const item = await this.get<{ attempts?: number; strikes?: number }>(Key);
+    if (!item || (item.attempts ?? 0) < policy.maxAttempts) return;
+    const strikes = item.strikes ?? 0;
+    try {
+      // The round is full and this attempt was wrong: block, once (the condition lets one writer win).
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key,
+          UpdateExpression: 'SET blocked_until = :until, strikes = :next, attempts = :zero',
+          ConditionExpression: 'attempts >= :max AND (attribute_not_exists(blocked_until) OR blocked_until <= :now) AND (attribute_not_exists(strikes) OR strikes = :strikes)',
+          ExpressionAttributeValues: {
+            ':until': new Date(now.getTime() + lockSecondsFor(policy, strikes) * 1000).toISOString(),
+            ':next': strikes + 1,
+            ':zero': 0,
+            ':max': policy.maxAttempts,
+            ':now': now.toISOString(),
+            ':strikes': strikes,
+          },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  async releaseLoginAttempt(source: string, login: string): Promise<void> {
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: keys.password(accountId),
-          UpdateExpression: 'SET failures = :zero REMOVE locked_until',
-          ConditionExpression: 'attribute_exists(PK) AND failures > :zero',
-          ExpressionAttributeValues: { ':zero': 0 },
+          Key: keys.loginThrottle(source, login),
+          UpdateExpression: 'SET attempts = attempts - :one, strikes = :zero',
+          ConditionExpression: 'attempts > :zero',
+          ExpressionAttributeValues: { ':one': 1, ':zero': 0 },
         }),
       );
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return;
-      throw err;
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
   }
 
@@ -102,6 +137,23 @@ export class DynamoCredentialRepository implements CredentialRepository {
     const { ttl, ...token } = item;
     void ttl;
     return token;
+  }
+
+  async deleteToken(hash: string, accountId: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.token(hash),
+          ConditionExpression: 'attribute_exists(PK) AND accountId = :account',
+          ExpressionAttributeValues: { ':account': accountId },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false; // already revoked, or not this account's
+      throw err;
+    }
   }
 
   putAksk(cred: AkskCredential): Promise<void> {

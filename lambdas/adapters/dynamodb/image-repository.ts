@@ -3,8 +3,9 @@
  * image's immutable creation time and id, so they never need rewriting; `public` images are also
  * projected into the public index.
  */
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Image, ImageState } from '../../core/image';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Image, ImageState, MemberStatus } from '../../core/image';
 import type { ImageRepository, ImageSource, ImageSourcePage, Page, PageRequest } from '../../core/ports';
 import { effectiveState, type ImageFilter } from '../../core/image-filter';
 import { NotFoundError } from '../../core/errors';
@@ -38,7 +39,75 @@ export class DynamoImageRepository implements ImageRepository {
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
 
   async create(image: Image): Promise<void> {
-    await putNew(this.doc, this.tableName, toImageItem(image), `image ${image.id}`);
+    await this.claimName(image.owner, image.name, image.id, { exclusive: false });
+    try {
+      await putNew(this.doc, this.tableName, toImageItem(image), `image ${image.id}`);
+    } catch (err) {
+      await this.releaseName(image.owner, image.name, image.id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * The name record's `holders` is a string set of image ids. An exclusive claim is one conditional
+   * ADD: the set is absent (DynamoDB drops an emptied set) or holds only this id. When it fails, the
+   * holders are checked once: a holder whose image is deleted is stale (a delete that died before its
+   * release) and is dropped, and the claim retried. A holder whose image does not exist yet may be a
+   * create in flight, so it always counts.
+   */
+  async claimName(owner: string, name: string, imageId: string, opts: { exclusive: boolean }): Promise<boolean> {
+    const add = (condition?: string) =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.imageName(owner, name),
+          UpdateExpression: 'ADD holders :ids SET entity = :entity',
+          ...(condition && { ConditionExpression: condition }),
+          ExpressionAttributeValues: { ':ids': new Set([imageId]), ':entity': 'ImageName', ...(condition && { ':id': imageId, ':one': 1 }) },
+        }),
+      );
+    if (!opts.exclusive) {
+      await add();
+      return true;
+    }
+    const condition = 'attribute_not_exists(holders) OR (contains(holders, :id) AND size(holders) = :one)';
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await add(condition);
+        return true;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+      if (attempt === 1 || !(await this.dropStaleHolders(owner, name, imageId))) return false;
+    }
+    return false;
+  }
+
+  async releaseName(owner: string, name: string, imageId: string): Promise<void> {
+    const key = keys.imageName(owner, name);
+    await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: key, UpdateExpression: 'DELETE holders :ids', ExpressionAttributeValues: { ':ids': new Set([imageId]) } }));
+    // An emptied record goes too (only if still empty: a claim may have come in between).
+    await this.doc
+      .send(new DeleteCommand({ TableName: this.tableName, Key: key, ConditionExpression: 'attribute_not_exists(holders)' }))
+      .catch((err) => {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      });
+  }
+
+  /** Drops holders (other than `except`) whose image is deleted; true when none live remains. */
+  private async dropStaleHolders(owner: string, name: string, except: string): Promise<boolean> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.imageName(owner, name), ConsistentRead: true }));
+    const holders = [...((out.Item?.holders as Set<string> | undefined) ?? [])].filter((id) => id !== except);
+    const stale: string[] = [];
+    for (const id of holders) {
+      const image = await this.get(id);
+      if (image?.state !== 'deleted') return false;
+      stale.push(id);
+    }
+    if (stale.length) {
+      await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: keys.imageName(owner, name), UpdateExpression: 'DELETE holders :ids', ExpressionAttributeValues: { ':ids': new Set(stale) } }));
+    }
+    return true;
   }
 
   async get(id: string): Promise<Image | undefined> {
@@ -77,7 +146,7 @@ export class DynamoImageRepository implements ImageRepository {
    */
   async listSource(source: ImageSource, account: string, opts: { after?: string; limit: number; filter: ImageFilter }): Promise<ImageSourcePage> {
     const idx = source === 'owned' ? INDEXES.byOwner : source === 'public' ? INDEXES.publicImages : INDEXES.sharedWith;
-    const pk = source === 'owned' ? keys.ownerImages(account) : source === 'public' ? keys.publicImages() : keys.sharedWith(account);
+    const pk = source === 'owned' ? keys.ownerImages(account) : source === 'public' ? keys.publicImages() : keys.sharedWithStatus(account, opts.filter.memberStatus ?? 'accepted');
     const names: Record<string, string> = { '#pk': idx.partitionKey };
     const values: Record<string, unknown> = { ':pk': pk };
     let keyCondition = '#pk = :pk';
@@ -118,20 +187,44 @@ export class DynamoImageRepository implements ImageRepository {
     // The entry sorts with the image in every listing: it copies the image's own index sort key.
     const sortKey = String(out.Item[INDEXES.byOwner.sortKey]);
     for (const account of accounts) {
-      // An index entry, not a state: writing it twice is the same as once.
+      // A new share is pending until the sharee accepts it; writing it again keeps the sharee's answer.
+      await this.doc
+        .send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...keys.imageAcl(imageId, account),
+              entity: 'ImageAcl',
+              [INDEXES.sharedWith.partitionKey]: keys.sharedWithStatus(account, 'pending'),
+              [INDEXES.sharedWith.sortKey]: sortKey,
+              imageId,
+              account,
+              member_status: 'pending',
+            },
+            ConditionExpression: 'attribute_not_exists(PK)',
+          }),
+        )
+        .catch((err) => {
+          if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        });
+    }
+  }
+
+  async setMemberStatus(imageId: string, account: string, status: MemberStatus): Promise<void> {
+    try {
       await this.doc.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: {
-            ...keys.imageAcl(imageId, account),
-            entity: 'ImageAcl',
-            [INDEXES.sharedWith.partitionKey]: keys.sharedWith(account),
-            [INDEXES.sharedWith.sortKey]: sortKey,
-            imageId,
-            account,
-          },
+          Key: keys.imageAcl(imageId, account),
+          UpdateExpression: 'SET member_status = :s, #pk = :pk',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeNames: { '#pk': INDEXES.sharedWith.partitionKey },
+          ExpressionAttributeValues: { ':s': status, ':pk': keys.sharedWithStatus(account, status) },
         }),
       );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) throw new NotFoundError('image not found');
+      throw err;
     }
   }
 

@@ -1,11 +1,12 @@
 /**
  * ImageFileStore on S3, all in the images bucket: image files live under `images/<id>/` (one prefix
  * per image, see workflow/state.ts), exports under `exports/<accountId>/<path>`. Copies are
- * server-side (CopyObject, up to 5 GiB per object).
+ * server-side, of any size (copy-object.ts: CopyObject, or a multipart copy above the threshold),
+ * then read back and checked against the manifest.
  */
 import {
   AbortMultipartUploadCommand,
-  CopyObjectCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   ListMultipartUploadsCommand,
@@ -15,22 +16,24 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ImageFile } from '../../core/image';
+import { keyUnder } from '../../core/object-key';
+import { verifyStoredObject } from './verify';
+import { copyObject, DEFAULT_COPY_SETTINGS, type CopySettings } from './copy-object';
 import type { ImageFileStore } from '../../core/ports';
 import { imageFilePrefix } from '../../workflow/state';
 
-export const exportKey = (accountId: string, path: string): string => `exports/${accountId}/${path.replace(/^\/+/, '')}`;
+/** An export's key: always under the account's own `exports/<accountId>/` (the path is checked by segment). */
+export const exportKey = (accountId: string, path: string): string => keyUnder(`exports/${accountId}/`, path.replace(/^\/+/, ''), 'manta_path');
 
 export class S3ImageFileStore implements ImageFileStore {
-  constructor(private readonly s3: S3Client, private readonly bucket: string) {}
-
-  private copySource(key: string): string {
-    return `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
-  }
+  constructor(private readonly s3: S3Client, private readonly bucket: string, private readonly copy: CopySettings = DEFAULT_COPY_SETTINGS) {}
 
   async copyFile(file: ImageFile, toImageId: string): Promise<ImageFile> {
     const name = file.key.slice(file.key.lastIndexOf('/') + 1);
     const key = `${imageFilePrefix(toImageId)}${name}`;
-    await this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: key, CopySource: this.copySource(file.key) }));
+    await copyObject(this.s3, { bucket: this.bucket, key: file.key }, { bucket: this.bucket, key }, this.copy);
+    // the caller (clone) removes the copy's prefix when this throws
+    await verifyStoredObject(this.s3, this.bucket, key, file, 'the image file');
     return { ...file, key };
   }
 
@@ -58,7 +61,13 @@ export class S3ImageFileStore implements ImageFileStore {
     target: { accountId: string; imagePath: string; manifestPath: string; manifest: unknown; expiresInSeconds: number },
   ): Promise<{ location: string; downloadUrl: string }> {
     const imageKey = exportKey(target.accountId, target.imagePath);
-    await this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: imageKey, CopySource: this.copySource(file.key) }));
+    await copyObject(this.s3, { bucket: this.bucket, key: file.key }, { bucket: this.bucket, key: imageKey }, this.copy);
+    try {
+      await verifyStoredObject(this.s3, this.bucket, imageKey, file, 'the image file');
+    } catch (err) {
+      await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: imageKey })).catch(() => undefined);
+      throw err;
+    }
     await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucket,

@@ -22,6 +22,16 @@ export const beginBuild = (deps: BuildStepDeps) => async (jobId: string, imageId
   return deps.jobs.update(jobId, { statuses: ['INIT'] }, { status: 'RUNNING', phase, begin_time: deps.clock.now().toISOString() });
 };
 
+/**
+ * Whether the build is still wanted: the job RUNNING and the image `creating`. A task that finished
+ * writing asks this before handing its result on, since a cancel (cancel-job.ts) or a delete may have
+ * landed after its last progress write; if not, it removes what it wrote.
+ */
+export const isStillBuilding = (deps: BuildStepDeps) => async (jobId: string, imageId: string): Promise<boolean> => {
+  const [job, image] = await Promise.all([deps.jobs.get(jobId), deps.images.get(imageId)]);
+  return job?.status === 'RUNNING' && image?.state === 'creating';
+};
+
 /** Progress is monotonic: a report below the job's current progress changes nothing. Throws StateConflictError once the job is no longer RUNNING. */
 export const reportProgress = (deps: BuildStepDeps) => async (jobId: string, progress: number, phase: string): Promise<void> => {
   const p = Math.max(0, Math.min(99, Math.floor(progress)));
@@ -30,6 +40,7 @@ export const reportProgress = (deps: BuildStepDeps) => async (jobId: string, pro
   if (job?.status !== 'RUNNING') throw new StateConflictError(`job ${jobId} is ${job?.status ?? 'gone'}; expected RUNNING`, job?.status);
   await deps.jobs.raiseProgress(jobId, { progress: p, phase, ...withEta(job?.begin_time, p, deps.clock.now()) });
 };
+
 
 const withEta = (beginTime: string | undefined, progress: number, now: Date) => {
   const eta = estimateEnd(beginTime, progress, now);

@@ -8,10 +8,10 @@
 import type { Principal } from '../account';
 import { InvalidArgumentError, NotFoundError, ServiceError, ServiceUnavailableError, StateConflictError } from '../errors';
 import { canSee, type Image } from '../image';
-import type { Clock, IdGenerator, ImageFileStore, ImageRepository } from '../ports';
+import type { Clock, IdGenerator, ImageFileStore, ImageRepository, QuotaGate } from '../ports';
 
 export const cloneImage =
-  (deps: { images: ImageRepository; files: ImageFileStore; clock: Clock; ids: IdGenerator }) =>
+  (deps: { images: ImageRepository; files: ImageFileStore; clock: Clock; ids: IdGenerator; quotas?: QuotaGate }) =>
   async (caller: Principal, id: string): Promise<Image> => {
     const source = await deps.images.get(id);
     if (!source || !canSee(source, caller.accountId)) throw new NotFoundError('image not found');
@@ -35,8 +35,10 @@ export const cloneImage =
       error: undefined,
       // the source's machine or file belongs to its owner: a clone is made from the image, not from it
       made_from: undefined,
+      job_id: undefined,
       rev: 1,
     };
+    await deps.quotas?.admit(caller.accountId, clone.id, { build: false });
     await deps.images.create(clone);
     try {
       const copied = await deps.files.copyFile(file, clone.id);

@@ -6,11 +6,11 @@
  */
 import type { Principal } from '../account';
 import { InvalidParameterError, MachineNotStoppedError } from '../errors';
-import type { Compression, Image, ImageType, TagValue } from '../image';
+import type { Compression, DiskFormat, Image, ImageType, TagValue } from '../image';
 import { IMAGE_TYPES } from '../image';
 import type { Job } from '../job';
 import { bootDisk, type Machine, type MachineDisk } from '../machine';
-import type { Clock, IdGenerator, ImageRepository, JobRepository, MachineRepository, WorkflowStarter } from '../ports';
+import type { Clock, IdGenerator, ImageRepository, JobRepository, MachineRepository, QuotaGate, WorkflowStarter } from '../ports';
 import { startImageBuild } from './start-image-build';
 
 export interface CreateImageFromMachineCommand {
@@ -27,6 +27,8 @@ export interface CreateImageFromMachineCommand {
   os_version?: string;
   /** A data disk of the machine (its id) for a data-disk image; absent = the boot disk. */
   disk?: string;
+  /** The disk format to write (default raw). */
+  format?: DiskFormat;
 }
 
 export interface CreateImageDeps {
@@ -36,6 +38,7 @@ export interface CreateImageDeps {
   workflow: WorkflowStarter;
   clock: Clock;
   ids: IdGenerator;
+  quotas?: QuotaGate;
 }
 
 /** The caller's machine, ready to be imaged: it exists, is the caller's, and is stopped. */
@@ -103,7 +106,7 @@ export const createImageFromCheckedMachine =
         jobType: 'CreateImageFromMachine',
         entities: { machine_id: machine.id, ...(dataDisk && { volume_id: disk.id }), ...preset.entities },
         source: { kind: dataDisk ? 'volume' : 'machine', bucket: 'disks', key: disk.key, size: disk.size, label: dataDisk ? `volume ${disk.id} of machine ${machine.id}` : `source disk of machine ${machine.id}` },
-        target: { format: 'raw', compression: cmd.compression ?? 'gzip' },
+        target: { format: cmd.format ?? 'raw', compression: cmd.compression ?? 'gzip' },
       },
       preset,
     );

@@ -58,7 +58,7 @@ export const setPassword =
       ]);
     }
     const account = await accountOf(deps, login);
-    await deps.credentials.putPassword({ accountId: account.id, ...(await hashPassword(password)), failures: 0, updated_at: deps.clock.now().toISOString() });
+    await deps.credentials.putPassword({ accountId: account.id, ...(await hashPassword(password)), updated_at: deps.clock.now().toISOString() });
     return { login: account.login, accountId: account.id };
   };
 
@@ -106,6 +106,16 @@ export const issueToken =
     await deps.credentials.putToken({ hash: sha256Hex(token), accountId: account.id, login: account.login, expires_at, created_at: now.toISOString() });
     return { token, login: account.login, accountId: account.id, expires_at };
   };
+
+/** How long a sign-in token lives (the web console's session): one hour, then sign in again. */
+export const SIGN_IN_TOKEN_TTL_SECONDS = 3600;
+
+/** Revokes the token a caller holds (sign-out). Revoking one already gone is not an error. */
+export const revokeToken =
+  (deps: Pick<Deps, 'credentials'>) =>
+  async (caller: { accountId: string }, token: string): Promise<{ revoked: boolean }> => ({
+    revoked: await deps.credentials.deleteToken(sha256Hex(token), caller.accountId),
+  });
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const randomString = (n: number, alphabet: string): string => {

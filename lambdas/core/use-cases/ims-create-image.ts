@@ -12,7 +12,8 @@
  * The parent is written first, knowing its children's ids, so the family is linked from the start;
  * a child that could not start is recorded as a FAIL sub-job rather than failing the request.
  *
- * Image names are unique per account (IMS IMG.0009): checked with Queries of the owner's images.
+ * Image names are unique per account (IMS IMG.0009): each name is claimed by a conditional write on
+ * its name record before anything is created (docs/decisions/name-uniqueness.md).
  */
 import type { Principal } from '../account';
 import { InvalidParameterError, ServiceError } from '../errors';
@@ -45,24 +46,33 @@ export type ImsCreateCommand =
 
 const PAGE = 1000;
 
-/** Images the owner already has with one of these names (any state but deleted). */
-async function takenNames(deps: Pick<CreateImageDeps, 'images'>, owner: string, names: string[]): Promise<string[]> {
-  const wanted = new Set(names);
-  const taken = new Set<string>();
-  let cursor: string | undefined;
-  do {
-    const page = await deps.images.listByOwner(owner, { limit: PAGE, cursor });
-    for (const image of page.items) if (image.state !== 'deleted' && wanted.has(image.name)) taken.add(image.name);
-    cursor = page.cursor;
-  } while (cursor && taken.size < wanted.size);
-  return [...taken];
+const nameTaken = (names: string[]) =>
+  new InvalidParameterError(
+    `an image named ${names.map((n) => JSON.stringify(n)).join(', ')} already exists`,
+    names.map(() => ({ field: 'name', code: 'Invalid' as const, message: 'an image with this name already exists' })),
+  );
+
+/**
+ * Claims every name for its image id, exclusively (one conditional write each, O(1) in the owner's
+ * images); on a name already held, releases what it claimed and refuses (IMG.0009).
+ */
+async function claimNames(deps: Pick<CreateImageDeps, 'images'>, owner: string, names: string[], imageIds: string[]): Promise<void> {
+  const dupes = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
+  if (dupes.length) throw nameTaken(dupes);
+  const claimed: number[] = [];
+  for (let i = 0; i < names.length; i++) {
+    if (!(await deps.images.claimName(owner, names[i], imageIds[i], { exclusive: true }))) {
+      await releaseUnbuilt(deps, owner, claimed.map((j) => ({ name: names[j], imageId: imageIds[j] })));
+      throw nameTaken([names[i]]);
+    }
+    claimed.push(i);
+  }
 }
 
-async function assertNamesFree(deps: Pick<CreateImageDeps, 'images'>, owner: string, names: string[]): Promise<void> {
-  const dupes = names.filter((n, i) => names.indexOf(n) !== i);
-  const taken = [...new Set([...dupes, ...(await takenNames(deps, owner, names))])];
-  if (taken.length) {
-    throw new InvalidParameterError(`an image named ${taken.map((n) => JSON.stringify(n)).join(', ')} already exists`, taken.map(() => ({ field: 'name', code: 'Invalid' as const, message: 'an image with this name already exists' })));
+/** Compensation: the claims of images that were never written go (an image written holds its name). */
+async function releaseUnbuilt(deps: Pick<CreateImageDeps, 'images'>, owner: string, claims: { name: string; imageId: string }[]): Promise<void> {
+  for (const c of claims) {
+    if (!(await deps.images.get(c.imageId))) await deps.images.releaseName(owner, c.name, c.imageId);
   }
 }
 
@@ -92,15 +102,26 @@ const imageFields = (a: ImageAttributes) => ({
 /** Starts one build per image: the first is the parent, the rest its sub-jobs. */
 async function startFamily(
   deps: CreateImageDeps,
+  owner: string,
+  names: string[],
   starts: ((preset: { imageId: string; jobId: string; entities?: { sub_job_ids?: string[] } }) => Promise<{ image: Image; job: Job }>)[],
 ): Promise<Job> {
   const presets = starts.map(() => ({ imageId: deps.ids.uuid(), jobId: deps.ids.uuid() }));
+  await claimNames(deps, owner, names, presets.map((p) => p.imageId));
+  const claims = presets.map((p, i) => ({ name: names[i], imageId: p.imageId }));
   const subIds = presets.slice(1).map((p) => p.jobId);
-  const parent = await starts[0]({ ...presets[0], ...(subIds.length && { entities: { sub_job_ids: subIds } }) });
+  let parent: { job: Job };
+  try {
+    parent = await starts[0]({ ...presets[0], ...(subIds.length && { entities: { sub_job_ids: subIds } }) });
+  } catch (err) {
+    await releaseUnbuilt(deps, owner, claims).catch(() => undefined);
+    throw err;
+  }
   for (let i = 1; i < starts.length; i++) {
     // A sub-job that cannot start is recorded FAIL by the shared create path (or absent, which the
     // job read reports as failed); the parent job still answers for the whole request.
-    await starts[i](presets[i]).catch((err) => {
+    await starts[i](presets[i]).catch(async (err) => {
+      await releaseUnbuilt(deps, owner, [claims[i]]).catch(() => undefined);
       if (!(err instanceof ServiceError)) throw err;
     });
   }
@@ -120,14 +141,13 @@ export const createImsImage =
             throw new InvalidParameterError(`volume ${d.volume} is not a data disk of machine ${machine.id}`, [{ field: 'volume', code: 'Invalid', message: 'no such data disk on this machine' }]);
           }
         }
-        await assertNamesFree(deps, caller.accountId, names);
         const fromMachine = createImageFromCheckedMachine(deps);
         const common = { version: IMS_IMAGE_VERSION, compression: 'none' as const };
         const starts = [
           ...(cmd.system ? [(p: Parameters<typeof fromMachine>[3]) => fromMachine(caller, machine, { ...common, machine: machine.id, ...imageFields(cmd.system!) }, p)] : []),
           ...cmd.dataImages.map((d) => (p: Parameters<typeof fromMachine>[3]) => fromMachine(caller, machine, { ...common, machine: machine.id, ...imageFields(d), disk: d.volume }, p)),
         ];
-        return startFamily(deps, starts as never);
+        return startFamily(deps, caller.accountId, names, starts as never);
       }
       case 'dataVolumes': {
         const found: Machine[] = [];
@@ -135,19 +155,19 @@ export const createImsImage =
           const { machine } = await findVolume(deps.machines, caller, d.volume);
           found.push(await machineForImage(deps)(caller, machine.id));
         }
-        await assertNamesFree(deps, caller.accountId, names);
         const fromMachine = createImageFromCheckedMachine(deps);
         return startFamily(
           deps,
+          caller.accountId,
+          names,
           cmd.dataImages.map((d, i) => (p) => fromMachine(caller, found[i], { machine: found[i].id, version: IMS_IMAGE_VERSION, compression: 'none', ...imageFields(d), disk: d.volume }, p)),
         );
       }
       case 'volume': {
         const { machine, disk } = await findVolume(deps.machines, caller, cmd.volume);
         await machineForImage(deps)(caller, machine.id);
-        await assertNamesFree(deps, caller.accountId, names);
         const source: BuildSource = { kind: 'volume', bucket: 'disks', key: disk.key, size: disk.size, label: `volume ${disk.id}` };
-        return startFamily(deps, [
+        return startFamily(deps, caller.accountId, names, [
           (p) =>
             startImageBuild(deps)(
               {
@@ -163,7 +183,6 @@ export const createImsImage =
         ]);
       }
       case 'bucketObject': {
-        await assertNamesFree(deps, caller.accountId, names);
         const importOne = (a: ImageAttributes, object: BucketObjectRef, minDiskGiB: number, dataDisk: boolean) => (p: { imageId: string; jobId: string; entities?: { sub_job_ids?: string[] } }) => {
           const source: BuildSource = { kind: 'bucketObject', bucket: 'images', key: userBucketKey(caller.accountId, object), size: 0, label: describeBucketObject(object) };
           const target: BuildTarget = { compression: 'none', minDiskGiB };
@@ -186,7 +205,7 @@ export const createImsImage =
             p,
           );
         };
-        return startFamily(deps, [
+        return startFamily(deps, caller.accountId, names, [
           importOne(cmd.system, cmd.object, cmd.system.minDiskGiB, false),
           ...cmd.dataImages.map((d) => importOne(d, d.object, d.minDiskGiB, true)),
         ]);

@@ -22,6 +22,7 @@ export const MAX_LIST_LIMIT = 1000;
 
 /** Which sources can hold a match: fewer Queries when the filter rules sources out. */
 export function sourcesFor(caller: Principal, f: ImageFilter): ImageSource[] {
+  if (f.memberStatus !== undefined && f.memberStatus !== 'accepted') return ['shared'];
   if (f.public === true) return ['public'];
   if (f.owner !== undefined && f.owner === caller.accountId) return ['owned'];
   if (f.owner !== undefined) return f.public === false ? ['shared'] : ['shared', 'public'];

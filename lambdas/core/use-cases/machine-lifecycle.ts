@@ -1,16 +1,20 @@
 /**
  * Machine lifecycle for the Triton dialect: ListMachines (filters, offset paging, a total count),
- * CreateMachine (from an active image the caller may see: the image file is expanded into a new disk
- * object, then the machine is `running`), StopMachine/StartMachine, DeleteMachine. Every state change
- * is a conditional write on the machine's state. Provisioning is synchronous (the expansion streams,
- * in bounded memory); a machine whose disk could not be written ends `failed` with nothing left.
+ * CreateMachine (from an active image the caller may see), StopMachine/StartMachine, DeleteMachine.
+ * Every state change is a conditional write on the machine's state.
+ *
+ * CreateMachine is asynchronous, as CloudAPI's: the machine is recorded `provisioning` and the
+ * provisioning workflow is started (lib/constructs/provision-workflow.ts); the request answers at
+ * once. The workflow expands the image file into the new disk and moves the machine to `running`, or
+ * to `failed` with a reason after removing whatever it wrote (provision-steps.ts,
+ * docs/decisions/async-provisioning.md).
  */
 import type { Principal } from '../account';
 import { InvalidParameterError, ServiceError, ServiceUnavailableError, StateConflictError } from '../errors';
 import { canSee } from '../image';
 import type { Machine, MachineState } from '../machine';
 import { findPackage } from '../package';
-import type { Clock, DiskProvisioner, IdGenerator, ImageRepository, MachineRepository } from '../ports';
+import type { Clock, DiskProvisioner, IdGenerator, ImageRepository, MachineRepository, ProvisionStarter } from '../ports';
 import { getMachine } from './machines';
 
 export interface ListMachinesQuery {
@@ -45,7 +49,7 @@ export interface CreateMachineCommand {
 }
 
 export const createMachine =
-  (deps: { machines: MachineRepository; images: ImageRepository; disks: DiskProvisioner; clock: Clock; ids: IdGenerator }) =>
+  (deps: { machines: MachineRepository; images: ImageRepository; workflow: ProvisionStarter; clock: Clock; ids: IdGenerator }) =>
   async (caller: Principal, cmd: CreateMachineCommand): Promise<Machine> => {
     const pkg = findPackage(cmd.package);
     if (!pkg) throw new InvalidParameterError(`package ${cmd.package} does not exist`, [{ field: 'package', code: 'Invalid', message: 'no such package' }]);
@@ -75,17 +79,22 @@ export const createMachine =
       rev: 1,
     };
     await deps.machines.create(machine);
-    const key = `machines/${id}/disks/${diskId}.raw`;
     try {
-      const size = await deps.disks.expandImage(file, key);
-      return await deps.machines.update(id, { states: ['provisioning'] }, { state: 'running', disks: [{ id: diskId, boot: true, size, key }], updated_at: deps.clock.now().toISOString() });
+      await deps.workflow.startProvision({ machineId: id, owner: caller.accountId, imageId: image.id, file, disk: { id: diskId, key: machineDiskKey(id, diskId) } });
+      return machine;
     } catch (err) {
-      await deps.machines.update(id, { states: ['provisioning'] }, { state: 'failed', updated_at: deps.clock.now().toISOString() }).catch(() => undefined);
-      await deps.disks.removeDisk(key).catch(() => undefined);
+      // Nothing was written to the disks store yet: failing the machine is the whole clean-up.
+      const reason = err instanceof Error ? err.message : String(err);
+      await deps.machines
+        .update(id, { states: ['provisioning'] }, { state: 'failed', error: { code: 'InternalError', message: `could not start provisioning: ${reason}` }, updated_at: deps.clock.now().toISOString() })
+        .catch(() => undefined);
       if (err instanceof ServiceError) throw err;
-      throw new ServiceUnavailableError(`the disk of machine ${id} could not be written; try again`);
+      throw new ServiceUnavailableError(`machine ${id} could not be provisioned; try again`);
     }
   };
+
+/** Where a machine's disk lives in the disks store: one prefix per machine. */
+export const machineDiskKey = (machineId: string, diskId: string): string => `machines/${machineId}/disks/${diskId}.raw`;
 
 export type MachineAction = 'stop' | 'start';
 const ACTION_TARGET: Record<MachineAction, { from: MachineState; to: MachineState }> = {

@@ -8,7 +8,7 @@
 import { ServiceError, ServiceUnavailableError } from '../errors';
 import type { Image } from '../image';
 import type { Job, JobType } from '../job';
-import type { BuildSource, BuildTarget, Clock, IdGenerator, ImageRepository, JobRepository, WorkflowStarter } from '../ports';
+import type { BuildSource, BuildTarget, Clock, IdGenerator, ImageRepository, JobRepository, QuotaGate, WorkflowStarter } from '../ports';
 
 export interface StartBuildDeps {
   images: ImageRepository;
@@ -16,6 +16,8 @@ export interface StartBuildDeps {
   workflow: WorkflowStarter;
   clock: Clock;
   ids: IdGenerator;
+  /** Per-account quotas (images, concurrent builds), checked before anything is written. */
+  quotas?: QuotaGate;
 }
 
 /** The image as the use case wants it; id, owner, state, times, files and rev are filled in here. */
@@ -37,6 +39,7 @@ export const startImageBuild =
   (deps: StartBuildDeps) =>
   async (req: StartBuildRequest, preset: { imageId?: string; jobId?: string } = {}): Promise<{ image: Image; job: Job }> => {
     const now = deps.clock.now().toISOString();
+    const jobId = preset.jobId ?? deps.ids.uuid();
     const image: Image = {
       acl: [],
       public: false,
@@ -47,10 +50,11 @@ export const startImageBuild =
       created_at: now,
       updated_at: now,
       files: [],
+      job_id: jobId,
       rev: 1,
     };
     const job: Job = {
-      id: preset.jobId ?? deps.ids.uuid(),
+      id: jobId,
       owner: req.owner,
       type: req.jobType,
       status: 'INIT',
@@ -60,6 +64,7 @@ export const startImageBuild =
       rev: 1,
     };
 
+    await deps.quotas?.admit(req.owner, image.id, { build: true });
     await deps.images.create(image);
     try {
       await deps.jobs.create(job);

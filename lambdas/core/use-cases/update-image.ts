@@ -34,6 +34,9 @@ export const updateImage =
       const added = acl.filter((a) => !image.acl.includes(a));
       const removed = image.acl.filter((a) => !acl.includes(a));
       if (added.length) await deps.images.addAclEntries(id, added);
+      // Names may repeat in Triton, but the image still holds its name's record (IMS counts it).
+      const renaming = changes.name !== undefined && changes.name !== image.name;
+      if (renaming) await deps.images.claimName(image.owner, changes.name!, id, { exclusive: false });
       let updated: Image;
       try {
         updated = await deps.images.update(
@@ -42,6 +45,8 @@ export const updateImage =
           { ...changes, ...(changes.acl !== undefined && { acl }), updated_at: deps.clock.now().toISOString() },
         );
       } catch (err) {
+        // Give the new name back, unless a concurrent rename of this image to it won.
+        if (renaming && (await deps.images.get(id))?.name !== changes.name) await deps.images.releaseName(image.owner, changes.name!, id).catch(() => undefined);
         if (added.length) {
           // Undo entries nobody else granted meanwhile (harmless if left: readers check the image).
           const current = await deps.images.get(id);
@@ -52,6 +57,7 @@ export const updateImage =
         throw err;
       }
       if (removed.length) await deps.images.removeAclEntries(id, removed);
+      if (renaming) await deps.images.releaseName(image.owner, image.name, id);
       return updated;
     }
   };

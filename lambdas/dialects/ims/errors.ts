@@ -35,6 +35,7 @@ export const IMS_ERRORS = {
   ServiceUnavailable: { status: 503, imgCode: 'IMG.0500', description: 'The service is unavailable.' },
   RequestTooLarge: { status: 413, imgCode: 'IMG.0001', description: 'The request body is too large.' },
   MalformedRequest: { status: 400, imgCode: 'IMG.0001', description: 'The request message format is invalid.' },
+  QuotaExceeded: { status: 400, imgCode: 'IMG.0001', description: 'The image quota is exceeded (GET /v1/cloudimages/quota).' },
 } satisfies Record<CoreCode, Row>;
 
 /** `<core code>:<field>:<issue code>` (or `<core code>:<field>`) → a more specific IMG code. */

@@ -29,6 +29,8 @@ const listQuery = z.object({
   marker: z.string().min(1).max(4096).optional(),
   sort_key: z.enum(['created_at']).optional(),
   sort_dir: z.enum(['asc']).optional(),
+  /** Shares by the caller's answer: pending and rejected ones are listed only when asked for. */
+  member_status: z.enum(['accepted', 'pending', 'rejected']).optional(),
 });
 
 export interface ImsListQuery {
@@ -47,6 +49,7 @@ export function parseListQuery(query: Record<string, string>): ImsListQuery {
   const q = r.data;
   const filter: ImageFilter = { state: q.status ? STATUS_TO_STATE[q.status] : 'all' };
   if (q.name !== undefined) filter.name = q.name;
+  if (q.member_status !== undefined) filter.memberStatus = q.member_status;
   if (q.tag !== undefined) {
     const m = /^([^=.]+)[=.](.*)$/.exec(q.tag);
     filter.tags = m ? { [m[1]]: m[2] } : { [q.tag]: '' };

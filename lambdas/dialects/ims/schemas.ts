@@ -11,7 +11,7 @@
 import * as z from 'zod';
 import type { TagValue } from '../../core/image';
 import type { BucketObjectRef } from '../../core/user-bucket';
-import { BUCKET_NAME_RE } from '../../core/user-bucket';
+import { bucketObjectProblem } from '../../core/user-bucket';
 import type { ImageAttributes, ImsCreateCommand } from '../../core/use-cases/ims-create-image';
 import { errorFromIssues } from '../../core/validation';
 import { fieldIssues } from '../../http/zod-issues';
@@ -43,8 +43,9 @@ export const bucketUrl = z
     const i = s.indexOf(':');
     const bucket = i > 0 ? s.slice(0, i) : '';
     const key = i > 0 ? s.slice(i + 1) : '';
-    if (!BUCKET_NAME_RE.test(bucket) || key.length === 0 || key.length > 1024 || key.startsWith('/')) {
-      ctx.addIssue({ code: 'custom', message: 'must be "bucket:file" with a valid bucket name and a file name' });
+    const problem = i > 0 ? bucketObjectProblem({ bucket, key }) : 'has no "bucket:" part';
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: `must be "bucket:file" with a valid bucket name and file name: ${problem}` });
       return z.NEVER;
     }
     return { bucket, key };

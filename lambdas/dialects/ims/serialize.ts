@@ -22,6 +22,7 @@ export const IMS_JOB_TYPE: Record<JobType, string> = {
   CreateImageFromVolume: 'imsVolumeCreateImageJob',
   ImportImage: 'imsImportImageJob',
   ExportImage: 'imsExportImageJob',
+  UpdateMemberStatus: 'imsUpdateMemberStatusJob',
 };
 
 /** `__imagetype`: gold = public images, shared = visible through the acl, private = the caller's. */

@@ -26,6 +26,7 @@ export const TRITON_ERRORS = {
   ServiceUnavailable: { status: 503, wireCode: 'ServiceUnavailable', description: 'A dependency is unavailable; retry later' },
   RequestTooLarge: { status: 413, wireCode: 'RequestTooLarge', description: 'The request body is too large' },
   MalformedRequest: { status: 400, wireCode: 'BadRequest', description: 'The request cannot be parsed' },
+  QuotaExceeded: { status: 409, wireCode: 'QuotaExceeded', description: 'The account is at one of its quotas (images, concurrent builds)' },
 } satisfies Record<CoreCode, Row>;
 
 export function renderTritonError(error: ServiceError | undefined, req: { requestId: string }): HttpResponse {

@@ -14,8 +14,7 @@ export const tritonRenderer: DialectRenderer = {
     'api-version': API_VERSION,
     server: 'machine-image-service',
     date: new Date().toUTCString(),
-    'access-control-allow-origin': '*',
-    'access-control-allow-methods': 'GET, HEAD, POST, DELETE',
-    'access-control-expose-headers': 'Api-Version, Request-Id, Response-Time, x-joyent-jobid, x-resource-count, Location',
+    // No CORS headers: no browser client calls this API from another origin (the web console is
+    // served from the same origin), and `*` on authenticated answers would let any page read them.
   }),
 };

@@ -69,6 +69,8 @@ export const listImagesQuery = z.object({
   state: imageStateFilter.optional(),
   owner: z.string().min(1).max(64).optional(),
   type: z.string().min(1).max(64).optional(),
+  /** Extension: `pending` or `rejected` lists those shares instead (docs/decisions/sharing-consent.md). */
+  member_status: z.enum(['accepted', 'pending', 'rejected']).optional(),
 });
 
 /** CreateMachine: `image` and `package` (uuid or name); other CloudAPI fields are accepted and ignored. */

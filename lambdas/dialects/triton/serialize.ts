@@ -1,11 +1,13 @@
 /** Core objects in CloudAPI's JSON: `uuid` becomes `id`, internal fields (keys, rev) never leave. */
-import type { Image } from '../../core/image';
+import { aclSeenBy, type Image } from '../../core/image';
 import type { Job } from '../../core/job';
 import type { Machine } from '../../core/machine';
 import type { Account } from '../../core/account';
 import { findPackage, type Package } from '../../core/package';
 
-export function serializeImage(image: Image): Record<string, unknown> {
+/** The image as `viewer` sees it: a sharee sees only its own acl entry, never the other sharees. */
+export function serializeImage(image: Image, viewer: string): Record<string, unknown> {
+  const acl = aclSeenBy(image, viewer);
   return {
     id: image.id,
     name: image.name,
@@ -16,7 +18,7 @@ export function serializeImage(image: Image): Record<string, unknown> {
     ...(image.description !== undefined && { description: image.description }),
     ...(image.homepage !== undefined && { homepage: image.homepage }),
     ...(image.eula !== undefined && { eula: image.eula }),
-    ...(image.acl?.length ? { acl: image.acl } : {}),
+    ...(acl.length ? { acl } : {}),
     ...(image.tags && Object.keys(image.tags).length ? { tags: image.tags } : {}),
     ...(image.published_at !== undefined && { published_at: image.published_at }),
     owner: image.owner,
@@ -62,6 +64,8 @@ export function serializeMachine(m: Machine): Record<string, unknown> {
     disks: m.disks.map((d) => ({ id: d.id, boot: d.boot, size: Math.ceil(d.size / (1024 * 1024)) })),
     created: m.created_at,
     updated: m.updated_at,
+    // our extension, as on images: why provisioning failed
+    ...(m.state === 'failed' && m.error ? { error: m.error } : {}),
   };
 }
 
@@ -76,6 +80,6 @@ export function serializePackage(p: Package): Record<string, unknown> {
 
 /** The manifest written beside an exported file: IMGAPI's manifest (v2), `uuid` and all. */
 export function imageManifest(image: Image): Record<string, unknown> {
-  const { id, ...rest } = serializeImage(image);
+  const { id, ...rest } = serializeImage(image, image.owner);
   return { v: 2, uuid: id, ...rest, disabled: image.state === 'disabled' };
 }

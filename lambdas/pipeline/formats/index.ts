@@ -11,7 +11,8 @@
  * `buildImageFile({ ..., output: { format: 'vmdk', subformat: 'streamOptimized' } })` does exactly
  * that, hashing and uploading the result.
  */
-import { createOvaWriter } from './ova';
+import type { TargetDiskFormat } from '../../core/image';
+import { createOvaWriter, openOva } from './ova';
 import { createQcow2Writer, openQcow2 } from './qcow2';
 import { createRawWriter, openRaw } from './raw';
 import { createVhdWriter, openVhd } from './vhd';
@@ -29,24 +30,11 @@ export type VmdkSubformat = (typeof VMDK_SUBFORMATS)[number];
 export const VHD_SUBFORMATS = ['dynamic', 'fixed'] as const;
 export type VhdSubformat = (typeof VHD_SUBFORMATS)[number];
 
-/** One output: the format and its variant. Defaults: vmdk streamOptimized, vhd dynamic, qcow2 plain. */
-export type OutputSpec =
-  | { format: 'raw' }
-  | { format: 'qcow2'; compressed?: boolean }
-  | { format: 'vmdk'; subformat?: VmdkSubformat }
-  | { format: 'vhd'; subformat?: VhdSubformat }
-  | { format: 'ova'; ova?: OvaOptions };
+/** One output: the format and its variant (defaults: qcow2 plain, vmdk streamOptimized, vhd dynamic). */
+export type OutputSpec = TargetDiskFormat;
 
-/** The virtual machine an OVA describes around its disk. */
-export interface OvaOptions {
-  /** Virtual system name (also the base name of the files inside), default "disk". */
-  name?: string;
-  description?: string;
-  cpus?: number;
-  memoryMiB?: number;
-  /** OVF OperatingSystemSection id (CIM OS type, e.g. 36 = Linux, 101 = Linux 64-bit), default 101. */
-  osTypeId?: number;
-}
+/** The virtual machine an OVA describes around its disk (name also names the files inside). */
+export type OvaOptions = NonNullable<Extract<TargetDiskFormat, { format: 'ova' }>['ova']>;
 
 export interface WriterOptions {
   /** Bytes of the raw disk the writer will be given (the file declares it rounded up to 512). */
@@ -57,8 +45,8 @@ export interface WriterOptions {
   concurrency?: number;
 }
 
-/** Readable formats (the ones detect-format.ts recognises, but iso which is raw bytes). */
-export const READABLE_FORMATS = ['raw', 'qcow2', 'vmdk', 'vhd'] as const;
+/** Readable formats (iso is read as raw bytes; an ova's disk is its vmdk). */
+export const READABLE_FORMATS = ['raw', 'qcow2', 'vmdk', 'vhd', 'ova'] as const;
 export type ReadableFormat = (typeof READABLE_FORMATS)[number];
 
 export function normalizeSpec(spec: OutputSpec): OutputSpec {
@@ -103,6 +91,8 @@ export async function openDisk(format: ReadableFormat | 'iso', source: RandomAcc
       return openVmdk(source);
     case 'vhd':
       return openVhd(source);
+    case 'ova':
+      return openOva(source);
     default:
       throw new DiskFormatError(`reading ${String(format)} is not a disk format`);
   }

@@ -14,8 +14,8 @@
 import { createHash } from 'node:crypto';
 import { XMLBuilder } from 'fast-xml-parser';
 import { Header } from 'tar';
-import { roundUp, zeros, type DiskWriter, type RawSource } from './stage';
-import { createVmdkWriter } from './vmdk';
+import { DiskFormatError, roundUp, zeros, type DiskReader, type DiskWriter, type RandomAccessSource, type RawSource } from './stage';
+import { createVmdkWriter, openVmdk } from './vmdk';
 
 const BLOCK = 512;
 
@@ -131,4 +131,31 @@ export function createOvaWriter(opts: OvaWriterOptions): DiskWriter {
       vmdkSize = size;
     },
   };
+}
+
+/** The bytes [offset, offset + size) of a source, as a source (an entry inside a tar). */
+function window(source: RandomAccessSource, offset: number, size: number): RandomAccessSource {
+  return {
+    size,
+    read: (at, length) => {
+      if (at < 0 || at + length > size) throw new DiskFormatError(`read of ${length} bytes at ${at} is past the end of the entry (${size} bytes)`);
+      return source.read(offset + at, length);
+    },
+  };
+}
+
+/** Reads the disk of an OVA: its first .vmdk entry (tar headers walked with node-tar's Header). */
+export async function openOva(source: RandomAccessSource): Promise<DiskReader> {
+  for (let at = 0; at + BLOCK <= source.size; ) {
+    const block = await source.read(at, BLOCK);
+    if (block.every((b) => b === 0)) break;
+    const header = new Header(block);
+    if (!header.cksumValid) throw new DiskFormatError('ova: a tar header is damaged');
+    const size = header.size ?? 0;
+    const start = at + BLOCK;
+    if (start + size > source.size) throw new DiskFormatError('ova: an entry runs past the end of the file');
+    if (header.type === 'File' && /\.vmdk$/i.test(header.path ?? '')) return openVmdk(window(source, start, size));
+    at = start + roundUp(size, BLOCK);
+  }
+  throw new DiskFormatError('ova: no .vmdk disk inside');
 }

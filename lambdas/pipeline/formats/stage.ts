@@ -133,6 +133,16 @@ export async function* blocks(raw: RawSource, size: number, blockSize: number, b
     read += buf.length;
     if (read > size) throw new SourceSizeMismatchError(size, read, false);
     let offset = 0;
+    // whole blocks straight out of the piece when nothing is pending (no copy; the source does not
+    // reuse a buffer once yielded, see build.ts)
+    if (filled === 0 && buf.length >= blockSize) {
+      const whole = Math.floor(buf.length / blockSize) * blockSize;
+      for (; offset < whole; offset += blockSize) {
+        const data = buf.subarray(offset, offset + blockSize);
+        yield { index: index++, data, length: blockSize, zero: isZero(data) };
+      }
+      consumed += whole;
+    }
     while (offset < buf.length) {
       const n = buf.copy(batch, filled, offset);
       offset += n;

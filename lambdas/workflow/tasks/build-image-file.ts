@@ -2,14 +2,22 @@
  * BuildImageFile: streams the source disk (a machine's or volume's disk, or a bucket object) from S3 through the pipeline (compress + sha1 + sha256,
  * gzip members in parallel) into a multipart upload in the images bucket, in bounded memory, and
  * reports job progress at most once a second. On any failure the sink aborts its upload; the
- * workflow's Cleanup then removes anything else under the image's prefix.
+ * workflow's Cleanup then removes anything else under the image's prefix. A cancelled job makes the
+ * next progress write fail (a conditional write on RUNNING), which stops the pipeline.
+ *
+ * With `target.output` the raw disk is written in that format (qcow2, vmdk, vhd, ova: see
+ * lambdas/pipeline/formats/index.ts); formats whose head is patched at the end keep part 1 of the
+ * upload until close, and their digests are taken from the stored object read back.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { buildImageFile, createS3MultipartSink } from '../../pipeline';
+import { fileInfo } from '../../pipeline/formats';
 import type { ImageFile } from '../../core/image';
 import { config, s3Client } from '../../wiring';
 import { steps } from '../deps';
+import { BuildConflictError } from '../errors';
+import { removeImageObjects } from './cleanup';
 import { classifyS3Error } from '../s3-errors';
 import { sourceBucket } from '../source-bucket';
 import { imageFileKey, type BuildState } from '../state';
@@ -25,24 +33,41 @@ export const handler = async (state: BuildState): Promise<ImageFile> => {
     .catch((err) => {
       throw classifyS3Error(err, state.source.label);
     });
-  const key = imageFileKey(state.imageId, state.target.compression);
+  const output = state.target.output && state.target.output.format !== 'raw' ? state.target.output : undefined;
+  const key = imageFileKey(state.imageId, state.target.compression, output && fileInfo(output.format).extension);
+  const bucket = config.imagesBucket();
   await steps.progress(state.jobId, 5, 'BuildImageFile');
   const result = await buildImageFile({
     source: object.Body as Readable,
     sourceSize,
     compression: state.target.compression,
+    output,
     // A size hint keeps the part count under S3's 10,000 for any disk (gzip output can slightly exceed
-    // its input on incompressible data).
-    sink: createS3MultipartSink({ client: s3, bucket: config.imagesBucket(), key, sizeHint: Math.ceil(sourceSize * 1.01) + 1024 * 1024 }),
+    // its input on incompressible data, a format its disk by its tables).
+    sink: createS3MultipartSink({
+      client: s3,
+      bucket,
+      key,
+      sizeHint: Math.ceil(sourceSize * 1.01) + 1024 * 1024,
+      holdFirstPart: output !== undefined,
+      ...(output && state.target.compression === 'none' && { params: { ContentType: fileInfo(output.format).contentType } }),
+    }),
+    readBack: async () => (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable,
     onProgress: (done) => steps.progress(state.jobId, progressOf(done, sourceSize), 'BuildImageFile'),
   });
+  // A cancel or delete that landed after the last progress write: remove the file this task wrote.
+  if (!(await steps.stillBuilding(state.jobId, state.imageId))) {
+    await removeImageObjects(state.imageId);
+    throw new BuildConflictError(`the build of image ${state.imageId} was cancelled or the image deleted`);
+  }
   return {
     size: result.size,
     sha1: result.sha1,
     sha256: result.sha256,
     compression: state.target.compression,
-    // fixed by the target (machine disks are raw) or detected by PrepareSource (imports)
-    format: state.target.format ?? state.prepared?.format ?? 'raw',
+    // written by the pipeline, fixed by the target (machine disks are raw) or detected by PrepareSource (imports)
+    format: output?.format ?? state.target.format ?? state.prepared?.format ?? 'raw',
     key,
+    virtualSize: output ? result.virtualSize : (state.prepared?.virtualSize ?? sourceSize),
   };
 };

@@ -14,6 +14,7 @@ import { BuildConflictError, MinDiskTooSmallError, SourceFormatError } from '../
 import { classifyS3Error } from '../s3-errors';
 import { sourceBucket } from '../source-bucket';
 import type { BuildState, PreparedSource } from '../state';
+import { classifyTableError } from '../table-errors';
 
 const GiB = 1024 ** 3;
 
@@ -31,7 +32,7 @@ export const handler = async (state: BuildState): Promise<PreparedSource> => {
     await steps.begin(state.jobId, state.imageId, 'PrepareSource');
   } catch (err) {
     if (err instanceof StateConflictError) throw new BuildConflictError(err.message);
-    throw err;
+    throw classifyTableError(err, 'starting the build');
   }
   const { source, target } = state;
   const bucket = sourceBucket(source.bucket);

@@ -9,7 +9,8 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { stack } from '../../helpers/local-stack';
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { api, poll, s3, stack } from '../../helpers/local-stack';
 import { makeAccount, makeMachine } from '../../helpers/fixtures';
 import { adminOps } from '../../../local/admin-ops';
 
@@ -147,7 +148,10 @@ describe('the triton CLI', () => {
   it('instance create -w / list / get / stop -w / start -w / delete -f -w', async () => {
     const created = await triton(alice, 'instance', 'create', '-w', '-j', '--name', 'cli-vm', imageId, 'g1-small');
     expectOk(created);
-    const vm = jsonLines(created.stdout).pop();
+    // the create answer (provisioning), then the machine as the CLI's wait left it (running)
+    const docs = jsonLines(created.stdout);
+    expect(docs[0]).toMatchObject({ name: 'cli-vm', state: 'provisioning' });
+    const vm = docs.pop();
     expect(vm).toMatchObject({ name: 'cli-vm', state: 'running', image: imageId });
 
     const list = await triton(alice, 'instance', 'list', '-j');
@@ -166,6 +170,25 @@ describe('the triton CLI', () => {
     const gone = await triton(alice, 'instance', 'get', vm.id);
     expect(gone.code).not.toBe(0);
     expect(gone.stderr).toMatch(/was deleted/);
+  });
+
+  it('instance create -w reports a provisioning failure as the CLI does against Triton', async () => {
+    // Arrange: an active image whose file is gone before the provisioning workflow reads it
+    const { machine } = await makeMachine(alice.login, { size: 64 * 1024 });
+    const made = await api('POST', `/${alice.login}/images`, { machine: machine.id, name: 'cli-doomed', version: '1' });
+    const active = await poll(() => api('GET', `/${alice.login}/images/${made.body.id}`), (r) => r.body?.state !== 'creating', { intervalMs: 100, attempts: 600 });
+    expect(active.body.state).toBe('active');
+    const listed = await s3().send(new ListObjectsV2Command({ Bucket: stack.env.IMAGES_BUCKET, Prefix: `images/${made.body.id}/` }));
+    for (const o of listed.Contents ?? []) await s3().send(new DeleteObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: o.Key! }));
+
+    // Act
+    const created = await triton(alice, 'instance', 'create', '-w', '-j', '--name', 'cli-doomed-vm', made.body.id, 'g1-small');
+
+    // Assess
+    expect(created.code).toBe(1);
+    expect(created.stderr).toMatch(/failed to create instance cli-doomed-vm/);
+    const final = jsonLines(created.stdout).pop();
+    expect(final).toMatchObject({ name: 'cli-doomed-vm', state: 'failed', error: { code: 'SourceUnavailableError' } });
   });
 
   it('image delete -f by the owner', async () => {

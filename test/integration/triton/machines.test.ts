@@ -1,14 +1,22 @@
 /**
- * Machines and packages over real HTTP: CreateMachine expands an image into a new disk (byte for byte
- * the disk the image was made from), stop/start, ListMachines filters and x-resource-count, delete.
+ * Machines and packages over real HTTP: CreateMachine answers `provisioning` at once and the
+ * provisioning workflow expands the image into a new disk (byte for byte the disk the image was made
+ * from), or fails the machine with a reason and no disk left; stop/start, ListMachines filters and
+ * x-resource-count, delete.
  */
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { api, poll, s3, stack } from '../../helpers/local-stack';
 import { makeAccount, makeMachine } from '../../helpers/fixtures';
 import { machineRepository } from '../../../lambdas/wiring';
 
+jest.setTimeout(60_000);
+
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** Polls the machine until it leaves `provisioning`. */
+const provisioned = (login: string, id: string) =>
+  poll(() => api('GET', `/${login}/machines/${id}`), (r) => r.body?.state !== 'provisioning', { intervalMs: 100, attempts: 600 });
 
 describe('machines and packages', () => {
   let login: string;
@@ -36,7 +44,9 @@ describe('machines and packages', () => {
     const res = await api('POST', `/${login}/machines`, { image: imageId, package: 'g1-small', name: 'from-golden' });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe(`/${login}/machines/${res.body.id}`);
-    expect(res.body).toMatchObject({ name: 'from-golden', state: 'running', image: imageId, package: 'g1-small', memory: 512 });
+    expect(res.body).toMatchObject({ name: 'from-golden', state: 'provisioning', image: imageId, package: 'g1-small', memory: 512, disks: [] });
+    const running = await provisioned(login, res.body.id);
+    expect(running.body).toMatchObject({ state: 'running', disks: [{ boot: true, size: 1 }] });
     const stored = await machineRepository().get(res.body.id);
     const disk = await s3().send(new GetObjectCommand({ Bucket: stack.env.DISKS_BUCKET, Key: stored!.disks[0].key }));
     expect(sha256(await disk.Body!.transformToByteArray())).toBe(diskSha);
@@ -78,8 +88,33 @@ describe('machines and packages', () => {
     expect(res.body.code).toBe('InvalidParameter');
   });
 
+  it('fails the machine with the reason and leaves no disk when the image file cannot be read', async () => {
+    // Arrange: an active image whose file is gone from the images bucket before the workflow reads it
+    const { machine } = await makeMachine(login, { size: 64 * 1024 + 3 });
+    const made = await api('POST', `/${login}/images`, { machine: machine.id, name: 'doomed', version: '1' });
+    const active = await poll(() => api('GET', `/${login}/images/${made.body.id}`), (r) => r.body?.state !== 'creating', { intervalMs: 100, attempts: 600 });
+    expect(active.body.state).toBe('active');
+    const listed = await s3().send(new ListObjectsV2Command({ Bucket: stack.env.IMAGES_BUCKET, Prefix: `images/${made.body.id}/` }));
+    for (const o of listed.Contents ?? []) await s3().send(new DeleteObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: o.Key! }));
+
+    // Act
+    const res = await api('POST', `/${login}/machines`, { image: made.body.id, package: 'g1-small' });
+
+    // Assess
+    expect(res.status).toBe(201);
+    expect(res.body.state).toBe('provisioning');
+    const failed = await provisioned(login, res.body.id);
+    expect(failed.body).toMatchObject({ state: 'failed', disks: [], error: { code: 'SourceUnavailableError', message: expect.stringContaining('does not exist') } });
+    const prefix = `machines/${res.body.id}/`;
+    expect((await s3().send(new ListObjectsV2Command({ Bucket: stack.env.DISKS_BUCKET, Prefix: prefix }))).Contents ?? []).toEqual([]);
+    expect((await s3().send(new ListMultipartUploadsCommand({ Bucket: stack.env.DISKS_BUCKET, Prefix: prefix }))).Uploads ?? []).toEqual([]);
+    // a failed machine can be deleted
+    expect((await api('DELETE', `/${login}/machines/${res.body.id}`)).status).toBe(204);
+  });
+
   it('makes an image from a created machine whose origin is the machine’s image', async () => {
     const m = await api('POST', `/${login}/machines`, { image: imageId, package: 'g1-small' });
+    expect((await provisioned(login, m.body.id)).body.state).toBe('running');
     await api('POST', `/${login}/machines/${m.body.id}?action=stop`);
     const img = await api('POST', `/${login}/images`, { machine: m.body.id, name: 'second', version: '1' });
     expect(img.status).toBe(201);

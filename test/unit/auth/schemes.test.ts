@@ -7,7 +7,7 @@ import { authenticate } from '../../../lambdas/auth/authorizer';
 import { authRequestFrom, type AuthRequest } from '../../../lambdas/auth/request';
 import { requestTargets } from '../../../lambdas/auth/signature';
 import { addKey, createAksk, issueToken, setPassword } from '../../../lambdas/core/use-cases/credentials';
-import { PASSWORD_MAX_FAILURES } from '../../../lambdas/core/credential';
+import { LOGIN_THROTTLE } from '../../../lambdas/core/credential';
 import { authorizerEvent, authWorld } from '../../helpers/fake-credentials';
 import { basicAuthorization, generateTestKeyPair, signatureHeaders, type TestKeyPair } from '../../helpers/credentials';
 
@@ -148,16 +148,54 @@ describe('HTTP Basic', () => {
     expect(await authenticate(req({ method: 'GET', path: '/x', headers: { authorization: h } }), w)).toBeUndefined();
   });
 
-  it(`locks the password after ${PASSWORD_MAX_FAILURES} wrong ones in a row, and a good one before that resets the count`, async () => {
+  const from = (sourceIp: string, login: string, password: string): AuthRequest => ({ ...basic(login, password), sourceIp });
+  const MAX = LOGIN_THROTTLE.maxAttempts;
+
+  it(`blocks a source after ${MAX} wrong passwords for a login, never the login from elsewhere; the block ends; a right one gives its slot back`, async () => {
     const w2 = await world();
     await setPassword(w2)('alice', 'correct horse battery');
-    for (let i = 0; i < PASSWORD_MAX_FAILURES - 1; i++) await authenticate(basic('alice', `wrong-${i}-pass`), w2);
-    expect(await authenticate(basic('alice', 'correct horse battery'), w2)).toBeDefined();
-    expect(w2.credentials.passwords.get(ALICE.id)!.failures).toBe(0);
-    for (let i = 0; i < PASSWORD_MAX_FAILURES; i++) await authenticate(basic('alice', `wrong-${i}-pass`), w2);
-    expect(await authenticate(basic('alice', 'correct horse battery'), w2)).toBeUndefined(); // locked
-    w2.clock.current = new Date(Date.now() + 6 * 60_000);
-    expect(await authenticate(basic('alice', 'correct horse battery'), w2)).toBeDefined(); // lock over
+    for (let i = 0; i < MAX - 1; i++) expect(await authenticate(from('10.0.0.1', 'alice', `wrong-${i}-pass`), w2)).toBeUndefined();
+    expect(await authenticate(from('10.0.0.1', 'alice', 'correct horse battery'), w2)).toBeDefined(); // slot given back
+    expect(await authenticate(from('10.0.0.1', 'alice', 'wrong-last-pass'), w2)).toBeUndefined(); // the round is now full
+    expect(await authenticate(from('10.0.0.1', 'alice', 'correct horse battery'), w2)).toBeUndefined(); // blocked
+    expect(await authenticate(from('10.0.0.2', 'alice', 'correct horse battery'), w2)).toBeDefined(); // not locked out elsewhere
+    w2.clock.current = new Date(Date.now() + (LOGIN_THROTTLE.baseLockSeconds + 1) * 1000);
+    expect(await authenticate(from('10.0.0.1', 'alice', 'correct horse battery'), w2)).toBeDefined(); // block over
+  }, 30_000);
+
+  it('grants at most the limit to concurrent guesses (the counter is checked before scrypt), and a right one among the rest is refused', async () => {
+    const w2 = await world();
+    await setPassword(w2)('alice', 'correct horse battery');
+    const guesses = Array.from({ length: 3 * MAX }, (_, i) => (i === 3 * MAX - 1 ? 'correct horse battery' : `guess-${i}-pass`));
+    const results = await Promise.all(guesses.map((p) => authenticate(from('10.0.0.9', 'alice', p), w2)));
+    expect(results.filter(Boolean)).toEqual([]);
+    expect(w2.credentials.throttle.get('10.0.0.9#alice')).toMatchObject({ strikes: 1, attempts: 0 });
+  }, 30_000);
+
+  it('doubles the block at each further round', async () => {
+    const w2 = await world();
+    await setPassword(w2)('alice', 'correct horse battery');
+    const t0 = Date.now();
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < MAX; i++) await authenticate(from('10.0.0.3', 'alice', `wrong-${i}-pass`), w2);
+      const t = w2.credentials.throttle.get('10.0.0.3#alice')!;
+      expect(Date.parse(t.blocked_until!) - w2.clock.now().getTime()).toBe(LOGIN_THROTTLE.baseLockSeconds * 1000 * 2 ** round);
+      w2.clock.current = new Date(Date.parse(t.blocked_until!) + 1);
+    }
+    expect(w2.clock.now().getTime()).toBeGreaterThan(t0);
+  }, 30_000);
+
+  it('refuses a token issued before the password changed', async () => {
+    const w2 = await world();
+    await setPassword(w2)('alice', 'correct horse battery');
+    const { token } = await issueToken(w2)('alice', { ttlSeconds: 3600 });
+    const tok = req({ method: 'GET', path: '/x', headers: { 'x-auth-token': token } });
+    expect(await authenticate(tok, w2)).toBeDefined();
+    w2.clock.current = new Date(w2.clock.now().getTime() + 1000);
+    await setPassword(w2)('alice', 'another long password');
+    expect(await authenticate(tok, w2)).toBeUndefined();
+    const { token: fresh } = await issueToken(w2)('alice', { ttlSeconds: 3600 });
+    expect(await authenticate(req({ method: 'GET', path: '/x', headers: { 'x-auth-token': fresh } }), w2)).toBeDefined();
   });
 });
 

@@ -1,4 +1,4 @@
-import { beginBuild, completeBuild, failBuild } from '../../../lambdas/core/use-cases/build-steps';
+import { beginBuild, completeBuild, endFailedBuild, failBuild } from '../../../lambdas/core/use-cases/build-steps';
 import { StateConflictError } from '../../../lambdas/core/errors';
 import type { Image, ImageFile } from '../../../lambdas/core/image';
 import type { Job } from '../../../lambdas/core/job';
@@ -58,5 +58,47 @@ describe('build steps', () => {
     const { images, deps } = await setup('active', 'SUCCESS');
     await failBuild(deps)('j', 'i', { code: 'X', message: 'late' });
     expect((await images.get('i'))?.state).toBe('active');
+  });
+});
+
+describe('endFailedBuild (the one failure use case)', () => {
+  const removal = () => {
+    const removed: string[] = [];
+    return { removed, removeImageFiles: async (imageId: string) => void removed.push(imageId) };
+  };
+
+  it('empties the prefix, fails the image and the job; a replay changes nothing more', async () => {
+    const { images, jobs, deps } = await setup('creating', 'RUNNING');
+    const files = removal();
+    const end = endFailedBuild({ ...deps, removeImageFiles: files.removeImageFiles });
+    expect(await end('j', 'i', { code: 'Aborted', message: 'stopped' })).toBe('ended');
+    expect(await end('j', 'i', { code: 'Timeout', message: 'later' })).toBe('ended');
+    expect(files.removed).toEqual(['i', 'i']); // removal itself is idempotent
+    expect(await images.get('i')).toMatchObject({ state: 'failed', error: { code: 'Aborted', message: 'stopped' }, rev: 2 });
+    expect(await jobs.get('j')).toMatchObject({ status: 'FAIL', error_code: 'Aborted', rev: 2 });
+  });
+
+  it('never removes the file of an image that finished, nor touches its job', async () => {
+    const { images, jobs, deps } = await setup('active', 'SUCCESS');
+    const files = removal();
+    expect(await endFailedBuild({ ...deps, removeImageFiles: files.removeImageFiles })('j', 'i', { code: 'X', message: 'late event' })).toBe('finished');
+    expect(files.removed).toEqual([]);
+    expect((await images.get('i'))?.state).toBe('active');
+    expect((await jobs.get('j'))?.status).toBe('SUCCESS');
+  });
+
+  it('cleans up after an image deleted meanwhile, and fails its job', async () => {
+    const { images, jobs, deps } = await setup('creating', 'INIT');
+    images.items.delete('i');
+    const files = removal();
+    expect(await endFailedBuild({ ...deps, removeImageFiles: files.removeImageFiles })('j', 'i', { code: 'Aborted', message: 'stopped' })).toBe('ended');
+    expect(files.removed).toEqual(['i']);
+    expect((await jobs.get('j'))?.status).toBe('FAIL');
+  });
+
+  it('leaves a cancelled job cancelled', async () => {
+    const { jobs, deps } = await setup('creating', 'CANCELLED');
+    await endFailedBuild({ ...deps, removeImageFiles: removal().removeImageFiles })('j', 'i', { code: 'Aborted', message: 'stopped' });
+    expect((await jobs.get('j'))?.status).toBe('CANCELLED');
   });
 });

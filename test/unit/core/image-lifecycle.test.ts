@@ -6,7 +6,7 @@ import { exportImage, normalizeExportPath } from '../../../lambdas/core/use-case
 import { InvalidArgumentError, NotAuthorizedError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../../lambdas/core/errors';
 import type { Image, ImageFile } from '../../../lambdas/core/image';
 import type { ImageFileStore } from '../../../lambdas/core/ports';
-import { FakeImages, fakeIds, fixedClock } from '../../helpers/fakes';
+import { FakeImages, FakeJobs, FakeStopper, fakeIds, fixedClock } from '../../helpers/fakes';
 
 const owner = { accountId: 'acct-owner', login: 'owner', roles: [] };
 const friend = { accountId: 'acct-friend', login: 'friend', roles: [] };
@@ -44,7 +44,9 @@ async function setup(img = image()) {
   const images = new FakeImages();
   await images.create(img);
   const files = new FakeFiles();
-  return { images, files, deps: { images, files, clock: fixedClock, ids: fakeIds } };
+  const jobs = new FakeJobs();
+  const workflow = new FakeStopper();
+  return { images, files, jobs, workflow, deps: { images, files, jobs, workflow, clock: fixedClock, ids: fakeIds } };
 }
 
 describe('UpdateImage (core)', () => {

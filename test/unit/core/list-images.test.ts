@@ -20,6 +20,8 @@ async function seed(images: FakeImages, list: Image[]) {
   for (const i of list) {
     await images.create(i);
     if (i.acl.length) await images.addAclEntries(i.id, i.acl);
+    // the seeded shares have been accepted (pending ones are tested on their own)
+    for (const a of i.acl) await images.setMemberStatus(i.id, a, 'accepted');
   }
 }
 
@@ -73,6 +75,7 @@ describe('ListImages merge (core)', () => {
     const unshared = image({ owner: 'acct-x', acl: [] });
     await seed(images, [unshared]);
     await images.addAclEntries(unshared.id, ['acct-me']); // left behind by an interrupted unshare
+    await images.setMemberStatus(unshared.id, 'acct-me', 'accepted');
     expect((await all(images, {})).out).toEqual([]);
   });
 

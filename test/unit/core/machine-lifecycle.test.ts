@@ -2,7 +2,8 @@
 import { changeMachineState, createMachine, deleteMachine, listMachinesPage } from '../../../lambdas/core/use-cases/machine-lifecycle';
 import { InvalidParameterError, NotFoundError, ServiceUnavailableError, StateConflictError } from '../../../lambdas/core/errors';
 import type { Image } from '../../../lambdas/core/image';
-import type { DiskProvisioner } from '../../../lambdas/core/ports';
+import type { DiskProvisioner, ProvisionRequest, ProvisionStarter } from '../../../lambdas/core/ports';
+import { completeProvisioning, failProvisioning } from '../../../lambdas/core/use-cases/provision-steps';
 import { PACKAGES } from '../../../lambdas/core/package';
 import { FakeImages, FakeMachines, fakeIds, fixedClock, machine } from '../../helpers/fakes';
 
@@ -22,6 +23,16 @@ class FakeDisks implements DiskProvisioner {
   }
 }
 
+class FakeProvision implements ProvisionStarter {
+  started: ProvisionRequest[] = [];
+  fail = false;
+  async startProvision(request: ProvisionRequest) {
+    if (this.fail) throw new Error('engine unavailable');
+    this.started.push(request);
+    return { executionArn: `arn:exec:${request.machineId}` };
+  }
+}
+
 const image = (o: Partial<Image> = {}): Image => ({
   id: 'img-1', owner: 'someone', name: 'base', version: '1', acl: [], tags: {}, requirements: {}, os: 'smartos', type: 'zone-dataset', state: 'active', public: true,
   created_at: 't', updated_at: 't', files: [{ size: 1, sha1: 'a', sha256: 'b', compression: 'gzip', format: 'raw', key: 'images/img-1/file.gz' }], rev: 1, ...o,
@@ -32,15 +43,19 @@ async function setup(img = image()) {
   await images.create(img);
   const machines = new FakeMachines();
   const disks = new FakeDisks();
-  return { images, machines, disks, deps: { images, machines, disks, clock: fixedClock, ids: fakeIds } };
+  const workflow = new FakeProvision();
+  return { images, machines, disks, workflow, deps: { images, machines, disks, workflow, clock: fixedClock, ids: fakeIds } };
 }
 
 describe('CreateMachine (core)', () => {
-  it('expands the image into a new disk and answers a running machine of that image and package', async () => {
-    const { deps, disks } = await setup();
+  it('answers a provisioning machine of that image and package at once and starts the workflow for its new disk', async () => {
+    const { deps, workflow, machines } = await setup();
     const m = await createMachine(deps)(caller, { image: 'img-1', package: 'g1-small', name: 'web' });
-    expect(m).toMatchObject({ name: 'web', state: 'running', image: 'img-1', os: 'smartos', package: PACKAGES[0].id, owner: 'owner-1' });
-    expect(m.disks).toEqual([expect.objectContaining({ boot: true, size: 4096, key: disks.written[0] })]);
+    expect(m).toMatchObject({ name: 'web', state: 'provisioning', image: 'img-1', os: 'smartos', package: PACKAGES[0].id, owner: 'owner-1', disks: [] });
+    expect(workflow.started).toEqual([
+      { machineId: m.id, owner: 'owner-1', imageId: 'img-1', file: image().files[0], disk: { id: expect.any(String), key: expect.stringMatching(new RegExp(`^machines/${m.id}/disks/.+\\.raw$`)) } },
+    ]);
+    expect((await machines.get(m.id))?.state).toBe('provisioning');
   });
 
   it('refuses an unknown package, an invisible image and an inactive one with InvalidParameter', async () => {
@@ -51,12 +66,38 @@ describe('CreateMachine (core)', () => {
     await expect(createMachine(creating.deps)(caller, { image: 'img-1', package: 'g1-small' })).rejects.toBeInstanceOf(InvalidParameterError);
   });
 
-  it('ends failed with no disk left when the disk cannot be written', async () => {
-    const { deps, disks, machines } = await setup();
-    disks.fail = true;
+  it('ends failed with the reason when the workflow cannot start', async () => {
+    const { deps, workflow, machines } = await setup();
+    workflow.fail = true;
     await expect(createMachine(deps)(caller, { image: 'img-1', package: 'g1-small' })).rejects.toBeInstanceOf(ServiceUnavailableError);
-    expect([...machines.items.values()][0].state).toBe('failed');
-    expect(disks.removed).toHaveLength(1);
+    const stored = [...machines.items.values()][0];
+    expect(stored.state).toBe('failed');
+    expect(stored.error).toEqual({ code: 'InternalError', message: expect.stringContaining('engine unavailable') });
+  });
+});
+
+describe('provision steps (core)', () => {
+  const disk = { id: 'd-1', boot: true, size: 4096, key: 'machines/m/disks/d-1.raw' };
+
+  it('completes provisioning → running with the disk, and a replay changes nothing', async () => {
+    const { machines } = await setup();
+    await machines.create(machine({ state: 'provisioning', disks: [] }));
+    const deps = { machines, clock: fixedClock };
+    const done = await completeProvisioning(deps)(machine().id, disk);
+    expect(done).toMatchObject({ state: 'running', disks: [disk] });
+    const replay = await completeProvisioning(deps)(machine().id, disk);
+    expect(replay.rev).toBe(done.rev);
+  });
+
+  it('fails provisioning with the reason; a machine that left provisioning is left alone', async () => {
+    const { machines } = await setup();
+    await machines.create(machine({ state: 'provisioning', disks: [] }));
+    const deps = { machines, clock: fixedClock };
+    await failProvisioning(deps)(machine().id, { code: 'SourceUnavailableError', message: 'gone' });
+    expect(await machines.get(machine().id)).toMatchObject({ state: 'failed', error: { code: 'SourceUnavailableError', message: 'gone' } });
+    await failProvisioning(deps)(machine().id, { code: 'Other', message: 'late replay' });
+    expect((await machines.get(machine().id))?.error?.code).toBe('SourceUnavailableError');
+    await expect(completeProvisioning(deps)(machine().id, disk)).rejects.toBeInstanceOf(StateConflictError);
   });
 });
 

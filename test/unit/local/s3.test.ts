@@ -145,6 +145,29 @@ describe('local S3 (s3rver + multipart additions)', () => {
     ).rejects.toMatchObject({ name: 'NoSuchUpload' });
   });
 
+  it('Complete refuses, as S3 does, a non-last part under 5 MiB, parts out of order and unknown ETags; with gaps in part numbers it succeeds', async () => {
+    // Prepare
+    const Key = 'rules/object.bin';
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key }));
+    const put = (PartNumber: number, Body: Buffer) => client.send(new UploadPartCommand({ Bucket: BUCKET, Key, UploadId, PartNumber, Body }));
+    const small = await put(2, Buffer.alloc(1024, 1));
+    const big = await put(4, Buffer.alloc(5 * MiB, 2));
+    const last = await put(7, Buffer.from('tail'));
+    const complete = (Parts: { PartNumber: number; ETag?: string }[]) =>
+      client.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId, MultipartUpload: { Parts } }));
+    // Act + Assess
+    await expect(complete([{ PartNumber: 2, ETag: small.ETag }, { PartNumber: 4, ETag: big.ETag }])).rejects.toMatchObject({ name: 'EntityTooSmall' });
+    await expect(complete([{ PartNumber: 4, ETag: big.ETag }, { PartNumber: 2, ETag: small.ETag }])).rejects.toMatchObject({ name: 'InvalidPartOrder' });
+    await expect(complete([{ PartNumber: 4, ETag: big.ETag }, { PartNumber: 7, ETag: '"0123"' }])).rejects.toMatchObject({ name: 'InvalidPart' });
+    await expect(complete([{ PartNumber: 4, ETag: big.ETag }, { PartNumber: 9, ETag: last.ETag }])).rejects.toMatchObject({ name: 'InvalidPart' });
+    expect((await openUploads('rules/')).length).toBe(1);
+    await complete([{ PartNumber: 4, ETag: big.ETag }, { PartNumber: 7, ETag: last.ETag }]);
+    const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key }));
+    const body = Buffer.from(await got.Body!.transformToByteArray());
+    expect(body.length).toBe(5 * MiB + 4);
+    expect(body.subarray(-4).toString()).toBe('tail');
+  });
+
   it('lib-storage Upload of a stream that fails mid-way leaves no open upload', async () => {
     let sent = 0;
     const body = new Readable({

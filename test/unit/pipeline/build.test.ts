@@ -10,6 +10,7 @@ import {
   type PipelineSink,
   type PipelineStats,
 } from '../../../lambdas/pipeline';
+import { bufferSource, collect, openDisk } from '../../../lambdas/pipeline/formats';
 import { generateDiskBuffer } from '../../helpers/disk-content';
 
 const KiB = 1024;
@@ -44,7 +45,7 @@ describe('buildImageFile', () => {
       // Assess
       const stored = sink.contents();
       expect(sink.closed).toBe(true);
-      expect(result).toEqual({ size: stored.length, sha1: sha('sha1', stored), sha256: sha('sha256', stored), sourceBytes: size });
+      expect(result).toEqual({ size: stored.length, sha1: sha('sha1', stored), sha256: sha('sha256', stored), sourceBytes: size, format: 'raw', virtualSize: size });
       expect(gunzipSync(stored).equals(input)).toBe(true);
     });
 
@@ -58,7 +59,7 @@ describe('buildImageFile', () => {
       // Assess
       const stored = sink.contents();
       expect(stored.equals(input)).toBe(true);
-      expect(result).toEqual({ size, sha1: sha('sha1', input), sha256: sha('sha256', input), sourceBytes: size });
+      expect(result).toEqual({ size, sha1: sha('sha1', input), sha256: sha('sha256', input), sourceBytes: size, format: 'raw', virtualSize: size });
     });
   });
 
@@ -398,5 +399,33 @@ describe('buildImageFile', () => {
       expect(sink.aborted).toBe(true);
       jest.restoreAllMocks();
     });
+  });
+});
+
+describe('buildImageFile with a disk-format output', () => {
+  it.each([
+    ['qcow2 compressed, none', { format: 'qcow2', compressed: true }, 'none'],
+    ['vhd dynamic, gzip', { format: 'vhd', subformat: 'dynamic' }, 'gzip'],
+    ['vmdk streamOptimized, none', { format: 'vmdk' }, 'none'],
+    ['ova, none', { format: 'ova' }, 'none'],
+  ] as const)('%s: the stored file holds the disk, its head in place, digests of the final bytes', async (_label, output, compression) => {
+    // Prepare
+    const disk = generateDiskBuffer(3 * 1024 * 1024 + 512, 5);
+    const sink = createMemorySink();
+
+    // Act
+    const result = await buildImageFile({ source: pieces(disk, 70_000), sourceSize: disk.length, compression, output, sink, readBack: async () => [sink.contents()] });
+
+    // Assert
+    const stored = sink.contents();
+    expect(result).toMatchObject({ size: stored.length, sha1: sha('sha1', stored), sha256: sha('sha256', stored), sourceBytes: disk.length, format: output.format, virtualSize: disk.length });
+    const file = compression === 'gzip' ? gunzipSync(stored) : stored;
+    const reader = await openDisk(output.format, bufferSource(file));
+    expect((await collect(reader.stream())).equals(disk)).toBe(true);
+  });
+
+  it('refuses a head-patched format without a sink that can write the head', async () => {
+    const sink: PipelineSink = { write: async () => undefined, close: async () => undefined, abort: async () => undefined };
+    await expect(buildImageFile({ source: pieces(Buffer.alloc(1024), 512), sourceSize: 1024, compression: 'none', output: { format: 'qcow2' }, sink })).rejects.toThrow(PipelineOptionsError);
   });
 });

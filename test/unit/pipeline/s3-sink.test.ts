@@ -209,7 +209,7 @@ describe('createS3MultipartSink (s3rver)', () => {
 
     // Assess
     const object = await stored(key);
-    expect(result).toEqual({ size: object.length, sha1: sha('sha1', object), sha256: sha('sha256', object), sourceBytes: size });
+    expect(result).toEqual({ size: object.length, sha1: sha('sha1', object), sha256: sha('sha256', object), sourceBytes: size, format: 'raw', virtualSize: size });
     expect(sink.result!.parts).toBeGreaterThanOrEqual(2);
     expect((compression === 'gzip' ? gunzipSync(object) : object).equals(disk)).toBe(true);
   });

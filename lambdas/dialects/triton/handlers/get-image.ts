@@ -10,5 +10,5 @@ import { serializeImage } from '../serialize';
 export const handler = httpHandler({ operation: 'GetImage', renderer: tritonRenderer }, async (req) => {
   if (!uuidParam.safeParse(req.params.id).success) throw new NotFoundError('image not found');
   const image = await getImage({ images: imageRepository() })(req.caller, req.params.id);
-  return { status: 200, body: serializeImage(image) };
+  return { status: 200, body: serializeImage(image, req.caller.accountId) };
 });

@@ -1,15 +1,17 @@
 /**
  * POST /{login}/images/{id} — the image actions. API Gateway cannot route on a query string, so this
  * one handler maps `action` (from the query, or the JSON body as the CLI sends `export`) to its use
- * case, as IMGAPI's `POST /images/:uuid` does: update | clone | export. No action → 409
+ * case, as IMGAPI's `POST /images/:uuid` does: update | clone | export, plus accept-share |
+ * reject-share (a sharee's answer to a share; docs/decisions/sharing-consent.md). No action → 409
  * MissingParameter; an unknown one → 409 InvalidArgument.
  */
 import { InvalidArgumentError, MissingParameterError, NotFoundError } from '../../../core/errors';
 import { cloneImage } from '../../../core/use-cases/clone-image';
 import { exportImage } from '../../../core/use-cases/export-image';
 import { updateImage } from '../../../core/use-cases/update-image';
+import { answerShare } from '../../../core/use-cases/share-consent';
 import { httpHandler, type HttpRequest, type HttpResponse } from '../../../http/middleware';
-import { clock, ids, imageFileStore, imageRepository } from '../../../wiring';
+import { clock, ids, imageFileStore, imageRepository, quotaGate } from '../../../wiring';
 import { tritonRenderer } from '../renderer';
 import { cloneImageBody, exportImageBody, parseWith, updateImageBody, uuidParam } from '../schemas';
 import { imageManifest, serializeImage } from '../serialize';
@@ -20,12 +22,23 @@ const ACTIONS: Record<string, Action> = {
   update: async (req, id, body) => {
     const changes = parseWith(updateImageBody, body);
     const image = await updateImage({ images: imageRepository(), clock })(req.caller, id, changes);
-    return { status: 200, body: serializeImage(image) };
+    return { status: 200, body: serializeImage(image, req.caller.accountId) };
   },
   clone: async (req, id, body) => {
     parseWith(cloneImageBody, body);
-    const image = await cloneImage({ images: imageRepository(), files: imageFileStore(), clock, ids })(req.caller, id);
-    return { status: 200, body: serializeImage(image) };
+    const image = await cloneImage({ images: imageRepository(), files: imageFileStore(), clock, ids, quotas: quotaGate() })(req.caller, id);
+    return { status: 200, body: serializeImage(image, req.caller.accountId) };
+  },
+  // Extension (docs/decisions/sharing-consent.md): the sharee accepts or rejects a share.
+  'accept-share': async (req, id, body) => {
+    parseWith(cloneImageBody, body);
+    const image = await answerShare({ images: imageRepository() })(req.caller, id, 'accepted');
+    return { status: 200, body: serializeImage(image, req.caller.accountId) };
+  },
+  'reject-share': async (req, id, body) => {
+    parseWith(cloneImageBody, body);
+    const image = await answerShare({ images: imageRepository() })(req.caller, id, 'rejected');
+    return { status: 200, body: serializeImage(image, req.caller.accountId) };
   },
   export: async (req, id, body) => {
     const { manta_path } = parseWith(exportImageBody, body);
@@ -44,7 +57,7 @@ export const handler = httpHandler({ operation: 'ImageAction', renderer: tritonR
   const action = req.query.action ?? (typeof fromBody?.action === 'string' ? fromBody.action : undefined);
   if (action === undefined || action === '') throw new MissingParameterError('action is required', [{ field: 'action', code: 'MissingParameter', message: 'is required' }]);
   const run = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
-  if (!run) throw new InvalidArgumentError(`${action} is not a supported action (update, clone, export)`, [{ field: 'action', code: 'Invalid', message: 'unknown action' }]);
+  if (!run) throw new InvalidArgumentError(`${action} is not a supported action (update, clone, export, accept-share, reject-share)`, [{ field: 'action', code: 'Invalid', message: 'unknown action' }]);
   let body: unknown = raw;
   if (fromBody && 'action' in fromBody) {
     const { action: _a, ...rest } = fromBody;

@@ -22,6 +22,7 @@ export function parseImageFilter(query: Record<string, string>): ImageFilter {
     state: query.state,
     owner: query.owner,
     type: query.type,
+    member_status: query.member_status,
   });
   const tags = Object.fromEntries(Object.entries(query).filter(([k]) => k.startsWith('tag.') && k.length > 4).map(([k, v]) => [k.slice(4), v]));
   return {
@@ -32,6 +33,7 @@ export function parseImageFilter(query: Record<string, string>): ImageFilter {
     ...(q.state !== undefined && { state: q.state }),
     ...(q.owner !== undefined && { owner: q.owner }),
     ...(q.type !== undefined && { type: q.type }),
+    ...(q.member_status !== undefined && { memberStatus: q.member_status }),
     ...(Object.keys(tags).length && { tags }),
   };
 }
@@ -41,7 +43,7 @@ export const handler = httpHandler({ operation: 'ListImages', renderer: tritonRe
   const page = await listVisibleImages({ images: imageRepository() })(req.caller, { ...parsePageQuery(req.query), ...filter });
   return {
     status: 200,
-    body: page.items.map(serializeImage),
+    body: page.items.map((image) => serializeImage(image, req.caller.accountId)),
     headers: { 'x-resource-count': String(page.items.length), ...(page.cursor ? { 'x-next-marker': page.cursor } : {}) },
   };
 });

@@ -1,0 +1,98 @@
+/**
+ * QuotaGate on the one table. Images held: a COUNT Query of the owner's image partition (GSI1),
+ * stopping as soon as the limit is reached. Concurrent builds: `concurrentBuilds` slot items per
+ * account, `BUILDSLOT#<owner>#<n>`, each naming the image that holds it; a slot is taken by a
+ * conditional Put (free) or a conditional takeover (its image is no longer `creating`, or was never
+ * written after a grace period), so slots are never released explicitly and can never leak.
+ * The image count is exact up to the creations in flight, which the build slots bound.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Clock, ImageRepository, QuotaGate } from '../../core/ports';
+import { QuotaExceededError, type QuotaLimits, type QuotaUsage } from '../../core/quota';
+import { INDEXES, keys } from './table';
+
+/** A slot whose image was never written (the create failed before it) is free after this long. */
+const UNWRITTEN_GRACE_MS = 60_000;
+
+const slotKey = (owner: string, n: number) => ({ PK: `BUILDSLOT#${owner}#${n}`, SK: 'SLOT' });
+
+export class DynamoQuotaGate implements QuotaGate {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly images: ImageRepository,
+    private readonly limits: QuotaLimits,
+    private readonly clock: Clock,
+  ) {}
+
+  private async countImages(owner: string, stopAt: number): Promise<number> {
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: INDEXES.byOwner.name,
+          KeyConditionExpression: '#pk = :pk',
+          FilterExpression: '#state <> :deleted',
+          ExpressionAttributeNames: { '#pk': INDEXES.byOwner.partitionKey, '#state': 'state' },
+          ExpressionAttributeValues: { ':pk': keys.ownerImages(owner), ':deleted': 'deleted' },
+          Select: 'COUNT',
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += out.Count ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start && count < stopAt);
+    return count;
+  }
+
+  /** Whether a slot's holder still builds (a missing holder counts as building for a grace period). */
+  private async holds(slot: { holder?: string; acquired_at?: string }): Promise<boolean> {
+    if (!slot.holder) return false;
+    const image = await this.images.get(slot.holder);
+    if (!image) return Date.parse(slot.acquired_at ?? '') > this.clock.now().getTime() - UNWRITTEN_GRACE_MS;
+    return image.state === 'creating';
+  }
+
+  private async takeSlot(owner: string, imageId: string): Promise<boolean> {
+    const now = this.clock.now().toISOString();
+    for (let n = 0; n < this.limits.concurrentBuilds; n++) {
+      const Item = { ...slotKey(owner, n), entity: 'BuildSlot', holder: imageId, acquired_at: now };
+      try {
+        await this.doc.send(new PutCommand({ TableName: this.tableName, Item, ConditionExpression: 'attribute_not_exists(PK)' }));
+        return true;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+      const current = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: slotKey(owner, n), ConsistentRead: true }))).Item as { holder?: string; acquired_at?: string } | undefined;
+      if (!current || (await this.holds(current))) continue;
+      try {
+        await this.doc.send(new PutCommand({ TableName: this.tableName, Item, ConditionExpression: 'holder = :old', ExpressionAttributeValues: { ':old': current.holder } }));
+        return true;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+    }
+    return false;
+  }
+
+  async admit(owner: string, imageId: string, opts: { build: boolean }): Promise<void> {
+    if ((await this.countImages(owner, this.limits.images)) >= this.limits.images) {
+      throw new QuotaExceededError(`the account holds its quota of ${this.limits.images} images; delete some first`);
+    }
+    if (opts.build && !(await this.takeSlot(owner, imageId))) {
+      throw new QuotaExceededError(`the account already has ${this.limits.concurrentBuilds} images building, its quota; retry when one is done`);
+    }
+  }
+
+  async usage(owner: string): Promise<QuotaUsage & { limits: QuotaLimits }> {
+    let building = 0;
+    for (let n = 0; n < this.limits.concurrentBuilds; n++) {
+      const slot = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: slotKey(owner, n), ConsistentRead: true }))).Item as { holder?: string; acquired_at?: string } | undefined;
+      if (slot && (await this.holds(slot))) building++;
+    }
+    return { images: await this.countImages(owner, Number.POSITIVE_INFINITY), concurrentBuilds: building, limits: this.limits };
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * UForge's two representations, chosen per request as UForge (JAX-RS) does: the body is read by its
+ * `Content-Type` (XML by default, as the documented clients send it), the answer is written in the
+ * type `Accept` prefers (XML by default, JSON when `application/json` ranks higher).
+ *
+ * XML is read with fast-xml-parser after a refusal of any DTD: a `<!DOCTYPE` or `<!ENTITY` is a 400
+ * before the parser sees the body, so no external entity is ever resolved and no entity is expanded
+ * (billion laughs); only the five predefined entities are decoded. Namespace prefixes are dropped
+ * (the documented body is `<ns0:image xmlns:ns0="http://www.usharesoft.com/uforge">`), attributes
+ * ignored, and every value stays a string for the schemas to type. Written XML is the root element in
+ * the UForge namespace with unqualified children (as the documented bodies are).
+ *
+ * In memory a representation is `{ <root element>: fields }`; in JSON the root is left out (and
+ * accepted either way on input), so `{"compress":true,"targetFormat":{"name":"Raw"}}` is the JSON of
+ * the documented XML body.
+ */
+import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { MalformedRequestError } from '../../core/errors';
+
+export const UFORGE_NS = 'http://www.usharesoft.com/uforge';
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  processEntities: true,
+  htmlEntities: false,
+  parseTagValue: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  trimValues: true,
+});
+
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: false });
+
+const mediaType = (value: string | undefined): string => (value ?? '').split(';')[0].trim().toLowerCase();
+const isXmlType = (t: string) => t === 'application/xml' || t === 'text/xml' || t.endsWith('+xml');
+const isJsonType = (t: string) => t === 'application/json' || t.endsWith('+json');
+
+/** A request body as read: an XML document's root element and its fields, or a JSON value. */
+export type UforgeBody = { kind: 'xml'; root: string; fields: unknown } | { kind: 'json'; value: unknown };
+
+/** Reads a UForge request body by its Content-Type (XML when none is given and it starts with `<`). */
+export function parseUforgeBody(raw: string, headers: Record<string, string>): UforgeBody {
+  const type = mediaType(headers['content-type']);
+  const looksXml = raw.trimStart().startsWith('<');
+  if (isJsonType(type) || (type === '' && !looksXml)) {
+    try {
+      return { kind: 'json', value: JSON.parse(raw) };
+    } catch {
+      throw new MalformedRequestError('request body is not valid JSON');
+    }
+  }
+  // curl's --data-binary without -H sends application/x-www-form-urlencoded: read it as the XML it is.
+  if (!isXmlType(type) && type !== '' && !(type === 'application/x-www-form-urlencoded' && looksXml)) {
+    throw new MalformedRequestError(`unsupported Content-Type ${type}: send application/xml or application/json`);
+  }
+  return parseXml(raw);
+}
+
+export function parseXml(raw: string): UforgeBody {
+  if (/<!DOCTYPE|<!ENTITY/i.test(raw)) throw new MalformedRequestError('XML request bodies must not contain a DTD or entity declarations');
+  const valid = XMLValidator.validate(raw);
+  if (valid !== true) throw new MalformedRequestError(`request body is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`);
+  let doc: unknown;
+  try {
+    doc = parser.parse(raw);
+  } catch (err) {
+    throw new MalformedRequestError(`request body is not well-formed XML: ${(err as Error).message}`);
+  }
+  const entries = doc && typeof doc === 'object' ? Object.entries(doc) : [];
+  if (entries.length !== 1) throw new MalformedRequestError('an XML request body must have exactly one root element');
+  const [root, fields] = entries[0];
+  return { kind: 'xml', root, fields: fields === '' ? {} : fields };
+}
+
+/**
+ * The fields of the object `root` in a body read by parseUforgeBody: an XML body must have that root
+ * element; a JSON body is the object itself, or `{ <root>: object }`. No body reads as `undefined`.
+ */
+export function bodyFields(body: unknown, root: string): unknown {
+  if (body === undefined) return undefined;
+  const b = body as UforgeBody;
+  if (b.kind === 'xml') {
+    if (b.root !== root) throw new MalformedRequestError(`expected a ${root} element as the root of the request body, got ${b.root}`);
+    return b.fields;
+  }
+  const v = b.value;
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    const keys = Object.keys(v);
+    if (keys.length === 1 && keys[0] === root) return (v as Record<string, unknown>)[root];
+  }
+  return v;
+}
+
+/** Which representation the caller accepts best: JSON only when it ranks above XML. */
+export function prefersJson(headers: Record<string, string>): boolean {
+  const accept = headers.accept;
+  if (!accept) return false;
+  let json = -1;
+  let xml = -1;
+  for (const part of accept.split(',')) {
+    const [type, ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+    const qParam = params.find((p) => p.startsWith('q='));
+    const q = qParam ? Number(qParam.slice(2)) || 0 : 1;
+    if (isJsonType(type)) json = Math.max(json, q);
+    else if (isXmlType(type) || type === '*/*' || type === 'application/*' || type === 'text/*') xml = Math.max(xml, q);
+  }
+  return json > xml;
+}
+
+/** Writes `{ <root>: fields }` as XML in the UForge namespace, or its fields as JSON. */
+export function serializeUforge(body: unknown, req: { headers: Record<string, string> }): { text: string; contentType: string } {
+  const [root, fields] = Object.entries(body as Record<string, unknown>)[0] ?? ['uforgeObject', {}];
+  if (prefersJson(req.headers)) return { text: JSON.stringify(fields), contentType: 'application/json' };
+  const xml = builder.build({ [`ns0:${root}`]: { '@_xmlns:ns0': UFORGE_NS, ...(fields as Record<string, unknown>) } }) as string;
+  return { text: `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n${xml}`, contentType: 'application/xml' };
+}

@@ -1,0 +1,113 @@
+/**
+ * The "provision machine" workflow: a Standard state machine of Lambda tasks in the build workflow's
+ * pattern (lib/constructs/build-workflow.ts), one function per Task state
+ * (`lambdas/workflow/tasks/<state>.ts`, see `taskEntry`).
+ *
+ *   ExpandImage ($.expanded) → MarkMachineRunning (discarded) → ProvisionSucceeded
+ *   either forward task, on any error after its retries: Catch ($.error) → RemoveDisk ($.cleanup)
+ *   RemoveDisk, even if it fails itself (Catch → $.cleanupError) → MarkMachineFailed → ProvisionFailed (Fail)
+ *
+ * Same Retry policy as the build (TASK_RETRY), JSONPath only, `payloadResponseOnly` LambdaInvoke, so
+ * the local stack runs this very definition (lib/local-asl.ts). The execution input is a
+ * `ProvisionRequest` (lambdas/core/ports.ts) that names the machine and its disk, which is what an
+ * execution-status handler outside the workflow needs to fail a stopped or timed-out execution the
+ * same way (`failProvisioning` + RemoveDisk are idempotent).
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { DefinitionBody, Fail, JsonPath, LogLevel, StateMachine, StateMachineType, Succeed } from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { PROVISION_TASKS, ProvisionTask, taskEntry } from '../../lambdas/routes';
+import { TASK_RETRY } from './build-workflow';
+import { Data } from './data';
+import { createServiceFunction } from './service-function';
+
+export const PROVISION_STATES = {
+  ExpandImage: 'ExpandImage',
+  MarkMachineRunning: 'MarkMachineRunning',
+  RemoveDisk: 'RemoveDisk',
+  MarkMachineFailed: 'MarkMachineFailed',
+  ProvisionSucceeded: 'ProvisionSucceeded',
+  ProvisionFailed: 'ProvisionFailed',
+} as const satisfies Record<ProvisionTask, ProvisionTask> & Record<string, string>;
+
+export const PROVISION_FORWARD_TASKS = ['ExpandImage', 'MarkMachineRunning'] as const satisfies readonly ProvisionTask[];
+
+/** The `Error` of the execution when provisioning fails (the machine item holds the real reason). */
+export const PROVISION_FAILED_ERROR = 'ProvisionFailed';
+
+export const PROVISION_TIMEOUT = Duration.hours(1);
+
+interface TaskSettings {
+  resultPath: string;
+  memorySize?: number;
+  timeout?: Duration;
+}
+
+const TASK_SETTINGS: Record<ProvisionTask, TaskSettings> = {
+  // gunzip is single-threaded: 1,769 MB is one full vCPU; 15 minutes is Lambda's maximum.
+  ExpandImage: { resultPath: '$.expanded', memorySize: 1769, timeout: Duration.minutes(15) },
+  MarkMachineRunning: { resultPath: JsonPath.DISCARD },
+  RemoveDisk: { resultPath: '$.cleanup' },
+  MarkMachineFailed: { resultPath: JsonPath.DISCARD },
+};
+
+export interface ProvisionWorkflowProps {
+  data: Data;
+}
+
+export class ProvisionWorkflow extends Construct {
+  readonly stateMachine: StateMachine;
+  readonly functions: Record<ProvisionTask, NodejsFunction>;
+
+  constructor(scope: Construct, id: string, props: ProvisionWorkflowProps) {
+    super(scope, id);
+    const { data } = props;
+
+    const functions = {} as Record<ProvisionTask, NodejsFunction>;
+    const tasks = {} as Record<ProvisionTask, LambdaInvoke>;
+    for (const state of PROVISION_TASKS) {
+      const settings = TASK_SETTINGS[state];
+      const fn = createServiceFunction(this, `${state}Function`, {
+        entry: taskEntry(state),
+        description: `Provision workflow task ${state}`,
+        memorySize: settings.memorySize,
+        timeout: settings.timeout,
+        environment: data.environment,
+      });
+      data.grantItemsReadWrite(fn);
+      if (state === 'ExpandImage') data.grantImageFilesPresign(fn); // GetObject on image files
+      if (state === 'ExpandImage' || state === 'RemoveDisk') data.grantDisksWrite(fn);
+      functions[state] = fn;
+      const task = new LambdaInvoke(this, state, {
+        lambdaFunction: fn,
+        payloadResponseOnly: true,
+        resultPath: settings.resultPath,
+        retryOnServiceExceptions: false,
+      });
+      task.addRetry(TASK_RETRY);
+      tasks[state] = task;
+    }
+    this.functions = functions;
+
+    const failed = new Fail(this, PROVISION_STATES.ProvisionFailed, {
+      error: PROVISION_FAILED_ERROR,
+      cause: 'Provisioning failed; the machine records the reason.',
+    });
+    const markFailed = tasks.MarkMachineFailed.next(failed);
+    const cleanup = tasks.RemoveDisk.addCatch(markFailed, { errors: ['States.ALL'], resultPath: '$.cleanupError' }).next(markFailed);
+    for (const state of PROVISION_FORWARD_TASKS) tasks[state].addCatch(cleanup, { errors: ['States.ALL'], resultPath: '$.error' });
+    const definition = tasks.ExpandImage.next(tasks.MarkMachineRunning).next(new Succeed(this, PROVISION_STATES.ProvisionSucceeded));
+
+    const logGroup = new LogGroup(this, 'StateMachineLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(definition),
+      comment: 'Provisions a machine: expands an image file into its new boot disk, then marks it running',
+      timeout: PROVISION_TIMEOUT,
+      logs: { destination: logGroup, level: LogLevel.ERROR, includeExecutionData: true },
+    });
+  }
+}
