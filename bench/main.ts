@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- part… ] [--quick]`: runs the benchmark parts (pipeline, e2e, list, coldstart, chunked,
- * formats, console; all
+ * `npm run bench [-- part… ] [--quick]`: runs the benchmark parts (pipeline, e2e, provision, list, coldstart,
+ * chunked, formats, console; all
  * by default), prints one table of figures with the ratio against each figure's reference measured in
  * the same run, and writes bench/results/latest.json and bench/results/summary.md (which the README's
  * Performance section quotes, with the machine it ran on).
@@ -15,6 +15,7 @@ const ROOT = path.resolve(__dirname, '..');
 const PARTS: Record<string, () => Promise<{ run(opts: { quick?: boolean }): Promise<BenchRow[]> }>> = {
   pipeline: () => import('./pipeline'),
   e2e: () => import('./e2e'),
+  provision: () => import('./provision'),
   list: () => import('./list'),
   coldstart: () => import('./coldstart'),
   chunked: () => import('./chunked'),

@@ -165,13 +165,52 @@ export class FaultPlan {
   }
 }
 
-/** Makes `res` take body bytes no faster than `bytesPerSecond`: pipe() honours write()'s backpressure. */
+/**
+ * Makes `res` send its body no faster than `bytesPerSecond`, whatever the server writes at once (a
+ * whole object in one `write` or `end` included): bytes are queued and sent in slices of a tenth of a
+ * second's worth; `write` returns false until the queue is empty, then 'drain' is emitted, so a pipe()
+ * into `res` waits as it would on a slow network.
+ */
 function throttle(res: ServerResponse, bytesPerSecond: number): void {
-  const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
-  (res as unknown as { write: typeof write }).write = (chunk: unknown, ...rest: unknown[]) => {
-    write(chunk, ...rest);
-    const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Buffer).length;
-    setTimeout(() => res.emit('drain'), Math.ceil((size / bytesPerSecond) * 1000));
+  type Cb = (err?: Error | null) => void;
+  const write = res.write.bind(res) as (chunk: Buffer) => boolean;
+  const end = res.end.bind(res) as (cb?: () => void) => ServerResponse;
+  const slice = Math.max(1, Math.floor(bytesPerSecond / 10));
+  const queue: Buffer[] = [];
+  let pumping = false;
+  let finish: (() => void) | undefined;
+  const toBuffer = (chunk: unknown, encoding?: unknown) =>
+    typeof chunk === 'string' ? Buffer.from(chunk, (typeof encoding === 'string' ? encoding : 'utf8') as BufferEncoding) : Buffer.from(chunk as Uint8Array);
+  const pump = (): void => {
+    const head = queue[0];
+    if (!head) {
+      pumping = false;
+      if (finish) finish();
+      else res.emit('drain');
+      return;
+    }
+    pumping = true;
+    const piece = head.subarray(0, slice);
+    if (piece.length === head.length) queue.shift();
+    else queue[0] = head.subarray(piece.length);
+    if (!res.destroyed) write(piece);
+    setTimeout(pump, Math.ceil((piece.length / bytesPerSecond) * 1000));
+  };
+  (res as unknown as { write: unknown }).write = (chunk: unknown, encoding?: unknown, cb?: unknown): boolean => {
+    queue.push(toBuffer(chunk, encoding));
+    const callback = (typeof encoding === 'function' ? encoding : cb) as Cb | undefined;
+    if (callback) setImmediate(() => callback());
+    if (!pumping) pump();
     return false;
+  };
+  (res as unknown as { end: unknown }).end = (chunk?: unknown, encoding?: unknown, cb?: unknown): ServerResponse => {
+    const callback = [chunk, encoding, cb].find((a) => typeof a === 'function') as (() => void) | undefined;
+    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') queue.push(toBuffer(chunk, encoding));
+    finish = () => {
+      finish = undefined;
+      end(callback);
+    };
+    if (!pumping) pump();
+    return res;
   };
 }

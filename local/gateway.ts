@@ -82,15 +82,33 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_PAYLOAD) return 'too-large';
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** How much of an oversized body is read and discarded after the 413, so the client reads the answer, not a reset. */
+const MAX_DRAIN = 64 * 1024 * 1024;
+
+/**
+ * The body, or 'too-large' as soon as it passes the payload limit. The stream is never destroyed
+ * (leaving a `for await` early would, resetting the connection): past the limit, the rest is drained
+ * in the background (up to MAX_DRAIN) while the 413 goes out with `connection: close`.
+ */
+function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_PAYLOAD) return void chunks.push(chunk);
+      req.off('data', onData);
+      let drained = 0;
+      req.on('data', (c: Buffer) => {
+        drained += c.length;
+        if (drained > MAX_DRAIN) req.socket.destroy();
+      });
+      resolve('too-large');
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }
 
 function queryParams(url: URL) {
@@ -170,7 +188,7 @@ export async function startGateway(opts: GatewayOptions): Promise<LocalGateway> 
     }
     const { route, pathParameters } = match;
     const body = await readBody(req);
-    if (body === 'too-large') return send(res, 413, gatewayResponseBody('DEFAULT_4XX', requestId, 413));
+    if (body === 'too-large') return send(res, 413, gatewayResponseBody('DEFAULT_4XX', requestId, 413), { connection: 'close' });
 
     const headers: Record<string, string> = {};
     const multiValueHeaders: Record<string, string[]> = {};
@@ -212,7 +230,7 @@ export async function startGateway(opts: GatewayOptions): Promise<LocalGateway> 
       } catch (err) {
         if (err instanceof LambdaFunctionError && err.errorMessage === 'Unauthorized') return send(res, 401, gatewayResponseBody('UNAUTHORIZED', requestId), { 'x-amzn-errortype': 'UnauthorizedException' });
         console.error('authorizer error', err);
-        return send(res, 500, gatewayResponseBody('DEFAULT_5XX', requestId, 500), { 'x-amzn-errortype': 'AuthorizerConfigurationException' });
+        return send(res, 500, { message: null });
       }
     }
 

@@ -8,7 +8,7 @@ import { INDEXES, TABLE_KEYS } from '../lambdas/adapters/dynamodb/table';
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return;
+    return waitUntilActive(client, tableName);
   } catch (err) {
     if (!(err instanceof ResourceNotFoundException)) throw err;
   }
@@ -33,4 +33,16 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
       })),
     }),
   );
+  await waitUntilActive(client, tableName);
+}
+
+/** As with DynamoDB itself, a new table answers only once ACTIVE (a CREATING table is "not found"). */
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexes = out.Table?.GlobalSecondaryIndexes ?? [];
+    if (out.Table?.TableStatus === 'ACTIVE' && indexes.every((i) => i.IndexStatus === 'ACTIVE')) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`table ${tableName} did not become ACTIVE`);
 }

@@ -9,7 +9,7 @@
  *
  * The repositories' ports live here rather than in ports.ts: only the UForge dialect uses them.
  */
-import type { Compression, DiskFormat } from './image';
+import type { Compression, DiskFormat, TargetDiskFormat } from './image';
 import type { Page, PageRequest } from './ports';
 
 export type ApplianceState = 'active' | 'deleted';
@@ -59,6 +59,8 @@ export interface ApplianceImage {
   /** The UForge target format name as the caller gave it (its canonical spelling). */
   target_format: string;
   format: DiskFormat;
+  /** What the build writes (format and variant); absent on records from before formats existed: raw. */
+  output?: TargetDiskFormat;
   compression: Compression;
   install_profile: InstallProfile;
   /** The current one-use download key (UForge `downloadKey`); replaced each time it is used. */

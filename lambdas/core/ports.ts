@@ -153,7 +153,8 @@ export interface BuildTarget {
   format?: DiskFormat;
   /**
    * Write the (raw) source disk in this format; `format` is then `output.format`. Absent: the
-   * source's bytes are stored as they are.
+   * source's bytes are stored as they are (leave it absent for raw). Chunked builds (sources at or
+   * above the chunking threshold) refuse other formats for now (start-ranges.ts).
    */
   output?: TargetDiskFormat;
   compression: Compression;

@@ -216,17 +216,16 @@ export class BuildWorkflow extends Construct {
       .next(tasks.HashFile)
       .next(hashDone.when(Condition.booleanEquals('$.hash.done', true), chunkedFile.next(tasks.Finalize)).otherwise(tasks.HashFile));
 
+    const single = tasks.BuildImageFile.next(tasks.Finalize);
+    // A disk-format conversion (target.output) is built in one invocation until ranges write formats
+    // (docs/decisions/disk-formats.md). Two Choices, not one Or: a rule that reads a path that is not
+    // there fails the execution even inside an Or, so $.target.output.format is only read once
+    // $.target.output is known to be present (rules are tried in order).
+    const rawOutput = new Choice(this, 'ChunkableFormat').when(Condition.stringEquals('$.target.output.format', 'raw'), chunked).otherwise(single);
+    const chunkable = new Choice(this, 'ChunkableTarget').when(Condition.isPresent('$.target.output'), rawOutput).otherwise(chunked);
     const buildPath = new Choice(this, BUILD_STATES.BuildPath)
-      // a disk-format conversion (target.output) is built in one invocation until ranges write formats
-      // (docs/decisions/disk-formats.md)
-      .when(
-        Condition.and(
-          Condition.numberGreaterThanEquals('$.prepared.size', chunking.thresholdBytes),
-          Condition.or(Condition.isNotPresent('$.target.output'), Condition.stringEquals('$.target.output.format', 'raw')),
-        ),
-        chunked,
-      )
-      .otherwise(tasks.BuildImageFile.next(tasks.Finalize));
+      .when(Condition.numberGreaterThanEquals('$.prepared.size', chunking.thresholdBytes), chunkable)
+      .otherwise(single);
     tasks.Finalize.next(new Succeed(this, BUILD_STATES.BuildSucceeded));
     const definition = tasks.PrepareSource.next(buildPath);
 

@@ -28,7 +28,7 @@ describe('Authentication in the stack', () => {
   it.each([
     ['MISSING_AUTHENTICATION_TOKEN', '404', 'ResourceNotFound'],
     ['THROTTLED', '429', 'RequestThrottled'],
-    ['INTEGRATION_TIMEOUT', '504', 'ServiceUnavailable'],
+    ['INTEGRATION_TIMEOUT', '504', 'GatewayTimeout'],
   ] as const)('answers %s with %s and the shared body {code:"%s", error_code, error_msg}', (type, status, code) => {
     template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: type, StatusCode: status, ResponseTemplates: { 'application/json': gatewayResponseTemplate(type) } });
     const body = JSON.parse(gatewayResponseTemplate(type).replace('$context.requestId', 'r'));

@@ -102,10 +102,13 @@ describe('what the local stack reads from the template', () => {
     expect(fns.get('BuildImageFile')!.timeoutSeconds).toBe(900);
   });
 
-  it('resolves the rule to the local state machine ARN and its target function', () => {
-    const { stateMachineLogicalId } = localDefinitionFromTemplate(json);
-    const [rule] = templateRules(json, { arns: { [stateMachineLogicalId]: 'arn:aws:states:us-east-1:000000000000:stateMachine:Local' } });
-    expect(rule.pattern).toMatchObject({ detail: { stateMachineArn: ['arn:aws:states:us-east-1:000000000000:stateMachine:Local'] } });
+  it('resolves the rule to the ARNs of both local state machines (build and provisioning) and its target function', () => {
+    const build = localDefinitionFromTemplate(json).stateMachineLogicalId;
+    const provision = localDefinitionFromTemplate(json, { workflow: 'ProvisionWorkflow' }).stateMachineLogicalId;
+    const arns = { [build]: 'arn:aws:states:us-east-1:000000000000:stateMachine:Build', [provision]: 'arn:aws:states:us-east-1:000000000000:stateMachine:Provision' };
+    const [rule] = templateRules(json, { arns });
+    expect(rule.pattern).toMatchObject({ detail: { stateMachineArn: expect.arrayContaining(Object.values(arns)) } });
+    expect((rule.pattern as { detail: { stateMachineArn: string[] } }).detail.stateMachineArn).toHaveLength(2);
     expect(rule.targets).toEqual([expect.objectContaining({ entry: EXECUTION_ENDED_ENTRY, timeoutSeconds: 300 })]);
   });
 });

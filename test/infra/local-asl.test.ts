@@ -108,7 +108,7 @@ describe('the build workflow, run locally', () => {
       },
     });
     // Assess
-    expect(result.ok).toBe(true);
+    expect(result.ok ? 'ok' : String((result.error as Error & { cause?: Error }).cause?.message ?? result.error)).toBe('ok');
     expect(calls.BuildImageFile).toBeUndefined();
     expect(calls.BuildRange.map((c) => c.index).sort()).toEqual([0, 1, 2, 3]);
     expect(calls.BuildRange[0]).toEqual({

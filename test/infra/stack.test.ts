@@ -120,9 +120,15 @@ describe('build workflow', () => {
     expect(states.PrepareSource).toMatchObject({ Type: 'Task', ResultPath: '$.prepared', Next: 'BuildPath' });
     expect(states.BuildPath).toMatchObject({
       Type: 'Choice',
-      Choices: [{ Variable: '$.prepared.size', NumericGreaterThanEquals: 1024 ** 3, Next: 'ChunkingSettings' }],
+      Choices: [{ Variable: '$.prepared.size', NumericGreaterThanEquals: 1024 ** 3, Next: 'ChunkableTarget' }],
       Default: 'BuildImageFile',
     });
+    expect(states.ChunkableTarget).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.target.output', IsPresent: true, Next: 'ChunkableFormat' }],
+      Default: 'ChunkingSettings',
+    });
+    expect(states.ChunkableFormat).toMatchObject({ Choices: [{ Variable: '$.target.output.format', StringEquals: 'raw', Next: 'ChunkingSettings' }], Default: 'BuildImageFile' });
     expect(states.BuildImageFile).toMatchObject({ Type: 'Task', ResultPath: '$.file', Next: 'Finalize' });
     expect(states.Finalize).toMatchObject({ Type: 'Task', ResultPath: null, Next: BUILD_STATES.BuildSucceeded });
     expect(states[BUILD_STATES.BuildSucceeded].Type).toBe('Succeed');

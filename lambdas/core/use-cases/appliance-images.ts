@@ -11,7 +11,7 @@
 import type { Principal } from '../account';
 import type { Appliance, ApplianceImage, ApplianceImageRepository, ApplianceRepository, InstallProfile } from '../appliance';
 import { InvalidCredentialsError, NotAvailableError, NotFoundError, StateConflictError } from '../errors';
-import type { Compression, DiskFormat, Image } from '../image';
+import type { Compression, Image, TargetDiskFormat } from '../image';
 import type { Job } from '../job';
 import type {
   AccountRepository,
@@ -35,7 +35,7 @@ import { FILE_URL_TTL_SECONDS } from './get-image-file';
 export interface GenerateCommand {
   /** Canonical UForge target format name, recorded on the generated image. */
   target_format: string;
-  format: DiskFormat;
+  output: TargetDiskFormat;
   compression: Compression;
   install_profile?: InstallProfile;
 }
@@ -73,6 +73,12 @@ export const generateApplianceImage =
     }
     const machine = await machineForImage(deps)(caller, appliance.machine_id);
     const now = deps.clock.now().toISOString();
+    const install = { ...appliance.install_profile, ...cmd.install_profile };
+    // an OVA describes the virtual machine around its disk: the appliance's name and memory
+    const output: TargetDiskFormat =
+      cmd.output.format === 'ova'
+        ? { format: 'ova', ova: { name: appliance.name, ...(appliance.description && { description: appliance.description }), ...(install.memory_size && { memoryMiB: install.memory_size }) } }
+        : cmd.output;
     const record: ApplianceImage = {
       id: deps.ids.uuid(),
       owner: caller.accountId,
@@ -80,9 +86,10 @@ export const generateApplianceImage =
       image_id: deps.ids.uuid(),
       job_id: deps.ids.uuid(),
       target_format: cmd.target_format,
-      format: cmd.format,
+      format: output.format,
+      output,
       compression: cmd.compression,
-      install_profile: { ...appliance.install_profile, ...cmd.install_profile },
+      install_profile: install,
       download_key: newDownloadKey(deps.ids),
       appliance_revision: appliance.rev,
       state: 'active',
@@ -100,7 +107,7 @@ export const generateApplianceImage =
         version: appliance.version,
         ...(appliance.description !== undefined && { description: appliance.description }),
         compression: cmd.compression,
-        format: cmd.format,
+        output,
         os_version: `${appliance.os_profile.name} ${appliance.os_profile.version} ${appliance.os_profile.arch}`,
         requirements: record.install_profile.memory_size !== undefined ? { min_ram: record.install_profile.memory_size } : {},
         tags: { 'uforge.appliance': appliance.id, 'uforge.targetFormat': cmd.target_format },
@@ -142,11 +149,15 @@ export const listApplianceImages =
     return Promise.all(records.map((r) => withBuild(deps, r)));
   };
 
-/** Cancels the generation; a generation that already ended is a StateConflict (409). */
+/**
+ * Cancels the generation; cancelling a cancelled generation again answers it as it is (idempotent), and
+ * a generation that ended otherwise is a StateConflict (409).
+ */
 export const cancelApplianceImage =
   (deps: ApplianceImageDeps) =>
   async (caller: Principal, applianceId: string, id: string): Promise<GeneratedImage> => {
-    const { record } = await getApplianceImage(deps)(caller, applianceId, id);
+    const { record, job } = await getApplianceImage(deps)(caller, applianceId, id);
+    if (job?.status === 'CANCELLED') return withBuild(deps, record);
     await cancelJob({ jobs: deps.jobs, images: deps.images, files: deps.files, workflow: deps.stopper, clock: deps.clock })(caller, record.job_id);
     return withBuild(deps, record);
   };
@@ -194,7 +205,7 @@ export const regenerateApplianceImage =
     const { record } = await getApplianceImage(deps)(caller, applianceId, id);
     return generateApplianceImage(deps)(caller, applianceId, {
       target_format: record.target_format,
-      format: record.format,
+      output: record.output ?? { format: 'raw' },
       compression: record.compression,
       install_profile: record.install_profile,
     });

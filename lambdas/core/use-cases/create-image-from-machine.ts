@@ -6,7 +6,7 @@
  */
 import type { Principal } from '../account';
 import { InvalidParameterError, MachineNotStoppedError } from '../errors';
-import type { Compression, DiskFormat, Image, ImageType, TagValue } from '../image';
+import type { Compression, Image, ImageType, TagValue, TargetDiskFormat } from '../image';
 import { IMAGE_TYPES } from '../image';
 import type { Job } from '../job';
 import { bootDisk, type Machine, type MachineDisk } from '../machine';
@@ -27,8 +27,8 @@ export interface CreateImageFromMachineCommand {
   os_version?: string;
   /** A data disk of the machine (its id) for a data-disk image; absent = the boot disk. */
   disk?: string;
-  /** The disk format to write (default raw). */
-  format?: DiskFormat;
+  /** The disk format to write the machine's raw disk in (default: raw, as it is). */
+  output?: TargetDiskFormat;
 }
 
 export interface CreateImageDeps {
@@ -106,7 +106,7 @@ export const createImageFromCheckedMachine =
         jobType: 'CreateImageFromMachine',
         entities: { machine_id: machine.id, ...(dataDisk && { volume_id: disk.id }), ...preset.entities },
         source: { kind: dataDisk ? 'volume' : 'machine', bucket: 'disks', key: disk.key, size: disk.size, label: dataDisk ? `volume ${disk.id} of machine ${machine.id}` : `source disk of machine ${machine.id}` },
-        target: { format: cmd.format ?? 'raw', compression: cmd.compression ?? 'gzip' },
+        target: { format: cmd.output?.format ?? 'raw', ...(cmd.output && { output: cmd.output }), compression: cmd.compression ?? 'gzip' },
       },
       preset,
     );

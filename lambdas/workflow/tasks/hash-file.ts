@@ -16,7 +16,8 @@ import type { Readable } from 'node:stream';
 import { config, s3Client } from '../../wiring';
 import type { AssembledFile, ChunkingState, HashCheckpoint } from '../chunked';
 import { steps } from '../deps';
-import { TransientStorageError } from '../errors';
+import { StateConflictError } from '../../core/errors';
+import { BuildConflictError, TransientStorageError } from '../errors';
 import { imageFileKey, type BuildState } from '../state';
 
 const TIME_MARGIN_MS = 60_000;
@@ -60,6 +61,8 @@ export const handler = async (state: HashState, context?: Pick<Context, 'getRema
         }
       }
     } catch (err) {
+      // the job left RUNNING (failed, cancelled): stop, don't retry
+      if (err instanceof StateConflictError) throw new BuildConflictError(err.message);
       throw new TransientStorageError(`hashing s3://${config.imagesBucket()}/${key} from byte ${offset}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     if (offset > end) throw new TransientStorageError(`s3://${config.imagesBucket()}/${key}: the ranged GET returned more bytes than asked`);

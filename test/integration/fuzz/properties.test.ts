@@ -61,6 +61,11 @@ function isDialectError(route: Route, status: number, b: any): boolean {
   if (status === 410 && typeof b?.id === 'string') return true; // CloudAPI: a deleted machine answers 410 with itself
   if (b && typeof b === 'object' && typeof b.error_code === 'string' && typeof b.error_msg === 'string') return true; // gateway / IMS auth
   if (route.dialect === 'ims') return typeof b?.error?.code === 'string' && typeof b?.error?.message === 'string';
+  if (route.dialect === 'uforge') {
+    // uforgeError, in XML (UForge's default representation) or JSON, by the request's Accept
+    if (typeof b === 'string') return /<(\w+:)?uforgeError[\s>]/.test(b) && /<statusCode>\d{3}<\/statusCode>/.test(b);
+    return typeof b?.uforgeError?.statusCode === 'number';
+  }
   return typeof b?.code === 'string' && typeof b?.message === 'string';
 }
 

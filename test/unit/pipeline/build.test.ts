@@ -422,7 +422,7 @@ describe('buildImageFile with a disk-format output', () => {
     const file = compression === 'gzip' ? gunzipSync(stored) : stored;
     const reader = await openDisk(output.format, bufferSource(file));
     expect((await collect(reader.stream())).equals(disk)).toBe(true);
-  });
+  }, 60_000);
 
   it('refuses a head-patched format without a sink that can write the head', async () => {
     const sink: PipelineSink = { write: async () => undefined, close: async () => undefined, abort: async () => undefined };

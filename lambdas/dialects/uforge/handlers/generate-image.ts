@@ -18,7 +18,7 @@ export const handler = httpHandler(uforgeOptions('UforgeGenerateImage'), async (
   const target = resolveTargetFormat(request.targetFormat);
   const generated = await generateApplianceImage(applianceImageDeps())(req.caller, req.params.aid, {
     target_format: target.name,
-    format: target.diskFormat,
+    output: target.output,
     compression: request.compress ? 'gzip' : 'none',
     install_profile: request.installProfile,
   });

@@ -256,7 +256,7 @@ describe('ImsCreateImage from a file in the caller\'s bucket', () => {
     expect((await showJob(alice, exported.body.job_id)).body.status).toBe('SUCCESS');
     const obj = await s3.send(new GetObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: `user-buckets/${alice.id}/bkt/disk.raw` }));
     expect(Buffer.from(await obj.Body!.transformToByteArray()).equals(readFileSync(source))).toBe(true);
-  });
+  }, 120_000);
 
   it("cannot read another account's objects: the same bucket:key names the caller's own area", async () => {
     const [alice, bob] = [await account(), await account()];
@@ -399,7 +399,7 @@ describe('ImsListImages, ImsUpdateImage, ImsDeleteImage, ImsExportImage', () => 
     // iso is not something a machine disk can become; the schema has no ova
     expect((await call('export-image', alice, { params: { image_id: ids[1] }, body: { bucket_url: 'bkt:f.iso', file_format: 'iso' } })).status).toBe(400);
     expect((await call('export-image', alice, { params: { image_id: ids[1] }, body: { bucket_url: 'bkt:f', file_format: 'ova' } })).status).toBe(400);
-  });
+  }, 120_000);
 
   it('DELETEs an image (204); it is gone from the list and a second delete is 404', async () => {
     const res = await call('delete-image', alice, { params: { image_id: ids[2] } });

@@ -43,7 +43,7 @@ maybe('disk-format readers on qemu-img output', () => {
     qemuImg(['create', '-f', 'qcow2', base, '1M']);
     qemuImg(['create', '-f', 'qcow2', '-b', base, '-F', 'qcow2', overlay]);
     await expect(openDisk('qcow2', bufferSource(readFileSync(overlay)))).rejects.toThrow(/backing file.*qemu-img convert/);
-  });
+  }, 60_000);
 });
 
 describe('disk-format readers refuse damaged files', () => {

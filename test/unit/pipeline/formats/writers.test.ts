@@ -79,7 +79,7 @@ maybe('disk-format writers, checked by qemu-img', () => {
       const size = await writeFile(createWriter(spec, { virtualSize: text.length }), text, path.join(dir, 'text-c'));
       expect(size).toBeLessThan(text.length / 4);
     }
-  });
+  }, 60_000);
 
   it('ova: .ovf first, then the vmdk and a manifest whose SHA256 lines match; the vmdk passes the same checks', async () => {
     // Prepare
