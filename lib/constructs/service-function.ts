@@ -1,5 +1,5 @@
 /**
- * The one way this stack makes a Lambda function: a NodejsFunction on nodejs22.x/arm64, bundled by the
+ * The one way this stack makes a Lambda function: a NodejsFunction on nodejs24.x/arm64, bundled by the
  * local esbuild (never Docker), with its own retained-for-a-while log group.
  *
  * Bundling choices, and why:
@@ -17,7 +17,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { LOCK_FILE, REPO_ROOT, lambdaEntry } from '../paths';
 
-export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
+export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 export const SERVICE_NAME = 'machine-image-service';
 /**
  * Template metadata naming a function's handler (its `entry`, relative to `lambdas/`): how the local
@@ -65,7 +65,7 @@ export const createServiceFunction = (scope: Construct, id: string, props: Servi
     bundling: {
       forceDockerBundling: false,
       format: OutputFormat.ESM,
-      target: 'node22',
+      target: 'node24',
       mainFields: ['module', 'main'],
       banner: ESM_REQUIRE_BANNER,
       bundleAwsSDK: true,

@@ -343,12 +343,12 @@ describe('least privilege', () => {
 });
 
 describe('functions', () => {
-  it('all run nodejs22.x on arm64: one per route, one per task, the authorizer and the execution-ended handler', () => {
+  it('all run nodejs24.x on arm64: one per route, one per task, the authorizer and the execution-ended handler', () => {
     // The console's deployment helpers (CDK's own custom resources) are asserted in test/infra/console.test.ts.
     const functions = ofType('AWS::Lambda::Function').filter(([id]) => !id.startsWith('Custom'));
     expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + PROVISION_TASKS.length + 2);
     for (const [, fn] of functions) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     }
   });
 });
