@@ -7,7 +7,7 @@
  *
  * Used by the pipeline tests and benchmark, the local stack's seed data and integration tests.
  */
-import { createCipheriv, createHash, type Cipheriv } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -87,7 +87,7 @@ function buildTextCorpus(seed: number): Buffer {
 export class DiskContentGenerator {
   private readonly rnd: () => number;
   private readonly corpus: Buffer;
-  private readonly keystream: Cipheriv;
+  private readonly keystream: ReturnType<typeof createCipheriv>;
   private readonly zeros = Buffer.alloc(MAX_EXTENT_BLOCKS * BLOCK);
   private kind: ExtentKind = 'zero';
   private extentLeft = 0;
