@@ -13,31 +13,40 @@ import { failProvisioning } from '../lambdas/core/use-cases/provision-steps';
 import { clock, config, diskProvisioner, documentClient, imageRepository, jobRepository, machineRepository, s3Client } from '../lambdas/wiring';
 import { removeImageObjects } from '../lambdas/workflow/tasks/cleanup';
 
-export async function failInterruptedBuilds(): Promise<number> {
-  const doc = documentClient();
-  let ended = 0;
+/** Every item of the table matching a filter, page by page (start-up only: see above). */
+async function* scanItems(filter: { expression: string; names: Record<string, string>; values: Record<string, unknown> }) {
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await doc.send(
+    const page = await documentClient().send(
       new ScanCommand({
         TableName: config.tableName(),
-        FilterExpression: 'entity = :job AND #status IN (:init, :running)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':job': 'Job', ':init': 'INIT', ':running': 'RUNNING' },
+        FilterExpression: filter.expression,
+        ExpressionAttributeNames: filter.names,
+        ExpressionAttributeValues: filter.values,
         ExclusiveStartKey: start,
       }),
     );
-    for (const item of page.Items ?? []) {
-      const imageId = (item.entities as { image_id?: string } | undefined)?.image_id;
-      if (!imageId) continue;
-      await endFailedBuild({ images: imageRepository(), jobs: jobRepository(), clock, removeImageFiles: removeImageObjects })(String(item.id), imageId, {
-        code: 'Interrupted',
-        message: 'the local stack stopped while this image was being built; create it again',
-      });
-      ended++;
-    }
+    yield* page.Items ?? [];
     start = page.LastEvaluatedKey;
   } while (start);
+}
+
+export async function failInterruptedBuilds(): Promise<number> {
+  let ended = 0;
+  const jobs = scanItems({
+    expression: 'entity = :job AND #status IN (:init, :running)',
+    names: { '#status': 'status' },
+    values: { ':job': 'Job', ':init': 'INIT', ':running': 'RUNNING' },
+  });
+  for await (const item of jobs) {
+    const imageId = (item.entities as { image_id?: string } | undefined)?.image_id;
+    if (!imageId) continue;
+    await endFailedBuild({ images: imageRepository(), jobs: jobRepository(), clock, removeImageFiles: removeImageObjects })(String(item.id), imageId, {
+      code: 'Interrupted',
+      message: 'the local stack stopped while this image was being built; create it again',
+    });
+    ended++;
+  }
   return ended;
 }
 
@@ -46,34 +55,25 @@ export async function failInterruptedBuilds(): Promise<number> {
  * so whatever it wrote under the machine's disk prefix is removed and the machine ends `failed`.
  */
 export async function failInterruptedProvisioning(): Promise<number> {
-  const doc = documentClient();
   const s3 = s3Client();
   let ended = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new ScanCommand({
-        TableName: config.tableName(),
-        FilterExpression: 'entity = :machine AND #state = :provisioning',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':machine': 'Machine', ':provisioning': 'provisioning' },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const id = String(item.id);
-      const Prefix = `machines/${id}/disks/`;
-      const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: config.disksBucket(), Prefix }));
-      const objects = await s3.send(new ListObjectsV2Command({ Bucket: config.disksBucket(), Prefix }));
-      const keys = new Set([...(uploads.Uploads ?? []).map((u) => u.Key!), ...(objects.Contents ?? []).map((o) => o.Key!)]);
-      for (const key of keys) await diskProvisioner().removeDisk(key);
-      await failProvisioning({ machines: machineRepository(), clock })(id, {
-        code: 'Interrupted',
-        message: 'the local stack stopped while this machine was being provisioned; create it again',
-      });
-      ended++;
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const machines = scanItems({
+    expression: 'entity = :machine AND #state = :provisioning',
+    names: { '#state': 'state' },
+    values: { ':machine': 'Machine', ':provisioning': 'provisioning' },
+  });
+  for await (const item of machines) {
+    const id = String(item.id);
+    const Prefix = `machines/${id}/disks/`;
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: config.disksBucket(), Prefix }));
+    const objects = await s3.send(new ListObjectsV2Command({ Bucket: config.disksBucket(), Prefix }));
+    const keys = new Set([...(uploads.Uploads ?? []).map((u) => u.Key!), ...(objects.Contents ?? []).map((o) => o.Key!)]);
+    for (const key of keys) await diskProvisioner().removeDisk(key);
+    await failProvisioning({ machines: machineRepository(), clock })(id, {
+      code: 'Interrupted',
+      message: 'the local stack stopped while this machine was being provisioned; create it again',
+    });
+    ended++;
+  }
   return ended;
 }
