@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { api, stack } from '../../helpers/local-stack';
+import { api, stack, type ApiResponse } from '../../helpers/local-stack';
 import { makeAccount, makeToken } from '../../helpers/fixtures';
 import { config, documentClient } from '../../../lambdas/wiring';
 import { toImageItem } from '../../../lambdas/adapters/dynamodb/image-repository';
@@ -64,7 +64,7 @@ describe('bounded listing pages', () => {
     bob = await makeAccount('replay');
     aliceToken = await makeToken(alice.login);
     const base = Date.parse('2026-02-01T00:00:00Z');
-    images = Array.from({ length: N }, (_, i) => {
+    images = Array.from({ length: N }, (_, i): Image => {
       const at = new Date(base + i * 1000).toISOString();
       return {
         id: `${randomBytes(4).toString('hex')}-0000-4000-8000-${String(i).padStart(12, '0')}`,
@@ -73,7 +73,7 @@ describe('bounded listing pages', () => {
         version: '1.0.0',
         acl: [],
         // one more carries the tag but is not active: the default state filter leaves it out
-        tags: matching.includes(i) || i === 200 ? { tier } : {},
+        tags: matching.includes(i) || i === 200 ? { tier } : ({} as Record<string, string>),
         requirements: {},
         os: 'linux',
         type: 'zvol',
@@ -84,7 +84,7 @@ describe('bounded listing pages', () => {
         updated_at: at,
         files: [],
         rev: 1,
-      } satisfies Image;
+      };
     });
     await load(images);
   });
@@ -96,7 +96,7 @@ describe('bounded listing pages', () => {
     const sizes: number[] = [];
     let marker: string | null = null;
     do {
-      const res = await api('GET', `/${alice.login}/images?owner=${alice.id}&tag.tier=${tier}&limit=5${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`);
+      const res: ApiResponse = await api('GET', `/${alice.login}/images?owner=${alice.id}&tag.tier=${tier}&limit=5${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`);
       expect(res.status).toBe(200);
       ids.push(...res.body.map((i: { id: string }) => i.id));
       sizes.push(res.body.length);
@@ -118,7 +118,7 @@ describe('bounded listing pages', () => {
     let marker: string | null = null;
     let pages = 0;
     do {
-      const res = await api('GET', `/${alice.login}/images?owner=${alice.id}&state=all&limit=250${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`);
+      const res: ApiResponse = await api('GET', `/${alice.login}/images?owner=${alice.id}&state=all&limit=250${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`);
       ids.push(...res.body.map((i: { id: string }) => i.id));
       if (res.headers.get('x-next-marker')) expect(res.body).toHaveLength(250);
       marker = res.headers.get('x-next-marker');
@@ -133,7 +133,7 @@ describe('bounded listing pages', () => {
     const perRequest: number[] = [];
     let next: string | undefined = `/v2/cloudimages?tag=tier=${tier}&status=active&limit=5`;
     while (next && perRequest.length < 100) {
-      const res = await api('GET', next, undefined, { headers: { 'x-auth-token': aliceToken } });
+      const res: ApiResponse = await api('GET', next, undefined, { headers: { 'x-auth-token': aliceToken } });
       expect(res.status).toBe(200);
       ids.push(...res.body.images.map((i: { id: string }) => i.id));
       expect(res.body.images.length).toBeLessThanOrEqual(5);
@@ -158,7 +158,7 @@ describe('bounded listing pages', () => {
     const imsIds: string[] = [];
     let next: string | undefined = `/v2/cloudimages?name=${twin}`;
     for (let i = 0; next && i < 100; i++) {
-      const page = await api('GET', next, undefined, { headers: { 'x-auth-token': aliceToken } });
+      const page: ApiResponse = await api('GET', next, undefined, { headers: { 'x-auth-token': aliceToken } });
       expect(page.status).toBe(200);
       imsIds.push(...page.body.images.map((img: { id: string }) => img.id));
       next = page.body.next;
