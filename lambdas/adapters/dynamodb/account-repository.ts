@@ -43,7 +43,6 @@ export class DynamoAccountRepository implements AccountRepository {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.account(id), ConsistentRead: true }));
     if (!out.Item) return undefined;
     const { PK, SK, entity, ...account } = out.Item;
-    void PK, SK, entity;
     return account as Account;
   }
 

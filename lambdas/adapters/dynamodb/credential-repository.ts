@@ -13,7 +13,6 @@ import { keys } from './table';
 function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
   if (!item) return undefined;
   const { PK, SK, entity, ...rest } = item;
-  void PK, SK, entity;
   return rest as T;
 }
 
