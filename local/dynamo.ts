@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { withDynamoFaults } from './protocol-faults';
+import { withReadMeters } from './read-meter';
 import { mkdirSync } from 'node:fs';
 import { listenOnLoopback } from './listen';
 import { installLatency, type Latency } from './latency';
@@ -43,7 +44,8 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
   // Fault plans from tests (local/faults.ts) act before dynalite sees a request.
   const [listener] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   server.removeAllListeners('request');
-  server.on('request', withDynamoFaults(listener));
+  // Read meters (local/read-meter.ts) count what tests' requests read.
+  server.on('request', withReadMeters(withDynamoFaults(listener)));
   const latency = installLatency(server);
   const port = await listenOnLoopback(server, options.port);
   let closing: Promise<void> | undefined;

@@ -44,7 +44,8 @@ export interface ImageRepository {
    * One source of the "visible to me" listing, in ascending sort-key order (the unique
    * `<created_at>#<id>` every image index shares), strictly after `after`. `owned`: the account's
    * images; `shared`: images whose acl entries name the account (resolved to the image items);
-   * `public`: public images. May return fewer than `limit` items (filters), with `exhausted` false.
+   * `public`: public images. `limit` bounds the entries *evaluated* (DynamoDB applies Limit before
+   * the filter), so it may return fewer items, even none, with `exhausted` false.
    */
   listSource(source: ImageSource, account: string, opts: { after?: string; limit: number; filter: ImageFilter }): Promise<ImageSourcePage>;
   /** Writes `pending` acl entry items (the shared-with index) for these accounts; an existing entry keeps its status. */
@@ -62,6 +63,8 @@ export interface ImageSourcePage {
   /** Sort key of the last item the source evaluated (to resume after), when not exhausted. */
   lastKey?: string;
   exhausted: boolean;
+  /** Index entries (or name-record holders) evaluated to answer, matching or not; default `items.length`. */
+  read?: number;
 }
 
 /** Image files in object storage, by image (each image owns the objects under its own prefix). */
