@@ -10,7 +10,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { lockSecondsFor, type AkskCredential, type LoginThrottlePolicy, type PasswordCredential, type SshKeyCredential, type TokenCredential } from '../../core/credential';
 import type { CredentialRepository } from '../../core/ports';
-import { INDEXES, keys } from './table';
+import { INDEXES, keys, TTL_ATTRIBUTE } from './table';
 
 function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
   if (!item) return undefined;
@@ -66,7 +66,7 @@ export class DynamoCredentialRepository implements CredentialRepository {
           Key,
           UpdateExpression: 'SET attempts = if_not_exists(attempts, :zero) + :one, touched_at = :now, #ttl = :ttl',
           ConditionExpression: '(attribute_not_exists(blocked_until) OR blocked_until <= :now) AND (attribute_not_exists(attempts) OR attempts < :max)',
-          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
           ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':now': iso, ':ttl': ttl, ':max': policy.maxAttempts },
         }),
       );
@@ -137,8 +137,10 @@ export class DynamoCredentialRepository implements CredentialRepository {
   }
 
   putToken(token: TokenCredential): Promise<void> {
-    // `ttl` lets DynamoDB expire the item where TTL is enabled; the authorizer checks expires_at regardless.
-    return this.put(keys.token(token.hash), 'Token', { ...token, ...ownerIndex(token.accountId, 'TOKEN', token.created_at, token.hash), ttl: Math.floor(Date.parse(token.expires_at) / 1000) + 86_400 }, 'attribute_not_exists(PK)');
+    // TTL_ATTRIBUTE lets DynamoDB delete the item a day after it expires (the table's TTL; deletion
+    // lags, so the authorizer checks expires_at itself, lambdas/auth/token.ts).
+    const ttl = Math.floor(Date.parse(token.expires_at) / 1000) + 86_400;
+    return this.put(keys.token(token.hash), 'Token', { ...token, ...ownerIndex(token.accountId, 'TOKEN', token.created_at, token.hash), [TTL_ATTRIBUTE]: ttl }, 'attribute_not_exists(PK)');
   }
 
   async getToken(hash: string): Promise<TokenCredential | undefined> {

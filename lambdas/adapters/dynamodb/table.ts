@@ -34,6 +34,9 @@
  */
 export const TABLE_KEYS = { partitionKey: 'PK', sortKey: 'SK' } as const;
 
+/** The attribute the table's TimeToLiveSpecification names: epoch seconds after which DynamoDB may delete the item. */
+export const TTL_ATTRIBUTE = 'ttl';
+
 export const INDEXES = {
   byOwner: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
   publicImages: { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
