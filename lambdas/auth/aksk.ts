@@ -102,7 +102,7 @@ export type AkskResult =
 export async function authenticateAksk(req: AuthRequest, deps: AuthDeps, opts: { bodySha256?: string } = {}): Promise<AkskResult | undefined> {
   const auth = parseAkskAuthorization(req.headers.authorization);
   // The date and the host must be signed: an unsigned host lets a signature be replayed at another endpoint.
-  if (!auth || !auth.signedHeaders.includes('x-sdk-date') || !auth.signedHeaders.includes('host')) return undefined;
+  if (!auth?.signedHeaders.includes('x-sdk-date') || !auth.signedHeaders.includes('host')) return undefined;
   const sdkDate = req.headers['x-sdk-date'];
   if (!sdkDate || !withinSkew(parseSdkDate(sdkDate), deps.clock.now())) return undefined;
   const declared = req.headers['x-sdk-content-sha256'];

@@ -26,7 +26,7 @@ const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => 
 function queryStrings(query: AuthRequest['query']): string[] {
   if (!query.length) return [''];
   const build = (entries: AuthRequest['query'], esc: (s: string) => string) =>
-    '?' + entries.flatMap(([k, vs]) => vs.map((v) => `${esc(k)}=${esc(v)}`)).join('&');
+    `?${entries.flatMap(([k, vs]) => vs.map((v) => `${esc(k)}=${esc(v)}`)).join('&')}`;
   const sorted = [...query].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return [build(query, qsEscape), build(query, rfc3986), build(sorted, qsEscape), build(sorted, rfc3986)];
 }

@@ -43,7 +43,6 @@ export class DynamoAccountRepository implements AccountRepository {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.account(id), ConsistentRead: true }));
     if (!out.Item) return undefined;
     const { PK, SK, entity, ...account } = out.Item;
-    void PK, SK, entity;
     return account as Account;
   }
 
@@ -67,7 +66,6 @@ export class DynamoAccountRepository implements AccountRepository {
         }),
       );
       const { PK, SK, entity, ...account } = out.Attributes ?? {};
-      void PK, SK, entity;
       return account as Account;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) throw new NotFoundError(`account ${id} not found`);

@@ -15,7 +15,6 @@ import { INDEXES, keys, TTL_ATTRIBUTE } from './table';
 function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
   if (!item) return undefined;
   const { PK, SK, entity, GSI1PK, GSI1SK, ...rest } = item;
-  void PK, SK, entity, GSI1PK, GSI1SK;
   return rest as T;
 }
 
@@ -147,7 +146,6 @@ export class DynamoCredentialRepository implements CredentialRepository {
     const item = await this.get<TokenCredential & { ttl?: number }>(keys.token(hash));
     if (!item) return undefined;
     const { ttl, ...token } = item;
-    void ttl;
     return token;
   }
 
@@ -198,7 +196,6 @@ export class DynamoCredentialRepository implements CredentialRepository {
       );
       for (const item of page.Items ?? []) {
         const { ttl, ...rest } = strip<T & { ttl?: number }>(item)!;
-        void ttl;
         out.push(rest as T);
       }
       ExclusiveStartKey = page.LastEvaluatedKey;

@@ -164,7 +164,7 @@ export const createAksk =
     const account = await accountOf(deps, login);
     const cred: AkskCredential = {
       ak: randomString(20, ALNUM),
-      sk: randomString(40, ALNUM + 'abcdefghijklmnopqrstuvwxyz'),
+      sk: randomString(40, `${ALNUM}abcdefghijklmnopqrstuvwxyz`),
       accountId: account.id,
       login: account.login,
       created_at: deps.clock.now().toISOString(),
