@@ -50,12 +50,22 @@ describe('account disable / enable', () => {
     const { token } = await issueToken(w)('alice', { ttlSeconds: 3600 });
     const aksk = await createAksk(w)('alice');
     const requests: Record<string, () => AuthRequest> = {
-      signature: () => req({ method: 'GET', path: '/alice', headers: signatureHeaders({ method: 'GET', pathAndQuery: '/alice', login: 'alice', key }) }),
-      basic: () => req({ method: 'GET', path: '/alice', headers: { authorization: basicAuthorization({ login: 'alice', password: PASSWORD }) } }),
+      signature: () =>
+        req({ method: 'GET', path: '/alice', headers: signatureHeaders({ method: 'GET', pathAndQuery: '/alice', login: 'alice', key }) }),
+      basic: () =>
+        req({ method: 'GET', path: '/alice', headers: { authorization: basicAuthorization({ login: 'alice', password: PASSWORD }) } }),
       token: () => req({ method: 'GET', path: '/alice', headers: { 'x-auth-token': token } }),
-      aksk: () => req({ method: 'GET', path: '/v2/cloudimages', headers: huaweiSignedHeaders({ baseUrl: 'http://127.0.0.1:8080', method: 'GET', path: '/v2/cloudimages', aksk }) }),
+      aksk: () =>
+        req({
+          method: 'GET',
+          path: '/v2/cloudimages',
+          headers: huaweiSignedHeaders({ baseUrl: 'http://127.0.0.1:8080', method: 'GET', path: '/v2/cloudimages', aksk }),
+        }),
     };
-    const outcome = async () => Object.fromEntries(await Promise.all(Object.entries(requests).map(async ([k, r]) => [k, (await authenticate(r(), w))?.principal.accountId])));
+    const outcome = async () =>
+      Object.fromEntries(
+        await Promise.all(Object.entries(requests).map(async ([k, r]) => [k, (await authenticate(r(), w))?.principal.accountId])),
+      );
     const all = (v: string | undefined) => Object.fromEntries(Object.keys(requests).map((k) => [k, v]));
 
     expect(await outcome()).toEqual(all(ALICE.id));
@@ -80,11 +90,18 @@ describe('account disable / enable', () => {
 
 describe('password hash upgrade', () => {
   const OLD: ScryptParams = { N: 256, r: 8, p: 1, keylen: 32 };
-  const basic = (password: string, sourceIp = '10.1.0.1') => ({ ...req({ method: 'GET', path: '/alice', headers: { authorization: basicAuthorization({ login: 'alice', password }) } }), sourceIp });
+  const basic = (password: string, sourceIp = '10.1.0.1') => ({
+    ...req({ method: 'GET', path: '/alice', headers: { authorization: basicAuthorization({ login: 'alice', password }) } }),
+    sourceIp,
+  });
 
   async function withOldHash() {
     const w = await world();
-    await w.credentials.putPassword({ accountId: ALICE.id, ...(await hashPassword(PASSWORD, OLD)), updated_at: '2026-01-02T00:00:00.000Z' });
+    await w.credentials.putPassword({
+      accountId: ALICE.id,
+      ...(await hashPassword(PASSWORD, OLD)),
+      updated_at: '2026-01-02T00:00:00.000Z',
+    });
     return w;
   }
 
@@ -144,9 +161,19 @@ describe('listing and revoking credentials', () => {
     const pair = await createAksk(w)('alice');
 
     const keys = await listKeys(w)('alice');
-    expect(keys).toEqual([{ fingerprint: key.fingerprint, sha256_fingerprint: added.sha256Fingerprint, type: 'ed25519', name: 'laptop', created_at: expect.any(String) }]);
+    expect(keys).toEqual([
+      {
+        fingerprint: key.fingerprint,
+        sha256_fingerprint: added.sha256Fingerprint,
+        type: 'ed25519',
+        name: 'laptop',
+        created_at: expect.any(String),
+      },
+    ]);
     const tokens = await listTokens(w)('alice');
-    expect(tokens).toEqual([{ id: sha256Hex(token).slice(0, TOKEN_ID_LENGTH), created_at: expect.any(String), expires_at, expired: false }]);
+    expect(tokens).toEqual([
+      { id: sha256Hex(token).slice(0, TOKEN_ID_LENGTH), created_at: expect.any(String), expires_at, expired: false },
+    ]);
     const aksks = await listAksks(w)('alice');
     expect(aksks).toEqual([{ ak: pair.ak, created_at: expect.any(String) }]);
     const text = JSON.stringify([keys, tokens, aksks]);
@@ -165,7 +192,11 @@ describe('listing and revoking credentials', () => {
 
     await expect(deleteKey(w)('bob', key.fingerprint)).rejects.toThrow(/not found/);
     await expect(deleteKey(w)('alice', 'not-a-fingerprint')).rejects.toThrow(/MD5/);
-    expect(await deleteKey(w)('alice', key.fingerprint.toUpperCase())).toEqual({ login: 'alice', fingerprint: key.fingerprint, deleted: true });
+    expect(await deleteKey(w)('alice', key.fingerprint.toUpperCase())).toEqual({
+      login: 'alice',
+      fingerprint: key.fingerprint,
+      deleted: true,
+    });
     expect(await listKeys(w)('alice')).toEqual([]);
     await expect(deleteKey(w)('alice', key.fingerprint)).rejects.toThrow(/not found/);
 
