@@ -34,6 +34,7 @@ export const handlers: Record<string, () => AnyHandler> = {
   'workflow/tasks/remove-disk.ts': () => require('../lambdas/workflow/tasks/remove-disk').handler,
   'workflow/tasks/mark-machine-failed.ts': () => require('../lambdas/workflow/tasks/mark-machine-failed').handler,
   'workflow/execution-ended.ts': () => require('../lambdas/workflow/execution-ended').handler,
+  'events/job-stream.ts': () => require('../lambdas/events/job-stream').handler,
   'workflow/tasks/start-ranges.ts': () => require('../lambdas/workflow/tasks/start-ranges').handler,
   'workflow/tasks/build-range.ts': () => require('../lambdas/workflow/tasks/build-range').handler,
   'workflow/tasks/assemble-file.ts': () => require('../lambdas/workflow/tasks/assemble-file').handler,

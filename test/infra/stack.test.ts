@@ -343,10 +343,10 @@ describe('least privilege', () => {
 });
 
 describe('functions', () => {
-  it('all run nodejs24.x on arm64: one per route, one per task, the authorizer and the execution-ended handler', () => {
+  it('all run nodejs24.x on arm64: one per route, one per task, the authorizer, the execution-ended handler and the job-event publisher', () => {
     // The console's deployment helpers (CDK's own custom resources) are asserted in test/infra/console.test.ts.
     const functions = ofType('AWS::Lambda::Function').filter(([id]) => !id.startsWith('Custom'));
-    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + PROVISION_TASKS.length + 2);
+    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + PROVISION_TASKS.length + 3);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     }
