@@ -132,6 +132,8 @@ export interface AccountRepository {
   create(account: Account): Promise<void>;
   get(id: string): Promise<Account | undefined>;
   getByLogin(login: string): Promise<Account | undefined>;
+  /** Disables (a time) or re-enables (undefined) an existing account: a conditional write; NotFoundError when absent. */
+  setDisabled(id: string, disabledAt: string | undefined): Promise<Account>;
 }
 
 /**
@@ -246,4 +248,17 @@ export interface CredentialRepository {
   deleteToken(hash: string, accountId: string): Promise<boolean>;
   putAksk(cred: import('./credential').AkskCredential): Promise<void>;
   getAksk(ak: string): Promise<import('./credential').AkskCredential | undefined>;
+  /**
+   * Replaces a password hash with a stronger one (same password, new salt and params) only if the
+   * item still holds `expect` — a concurrent change or upgrade wins. `updated_at` is kept, so tokens
+   * stay valid. False when the condition failed.
+   */
+  upgradePassword(accountId: string, expect: { hash: string; salt: string }, next: Pick<import('./credential').PasswordCredential, 'hash' | 'salt' | 'params'>): Promise<boolean>;
+  /** An account's credentials of one kind, oldest first (one Query on the owner index; secrets included: callers strip them). */
+  listKeys(accountId: string): Promise<import('./credential').SshKeyCredential[]>;
+  listTokens(accountId: string): Promise<import('./credential').TokenCredential[]>;
+  listAksks(accountId: string): Promise<import('./credential').AkskCredential[]>;
+  /** Conditional deletes of one credential of this account; false when there was none. */
+  deleteKey(login: string, md5Fingerprint: string, accountId: string): Promise<boolean>;
+  deleteAksk(ak: string, accountId: string): Promise<boolean>;
 }
