@@ -10,6 +10,7 @@ import { listVisibleImages, readBudget, sourcesFor, type ListImagesOptions, type
 import { canSee, type Image } from '../../../lambdas/core/image';
 import { matchesFilter, type ImageFilter } from '../../../lambdas/core/image-filter';
 import { ValidationError } from '../../../lambdas/core/errors';
+import { encodeListCursor } from '../../../lambdas/core/list-cursor';
 import type { ImageSource, ImageSourcePage } from '../../../lambdas/core/ports';
 import { FakeImages } from '../../helpers/fakes';
 
@@ -135,6 +136,23 @@ describe('ListImages read budget', () => {
       cursor = next.cursor;
     }
     expect(found).toEqual(['smartos']);
+  });
+
+  it('a marker the caller writes itself moves where sources resume, never what they may show', async () => {
+    const images = new CountingImages();
+    const list = Array.from({ length: 40 }, (_, i) =>
+      image({ owner: ['acct-me', 'acct-x', 'acct-y'][i % 3], public: i % 4 === 0, acl: i % 5 === 0 && i % 3 !== 0 ? ['acct-me'] : [], created_at: at(i) }),
+    );
+    await seed(images, list);
+    const visible = new Set(expected(images, me, {}));
+    const positions = ['', null, key(list[3]), key(list[20]), key(list[39])];
+    for (const owned of positions)
+      for (const shared of positions)
+        for (const pub of positions) {
+          const forged = encodeListCursor({ owned, shared, public: pub }, { accountId: 'acct-me', scope: '', filter: {} });
+          const page = await listVisibleImages({ images })(me, { limit: 1000, cursor: forged });
+          for (const i of page.items) expect(visible.has(i.id)).toBe(true);
+        }
   });
 
   it('pages of random listings, filters and page sizes are exactly the unbounded listing, each request within the budget', async () => {
