@@ -20,7 +20,7 @@ export const handler = httpHandler({ operation: 'ImsListImages', renderer: imsRe
   const scope = `ims:${JSON.stringify(Object.entries(filters).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`;
   const page = await listVisibleImages({ images: imageRepository() })(
     req.caller,
-    { ...q.filter, limit: q.limit, cursor: q.cursor },
+    { ...q.filter, ...(q.ownOnly && { owner: req.caller.accountId }), limit: q.limit, cursor: q.cursor },
     { accept: (image) => q.keep(image, req.caller.accountId), scope },
   );
   const link = (extra: Record<string, string>) => `/v2/cloudimages?${new URLSearchParams({ ...q.links, ...extra, limit: String(q.limit) })}`;
