@@ -3,7 +3,9 @@
  * login), reserved by a conditional counter before scrypt runs, so concurrent guesses cannot overshoot;
  * a blocked source does not lock the user out from elsewhere, nor its tokens or signed requests; an
  * unknown login, a blocked one and a wrong password get the same answer in similar time. A password
- * change revokes earlier tokens. Sources are distinct loopback addresses (127.0.0.x).
+ * change revokes earlier tokens. Sources are distinct loopback addresses (127.0.0.x). Every attempt
+ * runs scrypt at N=2^17 (hundreds of ms of CPU each, all in the one local stack process): these tests
+ * get minutes, not the default 30 s.
  */
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
@@ -65,7 +67,7 @@ describe('password throttling per source', () => {
     expect((await getFrom(ATTACKER, path, { 'x-auth-token': token })).status).toBe(200);
     const key = await makeKey(user.login);
     expect((await getFrom(ATTACKER, path, signatureHeaders({ method: 'GET', pathAndQuery: path, login: user.login, key }))).status).toBe(200);
-  });
+  }, 180_000);
 
   it('answers an unknown login, a blocked one and a wrong password alike, in similar time', async () => {
     const path = `/${user.login}`;
@@ -82,7 +84,7 @@ describe('password throttling per source', () => {
     const [u, b, w] = [median(samples.unknown.map((r) => r.ms)), median(samples.blocked.map((r) => r.ms)), median(samples.wrong.map((r) => r.ms))];
     // each path runs scrypt: no path is several times faster than another (the finding was 9 ms vs 65 ms)
     for (const [x, y] of [[u, w], [b, w], [u, b]]) expect(x / y).toBeGreaterThan(0.4);
-  });
+  }, 180_000);
 
   it('revokes API tokens issued before a password change', async () => {
     const other = await makeAccount('lockpw');
@@ -94,5 +96,5 @@ describe('password throttling per source', () => {
     rememberPassword(other.login, password);
     expect((await getFrom('127.0.0.6', `/${other.login}`, { 'x-auth-token': token })).status).toBe(401);
     expect((await getFrom('127.0.0.6', `/${other.login}`, { 'x-auth-token': await makeToken(other.login) })).status).toBe(200);
-  });
+  }, 60_000);
 });
