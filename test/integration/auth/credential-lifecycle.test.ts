@@ -85,7 +85,7 @@ describe('admin commands', () => {
     expect(await admin(['account', 'set-password', login, '--password-stdin'], second)).toMatchObject({ code: 0, out: { login } });
     expect((await api('GET', `/${login}`, undefined, { as: { login, password: second } })).status).toBe(200);
     expect((await api('GET', `/${login}`, undefined, { as: { login, password: first } })).status).toBe(401);
-  });
+  }, 120_000);
 
   it('key add | list | delete: the list shows fingerprints only; a deleted key is refused at once', async () => {
     const alice = await makeAccount('keys');
@@ -105,7 +105,7 @@ describe('admin commands', () => {
     expect((await signed()).status).toBe(401);
     expect((await admin(['key', 'list', alice.login])).out).toEqual([]);
     await expect(admin(['key', 'delete', alice.login, pair.fingerprint])).rejects.toMatchObject({ message: expect.stringMatching(/not found/) });
-  });
+  }, 120_000);
 
   it('token create | list | revoke: the list shows ids and times, never the token; a revoked token is refused at once, the other still works', async () => {
     const alice = await makeAccount('toks');
@@ -127,7 +127,7 @@ describe('admin commands', () => {
     expect((await byToken(one.token)).status).toBe(401);
     expect((await byToken(two.token)).status).toBe(200);
     expect((await admin(['token', 'list', alice.login])).out).toHaveLength(1);
-  });
+  }, 120_000);
 
   it('aksk create | list | delete: the list shows access keys, never the SK; a deleted pair is refused at once', async () => {
     const alice = await makeAccount('aksk');
@@ -143,7 +143,7 @@ describe('admin commands', () => {
     expect(await admin(['aksk', 'delete', alice.login, pair.ak])).toMatchObject({ code: 0, out: { ak: pair.ak, deleted: true } });
     expect((await signed()).status).toBe(401);
     expect((await admin(['aksk', 'list', alice.login])).out).toEqual([]);
-  });
+  }, 120_000);
 
   it('bucket put and machine register', async () => {
     const alice = await makeAccount('admput');
@@ -153,7 +153,7 @@ describe('admin commands', () => {
     const machine = await admin(['machine', 'register', alice.login, '--name', 'web', '--os', 'linux', '--type', 'lx-dataset', '--disk', file]);
     expect(machine).toMatchObject({ code: 0, out: { name: 'web', state: 'stopped', disks: [{ size: 64 * 1024 }] } });
     expect((await api('GET', `/${alice.login}/machines/${machine.out.id}`)).body).toMatchObject({ id: machine.out.id, name: 'web' });
-  });
+  }, 120_000);
 
   it('answers --help for every command and for all, and an unknown command with the help and a non-zero code', async () => {
     const all = await admin(['--help']);
@@ -168,7 +168,7 @@ describe('admin commands', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/unknown command `key frobnicate`/);
     expect(unknown.err).toContain('commands:');
-  });
+  }, 120_000);
 
   it('`npm run admin` itself: --help lists every command (exit 0); an unknown command fails; a command prints JSON', async () => {
     const help = adminProcess(['--help']);
@@ -237,7 +237,7 @@ describe('password hash upgrade', () => {
     expect((await api('GET', `/${account.login}`, undefined, basic)).status).toBe(200);
     expect((await api('GET', `/${account.login}`, undefined, { as: { login: account.login, password: `${password}x` } })).status).toBe(401);
     expect((await api('GET', `/${account.login}`, undefined, { as: null, headers: { 'x-auth-token': token } })).status).toBe(200);
-  }, 60_000);
+  }, 120_000);
 
   it('leaves an old hash alone after a wrong password', async () => {
     const account = await makeAccount('noupgrade');
@@ -246,5 +246,5 @@ describe('password hash upgrade', () => {
     const before = await item(keys.password(account.id));
     expect((await api('GET', `/${account.login}`, undefined, { as: { login: account.login, password: 'a wrong password' } })).status).toBe(401);
     expect(await item(keys.password(account.id))).toEqual(before);
-  }, 60_000);
+  }, 120_000);
 });
