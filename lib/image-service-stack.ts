@@ -4,8 +4,8 @@
  * functions) → HTTP API (route functions, authorizer) → web console (S3 + CloudFront, the API as its
  * second origin).
  */
-import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import { CfnOutput, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
 import { BuildWorkflow } from './constructs/build-workflow';
 import { Data } from './constructs/data';
 import { ExecutionFailures } from './constructs/execution-failures';

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { withDynamoFaults } from './protocol-faults';
+import { withReadMeters } from './read-meter';
 import { mkdirSync } from 'node:fs';
 import { listenOnLoopback } from './listen';
 import { installLatency, type Latency } from './latency';
@@ -47,7 +48,8 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
   // Fault plans from tests (local/faults.ts) act before dynalite sees a request.
   const [listener] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   server.removeAllListeners('request');
-  const withFaults = withDynamoFaults(listener);
+  // Read meters (local/read-meter.ts) count what tests' requests read.
+  const withFaults = withReadMeters(withDynamoFaults(listener));
   let endpoint = '';
   server.on('request', options.stream ? withStreamCapture(withFaults, listener, options.stream, () => endpoint) : withFaults);
   const latency = installLatency(server);

@@ -4,15 +4,15 @@
  * The stack is synthesized once for the file, with bundling skipped (no esbuild runs) and the CDK's
  * CloudFormation schema validation made strict, so a template CloudFormation would reject fails here.
  */
-import { App, CfnElement } from 'aws-cdk-lib';
+import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { IConstruct } from 'constructs';
+import type { IConstruct } from 'constructs';
 import { INDEXES, TABLE_KEYS } from '../../lambdas/adapters/dynamodb/table';
 import { BUILD_TASKS, PROVISION_TASKS, routes } from '../../lambdas/routes';
 import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
 import { BUILD_STATES, FORWARD_TASKS } from '../../lib/constructs/build-workflow';
 import { ImageServiceStack, STACK_OUTPUTS } from '../../lib/image-service-stack';
-import { AslState, localDefinitionFromTemplate } from '../../lib/local-asl';
+import { type AslState, localDefinitionFromTemplate } from '../../lib/local-asl';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }>;
 
