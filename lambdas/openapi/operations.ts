@@ -5,7 +5,15 @@
  * and an example for every body (test/unit/openapi.test.ts validates each against its schema).
  */
 import * as z from 'zod';
-import { cloneImageBody, createImageFromMachineBody, createMachineBody, exportImageBody, listImagesQuery, listMachinesQuery, updateImageBody } from '../dialects/triton/schemas';
+import {
+  cloneImageBody,
+  createImageFromMachineBody,
+  createMachineBody,
+  exportImageBody,
+  listImagesQuery,
+  listMachinesQuery,
+  updateImageBody,
+} from '../dialects/triton/schemas';
 import { waitQuery } from '../dialects/triton/long-poll';
 import { listQuery as imsListQuery } from '../dialects/ims/query';
 import { dataImagesOnly, exportBody, fromBucket, fromMachine, fromVolume, patchOp } from '../dialects/ims/schemas';
@@ -36,22 +44,45 @@ const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).optional().describe('Page size (1–1000).'),
   marker: z.string().max(2048).optional().describe('Opaque marker from the previous page (`x-next-marker`).'),
 });
-const actionQuery = (actions: readonly [string, ...string[]]) => z.object({ action: z.enum(actions).optional().describe('The action (or `action` in the body).') });
+const actionQuery = (actions: readonly [string, ...string[]]) =>
+  z.object({ action: z.enum(actions).optional().describe('The action (or `action` in the body).') });
 const downloadQuery = z.object({ downloadId: z.string().optional().describe('A one-time download key (no credentials needed with it).') });
 
 export const OPERATION_DOCS: Record<string, OperationDoc> = {
   Ping: { summary: 'Liveness check (anonymous).' },
   GetOpenApi: { summary: 'This OpenAPI document (anonymous).' },
 
-  ListImages: { summary: 'List own, shared-with-me and public images (CloudAPI filters, `tag.KEY=VALUE`).', query: listImagesQuery.extend(pageQuery.shape) },
+  ListImages: {
+    summary: 'List own, shared-with-me and public images (CloudAPI filters, `tag.KEY=VALUE`).',
+    query: listImagesQuery.extend(pageQuery.shape),
+  },
   CreateImageFromMachine: {
     summary: 'Create an image from a stopped machine; answers at once with the image `creating` and its job in `x-joyent-jobid`.',
     status: 201,
-    body: { schema: createImageFromMachineBody, required: true, examples: { minimal: { machine: EXAMPLE_ID, name: 'my-image', version: '1.0.0' }, full: { machine: EXAMPLE_ID, name: 'web', version: '2.1', description: 'nginx on linux', homepage: 'https://example.com', acl: [OTHER_ID], tags: { role: 'web', tier: 1 }, compression: 'none' } } },
+    body: {
+      schema: createImageFromMachineBody,
+      required: true,
+      examples: {
+        minimal: { machine: EXAMPLE_ID, name: 'my-image', version: '1.0.0' },
+        full: {
+          machine: EXAMPLE_ID,
+          name: 'web',
+          version: '2.1',
+          description: 'nginx on linux',
+          homepage: 'https://example.com',
+          acl: [OTHER_ID],
+          tags: { role: 'web', tier: 1 },
+          compression: 'none',
+        },
+      },
+    },
   },
   GetImage: { summary: 'Get an image in any state; `?wait=N` long-polls for its next change (ETag / If-None-Match).', query: waitQuery },
   GetImageFile: { summary: "Redirect (302) to a presigned URL of the image's file.", status: 302 },
-  GetJob: { summary: 'Get a job: status, progress, entities, times; `?wait=N` long-polls for its next change (ETag / If-None-Match).', query: waitQuery },
+  GetJob: {
+    summary: 'Get a job: status, progress, entities, times; `?wait=N` long-polls for its next change (ETag / If-None-Match).',
+    query: waitQuery,
+  },
   JobAction: {
     summary: 'Job actions: `cancel` stops a build (the job ends CANCELLED, the image failed).',
     query: actionQuery(['cancel']),
@@ -64,7 +95,12 @@ export const OPERATION_DOCS: Record<string, OperationDoc> = {
     query: actionQuery(['update', 'clone', 'export', 'accept-share', 'reject-share']),
     body: {
       schema: z.union([updateImageBody, exportImageBody.extend({ action: z.literal('export').optional() }), cloneImageBody]),
-      examples: { update: { description: 'new text', tags: { role: 'db' } }, share: { acl: [OTHER_ID] }, export: { action: 'export', manta_path: '/stor/images/web' }, clone: {} },
+      examples: {
+        update: { description: 'new text', tags: { role: 'db' } },
+        share: { acl: [OTHER_ID] },
+        export: { action: 'export', manta_path: '/stor/images/web' },
+        clone: {},
+      },
     },
   },
   DeleteImage: { summary: 'Delete an image (a `creating` one: its build is cancelled).', status: 204 },
@@ -103,13 +139,26 @@ export const OPERATION_DOCS: Record<string, OperationDoc> = {
   ImsListImages: { summary: 'List images (IMS filters).', query: imsListQuery },
   ImsUpdateImage: {
     summary: 'Update an image with a JSON patch.',
-    body: { schema: z.array(patchOp).min(1).max(20), required: true, examples: { rename: [{ op: 'replace', path: '/name', value: 'renamed' }, { op: 'remove', path: '/__description' }] } },
+    body: {
+      schema: z.array(patchOp).min(1).max(20),
+      required: true,
+      examples: {
+        rename: [
+          { op: 'replace', path: '/name', value: 'renamed' },
+          { op: 'remove', path: '/__description' },
+        ],
+      },
+    },
   },
   ImsDeleteImage: { summary: 'Delete an image.', status: 204 },
   ImsShowQuota: { summary: "The account's image quotas." },
   ImsUpdateMemberStatus: {
     summary: 'Accept or reject images shared with the caller; answers `{job_id}`.',
-    body: { schema: updateMemberStatusBody, required: true, examples: { accept: { images: [EXAMPLE_ID], project_id: OTHER_ID, status: 'accepted' } } },
+    body: {
+      schema: updateMemberStatusBody,
+      required: true,
+      examples: { accept: { images: [EXAMPLE_ID], project_id: OTHER_ID, status: 'accepted' } },
+    },
   },
   ImsExportImage: {
     summary: "Export an image's file to the caller's bucket; answers `{job_id}`.",
@@ -120,18 +169,44 @@ export const OPERATION_DOCS: Record<string, OperationDoc> = {
   UforgeCreateAppliance: {
     summary: 'Create an appliance (a template on one of your machines).',
     status: 201,
-    body: { schema: createAppliance, required: true, xmlRoot: 'appliance', examples: { web: { name: 'web-appliance', version: '1.0', machineId: EXAMPLE_ID, osProfile: { name: 'Ubuntu', version: '22.04', arch: 'x86_64' }, installProfile: { memorySize: 1024, diskSize: 10240 } } } },
+    body: {
+      schema: createAppliance,
+      required: true,
+      xmlRoot: 'appliance',
+      examples: {
+        web: {
+          name: 'web-appliance',
+          version: '1.0',
+          machineId: EXAMPLE_ID,
+          osProfile: { name: 'Ubuntu', version: '22.04', arch: 'x86_64' },
+          installProfile: { memorySize: 1024, diskSize: 10240 },
+        },
+      },
+    },
   },
   UforgeGetAppliance: { summary: 'Get an appliance.' },
   UforgeUpdateAppliance: {
     summary: 'Update an appliance.',
-    body: { schema: updateAppliance, required: true, xmlRoot: 'appliance', examples: { rename: { name: 'web-appliance-2', version: '1.1' } } },
+    body: {
+      schema: updateAppliance,
+      required: true,
+      xmlRoot: 'appliance',
+      examples: { rename: { name: 'web-appliance-2', version: '1.1' } },
+    },
   },
   UforgeDeleteAppliance: { summary: 'Delete an appliance and its images (running generations are cancelled).', status: 204 },
   UforgeGenerateImage: {
     summary: 'Generate a machine image of the appliance in a target format; answers the image ticket.',
     status: 201,
-    body: { schema: generateBody, required: true, xmlRoot: 'image', examples: { raw: { compress: true, targetFormat: { name: 'Raw' }, installProfile: { memorySize: 512 } }, qcow2: { targetFormat: { name: 'KVM' } } } },
+    body: {
+      schema: generateBody,
+      required: true,
+      xmlRoot: 'image',
+      examples: {
+        raw: { compress: true, targetFormat: { name: 'Raw' }, installProfile: { memorySize: 512 } },
+        qcow2: { targetFormat: { name: 'KVM' } },
+      },
+    },
   },
   UforgeListImages: { summary: "List the appliance's images." },
   UforgeDeleteAllImages: { summary: "Delete all the appliance's images.", status: 204 },
@@ -142,7 +217,15 @@ export const OPERATION_DOCS: Record<string, OperationDoc> = {
   UforgeDeleteImage: { summary: 'Delete an image (a running generation is cancelled).', status: 204 },
   UforgeGetImageStatus: { summary: 'The generation status: `percentage`, `complete`.' },
   UforgeCancelImage: { summary: 'Cancel a running generation.' },
-  UforgeDownloadImage: { summary: 'Download a compressed image (with credentials, or once per `downloadId`): a redirect to a presigned URL.', status: 302, query: downloadQuery },
-  UforgeDownloadImageFile: { summary: 'Download a compressed image by file name: a redirect to a presigned URL.', status: 302, query: downloadQuery },
+  UforgeDownloadImage: {
+    summary: 'Download a compressed image (with credentials, or once per `downloadId`): a redirect to a presigned URL.',
+    status: 302,
+    query: downloadQuery,
+  },
+  UforgeDownloadImageFile: {
+    summary: 'Download a compressed image by file name: a redirect to a presigned URL.',
+    status: 302,
+    query: downloadQuery,
+  },
   UforgeListTargetFormats: { summary: 'The target formats and the disk formats they map to.' },
 };

@@ -16,7 +16,9 @@ import { OPERATION_DOCS } from '../../lambdas/openapi/operations';
 type Json = Record<string, any>;
 const FILE = path.join(__dirname, '..', '..', 'docs', 'openapi.json');
 const doc = openApiDocument(routes) as Json;
-const operations: [string, string, Json][] = Object.entries(doc.paths as Json).flatMap(([p, methods]) => Object.entries(methods as Json).map(([m, op]) => [p, m, op as Json] as [string, string, Json]));
+const operations: [string, string, Json][] = Object.entries(doc.paths as Json).flatMap(([p, methods]) =>
+  Object.entries(methods as Json).map(([m, op]) => [p, m, op as Json] as [string, string, Json]),
+);
 /** POST/PUT/PATCH routes whose handlers read no body. */
 const BODYLESS = new Set(['CreateToken', 'UforgeRegenerateImage', 'UforgeRegenerateImagePut']);
 
@@ -56,14 +58,18 @@ describe('OpenAPI document', () => {
   it('every POST, PUT and PATCH route that reads a body documents it with examples', () => {
     for (const route of routes.filter((r) => ['POST', 'PUT', 'PATCH'].includes(r.method) && !BODYLESS.has(r.operation))) {
       const body = doc.paths[route.path][route.method.toLowerCase()].requestBody;
-      expect({ operation: route.operation, examples: Object.keys(body?.content?.['application/json']?.examples ?? {}).length > 0 }).toEqual({ operation: route.operation, examples: true });
+      expect({ operation: route.operation, examples: Object.keys(body?.content?.['application/json']?.examples ?? {}).length > 0 }).toEqual(
+        { operation: route.operation, examples: true },
+      );
     }
   });
 
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats(ajv);
   const examples = operations.flatMap(([, , op]) =>
-    Object.entries((op.requestBody?.content?.['application/json']?.examples ?? {}) as Record<string, { value: unknown }>).map(([name, ex]) => [`${op.operationId}: ${name}`, op, ex.value] as const),
+    Object.entries((op.requestBody?.content?.['application/json']?.examples ?? {}) as Record<string, { value: unknown }>).map(
+      ([name, ex]) => [`${op.operationId}: ${name}`, op, ex.value] as const,
+    ),
   );
 
   it.each(examples)('example %s validates against its schema in the document and parses with the handler schema', (_name, op, value) => {
