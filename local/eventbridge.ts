@@ -5,7 +5,7 @@
  * a known bus, `Source`, `DetailType` and a `Detail` that is a JSON object — a bad entry is refused in
  * `Entries` with `FailedEntryCount`, as AWS does, while the others are accepted.
  *
- * Accepted events are kept in a sink, in order, that tests and developers read with `GET /--events`
+ * Accepted events are kept in a sink (the latest 10,000), in order, that tests and developers read with `GET /--events`
  * (`?bus=<name>` to filter; `DELETE /--events` empties it). Events on the default bus also go to the
  * local rules (local/events.ts), as the Step Functions status events do.
  */
@@ -40,6 +40,8 @@ export interface LocalEventBridge {
 }
 
 const MAX_ENTRIES = 10;
+/** The sink keeps the latest events only, so a long-running `npm start` does not grow without bound. */
+const SINK_LIMIT = 10_000;
 const MAX_REQUEST_BYTES = 256 * 1024;
 
 interface Entry {
@@ -131,6 +133,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
         detail: detail as Record<string, unknown>,
       };
       sink.push(event);
+      if (sink.length > SINK_LIMIT) sink.splice(0, sink.length - SINK_LIMIT);
       if (bus === 'default')
         options.onDefaultBusEvent?.({
           version: '0',

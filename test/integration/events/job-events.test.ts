@@ -4,6 +4,10 @@
  * publishes to the stack's bus through the real EventBridge client; the local EventBridge keeps what
  * it accepted, read here with `GET /--events`. Each job's events are checked in order.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { api, poll, stack } from '../../helpers/local-stack';
 import { makeAccount, makeMachine } from '../../helpers/fixtures';
 import { armS3Fault } from '../../helpers/s3-faults';
@@ -20,6 +24,13 @@ interface Sunk {
   detail: JobStateChange;
 }
 
+/** The published schema of the detail (docs/events/image-job-state-change.schema.json): every event must match it. */
+const ajv = new Ajv2020({ allErrors: true });
+addFormats(ajv);
+const validDetail = ajv.compile(
+  JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'docs', 'events', 'image-job-state-change.schema.json'), 'utf8')),
+);
+
 async function eventsOf(jobId: string): Promise<JobStateChange[]> {
   const res = await fetch(`${stack.env.AWS_ENDPOINT_URL_EVENTBRIDGE}/--events?bus=${encodeURIComponent(stack.env.EVENT_BUS_NAME)}`);
   const { events } = (await res.json()) as { events: Sunk[] };
@@ -27,6 +38,7 @@ async function eventsOf(jobId: string): Promise<JobStateChange[]> {
     .filter((e) => e.detail.job === jobId)
     .map((e) => {
       expect(e).toMatchObject({ source: JOB_EVENT_SOURCE, 'detail-type': JOB_EVENT_DETAIL_TYPE });
+      expect({ valid: validDetail(e.detail), errors: validDetail.errors ?? null }).toEqual({ valid: true, errors: null });
       return e.detail;
     });
 }
