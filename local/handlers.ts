@@ -7,6 +7,7 @@ export type AnyHandler = (event: any, context: any) => Promise<any>;
 
 export const handlers: Record<string, () => AnyHandler> = {
   'dialects/service/handlers/ping.ts': () => require('../lambdas/dialects/service/handlers/ping').handler,
+  'dialects/service/handlers/openapi.ts': () => require('../lambdas/dialects/service/handlers/openapi').handler,
   'dialects/triton/handlers/list-images.ts': () => require('../lambdas/dialects/triton/handlers/list-images').handler,
   'dialects/triton/handlers/create-image-from-machine.ts': () => require('../lambdas/dialects/triton/handlers/create-image-from-machine').handler,
   'dialects/triton/handlers/get-image.ts': () => require('../lambdas/dialects/triton/handlers/get-image').handler,
