@@ -20,6 +20,7 @@ import * as zlib from 'node:zlib';
 import { looksIncompressible } from '../members';
 import {
   DiskFormatError,
+  blockRuns,
   blocks,
   cachedSource,
   defaultConcurrency,
@@ -236,12 +237,13 @@ export function createVmdkWriter(opts: VmdkWriterOptions): DiskWriter {
           gt = Buffer.alloc(GT_BYTES);
           table++;
         };
-        for await (const block of blocks(raw, size, GRAIN)) {
-          while (Math.floor(block.index / GT_ENTRIES) > table) putTable();
-          if (!block.zero) {
-            gt.writeUInt32LE(sector, (block.index % GT_ENTRIES) * 4);
-            out.push(block.data);
-            sector += GRAIN_SECTORS;
+        // runs of data grains go out as the source's own buffers (a run stays inside one grain table)
+        for await (const run of blockRuns(raw, size, GRAIN, { alignBlocks: GT_ENTRIES })) {
+          while (Math.floor(run.first / GT_ENTRIES) > table) putTable();
+          if (!run.zero) {
+            for (let i = 0; i < run.count; i++) gt.writeUInt32LE(sector + i * GRAIN_SECTORS, ((run.first + i) % GT_ENTRIES) * 4);
+            for (const p of run.pieces) out.push(p);
+            sector += run.count * GRAIN_SECTORS;
           }
           if (out.length > 0) yield* out.splice(0);
         }
