@@ -21,6 +21,7 @@
  */
 import * as zlib from 'node:zlib';
 import { looksIncompressible } from '../members';
+import { DeflatePool } from './deflate';
 import {
   DiskFormatError,
   blockRuns,
@@ -49,12 +50,17 @@ const COPIED = 1n << 63n;
 const COMPRESSED = 1n << 62n;
 const OFFSET_MASK = 0x00ff_ffff_ffff_fe00n; // bits 9–55
 const MAX_VIRTUAL = 2 ** 50; // well inside what 56-bit offsets and JS integers express
+export const QCOW2_DEFLATE_LEVEL = 4;
 
 export interface Qcow2WriterOptions {
   virtualSize: number;
   /** Deflate the clusters that shrink (qemu-img convert -c). */
   compressed?: boolean;
-  /** zlib level for compressed clusters, default 6. */
+  /**
+   * zlib level for compressed clusters, default QCOW2_DEFLATE_LEVEL (4): on 64 KiB clusters
+   * compressed independently it yields files no larger than qemu-img's (level 6 with a 4 KiB window)
+   * for three quarters of level 6's CPU (docs/decisions/disk-formats.md).
+   */
   level?: number;
   /** Clusters deflated at once, default one per core. */
   concurrency?: number;
@@ -94,9 +100,6 @@ export function qcow2Layout(virtualSize: number): Layout {
 
 type Encoded = { block: Block; deflated?: Buffer };
 
-function deflateRaw(data: Buffer, level: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => zlib.deflateRaw(data, { level, memLevel: 9, chunkSize: 2 * CLUSTER }, (err, out) => (err ? reject(err) : resolve(out))));
-}
 
 export function createQcow2Writer(opts: Qcow2WriterOptions): DiskWriter {
   const size = opts.virtualSize;
@@ -104,7 +107,7 @@ export function createQcow2Writer(opts: Qcow2WriterOptions): DiskWriter {
   const virtualSize = roundUp(size, SECTOR);
   const layout = qcow2Layout(virtualSize);
   const compressed = opts.compressed ?? false;
-  const level = opts.level ?? 6;
+  const level = opts.level ?? QCOW2_DEFLATE_LEVEL;
   const concurrency = opts.concurrency ?? defaultConcurrency();
 
   const l1 = Buffer.alloc(layout.l1Entries * 8);
@@ -223,30 +226,35 @@ export function createQcow2Writer(opts: Qcow2WriterOptions): DiskWriter {
           if (out.length > 0) yield* out.splice(0);
         }
       } else {
+        const deflater = new DeflatePool('raw', level, concurrency * 2);
         const encode = async (block: Block): Promise<Encoded> => {
           if (block.zero || looksIncompressible(block.data, 0, block.data.length)) return { block };
-          const deflated = await deflateRaw(block.data, level);
+          const deflated = await deflater.deflate(block.data);
           return deflated.length < CLUSTER - SECTOR ? { block, deflated } : { block };
         };
-        for await (const { block, deflated } of orderedMap(blocks(raw, size, CLUSTER), encode, concurrency * 2)) {
-          enterRegion(block.index);
-          if (!block.zero) {
-            l2 ??= Buffer.alloc(CLUSTER);
-            let entry: bigint;
-            if (deflated) {
-              const at = pos;
-              out.push(deflated);
-              pos += deflated.length;
-              for (let c = Math.floor(at / CLUSTER); c <= Math.floor((pos - 1) / CLUSTER); c++) ref(c);
-              const extraSectors = Math.floor((pos - 1) / SECTOR) - Math.floor(at / SECTOR);
-              entry = COMPRESSED | (BigInt(extraSectors) << BigInt(62 - (CLUSTER_BITS - 8))) | BigInt(at);
-            } else {
-              entry = BigInt(putCluster(block.data)) | COPIED;
+        try {
+          for await (const { block, deflated } of orderedMap(blocks(raw, size, CLUSTER), encode, concurrency * 2)) {
+            enterRegion(block.index);
+            if (!block.zero) {
+              l2 ??= Buffer.alloc(CLUSTER);
+              let entry: bigint;
+              if (deflated) {
+                const at = pos;
+                out.push(deflated);
+                pos += deflated.length;
+                for (let c = Math.floor(at / CLUSTER); c <= Math.floor((pos - 1) / CLUSTER); c++) ref(c);
+                const extraSectors = Math.floor((pos - 1) / SECTOR) - Math.floor(at / SECTOR);
+                entry = COMPRESSED | (BigInt(extraSectors) << BigInt(62 - (CLUSTER_BITS - 8))) | BigInt(at);
+              } else {
+                entry = BigInt(putCluster(block.data)) | COPIED;
+              }
+              l2.writeBigUInt64BE(entry, (block.index % L2_ENTRIES) * 8);
             }
-            l2.writeBigUInt64BE(entry, (block.index % L2_ENTRIES) * 8);
+            flushRefblocks();
+            if (out.length > 0) yield* out.splice(0);
           }
-          flushRefblocks();
-          if (out.length > 0) yield* out.splice(0);
+        } finally {
+          deflater.close();
         }
       }
       flushL2();
