@@ -10,7 +10,6 @@ import { getConsistent, putNew } from './items';
 
 const strip = (item: Record<string, unknown>): Job => {
   const { PK, SK, GSI1PK, GSI1SK, entity, ...job } = item;
-  void PK, SK, GSI1PK, GSI1SK, entity;
   return job as unknown as Job;
 };
 
