@@ -176,6 +176,21 @@ export interface WorkflowStarter {
   startBuild(request: BuildRequest): Promise<{ executionArn: string }>;
 }
 
+/**
+ * A copy run by the build workflow instead of the request, when it can outlast one (a file at or above
+ * the copy-in-workflow threshold; docs/decisions/async-provisioning.md): a clone (the new image, which
+ * the workflow makes `active` or `failed`) or an IMS export (the job only; the exported image is never
+ * touched, so its input carries no top-level `imageId`).
+ */
+export type CopyWorkflowRequest =
+  | { jobId: string; owner: string; imageId: string; copy: { kind: 'clone'; sourceImageId: string; file: ImageFile } }
+  | { jobId: string; owner: string; copy: { kind: 'export'; sourceImageId: string; file: ImageFile; toKey: string; output?: TargetDiskFormat } };
+
+export interface CopyWorkflowStarter {
+  /** Starts the copy; idempotent per jobId (the execution is named after it). */
+  startCopy(request: CopyWorkflowRequest): Promise<{ executionArn: string }>;
+}
+
 /** Input of the provisioning workflow: expand an image file into a new machine's boot disk. */
 export interface ProvisionRequest {
   machineId: string;
