@@ -108,8 +108,13 @@ export interface JobRepository {
   create(job: Job): Promise<void>;
   get(id: string): Promise<Job | undefined>;
   update(id: string, expect: { statuses: JobStatus[] }, changes: Partial<Omit<Job, 'id' | 'owner' | 'rev'>>): Promise<Job>;
-  /** Adds `bytes` to `work_done` atomically while the job is RUNNING (concurrent writers); returns the job after. */
-  addWork(id: string, bytes: number): Promise<Job>;
+  /**
+   * Work of one unit among concurrent ones (a range of a chunked build): raises that unit's high-water
+   * mark to `done` bytes and adds only the rise to `work_done`, atomically, while the job is RUNNING.
+   * A retried unit that starts again from 0 adds nothing until it passes what its failed attempt
+   * reported, so work is never counted twice. Returns the job after (the unit marks are not part of it).
+   */
+  addWork(id: string, work: { unit: number; done: number }): Promise<Job>;
   /**
    * Sets progress (with eta and phase) while the job is RUNNING, only if that raises its progress, so
    * concurrent reporters never move it back. Resolves false when nothing was written.
