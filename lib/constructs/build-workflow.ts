@@ -20,7 +20,7 @@
  * Task by its state name (see lib/local-asl.ts).
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   Choice,
@@ -32,17 +32,17 @@ import {
   Map as MapState,
   Pass,
   Result,
-  RetryProps,
+  type RetryProps,
   StateMachine,
   StateMachineType,
   Succeed,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { BUILD_TASKS, BuildTask, taskEntry } from '../../lambdas/routes';
+import { BUILD_TASKS, type BuildTask, taskEntry } from '../../lambdas/routes';
 import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
 import { DEFAULT_CHUNKING, MIN_PART_BYTES, type ChunkingSettings, type ChunkingState } from '../../lambdas/workflow/chunked';
-import { Data } from './data';
+import type { Data } from './data';
 import { createServiceFunction } from './service-function';
 
 /** State names of the build workflow, as they appear in the ASL. Task names come from BUILD_TASKS. */

@@ -119,7 +119,7 @@ export class FakeJobs implements JobRepository {
   }
   async raiseProgress(id: string, changes: { progress: number; eta?: string; phase?: string }) {
     const cur = this.items.get(id);
-    if (!cur || cur.status !== 'RUNNING' || cur.progress >= changes.progress) return false;
+    if (cur?.status !== 'RUNNING' || cur.progress >= changes.progress) return false;
     Object.assign(cur, clone(changes), { rev: cur.rev + 1 });
     return true;
   }

@@ -4,15 +4,15 @@
  * The stack is synthesized once for the file, with bundling skipped (no esbuild runs) and the CDK's
  * CloudFormation schema validation made strict, so a template CloudFormation would reject fails here.
  */
-import { App, CfnElement } from 'aws-cdk-lib';
+import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { IConstruct } from 'constructs';
+import type { IConstruct } from 'constructs';
 import { INDEXES, TABLE_KEYS } from '../../lambdas/adapters/dynamodb/table';
 import { BUILD_TASKS, PROVISION_TASKS, routes } from '../../lambdas/routes';
 import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
 import { BUILD_STATES, FORWARD_TASKS } from '../../lib/constructs/build-workflow';
 import { ImageServiceStack, STACK_OUTPUTS } from '../../lib/image-service-stack';
-import { AslState, localDefinitionFromTemplate } from '../../lib/local-asl';
+import { type AslState, localDefinitionFromTemplate } from '../../lib/local-asl';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }>;
 
@@ -347,10 +347,10 @@ describe('least privilege', () => {
 });
 
 describe('functions', () => {
-  it('all run nodejs24.x on arm64: one per route, one per task, the authorizer and the execution-ended handler', () => {
+  it('all run nodejs24.x on arm64: one per route, one per task, the authorizer, the execution-ended handler and the job-event publisher', () => {
     // The console's deployment helpers (CDK's own custom resources) are asserted in test/infra/console.test.ts.
     const functions = ofType('AWS::Lambda::Function').filter(([id]) => !id.startsWith('Custom'));
-    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + PROVISION_TASKS.length + 2);
+    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + PROVISION_TASKS.length + 3);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     }

@@ -10,7 +10,6 @@ import { getConsistent, putNew } from './items';
 
 const strip = (item: Record<string, unknown>): Job => {
   const { PK, SK, GSI1PK, GSI1SK, entity, work_units, ...job } = item;
-  void PK, SK, GSI1PK, GSI1SK, entity, work_units;
   return job as unknown as Job;
 };
 

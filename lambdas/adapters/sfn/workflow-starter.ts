@@ -2,7 +2,7 @@
  * WorkflowStarter on Step Functions. The execution is named after the job, so a retried start of
  * the same job is idempotent (Standard workflows return the same execution for the same name+input).
  */
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { StateConflictError } from '../../core/errors';
 import type { BuildRequest, CopyWorkflowRequest, CopyWorkflowStarter, WorkflowStarter } from '../../core/ports';
 

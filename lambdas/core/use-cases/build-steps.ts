@@ -16,7 +16,7 @@ export interface BuildStepDeps {
 /** INIT → RUNNING, once the image is confirmed still `creating`. */
 export const beginBuild = (deps: BuildStepDeps) => async (jobId: string, imageId: string, phase: string): Promise<Job> => {
   const image = await deps.images.get(imageId);
-  if (!image || image.state !== 'creating') throw new StateConflictError(`image ${imageId} is ${image?.state ?? 'gone'}; nothing to build`, image?.state);
+  if (image?.state !== 'creating') throw new StateConflictError(`image ${imageId} is ${image?.state ?? 'gone'}; nothing to build`, image?.state);
   const job = await deps.jobs.get(jobId);
   if (job?.status === 'RUNNING') return job;
   return deps.jobs.update(jobId, { statuses: ['INIT'] }, { status: 'RUNNING', phase, begin_time: deps.clock.now().toISOString() });
