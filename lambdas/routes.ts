@@ -89,6 +89,8 @@ export const BUILD_TASKS = [
   'BuildRange',
   'AssembleFile',
   'HashFile',
+  // large clones and exports (lambdas/workflow/copy.ts)
+  'CopyFile',
 ] as const;
 export type BuildTask = (typeof BUILD_TASKS)[number];
 /** Task states of the provisioning workflow (lib/constructs/provision-workflow.ts), same file mapping. */

@@ -66,6 +66,12 @@ export const config = {
     concurrentBuilds: positiveInt(process.env.QUOTA_CONCURRENT_BUILDS) ?? DEFAULT_QUOTAS.concurrentBuilds,
   }),
   provisionStateMachineArn: () => env('PROVISION_STATE_MACHINE_ARN'),
+  /**
+   * Clones and IMS exports of files at least this large run in the build workflow, not the request
+   * (COPY_WORKFLOW_THRESHOLD_BYTES; default 1 GiB, the chunking threshold's default: a copy plus its
+   * read-back check of more can outlast API Gateway's 29 s).
+   */
+  copyInWorkflowBytes: (): number => positiveInt(process.env.COPY_WORKFLOW_THRESHOLD_BYTES) ?? 1024 ** 3,
   /** The stack's event bus for job state changes (lib/constructs/job-events.ts). */
   eventBusName: () => env('EVENT_BUS_NAME'),
 };
