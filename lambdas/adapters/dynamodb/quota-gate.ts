@@ -67,6 +67,8 @@ export class DynamoQuotaGate implements QuotaGate {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
       }
       const current = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: slotKey(owner, n), ConsistentRead: true }))).Item as { holder?: string; acquired_at?: string } | undefined;
+      // re-admitting the same image (a use case that checks before writing its own records) keeps its slot
+      if (current?.holder === imageId) return true;
       if (!current || (await this.holds(current))) continue;
       try {
         await this.doc.send(new PutCommand({ TableName: this.tableName, Item, ConditionExpression: 'holder = :old', ExpressionAttributeValues: { ':old': current.holder } }));

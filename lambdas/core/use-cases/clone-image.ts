@@ -38,7 +38,9 @@ export const cloneImage =
       job_id: undefined,
       rev: 1,
     };
-    await deps.quotas?.admit(caller.accountId, clone.id, { build: false });
+    // a clone is `creating` while its file is copied: it takes a build slot like any creation in flight,
+    // so a burst of clones cannot all pass the image count before any is written
+    await deps.quotas?.admit(caller.accountId, clone.id, { build: true });
     await deps.images.create(clone);
     try {
       const copied = await deps.files.copyFile(file, clone.id);
