@@ -8,7 +8,7 @@ import { api, poll } from '../helpers/local-stack';
 import { makeAccount, makeMachine, makeToken } from '../helpers/fixtures';
 import { DEFAULT_QUOTAS } from '../../lambdas/core/quota';
 import type { Image } from '../../lambdas/core/image';
-import { imageRepository } from '../../lambdas/wiring';
+import { imageRepository, machineRepository } from '../../lambdas/wiring';
 
 const json = { accept: 'application/json' };
 
@@ -67,5 +67,33 @@ describe('quotas cannot be bypassed', () => {
     expect(held.status).toBe(200);
     expect(held.body.length).toBeGreaterThanOrEqual(DEFAULT_QUOTAS.images);
     expect(held.body.length).toBeLessThanOrEqual(DEFAULT_QUOTAS.images - 1 + DEFAULT_QUOTAS.concurrentBuilds);
+  }, 120_000);
+
+  it('Triton: machines are bounded per account — a burst provisions at most the concurrent quota; the held quota refuses more', async () => {
+    // Found: CreateMachine had no quota: any number of machines (each a provisioned disk) from one account.
+    const user = await makeAccount('machquota');
+    const { machine } = await makeMachine(user.login, { size: 64 * 1024 });
+    const created = await api('POST', `/${user.login}/images`, { machine: machine.id, name: 'seed', version: '1.0.0' });
+    expect(created.status).toBe(201);
+    await poll(() => api('GET', `/${user.login}/images/${created.body.id}`), (x) => x.body?.state !== 'creating');
+    const h = { as: null, headers: { 'x-auth-token': await makeToken(user.login) } };
+    const burst = await Promise.all(
+      Array.from({ length: 3 * DEFAULT_QUOTAS.concurrentProvisions }, () => api('POST', `/${user.login}/machines`, { image: created.body.id, package: 'g1-small' }, h)),
+    );
+    const accepted = burst.filter((r) => r.status === 201);
+    const refused = burst.filter((r) => r.status !== 201);
+    expect(accepted.length).toBeGreaterThanOrEqual(1);
+    expect(accepted.length).toBeLessThanOrEqual(DEFAULT_QUOTAS.concurrentProvisions);
+    for (const r of refused) expect([r.status, r.body.code]).toEqual([409, 'QuotaExceeded']);
+    const listed = await api('GET', `/${user.login}/machines`, undefined, h);
+    expect(listed.body.length).toBe(1 + accepted.length); // the registered machine and the accepted ones
+    // once they are provisioned, the account may create more, up to the machines it may hold
+    for (const r of accepted) await poll(() => api('GET', `/${user.login}/machines/${r.body.id}`, undefined, h), (x) => x.body?.state !== 'provisioning');
+    const now = new Date().toISOString();
+    for (let i = listed.body.length; i < DEFAULT_QUOTAS.machines; i++) {
+      await machineRepository().create({ id: randomUUID(), owner: user.id, name: `held-${i}`, state: 'stopped', os: 'linux', type: 'lx-dataset', image: created.body.id, disks: [], created_at: now, updated_at: now, rev: 1 });
+    }
+    const full = await api('POST', `/${user.login}/machines`, { image: created.body.id, package: 'g1-small' }, h);
+    expect([full.status, full.body.code]).toEqual([409, 'QuotaExceeded']);
   }, 120_000);
 });
