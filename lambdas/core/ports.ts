@@ -234,6 +234,8 @@ export interface FileUrlSigner {
  */
 export interface QuotaGate {
   admit(owner: string, imageId: string, opts: { build: boolean }): Promise<void>;
+  /** Admits a new machine: under the machines held and the provisionings in flight (QuotaExceededError). */
+  admitMachine(owner: string, machineId: string): Promise<void>;
   usage(owner: string): Promise<import('./quota').QuotaUsage & { limits: import('./quota').QuotaLimits }>;
 }
 

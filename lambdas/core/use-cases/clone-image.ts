@@ -53,7 +53,9 @@ export const cloneImage =
       rev: 1,
     };
     const inWorkflow = deps.inWorkflow && file.size >= deps.inWorkflow.thresholdBytes ? deps.inWorkflow : undefined;
-    await deps.quotas?.admit(caller.accountId, clone.id, { build: inWorkflow !== undefined });
+    // a clone is `creating` while its file is copied (in the request or in the workflow): it takes a build
+    // slot like any creation in flight, so a burst of clones cannot all pass the image count before any is written
+    await deps.quotas?.admit(caller.accountId, clone.id, { build: true });
     if (inWorkflow) return cloneInWorkflow(deps, inWorkflow, { ...clone, job_id: deps.ids.uuid() }, source.id, file);
     await deps.images.create(clone);
     try {
