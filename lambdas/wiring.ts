@@ -60,12 +60,20 @@ export const config = {
   imagesBucket: () => env('IMAGES_BUCKET'),
   disksBucket: () => env('DISKS_BUCKET'),
   stateMachineArn: () => env('STATE_MACHINE_ARN'),
-  /** Per-account quotas: QUOTA_IMAGES and QUOTA_CONCURRENT_BUILDS, else the defaults (core/quota.ts). */
+  /** Per-account quotas: QUOTA_IMAGES, QUOTA_CONCURRENT_BUILDS, QUOTA_MACHINES, QUOTA_CONCURRENT_PROVISIONS, else the defaults (core/quota.ts). */
   quotas: (): QuotaLimits => ({
     images: positiveInt(process.env.QUOTA_IMAGES) ?? DEFAULT_QUOTAS.images,
     concurrentBuilds: positiveInt(process.env.QUOTA_CONCURRENT_BUILDS) ?? DEFAULT_QUOTAS.concurrentBuilds,
+    machines: positiveInt(process.env.QUOTA_MACHINES) ?? DEFAULT_QUOTAS.machines,
+    concurrentProvisions: positiveInt(process.env.QUOTA_CONCURRENT_PROVISIONS) ?? DEFAULT_QUOTAS.concurrentProvisions,
   }),
   provisionStateMachineArn: () => env('PROVISION_STATE_MACHINE_ARN'),
+  /**
+   * Clones and IMS exports of files at least this large run in the build workflow, not the request
+   * (COPY_WORKFLOW_THRESHOLD_BYTES; default 1 GiB, the chunking threshold's default: a copy plus its
+   * read-back check of more can outlast API Gateway's 29 s).
+   */
+  copyInWorkflowBytes: (): number => positiveInt(process.env.COPY_WORKFLOW_THRESHOLD_BYTES) ?? 1024 ** 3,
   /** The stack's event bus for job state changes (lib/constructs/job-events.ts). */
   eventBusName: () => env('EVENT_BUS_NAME'),
 };
@@ -99,7 +107,7 @@ export const imageFileConverter = /* @__PURE__ */ once(() => new S3ImageFileConv
 export const provisionStarter = /* @__PURE__ */ once(() => new SfnProvisionStarter(sfnClient(), config.provisionStateMachineArn()));
 export const workflowStopper = /* @__PURE__ */ once(() => new SfnWorkflowStopper(sfnClient()));
 export const credentialRepository = /* @__PURE__ */ once(() => new DynamoCredentialRepository(documentClient(), config.tableName()));
-export const quotaGate = /* @__PURE__ */ once(() => new DynamoQuotaGate(documentClient(), config.tableName(), imageRepository(), config.quotas(), clock));
+export const quotaGate = /* @__PURE__ */ once(() => new DynamoQuotaGate(documentClient(), config.tableName(), imageRepository(), config.quotas(), clock, machineRepository()));
 export const applianceRepository = /* @__PURE__ */ once(() => new DynamoApplianceRepository(documentClient(), config.tableName()));
 export const applianceImageRepository = /* @__PURE__ */ once(() => new DynamoApplianceImageRepository(documentClient(), config.tableName()));
 export const eventBridgeClient = /* @__PURE__ */ client(() => new EventBridgeClient({}));

@@ -52,7 +52,13 @@ export class LocalStream {
 
   constructor(readonly region: string) {}
 
-  append(table: string, eventName: StreamRecord['eventName'], keys: AttributeMap, before: AttributeMap | undefined, after: AttributeMap | undefined): void {
+  append(
+    table: string,
+    eventName: StreamRecord['eventName'],
+    keys: AttributeMap,
+    before: AttributeMap | undefined,
+    after: AttributeMap | undefined,
+  ): void {
     this.sequence += 1n;
     const record: StreamRecord = {
       eventID: randomUUID().replace(/-/g, ''),
@@ -107,7 +113,9 @@ class KeyLocks {
         if (this.tails.get(key) === tail) this.tails.delete(key);
       });
     }
-    return () => releases.forEach((r) => r());
+    return () => {
+      for (const r of releases) r();
+    };
   }
 }
 
@@ -151,7 +159,11 @@ export function withStreamCapture(
           let out = '';
           res.setEncoding('utf8');
           res.on('data', (d) => (out += d));
-          res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(out || '{}')) : reject(new Error(`local stream ${target}: ${res.statusCode} ${out}`))));
+          res.on('end', () =>
+            res.statusCode === 200
+              ? resolve(JSON.parse(out || '{}'))
+              : reject(new Error(`local stream ${target}: ${res.statusCode} ${out}`)),
+          );
         },
       );
       req.on('error', reject);
@@ -162,7 +174,9 @@ export function withStreamCapture(
     const keySchema = (table: string) => {
       let names = schemas.get(table);
       if (!names) {
-        names = call('DescribeTable', { TableName: table }, headers).then((out) => ((out.Table as { KeySchema: { AttributeName: string }[] }).KeySchema ?? []).map((k) => k.AttributeName));
+        names = call('DescribeTable', { TableName: table }, headers).then((out) =>
+          ((out.Table as { KeySchema: { AttributeName: string }[] }).KeySchema ?? []).map((k) => k.AttributeName),
+        );
         names.catch(() => schemas.delete(table));
         schemas.set(table, names);
       }
@@ -174,7 +188,9 @@ export function withStreamCapture(
     };
     if (operation === 'BatchWriteItem') {
       const out: Target[] = [];
-      for (const [table, requests] of Object.entries((body.RequestItems ?? {}) as Record<string, { PutRequest?: { Item: AttributeMap }; DeleteRequest?: { Key: AttributeMap } }[]>)) {
+      for (const [table, requests] of Object.entries(
+        (body.RequestItems ?? {}) as Record<string, { PutRequest?: { Item: AttributeMap }; DeleteRequest?: { Key: AttributeMap } }[]>,
+      )) {
         for (const r of requests) {
           const item = r.PutRequest?.Item ?? r.DeleteRequest?.Key;
           if (item) out.push({ table, key: await keyOf(table, item) });
@@ -201,10 +217,17 @@ export function withStreamCapture(
       }
       const release = await locks.acquire(targets.map((t) => `${t.table}\u0000${JSON.stringify(t.key)}`));
       try {
-        const get = async (t: Target) => ((await call('GetItem', { TableName: t.table, Key: t.key, ConsistentRead: true }, req.headers)).Item as AttributeMap | undefined);
+        const get = async (t: Target) =>
+          (await call('GetItem', { TableName: t.table, Key: t.key, ConsistentRead: true }, req.headers)).Item as AttributeMap | undefined;
         const before = await Promise.all(targets.map(get)).catch(() => undefined);
         const finished = new Promise<void>((resolve) => res.on('close', resolve));
-        const replay = Object.assign(new PassThrough(), { headers: req.headers, method: req.method, url: req.url, httpVersion: req.httpVersion, socket: req.socket });
+        const replay = Object.assign(new PassThrough(), {
+          headers: req.headers,
+          method: req.method,
+          url: req.url,
+          httpVersion: req.httpVersion,
+          socket: req.socket,
+        });
         replay.end(text);
         listener(replay as unknown as IncomingMessage, res);
         await finished;
@@ -241,13 +264,18 @@ export interface LocalStreamConsumers {
 }
 
 /** Feeds the stream's records to each consumer, in order, as the event source mapping does. */
-export function startStreamConsumers(stream: LocalStream, consumers: LocalStreamConsumer[], options: { retryDelayMs?: number } = {}): LocalStreamConsumers {
+export function startStreamConsumers(
+  stream: LocalStream,
+  consumers: LocalStreamConsumer[],
+  options: { retryDelayMs?: number } = {},
+): LocalStreamConsumers {
   const retryDelayMs = options.retryDelayMs ?? 200;
   const pumps = consumers.map((consumer) => {
     const queue: StreamRecord[] = [];
     let running: Promise<void> | undefined;
     let closed = false;
-    const passes = (r: StreamRecord) => consumer.filters.length === 0 || consumer.filters.some((f) => matchesPattern(f, r as unknown as Record<string, unknown>));
+    const passes = (r: StreamRecord) =>
+      consumer.filters.length === 0 || consumer.filters.some((f) => matchesPattern(f, r as unknown as Record<string, unknown>));
     const pump = async () => {
       let attempts = 0;
       while (queue.length && !closed) {
@@ -260,7 +288,7 @@ export function startStreamConsumers(stream: LocalStream, consumers: LocalStream
           else {
             const lowest = batch.findIndex((r) => failed.includes(r.dynamodb.SequenceNumber));
             // An identifier that names no record of the batch fails the whole batch, as Lambda treats it.
-            done = lowest < 0 ? 0 : lowest;
+            done = Math.max(0, lowest);
             throw new Error(`batch item failures from ${failed[0]}`);
           }
         } catch (err) {
@@ -302,6 +330,8 @@ export function startStreamConsumers(stream: LocalStream, consumers: LocalStream
     waitForIdle: async () => {
       for (const p of pumps) await p.wait();
     },
-    close: () => pumps.forEach((p) => p.close()),
+    close: () => {
+      for (const p of pumps) p.close();
+    },
   };
 }

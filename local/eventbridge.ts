@@ -5,7 +5,7 @@
  * a known bus, `Source`, `DetailType` and a `Detail` that is a JSON object — a bad entry is refused in
  * `Entries` with `FailedEntryCount`, as AWS does, while the others are accepted.
  *
- * Accepted events are kept in a sink, in order, that tests and developers read with `GET /--events`
+ * Accepted events are kept in a sink (the latest 10,000), in order, that tests and developers read with `GET /--events`
  * (`?bus=<name>` to filter; `DELETE /--events` empties it). Events on the default bus also go to the
  * local rules (local/events.ts), as the Step Functions status events do.
  */
@@ -40,6 +40,8 @@ export interface LocalEventBridge {
 }
 
 const MAX_ENTRIES = 10;
+/** The sink keeps the latest events only, so a long-running `npm start` does not grow without bound. */
+const SINK_LIMIT = 10_000;
 const MAX_REQUEST_BYTES = 256 * 1024;
 
 interface Entry {
@@ -59,7 +61,11 @@ async function readAll(req: IncomingMessage): Promise<string> {
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID() });
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': randomUUID(),
+  });
   res.end(text);
 }
 
@@ -82,7 +88,8 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
   };
 
   const putEvents = (res: ServerResponse, text: string) => {
-    if (Buffer.byteLength(text) > MAX_REQUEST_BYTES) return error(res, 400, 'ValidationException', 'Total size of the entries in the request is over the limit.');
+    if (Buffer.byteLength(text) > MAX_REQUEST_BYTES)
+      return error(res, 400, 'ValidationException', 'Total size of the entries in the request is over the limit.');
     let body: { Entries?: Entry[] };
     try {
       body = JSON.parse(text) as { Entries?: Entry[] };
@@ -91,23 +98,54 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     }
     const entries = body.Entries;
     if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_ENTRIES) {
-      return error(res, 400, 'ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${MAX_ENTRIES} and greater than or equal to 1`);
+      return error(
+        res,
+        400,
+        'ValidationException',
+        `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${MAX_ENTRIES} and greater than or equal to 1`,
+      );
     }
     const results = entries.map((e) => {
       const bus = busOf(e.EventBusName);
       if (!buses.has(bus)) return { ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: `Event bus ${bus} does not exist.` };
-      if (!e.Source) return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter Source is not valid. Reason: Source is a required argument.' };
-      if (!e.DetailType) return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter DetailType is not valid. Reason: DetailType is a required argument.' };
+      if (!e.Source)
+        return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter Source is not valid. Reason: Source is a required argument.' };
+      if (!e.DetailType)
+        return {
+          ErrorCode: 'InvalidArgument',
+          ErrorMessage: 'Parameter DetailType is not valid. Reason: DetailType is a required argument.',
+        };
       let detail: unknown;
       try {
         detail = JSON.parse(e.Detail ?? '');
       } catch {
         detail = undefined;
       }
-      if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
-      const event: SunkEvent = { id: randomUUID(), bus, source: e.Source, 'detail-type': e.DetailType, time: entryTime(e.Time), resources: e.Resources ?? [], detail: detail as Record<string, unknown> };
+      if (detail === null || typeof detail !== 'object' || Array.isArray(detail))
+        return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+      const event: SunkEvent = {
+        id: randomUUID(),
+        bus,
+        source: e.Source,
+        'detail-type': e.DetailType,
+        time: entryTime(e.Time),
+        resources: e.Resources ?? [],
+        detail: detail as Record<string, unknown>,
+      };
       sink.push(event);
-      if (bus === 'default') options.onDefaultBusEvent?.({ version: '0', id: event.id, 'detail-type': event['detail-type'], source: event.source, account: '000000000000', time: event.time, region: options.region, resources: event.resources, detail: event.detail });
+      if (sink.length > SINK_LIMIT) sink.splice(0, sink.length - SINK_LIMIT);
+      if (bus === 'default')
+        options.onDefaultBusEvent?.({
+          version: '0',
+          id: event.id,
+          'detail-type': event['detail-type'],
+          source: event.source,
+          account: '000000000000',
+          time: event.time,
+          region: options.region,
+          resources: event.resources,
+          detail: event.detail,
+        });
       return { EventId: event.id };
     });
     send(res, 200, { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results });
@@ -120,13 +158,18 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
         if (req.method === 'DELETE') sink.splice(0);
         const bus = url.searchParams.get('bus');
         const text = JSON.stringify({ events: sink.filter((e) => !bus || e.bus === bus) });
-        res.writeHead(req.method === 'GET' || req.method === 'DELETE' ? 200 : 405, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.writeHead(req.method === 'GET' || req.method === 'DELETE' ? 200 : 405, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+        });
         return res.end(text);
       }
       const text = await readAll(req);
       const target = String(req.headers['x-amz-target'] ?? '');
-      if (req.method !== 'POST' || !target.startsWith('AWSEvents.')) return error(res, 400, 'UnknownOperationException', 'Unknown operation');
-      if (target !== 'AWSEvents.PutEvents') return error(res, 400, 'UnknownOperationException', `${target.slice('AWSEvents.'.length)} is not emulated locally`);
+      if (req.method !== 'POST' || !target.startsWith('AWSEvents.'))
+        return error(res, 400, 'UnknownOperationException', 'Unknown operation');
+      if (target !== 'AWSEvents.PutEvents')
+        return error(res, 400, 'UnknownOperationException', `${target.slice('AWSEvents.'.length)} is not emulated locally`);
       putEvents(res, text);
     })().catch((err) => {
       if (!res.headersSent) error(res, 500, 'InternalException', String(err));

@@ -59,8 +59,9 @@ export interface LocalStackOptions {
   /**
    * Server-side copies (lambdas/adapters/s3/copy-object.ts): above `multipartThresholdBytes` they are
    * multipart copies of `partBytes` parts. Tests scale the threshold down to copy small files in parts.
+   * Clones and IMS exports of files from `workflowThresholdBytes` run in the build workflow (lambdas/workflow/copy.ts).
    */
-  copy?: { multipartThresholdBytes?: number; partBytes?: number };
+  copy?: { multipartThresholdBytes?: number; partBytes?: number; workflowThresholdBytes?: number };
 }
 
 export interface LocalStack {
@@ -180,6 +181,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...handlerEnv(endpoints),
       ...(options.copy?.multipartThresholdBytes && { COPY_MULTIPART_THRESHOLD_BYTES: String(options.copy.multipartThresholdBytes) }),
       ...(options.copy?.partBytes && { COPY_PART_BYTES: String(options.copy.partBytes) }),
+      ...(options.copy?.workflowThresholdBytes && { COPY_WORKFLOW_THRESHOLD_BYTES: String(options.copy.workflowThresholdBytes) }),
     };
     Object.assign(process.env, env);
     await ensureTable(new DynamoDBClient({ endpoint: endpoints.dynamodb, region: LOCAL_NAMES.region }), LOCAL_NAMES.table);

@@ -58,7 +58,8 @@ export function jobStateChange(before: Job | undefined, after: Job, at: Date): J
     progress: Math.max(0, Math.min(100, Number(after.progress ?? 0))),
     revision: Number(after.rev ?? 0),
   };
-  const error = after.error_code || after.fail_reason ? { error: { code: after.error_code ?? 'Failed', message: after.fail_reason ?? '' } } : {};
+  const error =
+    after.error_code || after.fail_reason ? { error: { code: after.error_code ?? 'Failed', message: after.fail_reason ?? '' } } : {};
   if (!before) return { ...base, status: 'created', time: after.created_at ?? at.toISOString() };
   if (before.status !== after.status) {
     const status = STATUS_EVENT[after.status];

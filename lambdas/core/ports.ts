@@ -111,8 +111,13 @@ export interface JobRepository {
   create(job: Job): Promise<void>;
   get(id: string): Promise<Job | undefined>;
   update(id: string, expect: { statuses: JobStatus[] }, changes: Partial<Omit<Job, 'id' | 'owner' | 'rev'>>): Promise<Job>;
-  /** Adds `bytes` to `work_done` atomically while the job is RUNNING (concurrent writers); returns the job after. */
-  addWork(id: string, bytes: number): Promise<Job>;
+  /**
+   * Work of one unit among concurrent ones (a range of a chunked build): raises that unit's high-water
+   * mark to `done` bytes and adds only the rise to `work_done`, atomically, while the job is RUNNING.
+   * A retried unit that starts again from 0 adds nothing until it passes what its failed attempt
+   * reported, so work is never counted twice. Returns the job after (the unit marks are not part of it).
+   */
+  addWork(id: string, work: { unit: number; done: number }): Promise<Job>;
   /**
    * Sets progress (with eta and phase) while the job is RUNNING, only if that raises its progress, so
    * concurrent reporters never move it back. Resolves false when nothing was written.
@@ -181,6 +186,21 @@ export interface WorkflowStarter {
   startBuild(request: BuildRequest): Promise<{ executionArn: string }>;
 }
 
+/**
+ * A copy run by the build workflow instead of the request, when it can outlast one (a file at or above
+ * the copy-in-workflow threshold; docs/decisions/async-provisioning.md): a clone (the new image, which
+ * the workflow makes `active` or `failed`) or an IMS export (the job only; the exported image is never
+ * touched, so its input carries no top-level `imageId`).
+ */
+export type CopyWorkflowRequest =
+  | { jobId: string; owner: string; imageId: string; copy: { kind: 'clone'; sourceImageId: string; file: ImageFile } }
+  | { jobId: string; owner: string; copy: { kind: 'export'; sourceImageId: string; file: ImageFile; toKey: string; output?: TargetDiskFormat } };
+
+export interface CopyWorkflowStarter {
+  /** Starts the copy; idempotent per jobId (the execution is named after it). */
+  startCopy(request: CopyWorkflowRequest): Promise<{ executionArn: string }>;
+}
+
 /** Input of the provisioning workflow: expand an image file into a new machine's boot disk. */
 export interface ProvisionRequest {
   machineId: string;
@@ -214,6 +234,8 @@ export interface FileUrlSigner {
  */
 export interface QuotaGate {
   admit(owner: string, imageId: string, opts: { build: boolean }): Promise<void>;
+  /** Admits a new machine: under the machines held and the provisionings in flight (QuotaExceededError). */
+  admitMachine(owner: string, machineId: string): Promise<void>;
   usage(owner: string): Promise<import('./quota').QuotaUsage & { limits: import('./quota').QuotaLimits }>;
 }
 

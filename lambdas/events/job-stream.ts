@@ -30,7 +30,14 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
     try {
       await publisher.publish(change);
     } catch (err) {
-      console.error(JSON.stringify({ message: 'job event not published; the record is retried', job: change.job, status: change.status, error: String(err) }));
+      console.error(
+        JSON.stringify({
+          message: 'job event not published; the record is retried',
+          job: change.job,
+          status: change.status,
+          error: String(err),
+        }),
+      );
       return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
     }
   }

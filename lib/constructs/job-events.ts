@@ -17,7 +17,7 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Data } from './data';
+import type { Data } from './data';
 import { createServiceFunction } from './service-function';
 
 export const JOB_STREAM_ENTRY = 'events/job-stream.ts';
@@ -35,7 +35,11 @@ export class JobEvents extends Construct {
     super(scope, id);
     const { data } = props;
     this.bus = new EventBus(this, 'Bus', { description: 'machine-image-service: Image Job State Change events' });
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', { retentionPeriod: Duration.days(14), encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true });
+    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
     this.publisher = createServiceFunction(this, 'Publisher', {
       entry: JOB_STREAM_ENTRY,
       description: 'Publishes each job transition from the table stream to the event bus',
@@ -51,7 +55,12 @@ export class JobEvents extends Construct {
         maxRecordAge: Duration.days(1),
         reportBatchItemFailures: true,
         onFailure: new SqsDlq(this.deadLetterQueue),
-        filters: [FilterCriteria.filter({ eventName: FilterRule.or('INSERT', 'MODIFY'), dynamodb: { NewImage: { entity: { S: FilterRule.isEqual('Job') } } } })],
+        filters: [
+          FilterCriteria.filter({
+            eventName: FilterRule.or('INSERT', 'MODIFY'),
+            dynamodb: { NewImage: { entity: { S: FilterRule.isEqual('Job') } } },
+          }),
+        ],
       }),
     );
   }

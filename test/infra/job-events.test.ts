@@ -28,10 +28,17 @@ describe('job events', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       MaximumRetryAttempts: 10,
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
-      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { entity: { S: ['Job'] } } } }) }] },
+      FilterCriteria: {
+        Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { entity: { S: ['Job'] } } } }) }],
+      },
     });
     const [consumer] = templateStreamConsumers(json);
-    expect(consumer).toMatchObject({ fn: { entry: JOB_STREAM_ENTRY }, batchSize: 100, maximumRetryAttempts: 10, reportBatchItemFailures: true });
+    expect(consumer).toMatchObject({
+      fn: { entry: JOB_STREAM_ENTRY },
+      batchSize: 100,
+      maximumRetryAttempts: 10,
+      reportBatchItemFailures: true,
+    });
     expect(consumer.filters).toEqual([{ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { entity: { S: ['Job'] } } } }]);
   });
 
@@ -39,8 +46,12 @@ describe('job events', () => {
     template.resourceCountIs('AWS::Events::EventBus', 1);
     const [busId] = Object.keys(template.findResources('AWS::Events::EventBus'));
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': [busId, 'Arn'] } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': [busId, 'Arn'] } })]),
+      },
     });
-    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ EVENT_BUS_NAME: { Ref: busId } }) } });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ EVENT_BUS_NAME: { Ref: busId } }) },
+    });
   });
 });

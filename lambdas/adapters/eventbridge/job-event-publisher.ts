@@ -29,7 +29,9 @@ export class EventBridgeJobEventPublisher {
     );
     const entry = out.Entries?.[0];
     if ((out.FailedEntryCount ?? 0) > 0 || !entry?.EventId) {
-      throw new Error(`PutEvents refused the ${change.status} event of job ${change.job}: ${entry?.ErrorCode ?? 'no event id'} ${entry?.ErrorMessage ?? ''}`.trim());
+      throw new Error(
+        `PutEvents refused the ${change.status} event of job ${change.job}: ${entry?.ErrorCode ?? 'no event id'} ${entry?.ErrorMessage ?? ''}`.trim(),
+      );
     }
   }
 }

@@ -18,7 +18,15 @@ export const WAIT_POLL_MS = 500;
 export const WAIT_MARGIN_MS = 1500;
 
 export const waitQuery = z.object({
-  wait: z.coerce.number().int().min(0).max(MAX_WAIT_SECONDS).optional().describe(`Long-poll: answer as soon as the resource changes (its revision differs from If-None-Match, else from the one at request time), or after this many seconds (0–${MAX_WAIT_SECONDS}).`),
+  wait: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_WAIT_SECONDS)
+    .optional()
+    .describe(
+      `Long-poll: answer as soon as the resource changes (its revision differs from If-None-Match, else from the one at request time), or after this many seconds (0–${MAX_WAIT_SECONDS}).`,
+    ),
 });
 
 export const etagOf = (rev: number): string => `"${rev}"`;
@@ -34,5 +42,9 @@ export async function readWaiting<T extends { rev: number }>(req: HttpRequest, r
   const { wait } = parseWith(waitQuery, { wait: req.query.wait });
   if (!wait) return read();
   const remaining = req.context ? req.context.getRemainingTimeInMillis() - WAIT_MARGIN_MS : Infinity;
-  return waitForChange(read, { waitMs: Math.max(0, Math.min(wait * 1000, remaining)), pollMs: WAIT_POLL_MS, baseline: baselineFrom(req.headers) });
+  return waitForChange(read, {
+    waitMs: Math.max(0, Math.min(wait * 1000, remaining)),
+    pollMs: WAIT_POLL_MS,
+    baseline: baselineFrom(req.headers),
+  });
 }

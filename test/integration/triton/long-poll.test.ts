@@ -14,11 +14,26 @@ const MiB = 1024 * 1024;
 
 async function slowBuild(login: string) {
   const { machine } = await makeMachine(login, { size: 48 * MiB });
-  const disarm = await armS3Fault({ op: 'GetObject', bucket: stack.env.DISKS_BUCKET, prefix: machine.disks[0].key, times: -1, bytesPerSecond: 2 * MiB });
-  const created = await api('POST', `/${login}/images`, { machine: machine.id, name: `lp-${machine.id.slice(0, 8)}`, version: '1', compression: 'none' });
+  const disarm = await armS3Fault({
+    op: 'GetObject',
+    bucket: stack.env.DISKS_BUCKET,
+    prefix: machine.disks[0].key,
+    times: -1,
+    bytesPerSecond: 2 * MiB,
+  });
+  const created = await api('POST', `/${login}/images`, {
+    machine: machine.id,
+    name: `lp-${machine.id.slice(0, 8)}`,
+    version: '1',
+    compression: 'none',
+  });
   expect(created.status).toBe(201);
   const jobId = created.headers.get('x-joyent-jobid')!;
-  await poll(() => api('GET', `/${login}/jobs/${jobId}`), (r) => r.body?.status === 'RUNNING', { intervalMs: 100, attempts: 300 });
+  await poll(
+    () => api('GET', `/${login}/jobs/${jobId}`),
+    (r) => r.body?.status === 'RUNNING',
+    { intervalMs: 100, attempts: 300 },
+  );
   return { imageId: created.body.id as string, jobId, disarm };
 }
 
@@ -55,7 +70,9 @@ describe('long-poll', () => {
       const order: string[] = [];
       const image = await api('GET', `/${login}/images/${imageId}`);
       expect(image.body.state).toBe('creating');
-      const waiting = api('GET', `/${login}/images/${imageId}?wait=25`, undefined, { headers: { 'if-none-match': image.headers.get('etag')! } }).then((r) => {
+      const waiting = api('GET', `/${login}/images/${imageId}?wait=25`, undefined, {
+        headers: { 'if-none-match': image.headers.get('etag')! },
+      }).then((r) => {
         order.push('waiting');
         return r;
       });
@@ -85,7 +102,11 @@ describe('long-poll', () => {
     const { machine } = await makeMachine(login, { size: 1 * MiB });
     const created = await api('POST', `/${login}/images`, { machine: machine.id, name: 'lp-stale', version: '1' });
     const jobId = created.headers.get('x-joyent-jobid')!;
-    const done = await poll(() => api('GET', `/${login}/jobs/${jobId}`), (r) => r.body?.status === 'SUCCESS', { intervalMs: 100, attempts: 300 });
+    const done = await poll(
+      () => api('GET', `/${login}/jobs/${jobId}`),
+      (r) => r.body?.status === 'SUCCESS',
+      { intervalMs: 100, attempts: 300 },
+    );
     const res = await api('GET', `/${login}/jobs/${jobId}?wait=25`, undefined, { headers: { 'if-none-match': '"0"' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('etag')).toBe(done.headers.get('etag'));

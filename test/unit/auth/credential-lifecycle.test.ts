@@ -4,6 +4,14 @@
  * upgraded at the next right login (conditionally: a concurrent change wins) and is padded to today's
  * cost when the password is wrong; listings carry no secret; deletes take one credential of one account.
  */
+import * as crypto from 'node:crypto';
+
+// scrypt recorded (and still run): the work each login spends is what the equal-timing tests compare
+jest.mock('node:crypto', () => {
+  const actual = jest.requireActual<typeof import('node:crypto')>('node:crypto');
+  return { ...actual, scrypt: jest.fn(actual.scrypt) };
+});
+
 import { authenticate } from '../../../lambdas/auth/authorizer';
 import { authRequestFrom, type AuthRequest } from '../../../lambdas/auth/request';
 import {
@@ -18,6 +26,7 @@ import {
   listKeys,
   listTokens,
   needsRehash,
+  padToCost,
   passwordMatches,
   revokeTokenById,
   setPassword,
@@ -125,6 +134,40 @@ describe('password hash upgrade', () => {
     expect(await passwordMatches(after, PASSWORD)).toBe(true);
     expect(await authenticate(basic(PASSWORD), w)).toBeDefined();
     expect(await authenticate(req({ method: 'GET', path: '/alice', headers: { 'x-auth-token': token } }), w)).toBeDefined();
+  });
+
+  /** The scrypt work (N·r·p) spent while `fn` runs. */
+  async function workOf(fn: () => Promise<unknown>): Promise<number[]> {
+    const scrypt = crypto.scrypt as unknown as jest.Mock;
+    scrypt.mockClear();
+    await fn();
+    return scrypt.mock.calls.map((c) => {
+      const o = c[3] as crypto.ScryptOptions;
+      return o.N! * o.r! * o.p!;
+    });
+  }
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+  it('pads a check against a hash 8× cheaper (as N=2^14 is to 2^17) with runs at N/2, N/4, N/8: the work of one at today’s', async () => {
+    // the same shape as 2^14 → 2^17, at 2^8 → 2^11 (OWASP's cost would take seconds here)
+    const current: ScryptParams = { N: 2 ** 11, r: 8, p: 1, keylen: 32 };
+    const runs = await workOf(() => padToCost({ ...current, N: 2 ** 8 }, current));
+    expect(runs).toEqual([2 ** 10 * 8, 2 ** 9 * 8, 2 ** 8 * 8]);
+    expect(sum(runs) + 2 ** 8 * 8).toBe(current.N * current.r * current.p);
+    expect(await workOf(() => padToCost(current, current))).toEqual([]);
+    expect(await workOf(() => padToCost(DEFAULT_SCRYPT))).toEqual([]);
+  });
+
+  it('spends the same scrypt work on a wrong password (old hash or current), an unknown login and a throttled one', async () => {
+    const current = UNIT_TEST_SCRYPT.N * UNIT_TEST_SCRYPT.r * UNIT_TEST_SCRYPT.p;
+    const old = await withOldHash();
+    expect(sum(await workOf(() => authenticate(basic('a wrong password'), old)))).toBe(current);
+    const fresh = await world();
+    await setPassword(fresh)('alice', PASSWORD);
+    expect(sum(await workOf(() => authenticate(basic('a wrong password'), fresh)))).toBe(current);
+    expect(sum(await workOf(() => authenticate({ ...basic('whatever password'), headers: { authorization: basicAuthorization({ login: 'nobody', password: 'x-password' }) } }, fresh)))).toBe(current);
+    for (let i = 0; i < 12; i++) await authenticate(basic(`wrong-${i}`, '10.9.9.9'), fresh); // blocks that source
+    expect(sum(await workOf(() => authenticate(basic(PASSWORD, '10.9.9.9'), fresh)))).toBe(current);
   });
 
   it('leaves the hash alone on a wrong password', async () => {

@@ -10,7 +10,9 @@ function scripted(revs: number[]) {
       reads.push(t);
       return { rev: revs[Math.min(i++, revs.length - 1)] };
     },
-    sleep: async (ms: number) => void (t += ms),
+    sleep: async (ms: number) => {
+      t += ms;
+    },
     now: () => t,
     reads,
   };
