@@ -26,7 +26,7 @@ async function start(args: string[]) {
   const stateFile = path.resolve(flag(args, 'state-file') ?? DEFAULT_STATE_FILE);
   const { ensureConsoleBuilt } = await import('./console');
   ensureConsoleBuilt();
-  const { startLocalStack } = await import('./stack');
+  const { startLocalStack, LOCAL_NAMES } = await import('./stack');
   const { seedDemo, DEMO_LOGIN } = await import('./seed');
   // The gateway holds every request until this settles: after the seed and the state file below.
   let markReady!: () => void;
@@ -74,6 +74,8 @@ async function start(args: string[]) {
     console.log(`    -d '{"machine":"${first.id}","name":"my-image","version":"1.0.0"}'`);
     console.log(`  curl -s -u ${u} ${stack.url}/${DEMO_LOGIN}/images/<id>`);
     console.log(`  curl -s -u ${u} ${stack.url}/${DEMO_LOGIN}/jobs/<x-joyent-jobid>`);
+    console.log(`  curl -s -u ${u} '${stack.url}/${DEMO_LOGIN}/jobs/<x-joyent-jobid>?wait=25'   # answers at the next change`);
+    console.log(`  curl -s ${stack.endpoints.events}/--events?bus=${LOCAL_NAMES.eventBus}   # the job's state-change events`);
     console.log(`  curl -sL -u ${u} ${stack.url}/${DEMO_LOGIN}/images/<id>/file -o image.gz`);
   }
   const appliance = seeded.appliances.find((a) => a.os_profile);

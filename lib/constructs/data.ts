@@ -7,7 +7,7 @@
  * (and, for buckets, every List and Get action), and no request path may scan (docs/architecture.md §4).
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -52,6 +52,8 @@ export class Data extends Construct {
       // Tokens and idempotency records carry `ttl` (epoch seconds): DynamoDB removes them once expired
       // (readers check expiry themselves, as deletion may lag).
       timeToLiveAttribute: TTL_ATTRIBUTE,
+      // Job transitions are published from the stream (lib/constructs/job-events.ts).
+      dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
       deletionProtection: retained,
       removalPolicy,
     });

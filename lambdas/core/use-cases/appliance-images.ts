@@ -97,6 +97,9 @@ export const generateApplianceImage =
       updated_at: now,
       rev: 1,
     };
+    // the quota is checked before the record is written: a refused generation leaves nothing behind
+    // (the build below re-admits the same image id and keeps the slot taken here)
+    await deps.quotas?.admit(caller.accountId, record.image_id, { build: true });
     await deps.applianceImages.create(record);
     const { image, job } = await createImageFromCheckedMachine(deps)(
       caller,
