@@ -61,9 +61,9 @@ export function loginInPath(path: string): string | undefined {
 
 const TOKENS = Symbol.for('machine-image-service.test.tokens');
 // Shared by the test files of a worker, as the password registry is (./credentials).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const sharedTokens = require('node:util') as Record<symbol, Map<string, Promise<string>> | undefined>;
-const tokens = (sharedTokens[TOKENS] ??= new Map<string, Promise<string>>());
+sharedTokens[TOKENS] ??= new Map<string, Promise<string>>();
+const tokens = sharedTokens[TOKENS];
 
 /**
  * An API token for a login made by `makeAccount`, minted once per (login, password) through the real
