@@ -66,7 +66,9 @@ export async function removeExportedObject(key: string): Promise<{ deletedObject
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     do {
-      const page = await s3.send(new ListMultipartUploadsCommand({ Bucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      const page = await s3.send(
+        new ListMultipartUploadsCommand({ Bucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+      );
       for (const u of page.Uploads ?? []) {
         if (u.Key !== key) continue; // another object whose key starts with this one
         await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId: u.UploadId! }));
@@ -81,7 +83,9 @@ export async function removeExportedObject(key: string): Promise<{ deletedObject
       deletedObjects = 1;
     }
   } catch (err) {
-    throw new TransientStorageError(`removing the export s3://${Bucket}/${key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new TransientStorageError(`removing the export s3://${Bucket}/${key}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
   return { deletedObjects, abortedUploads };
 }

@@ -57,7 +57,11 @@ export const handler = async (state: CopyState): Promise<CopyResult> => {
   }
   await guarded('starting the export', () => exportSteps.begin(state.jobId, PHASE));
   await guarded('starting the export', () => steps.progress(state.jobId, 5, PHASE));
-  await copying(label, () => (copy.output ? imageFileConverter().convertImageFile(copy.file, copy.output, copy.toKey) : objectCopier().copyImageFile(copy.file, copy.toKey)));
+  await copying(label, () =>
+    copy.output
+      ? imageFileConverter().convertImageFile(copy.file, copy.output, copy.toKey)
+      : objectCopier().copyImageFile(copy.file, copy.toKey),
+  );
   if (!(await exportSteps.stillExporting(state.jobId))) {
     await removeExportedObject(copy.toKey);
     throw new BuildConflictError(`the export job ${state.jobId} was cancelled`);

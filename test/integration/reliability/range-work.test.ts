@@ -11,7 +11,17 @@ import { jobRepository } from '../../../lambdas/wiring';
 
 async function runningJob(): Promise<string> {
   const now = new Date().toISOString();
-  const job: Job = { id: randomUUID(), owner: randomUUID(), type: 'CreateImageFromMachine', status: 'RUNNING', progress: 0, entities: { image_id: randomUUID() }, created_at: now, begin_time: now, rev: 1 };
+  const job: Job = {
+    id: randomUUID(),
+    owner: randomUUID(),
+    type: 'CreateImageFromMachine',
+    status: 'RUNNING',
+    progress: 0,
+    entities: { image_id: randomUUID() },
+    created_at: now,
+    begin_time: now,
+    rev: 1,
+  };
   await jobRepository().create(job);
   return job.id;
 }

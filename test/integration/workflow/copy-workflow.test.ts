@@ -26,7 +26,11 @@ jest.setTimeout(180_000);
 const MiB = 1024 * 1024;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const ims = (token: string) => ({ headers: { 'x-auth-token': token } });
-const sfn = new SFNClient({ endpoint: stack.env.AWS_ENDPOINT_URL_SFN, region: stack.env.AWS_REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+const sfn = new SFNClient({
+  endpoint: stack.env.AWS_ENDPOINT_URL_SFN,
+  region: stack.env.AWS_REGION,
+  credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+});
 const dir = mkdtempSync(path.join(tmpdir(), 'copy-wf-it-'));
 afterAll(() => {
   sfn.destroy();
@@ -37,7 +41,9 @@ const bytesOf = async (key: string) =>
   Buffer.from(await (await s3().send(new GetObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: key }))).Body!.transformToByteArray());
 const underPrefix = async (Prefix: string) => ({
   objects: ((await s3().send(new ListObjectsV2Command({ Bucket: stack.env.IMAGES_BUCKET, Prefix }))).Contents ?? []).map((o) => o.Key!),
-  uploads: ((await s3().send(new ListMultipartUploadsCommand({ Bucket: stack.env.IMAGES_BUCKET, Prefix }))).Uploads ?? []).map((u) => u.Key!),
+  uploads: ((await s3().send(new ListMultipartUploadsCommand({ Bucket: stack.env.IMAGES_BUCKET, Prefix }))).Uploads ?? []).map(
+    (u) => u.Key!,
+  ),
 });
 /** The build state machine's execution for this job (named after it), with how it ended. */
 async function executionOf(jobId: string): Promise<{ status?: string } | undefined> {
@@ -45,7 +51,11 @@ async function executionOf(jobId: string): Promise<{ status?: string } | undefin
   return list.executions?.find((e) => e.name === jobId);
 }
 const waitForTritonJob = (login: string, jobId: string) =>
-  poll(() => api('GET', `/${login}/jobs/${jobId}`), (r) => ['SUCCESS', 'FAIL', 'CANCELLED'].includes(r.body?.status), { intervalMs: 200, attempts: 600 });
+  poll(
+    () => api('GET', `/${login}/jobs/${jobId}`),
+    (r) => ['SUCCESS', 'FAIL', 'CANCELLED'].includes(r.body?.status),
+    { intervalMs: 200, attempts: 600 },
+  );
 
 describe('large clones and exports run in the workflow', () => {
   let owner: Awaited<ReturnType<typeof makeAccount>>;
@@ -61,7 +71,11 @@ describe('large clones and exports run in the workflow', () => {
     disk = diskBytes();
     expect(disk.length).toBeGreaterThanOrEqual(TEST_COPY.workflowThresholdBytes);
     const created = await api('POST', `/${owner.login}/images`, { machine: machine.id, name: 'large', version: '1', compression: 'none' });
-    const done = await poll(() => api('GET', `/${owner.login}/images/${created.body.id}`), (r) => r.body?.state !== 'creating', { intervalMs: 200, attempts: 600 });
+    const done = await poll(
+      () => api('GET', `/${owner.login}/images/${created.body.id}`),
+      (r) => r.body?.state !== 'creating',
+      { intervalMs: 200, attempts: 600 },
+    );
     expect(done.body.state).toBe('active');
     imageId = created.body.id;
     fileKey = (await underPrefix(`images/${imageId}/`)).objects[0];
@@ -100,12 +114,18 @@ describe('large clones and exports run in the workflow', () => {
     // Prepare
     const friend = await makeAccount('cpwfg');
     await api('POST', `/${owner.login}/images/${imageId}?action=update`, { acl: [friend.id] });
-    const fault = await armS3Fault({ op: 'UploadPartCopy', copySourcePrefix: `${stack.env.IMAGES_BUCKET}/${fileKey}`, minPartNumber: 3, times: -1 });
-    let res;
+    const fault = await armS3Fault({
+      op: 'UploadPartCopy',
+      copySourcePrefix: `${stack.env.IMAGES_BUCKET}/${fileKey}`,
+      minPartNumber: 3,
+      times: -1,
+    });
+    let cloneId = '';
     try {
       // Act
-      res = await api('POST', `/${friend.login}/images/${imageId}?action=clone`);
+      const res = await api('POST', `/${friend.login}/images/${imageId}?action=clone`);
       expect(res.status).toBe(200);
+      cloneId = res.body.id;
       const job = await waitForTritonJob(friend.login, res.headers.get('x-joyent-jobid')!);
 
       // Assert
@@ -115,15 +135,19 @@ describe('large clones and exports run in the workflow', () => {
     } finally {
       await fault();
     }
-    const clone = await api('GET', `/${friend.login}/images/${res.body.id}`);
+    const clone = await api('GET', `/${friend.login}/images/${cloneId}`);
     expect(clone.body).toMatchObject({ state: 'failed' });
-    expect(await underPrefix(`images/${res.body.id}/`)).toEqual({ objects: [], uploads: [] });
+    expect(await underPrefix(`images/${cloneId}/`)).toEqual({ objects: [], uploads: [] });
     // the source image is untouched
     expect(sha256(await bytesOf(fileKey))).toBe(sha256(disk));
   });
 
   const waitForImsJob = (jobId: string) =>
-    poll(() => api('GET', `/v1/${owner.id}/jobs/${jobId}`, undefined, ims(token)), (r) => ['SUCCESS', 'FAIL'].includes(r.body?.status), { intervalMs: 200, attempts: 600 });
+    poll(
+      () => api('GET', `/v1/${owner.id}/jobs/${jobId}`, undefined, ims(token)),
+      (r) => ['SUCCESS', 'FAIL'].includes(r.body?.status),
+      { intervalMs: 200, attempts: 600 },
+    );
 
   it('IMS export (byte copy): the job ends SUCCESS in the workflow; the exported file is the disk', async () => {
     // Act
@@ -140,7 +164,12 @@ describe('large clones and exports run in the workflow', () => {
 
   (hasQemuImg ? it : it.skip)('IMS export (qcow2 conversion) in the workflow: qemu-img finds it identical to the disk', async () => {
     // Act
-    const exp = await api('POST', `/v1/cloudimages/${imageId}/file`, { bucket_url: 'exports:large.qcow2', file_format: 'qcow2' }, ims(token));
+    const exp = await api(
+      'POST',
+      `/v1/cloudimages/${imageId}/file`,
+      { bucket_url: 'exports:large.qcow2', file_format: 'qcow2' },
+      ims(token),
+    );
 
     // Assert
     expect(exp.status).toBe(200);
@@ -156,10 +185,20 @@ describe('large clones and exports run in the workflow', () => {
 
   it('IMS export: a copy that fails for good ends the job FAIL with no object and no open upload at the destination; the image stays active', async () => {
     // Prepare
-    const fault = await armS3Fault({ op: 'UploadPartCopy', copySourcePrefix: `${stack.env.IMAGES_BUCKET}/${fileKey}`, minPartNumber: 2, times: -1 });
+    const fault = await armS3Fault({
+      op: 'UploadPartCopy',
+      copySourcePrefix: `${stack.env.IMAGES_BUCKET}/${fileKey}`,
+      minPartNumber: 2,
+      times: -1,
+    });
     try {
       // Act
-      const exp = await api('POST', `/v1/cloudimages/${imageId}/file`, { bucket_url: 'exports:broken.raw', file_format: 'raw' }, ims(token));
+      const exp = await api(
+        'POST',
+        `/v1/cloudimages/${imageId}/file`,
+        { bucket_url: 'exports:broken.raw', file_format: 'raw' },
+        ims(token),
+      );
 
       // Assert
       expect(exp.status).toBe(200);
