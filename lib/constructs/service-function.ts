@@ -11,10 +11,10 @@
  * - Minified with a separate source map; `NODE_OPTIONS=--enable-source-maps` maps stack traces back.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Architecture, CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { LOCK_FILE, REPO_ROOT, lambdaEntry } from '../paths';
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;

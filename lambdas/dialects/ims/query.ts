@@ -15,7 +15,7 @@ import { imageType, osType, platform } from './serialize';
 
 const STATUS_TO_STATE: Record<string, ImageState> = { queued: 'unactivated', saving: 'creating', active: 'active', killed: 'failed', deleted: 'deleted', deactivated: 'disabled' };
 
-const listQuery = z.object({
+export const listQuery = z.object({
   __imagetype: z.enum(['private', 'shared', 'gold']).optional(),
   __os_type: z.enum(['Linux', 'Windows', 'Other']).optional(),
   __platform: z.string().min(1).max(64).optional(),
