@@ -142,6 +142,8 @@ export class BuildWorkflow extends Construct {
       const settings = TASK_SETTINGS[state];
       const fn = createServiceFunction(this, `${state}Function`, {
         entry: taskEntry(state),
+        // every task gets the same grants (below): one role
+        roleKey: 'BuildTask',
         description: `Build workflow task ${state}`,
         memorySize: settings.memorySize,
         timeout: settings.timeout,

@@ -48,6 +48,7 @@ export class ExecutionFailures extends Construct {
     });
     this.handler = createServiceFunction(this, 'ExecutionEnded', {
       entry: EXECUTION_ENDED_ENTRY,
+      roleKey: 'ExecutionEnded',
       description: 'Ends builds whose execution failed, timed out or was stopped: cleanup, image failed, job FAIL',
       // Emptying a large image's prefix (many parts) is the long part.
       timeout: Duration.minutes(5),

@@ -4,7 +4,10 @@
  *
  * Each route gets its own NodejsFunction (named by its `operation`) behind a Lambda proxy integration,
  * with IAM cut to its `access`: read routes may only GetItem/BatchGetItem/Query and presign image
- * downloads; write routes may also write items and start the build workflow.
+ * downloads; write routes may also write items and start the build workflow. Routes with the same
+ * grants share one execution role (`routeRoleKey`), and API Gateway invokes the functions with one
+ * credentials role per dialect instead of one Lambda permission per method: two resources per route
+ * fewer (docs/decisions/stack-size.md).
  *
  * Routes with `auth: 'caller'` sit behind ONE request authorizer (`lambdas/auth/authorizer.ts`, which
  * understands all three dialects' schemes). It has no identity sources and no cache: API Gateway
@@ -18,25 +21,35 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
+  AwsIntegration,
   CfnAuthorizer,
   EndpointType,
-  LambdaIntegration,
   LogGroupLogDestination,
   RequestAuthorizer,
   ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { Route, routes as ROUTES } from '../../lambdas/routes';
+import { Dialect, Route, routes as ROUTES } from '../../lambdas/routes';
 import { Data } from './data';
 import { GATEWAY_RESPONSES, gatewayResponseTemplate, type GatewayResponseType } from '../gateway-responses';
 import { createServiceFunction } from './service-function';
 
 export const AUTHORIZER_ENTRY = 'auth/authorizer.ts';
 export const STAGE_NAME = 'prod';
+
+/**
+ * The role key of a route's function: its grant set (access, storage, cancels), never its dialect or
+ * path, so that routes share a role exactly when they need the same permissions.
+ */
+export function routeRoleKey(route: Pick<Route, 'access' | 'storage' | 'stopsBuilds'>): string {
+  const storage = [...(route.storage ?? [])].sort().map((s) => s[0].toUpperCase() + s.slice(1));
+  return ['Route', route.access === 'write' ? 'Write' : 'Read', ...storage, route.stopsBuilds ? 'StopsBuilds' : ''].join('');
+}
 
 export interface ServiceApiProps {
   data: Data;
@@ -57,6 +70,8 @@ export class ServiceApi extends Construct {
   readonly authorizerFunction: NodejsFunction;
   /** Route handlers by operation. */
   readonly functions: Record<string, NodejsFunction> = {};
+  /** The role API Gateway assumes to invoke each dialect's route functions. */
+  readonly invokeRoles: Partial<Record<Dialect, Role>> = {};
 
   constructor(scope: Construct, id: string, props: ServiceApiProps) {
     super(scope, id);
@@ -85,6 +100,7 @@ export class ServiceApi extends Construct {
 
     this.authorizerFunction = createServiceFunction(this, 'Authorizer', {
       entry: AUTHORIZER_ENTRY,
+      roleKey: 'Authorizer',
       description: 'Request authorizer: HTTP Signature, HTTP Basic, X-Auth-Token, Huawei AK/SK',
       environment: data.environment,
     });
@@ -111,6 +127,7 @@ export class ServiceApi extends Construct {
       if (this.functions[route.operation]) throw new Error(`duplicate operation in the route table: ${route.operation}`);
       const fn = createServiceFunction(this, route.operation, {
         entry: route.entry,
+        roleKey: routeRoleKey(route),
         description: `${route.dialect} ${route.method} ${route.path}`,
         environment: {
           ...data.environment,
@@ -133,14 +150,32 @@ export class ServiceApi extends Construct {
       if (route.stopsBuilds) stateMachine.grantExecution(fn, 'states:StopExecution');
       this.functions[route.operation] = fn;
 
+      // A Lambda proxy integration that API Gateway calls with its dialect's credentials role (same
+      // wire as LambdaIntegration, which would add an AWS::Lambda::Permission per method instead).
+      const invokeRole = this.invokeRole(route.dialect);
+      invokeRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }));
+      const integration = new AwsIntegration({
+        proxy: true,
+        service: 'lambda',
+        path: `2015-03-31/functions/${fn.functionArn}/invocations`,
+        options: { credentialsRole: invokeRole },
+      });
       this.restApi.root
         .resourceForPath(route.path)
-        .addMethod(route.method, new LambdaIntegration(fn, { proxy: true, allowTestInvoke: false }), {
+        .addMethod(route.method, integration, {
           operationName: route.operation,
           ...(route.auth === 'caller'
             ? { authorizer: this.authorizer, authorizationType: AuthorizationType.CUSTOM }
             : { authorizationType: AuthorizationType.NONE }),
         });
     }
+  }
+
+  private invokeRole(dialect: Dialect): Role {
+    const id = `Invoke${dialect[0].toUpperCase()}${dialect.slice(1)}Routes`;
+    return (this.invokeRoles[dialect] ??= new Role(this, id, {
+      assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
+      description: `API Gateway invokes the ${dialect} route functions`,
+    }));
   }
 }

@@ -54,6 +54,14 @@ const TASK_SETTINGS: Record<ProvisionTask, TaskSettings> = {
   MarkMachineFailed: { resultPath: JsonPath.DISCARD },
 };
 
+/** Role keys by grant set (see the grants in the constructor). */
+const PROVISION_ROLE_KEYS: Record<ProvisionTask, string> = {
+  ExpandImage: 'ProvisionExpandImage',
+  RemoveDisk: 'ProvisionRemoveDisk',
+  MarkMachineRunning: 'ProvisionMarkMachine',
+  MarkMachineFailed: 'ProvisionMarkMachine',
+};
+
 export interface ProvisionWorkflowProps {
   data: Data;
 }
@@ -72,6 +80,7 @@ export class ProvisionWorkflow extends Construct {
       const settings = TASK_SETTINGS[state];
       const fn = createServiceFunction(this, `${state}Function`, {
         entry: taskEntry(state),
+        roleKey: PROVISION_ROLE_KEYS[state],
         description: `Provision workflow task ${state}`,
         memorySize: settings.memorySize,
         timeout: settings.timeout,
