@@ -15,6 +15,7 @@ import { Stack } from 'aws-cdk-lib';
 import { IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
+import { acknowledgeWildcards, XRAY_REASON } from '../nag';
 
 const ID = 'FunctionRoles';
 
@@ -38,6 +39,7 @@ export class FunctionRoles extends Construct {
         description: description ?? `machine-image-service functions: ${key}`,
       });
       this.roles.set(key, role);
+      acknowledgeWildcards(role, ['Resource::*'], XRAY_REASON);
       // One statement listing every log group of the role's functions (one per function would
       // outgrow the role's inline policy size with the route table).
       const logs = new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'] });

@@ -17,7 +17,7 @@
  * Refusals (401/403) and integration timeouts (504) are gateway responses with a JSON body every
  * dialect's clients read.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -25,6 +25,7 @@ import {
   CfnAuthorizer,
   EndpointType,
   LogGroupLogDestination,
+  MethodLoggingLevel,
   RequestAuthorizer,
   ResponseType,
   RestApi,
@@ -38,6 +39,7 @@ import { Dialect, Route, routes as ROUTES } from '../../lambdas/routes';
 import { Data } from './data';
 import { GATEWAY_RESPONSES, gatewayResponseTemplate, type GatewayResponseType } from '../gateway-responses';
 import { createServiceFunction } from './service-function';
+import { acknowledgeWildcards } from '../nag';
 
 export const AUTHORIZER_ENTRY = 'auth/authorizer.ts';
 export const STAGE_NAME = 'prod';
@@ -95,12 +97,35 @@ export class ServiceApi extends Construct {
         throttlingRateLimit: props.throttlingRateLimit ?? 100,
         throttlingBurstLimit: props.throttlingBurstLimit ?? 200,
         metricsEnabled: true,
+        // Execution logs for errors only, never request or response bodies (they carry credentials).
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        tracingEnabled: true,
       },
+    });
+    Validations.of(this.restApi).acknowledge({
+      id: 'AwsSolutions-APIG2',
+      reason:
+        'Each handler validates its own request (zod schemas in lambdas/dialects) and answers in its dialect’s error shape (Triton {code,message}, IMS IMG.xxxx, UForge uforgeError); an API Gateway validator would answer 400 in a shape no dialect client reads, and the route table carries no body schema.',
+    });
+    Validations.of(this.restApi).acknowledge({
+      id: 'AwsSolutions-COG4',
+      reason:
+        'Applies to every method of this API: callers are Triton, IMS and UForge clients signing with their own schemes (HTTP Signature, Basic, X-Auth-Token, AK/SK), which a Cognito user pool cannot verify; the request authorizer (lambdas/auth/authorizer.ts) does.',
+    });
+    Validations.of(this.restApi).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      reason: 'The account-level role API Gateway uses to write access and execution logs: AWS’s own policy for exactly that role.',
+    });
+    Validations.of(this.restApi.deploymentStage).acknowledge({
+      id: 'AwsSolutions-APIG3',
+      reason: 'No WAF by default (a web ACL costs per rule and request): the stage throttles, and password guessing is locked out per source and login (lambdas/auth/basic.ts). Associate a web ACL in the account if policy requires one.',
     });
 
     this.authorizerFunction = createServiceFunction(this, 'Authorizer', {
       entry: AUTHORIZER_ENTRY,
       roleKey: 'Authorizer',
+      invocation: 'sync',
       description: 'Request authorizer: HTTP Signature, HTTP Basic, X-Auth-Token, Huawei AK/SK',
       environment: data.environment,
     });
@@ -128,6 +153,7 @@ export class ServiceApi extends Construct {
       const fn = createServiceFunction(this, route.operation, {
         entry: route.entry,
         roleKey: routeRoleKey(route),
+        invocation: 'sync',
         description: `${route.dialect} ${route.method} ${route.path}`,
         environment: {
           ...data.environment,
@@ -148,6 +174,14 @@ export class ServiceApi extends Construct {
       if (route.storage?.includes('images')) data.grantImageFilesWrite(fn);
       if (route.storage?.includes('disks')) data.grantDisksWrite(fn);
       if (route.stopsBuilds) stateMachine.grantExecution(fn, 'states:StopExecution');
+      if (route.access === 'write' || route.stopsBuilds) {
+        const machine = Stack.of(this).getLogicalId(stateMachine.node.defaultChild as CfnElement);
+        acknowledgeWildcards(
+          fn.role!,
+          [`Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}:*`],
+          'StopExecution on the executions of the build state machine only (cancels); execution names are made per build.',
+        );
+      }
       this.functions[route.operation] = fn;
 
       // A Lambda proxy integration that API Gateway calls with its dialect's credentials role (same
@@ -160,7 +194,7 @@ export class ServiceApi extends Construct {
         path: `2015-03-31/functions/${fn.functionArn}/invocations`,
         options: { credentialsRole: invokeRole },
       });
-      this.restApi.root
+      const method = this.restApi.root
         .resourceForPath(route.path)
         .addMethod(route.method, integration, {
           operationName: route.operation,
@@ -168,6 +202,15 @@ export class ServiceApi extends Construct {
             ? { authorizer: this.authorizer, authorizationType: AuthorizationType.CUSTOM }
             : { authorizationType: AuthorizationType.NONE }),
         });
+      if (route.auth === 'none') {
+        Validations.of(method).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            route.operation === 'Ping'
+              ? 'The health check answers without credentials and reads nothing.'
+              : 'The handler authenticates itself: a one-use download key in the query, or the same schemes as the authorizer (lambdas/dialects/uforge/handlers/download-image.ts).',
+        });
+      }
     }
   }
 

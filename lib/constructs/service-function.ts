@@ -14,18 +14,20 @@
  * that need the same grants (`roleKey`, lib/constructs/function-roles.ts), which may write only to
  * the log groups of its own functions.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Architecture, CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { LOCK_FILE, REPO_ROOT, lambdaEntry } from '../paths';
 import { FunctionRoles } from './function-roles';
+import { METRIC_NAMESPACE } from '../../lambdas/ops/metric-names';
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 export const SERVICE_NAME = 'machine-image-service';
 /** CloudWatch namespace of the service's own metrics (Powertools Metrics; lib/constructs/monitoring.ts). */
-export const METRICS_NAMESPACE = 'MachineImageService';
+export const METRICS_NAMESPACE = METRIC_NAMESPACE;
 /**
  * Template metadata naming a function's handler (its `entry`, relative to `lambdas/`): how the local
  * stack finds the code behind a function it meets in the template (lib/local-template.ts).
@@ -41,6 +43,14 @@ export interface ServiceFunctionProps {
    */
   roleKey: string;
   description?: string;
+  /**
+   * How the function is invoked. `sync`: by API Gateway or Step Functions, which see the failure and
+   * answer or retry it (a dead-letter queue only ever receives asynchronous invocations). `async`: by
+   * EventBridge; give it `deadLetterQueue`, or an on-failure destination and say so at the call site.
+   */
+  invocation: 'sync' | 'async';
+  /** Where Lambda puts an asynchronous event it could not process after its retries. */
+  deadLetterQueue?: IQueue;
   /** @default 256 */
   memorySize?: number;
   /** @default 30 seconds */
@@ -72,6 +82,7 @@ export const createServiceFunction = (scope: Construct, id: string, props: Servi
     logGroup,
     role,
     tracing: Tracing.ACTIVE,
+    deadLetterQueue: props.deadLetterQueue,
     projectRoot: REPO_ROOT,
     depsLockFilePath: LOCK_FILE,
     environment: {
@@ -93,5 +104,11 @@ export const createServiceFunction = (scope: Construct, id: string, props: Servi
     },
   });
   (fn.node.defaultChild as CfnFunction).addMetadata(ENTRY_METADATA, props.entry);
+  if (props.invocation === 'sync') {
+    Validations.of(fn).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason: 'Invoked synchronously (API Gateway or a Step Functions task): the caller receives the error and answers or retries it; a dead-letter queue only receives asynchronous invocations.',
+    });
+  }
   return fn;
 };

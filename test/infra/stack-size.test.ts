@@ -7,12 +7,13 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { routes } from '../../lambdas/routes';
 import { ImageServiceStack } from '../../lib/image-service-stack';
+import { cdkContext } from '../../lib/cdk-context';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
 
 const MAX_RESOURCES = 400;
 
-const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+const app = new App({ context: cdkContext({ 'aws:cdk:bundling-stacks': [] }) });
 const stack = new ImageServiceStack(app, 'StackSizeTest');
 const resources = Template.fromStack(stack).toJSON().Resources as Resources;
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
