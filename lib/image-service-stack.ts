@@ -13,17 +13,20 @@ import { JobEvents } from './constructs/job-events';
 import { ServiceApi } from './constructs/http-api';
 import { ProvisionWorkflow } from './constructs/provision-workflow';
 import { WebConsole } from './constructs/console';
+import { Monitoring } from './constructs/monitoring';
 import type { ChunkingSettings } from '../lambdas/workflow/chunked';
 
 export interface ImageServiceStackProps extends StackProps {
   /** For the table and buckets. @default RETAIN */
   dataRemovalPolicy?: RemovalPolicy;
+  /** Subscribed to the alarm topic; also read from the CDK context key `alarmEmail`. @default none */
+  alarmEmail?: string;
   /** Chunked builds (threshold, range size, …); also read from the CDK context key `chunking`. @default DEFAULT_CHUNKING */
   chunking?: Partial<ChunkingSettings>;
 }
 
 /** Output ids; the local stack and scripts read these names from the stack's outputs. */
-export const STACK_OUTPUTS = ['ApiUrl', 'TableName', 'ImagesBucketName', 'DisksBucketName', 'StateMachineArn', 'ProvisionStateMachineArn', 'ConsoleUrl', 'EventBusName'] as const;
+export const STACK_OUTPUTS = ['ApiUrl', 'TableName', 'ImagesBucketName', 'DisksBucketName', 'StateMachineArn', 'ProvisionStateMachineArn', 'ConsoleUrl', 'EventBusName', 'AlarmTopicArn', 'DashboardName'] as const;
 
 export class ImageServiceStack extends Stack {
   readonly data: Data;
@@ -32,6 +35,7 @@ export class ImageServiceStack extends Stack {
   readonly provisioning: ProvisionWorkflow;
   readonly console: WebConsole;
   readonly jobEvents: JobEvents;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: ImageServiceStackProps = {}) {
     super(scope, id, props);
@@ -41,11 +45,20 @@ export class ImageServiceStack extends Stack {
     this.provisioning = new ProvisionWorkflow(this, 'ProvisionWorkflow', { data: this.data });
     this.api = new ServiceApi(this, 'Api', { data: this.data, stateMachine: this.workflow.stateMachine, provisionStateMachine: this.provisioning.stateMachine });
     // Ends the builds of executions that stopped, timed out or failed outside their Catch path (every state machine of the stack).
-    new ExecutionFailures(this, 'ExecutionFailures', { data: this.data });
+    const executionFailures = new ExecutionFailures(this, 'ExecutionFailures', { data: this.data });
     // Every job transition, from the table's stream, on the stack's event bus (output EventBusName).
     this.jobEvents = new JobEvents(this, 'JobEvents', { data: this.data });
 
-    this.console = new WebConsole(this, 'Console', { api: this.api.restApi }); // outputs ConsoleUrl
+    this.console = new WebConsole(this, 'Console', { api: this.api.restApi, accessLogsBucket: this.data.accessLogsBucket }); // outputs ConsoleUrl
+
+    // Alarms on an SNS topic and one dashboard (outputs AlarmTopicArn, DashboardName).
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      data: this.data,
+      api: this.api.restApi,
+      stateMachines: { Build: this.workflow.stateMachine, Provision: this.provisioning.stateMachine },
+      deadLetterQueues: { ExecutionEnded: executionFailures.deadLetterQueue },
+      alarmEmail: props.alarmEmail,
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { ImageServiceStack } from './image-service-stack';
 import type { ChunkingSettings } from '../lambdas/workflow/chunked';
+import { cdkContext } from './cdk-context';
 
 export interface LocalAslOptions {
   /** @default 'us-east-1' */
@@ -73,8 +74,8 @@ export function synthesizeTemplate(options: Pick<LocalAslOptions, 'chunking'> = 
   try {
     const app = new App({
       outdir,
-      // An empty list of stacks to bundle: NodejsFunction assets are not built.
-      context: { 'aws:cdk:bundling-stacks': [] },
+      // cdk.json's feature flags, and an empty list of stacks to bundle: NodejsFunction assets are not built.
+      context: cdkContext({ 'aws:cdk:bundling-stacks': [] }),
       analyticsReporting: false,
       // The CloudFormation schema check (a WASM engine) is most of the synth time; cdk synth and the
       // infra tests run it, the local stack needs only the definition.

@@ -67,4 +67,5 @@ export const handlers: Record<string, () => AnyHandler> = {
   'dialects/ims/handlers/update-member-status.ts': () => require('../lambdas/dialects/ims/handlers/update-member-status').handler,
   'dialects/ims/handlers/show-quota.ts': () => require('../lambdas/dialects/ims/handlers/show-quota').handler,
   'auth/authorizer.ts': () => require('../lambdas/auth/authorizer').handler,
+  'ops/oldest-creating.ts': () => require('../lambdas/ops/oldest-creating').handler,
 };

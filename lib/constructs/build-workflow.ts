@@ -44,6 +44,8 @@ import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
 import { DEFAULT_CHUNKING, MIN_PART_BYTES, type ChunkingSettings, type ChunkingState } from '../../lambdas/workflow/chunked';
 import type { Data } from './data';
 import { createServiceFunction } from './service-function';
+import { acknowledgeWildcards, functionVersionsFinding, XRAY_REASON } from '../nag';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 
 /** State names of the build workflow, as they appear in the ASL. Task names come from BUILD_TASKS. */
 export const BUILD_STATES = {
@@ -148,6 +150,9 @@ export class BuildWorkflow extends Construct {
       const settings = TASK_SETTINGS[state];
       const fn = createServiceFunction(this, `${state}Function`, {
         entry: taskEntry(state),
+        // every task gets the same grants (below): one role
+        roleKey: 'BuildTask',
+        invocation: 'sync',
         description: `Build workflow task ${state}`,
         memorySize: settings.memorySize,
         timeout: settings.timeout,
@@ -247,7 +252,25 @@ export class BuildWorkflow extends Construct {
       definitionBody: DefinitionBody.fromChainable(definition),
       comment: 'Builds an image file from a source (machine disk, volume, bucket object, image) and finalizes the image',
       timeout: STATE_MACHINE_TIMEOUT,
-      logs: { destination: logGroup, level: LogLevel.ERROR, includeExecutionData: true },
+      // Every state transition, without inputs and outputs: the job item holds each failure's reason and
+      // the execution history keeps the payloads (90 days), out of a log group any operator can read.
+      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      tracingEnabled: true,
     });
+    acknowledgeStateMachineRole(this.stateMachine, Object.values(functions));
   }
+}
+
+/** The wildcards CDK puts in a state machine's role, acknowledged with their reasons. */
+export function acknowledgeStateMachineRole(stateMachine: StateMachine, functions: readonly IFunction[]): void {
+  acknowledgeWildcards(
+    stateMachine.role,
+    functions.map(functionVersionsFinding),
+    'LambdaInvoke grants `<function ARN>:*` beside each task function: its versions and aliases, never another function.',
+  );
+  acknowledgeWildcards(
+    stateMachine.role,
+    ['Resource::*'],
+    `${XRAY_REASON} Likewise the CloudWatch Logs delivery actions Step Functions needs to log (logs:CreateLogDelivery, …) take no resource.`,
+  );
 }

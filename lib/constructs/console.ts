@@ -15,7 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { CfnOutput, DockerImage, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnElement, CfnOutput, DockerImage, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   AllowedMethods,
@@ -34,7 +34,7 @@ import {
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
 import { RestApiOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, IBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { CONSOLE_CSP, CONSOLE_HEADERS, CONSOLE_HSTS_SECONDS, CONSOLE_PATH } from '../console-policy';
@@ -56,6 +56,8 @@ export const CONSOLE_INDEX_FUNCTION = `function handler(event) {
 
 export interface WebConsoleProps {
   api: RestApi;
+  /** Receives the console bucket's server access logs (`s3/Console/`) and CloudFront's logs (`cloudfront/`). */
+  accessLogsBucket?: IBucket;
   /** For the console bucket (its content is rebuilt from source on every deploy). @default DESTROY */
   removalPolicy?: RemovalPolicy;
 }
@@ -76,6 +78,7 @@ export class WebConsole extends Construct {
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy,
       autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
+      ...(props.accessLogsBucket && { serverAccessLogsBucket: props.accessLogsBucket, serverAccessLogsPrefix: 's3/Console/' }),
     });
 
     const consoleHeaders = new ResponseHeadersPolicy(this, 'ConsoleHeaders', {
@@ -130,7 +133,15 @@ export class WebConsole extends Construct {
         [CONSOLE_PATH]: consoleBehavior,
         [`${CONSOLE_PATH}/*`]: consoleBehavior,
       },
+      ...(props.accessLogsBucket && { enableLogging: true, logBucket: props.accessLogsBucket, logFilePrefix: 'cloudfront/' }),
     });
+    const acknowledge = (id: string, reason: string) => Validations.of(this.distribution).acknowledge({ id, reason });
+    acknowledge('AwsSolutions-CFR1', 'The console and API serve every country their clients are in; no geo restriction is wanted.');
+    acknowledge('AwsSolutions-CFR2', 'No WAF by default (cost per rule and request); associate a web ACL in the account if policy requires one. The API behind it throttles and locks out password guessing.');
+    acknowledge(
+      'AwsSolutions-CFR4',
+      'The distribution uses the default *.cloudfront.net certificate, with which CloudFront fixes the minimum viewer protocol itself; a custom domain with its own certificate (not configured) would set TLSv1.2_2021.',
+    );
 
     new BucketDeployment(this, 'Files', {
       sources: [consoleSource()],
@@ -141,6 +152,8 @@ export class WebConsole extends Construct {
       prune: true,
       memoryLimit: 256,
     });
+
+    acknowledgeDeploymentHelper(this);
 
     this.url = `https://${this.distribution.distributionDomainName}${CONSOLE_PATH}/`;
     new CfnOutput(this, 'Url', { value: this.url, description: 'the web console (the API is on the same domain)' }).overrideLogicalId('ConsoleUrl');
@@ -163,4 +176,36 @@ function consoleSource() {
       },
     },
   });
+}
+
+/**
+ * CDK's BucketDeployment helper (one singleton function per stack) runs only while CloudFormation
+ * deploys: its runtime, role and policy are aws-cdk-lib's own and not configurable here.
+ */
+function acknowledgeDeploymentHelper(scope: Construct): void {
+  const stack = Stack.of(scope);
+  const helper = stack.node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
+  if (!helper) return;
+  const reason = 'CDK’s BucketDeployment helper (aws-cdk-lib), run only during deployment to copy the console’s files; its runtime, role and policy are the library’s own.';
+  for (const id of [
+    'AwsSolutions-L1',
+    'Serverless-LambdaLatestVersion',
+    'Serverless-LambdaTracing',
+    'Serverless-LambdaDLQ',
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    'AwsSolutions-IAM5[Action::s3:GetObject*]',
+    'AwsSolutions-IAM5[Resource::*]',
+    'AwsSolutions-IAM5[Action::s3:GetBucket*]',
+    'AwsSolutions-IAM5[Action::s3:List*]',
+    'AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+    'AwsSolutions-IAM5[Action::s3:Abort*]',
+    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]',
+  ]) {
+    Validations.of(helper).acknowledge({ id, reason });
+  }
+  const bucket = scope.node.tryFindChild('Bucket');
+  if (bucket) {
+    const id = stack.getLogicalId(bucket.node.defaultChild as CfnElement);
+    Validations.of(helper).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${id}.Arn>/*]`, reason });
+  }
 }

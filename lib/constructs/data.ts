@@ -1,12 +1,16 @@
 /**
  * Where the service keeps its state: the one DynamoDB table (key schema, indexes and every access
  * pattern are documented in `lambdas/adapters/dynamodb/table.ts`, whose names this construct imports)
- * and two buckets: `images` holds image files, `disks` holds machine disks (build sources).
+ * and two buckets: `images` holds image files, `disks` holds machine disks (build sources). A third,
+ * `accessLogs`, receives the S3 server access logs of every bucket of the stack and the web console's
+ * CloudFront logs (kept 90 days).
  *
  * Grants are hand-written action lists, not `grantReadData`/`grantReadWrite`: those include `Scan`
  * (and, for buckets, every List and Get action), and no request path may scan (docs/architecture.md §4).
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Construct as ConstructBase } from 'constructs';
+import { acknowledgeWildcards } from '../nag';
 import { AttributeType, Billing, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
@@ -33,6 +37,8 @@ export class Data extends Construct {
   readonly table: TableV2;
   readonly imagesBucket: Bucket;
   readonly disksBucket: Bucket;
+  /** Server access logs of the stack's buckets (prefix per bucket) and CloudFront standard logs. */
+  readonly accessLogsBucket: Bucket;
 
   constructor(scope: Construct, id: string, props: DataProps = {}) {
     super(scope, id);
@@ -56,6 +62,22 @@ export class Data extends Construct {
       dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
       deletionProtection: retained,
       removalPolicy,
+    });
+
+    this.accessLogsBucket = new Bucket(this, 'AccessLogsBucket', {
+      encryption: BucketEncryption.S3_MANAGED, // log delivery writes SSE-S3 only
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      // CloudFront standard logging writes with an ACL; S3 server access logs use the bucket policy.
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(90) }],
+      removalPolicy,
+      autoDeleteObjects: false,
+    });
+    Validations.of(this.accessLogsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the access-log bucket itself: logging its own access would log every log delivery into itself.',
     });
 
     this.imagesBucket = this.privateBucket('ImagesBucket', removalPolicy);
@@ -83,6 +105,7 @@ export class Data extends Construct {
 
   /** s3:GetObject on image files: what a handler needs to presign a download. */
   grantImageFilesPresign(grantee: IGrantable): Grant {
+    this.acknowledgeObjects(grantee, this.imagesBucket);
     return Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.imagesBucket.arnForObjects('*')] });
   }
 
@@ -93,6 +116,7 @@ export class Data extends Construct {
       actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
       resourceArns: [this.imagesBucket.bucketArn],
     });
+    this.acknowledgeObjects(grantee, this.imagesBucket);
     return Grant.addToPrincipal({
       grantee,
       actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
@@ -103,12 +127,14 @@ export class Data extends Construct {
   /** Read machine disks. ListBucket only so that a missing disk answers 404, not 403. */
   grantDisksRead(grantee: IGrantable): Grant {
     Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.disksBucket.bucketArn] });
+    this.acknowledgeObjects(grantee, this.disksBucket);
     return Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.disksBucket.arnForObjects('*')] });
   }
 
   /** Write and remove machine disks (provisioning, DeleteMachine), aborting uploads left open. */
   grantDisksWrite(grantee: IGrantable): Grant {
     Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'], resourceArns: [this.disksBucket.bucketArn] });
+    this.acknowledgeObjects(grantee, this.disksBucket);
     return Grant.addToPrincipal({
       grantee,
       actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
@@ -139,11 +165,20 @@ export class Data extends Construct {
     return this.grantTable(grantee, ['dynamodb:UpdateItem']);
   }
 
+  /** Object keys are made at run time (per image, per machine): the grant is on this one bucket's objects. */
+  private acknowledgeObjects(grantee: IGrantable, bucket: Bucket): void {
+    const principal = grantee.grantPrincipal;
+    if (!ConstructBase.isConstruct(principal)) return;
+    const id = Stack.of(this).getLogicalId(bucket.node.defaultChild as CfnElement);
+    acknowledgeWildcards(principal, [`Resource::<${id}.Arn>/*`], `Objects of the ${bucket.node.id} only; their keys (per image or machine) are made at run time.`);
+  }
+
   private grantTable(grantee: IGrantable, actions: string[]): Grant {
     return Grant.addToPrincipal({
       grantee,
       actions,
-      resourceArns: [this.table.tableArn, `${this.table.tableArn}/index/*`],
+      // each index by name (lambdas/adapters/dynamodb/table.ts), not `index/*`
+      resourceArns: [this.table.tableArn, ...Object.values(INDEXES).map((index) => `${this.table.tableArn}/index/${index.name}`)],
     });
   }
 
@@ -160,6 +195,8 @@ export class Data extends Construct {
       lifecycleRules: [{ id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
       removalPolicy,
       autoDeleteObjects: false,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: `s3/${id}/`,
     });
   }
 }

@@ -12,7 +12,7 @@
  * Lambda retries a failed invocation twice. Whatever still fails lands in one dead-letter queue
  * (kept 14 days) for an operator, never silently.
  */
-import { Duration, Lazy, Stack } from 'aws-cdk-lib';
+import { Duration, Lazy, Stack, Validations } from 'aws-cdk-lib';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
@@ -48,6 +48,8 @@ export class ExecutionFailures extends Construct {
     });
     this.handler = createServiceFunction(this, 'ExecutionEnded', {
       entry: EXECUTION_ENDED_ENTRY,
+      roleKey: 'ExecutionEnded',
+      invocation: 'async',
       description: 'Ends builds whose execution failed, timed out or was stopped: cleanup, image failed, job FAIL',
       // Emptying a large image's prefix (many parts) is the long part.
       timeout: Duration.minutes(5),
@@ -57,6 +59,13 @@ export class ExecutionFailures extends Construct {
     data.grantImageFilesWrite(this.handler);
     data.grantDisksWrite(this.handler); // provisioning executions: their partial disk
     this.handler.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(this.deadLetterQueue) });
+    Validations.of(this.handler).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason: 'Asynchronous failures go to an on-failure destination (the DeadLetters queue), which records the error and the request context a DLQ would drop.',
+    });
+    for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(this.deadLetterQueue).acknowledge({ id, reason: 'This queue is the dead-letter queue (of the rule target and of the function); an alarm watches its depth (lib/constructs/monitoring.ts).' });
+    }
 
     // Every state machine in the stack, resolved at synthesis (after all constructs exist).
     const stateMachineArns = Lazy.list({

@@ -4,7 +4,10 @@
  *
  * Each route gets its own NodejsFunction (named by its `operation`) behind a Lambda proxy integration,
  * with IAM cut to its `access`: read routes may only GetItem/BatchGetItem/Query and presign image
- * downloads; write routes may also write items and start the build workflow.
+ * downloads; write routes may also write items and start the build workflow. Routes with the same
+ * grants share one execution role (`routeRoleKey`), and API Gateway invokes the functions with one
+ * credentials role per dialect instead of one Lambda permission per method: two resources per route
+ * fewer (docs/decisions/stack-size.md).
  *
  * Routes with `auth: 'caller'` sit behind ONE request authorizer (`lambdas/auth/authorizer.ts`, which
  * understands all three dialects' schemes). It has no identity sources and no cache: API Gateway
@@ -14,30 +17,43 @@
  * Refusals (401/403) and integration timeouts (504) are gateway responses with a JSON body every
  * dialect's clients read.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
+  AwsIntegration,
   type CfnAuthorizer,
   EndpointType,
-  LambdaIntegration,
   LogGroupLogDestination,
+  MethodLoggingLevel,
   RequestAuthorizer,
   ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { type Route, routes as ROUTES } from '../../lambdas/routes';
+import type { Dialect, Route } from '../../lambdas/routes';
+import { routes as ROUTES } from '../../lambdas/routes';
 import type { Data } from './data';
 import { AUTHORIZER_WRITTEN_KEY_PREFIXES } from '../../lambdas/adapters/dynamodb/table';
 import { GATEWAY_RESPONSES, gatewayResponseTemplate, type GatewayResponseType } from '../gateway-responses';
 import { createServiceFunction } from './service-function';
+import { acknowledgeWildcards } from '../nag';
 
 export const AUTHORIZER_ENTRY = 'auth/authorizer.ts';
 export const STAGE_NAME = 'prod';
+
+/**
+ * The role key of a route's function: its grant set (access, storage, cancels), never its dialect or
+ * path, so that routes share a role exactly when they need the same permissions.
+ */
+export function routeRoleKey(route: Pick<Route, 'access' | 'storage' | 'stopsBuilds'>): string {
+  const storage = [...(route.storage ?? [])].sort().map((s) => s[0].toUpperCase() + s.slice(1));
+  return ['Route', route.access === 'write' ? 'Write' : 'Read', ...storage, route.stopsBuilds ? 'StopsBuilds' : ''].join('');
+}
 
 export interface ServiceApiProps {
   data: Data;
@@ -58,6 +74,8 @@ export class ServiceApi extends Construct {
   readonly authorizerFunction: NodejsFunction;
   /** Route handlers by operation. */
   readonly functions: Record<string, NodejsFunction> = {};
+  /** The role API Gateway assumes to invoke each dialect's route functions. */
+  readonly invokeRoles: Partial<Record<Dialect, Role>> = {};
 
   constructor(scope: Construct, id: string, props: ServiceApiProps) {
     super(scope, id);
@@ -81,11 +99,35 @@ export class ServiceApi extends Construct {
         throttlingRateLimit: props.throttlingRateLimit ?? 100,
         throttlingBurstLimit: props.throttlingBurstLimit ?? 200,
         metricsEnabled: true,
+        // Execution logs for errors only, never request or response bodies (they carry credentials).
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        tracingEnabled: true,
       },
+    });
+    Validations.of(this.restApi).acknowledge({
+      id: 'AwsSolutions-APIG2',
+      reason:
+        'Each handler validates its own request (zod schemas in lambdas/dialects) and answers in its dialect’s error shape (Triton {code,message}, IMS IMG.xxxx, UForge uforgeError); an API Gateway validator would answer 400 in a shape no dialect client reads, and the route table carries no body schema.',
+    });
+    Validations.of(this.restApi).acknowledge({
+      id: 'AwsSolutions-COG4',
+      reason:
+        'Applies to every method of this API: callers are Triton, IMS and UForge clients signing with their own schemes (HTTP Signature, Basic, X-Auth-Token, AK/SK), which a Cognito user pool cannot verify; the request authorizer (lambdas/auth/authorizer.ts) does.',
+    });
+    Validations.of(this.restApi).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      reason: 'The account-level role API Gateway uses to write access and execution logs: AWS’s own policy for exactly that role.',
+    });
+    Validations.of(this.restApi.deploymentStage).acknowledge({
+      id: 'AwsSolutions-APIG3',
+      reason: 'No WAF by default (a web ACL costs per rule and request): the stage throttles, and password guessing is locked out per source and login (lambdas/auth/basic.ts). Associate a web ACL in the account if policy requires one.',
     });
 
     this.authorizerFunction = createServiceFunction(this, 'Authorizer', {
       entry: AUTHORIZER_ENTRY,
+      roleKey: 'Authorizer',
+      invocation: 'sync',
       description: 'Request authorizer: HTTP Signature, HTTP Basic, X-Auth-Token, Huawei AK/SK',
       environment: data.environment,
       // scrypt at N=2^17, r=8 holds 128 MiB and is CPU-bound: Lambda's CPU grows with memory (docs/decisions/credential-lifecycle.md).
@@ -115,6 +157,8 @@ export class ServiceApi extends Construct {
       if (this.functions[route.operation]) throw new Error(`duplicate operation in the route table: ${route.operation}`);
       const fn = createServiceFunction(this, route.operation, {
         entry: route.entry,
+        roleKey: routeRoleKey(route),
+        invocation: 'sync',
         description: `${route.dialect} ${route.method} ${route.path}`,
         environment: {
           ...data.environment,
@@ -135,16 +179,51 @@ export class ServiceApi extends Construct {
       if (route.storage?.includes('images')) data.grantImageFilesWrite(fn);
       if (route.storage?.includes('disks')) data.grantDisksWrite(fn);
       if (route.stopsBuilds) stateMachine.grantExecution(fn, 'states:StopExecution');
+      if (route.access === 'write' || route.stopsBuilds) {
+        const machine = Stack.of(this).getLogicalId(stateMachine.node.defaultChild as CfnElement);
+        acknowledgeWildcards(
+          fn.role!,
+          [`Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}:*`],
+          'StopExecution on the executions of the build state machine only (cancels); execution names are made per build.',
+        );
+      }
       this.functions[route.operation] = fn;
 
-      this.restApi.root
+      // A Lambda proxy integration that API Gateway calls with its dialect's credentials role (same
+      // wire as LambdaIntegration, which would add an AWS::Lambda::Permission per method instead).
+      const invokeRole = this.invokeRole(route.dialect);
+      invokeRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }));
+      const integration = new AwsIntegration({
+        proxy: true,
+        service: 'lambda',
+        path: `2015-03-31/functions/${fn.functionArn}/invocations`,
+        options: { credentialsRole: invokeRole },
+      });
+      const method = this.restApi.root
         .resourceForPath(route.path)
-        .addMethod(route.method, new LambdaIntegration(fn, { proxy: true, allowTestInvoke: false }), {
+        .addMethod(route.method, integration, {
           operationName: route.operation,
           ...(route.auth === 'caller'
             ? { authorizer: this.authorizer, authorizationType: AuthorizationType.CUSTOM }
             : { authorizationType: AuthorizationType.NONE }),
         });
+      if (route.auth === 'none') {
+        Validations.of(method).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            route.operation === 'Ping'
+              ? 'The health check answers without credentials and reads nothing.'
+              : 'The handler authenticates itself: a one-use download key in the query, or the same schemes as the authorizer (lambdas/dialects/uforge/handlers/download-image.ts).',
+        });
+      }
     }
+  }
+
+  private invokeRole(dialect: Dialect): Role {
+    const id = `Invoke${dialect[0].toUpperCase()}${dialect.slice(1)}Routes`;
+    return (this.invokeRoles[dialect] ??= new Role(this, id, {
+      assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
+      description: `API Gateway invokes the ${dialect} route functions`,
+    }));
   }
 }

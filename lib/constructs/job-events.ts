@@ -42,6 +42,9 @@ export class JobEvents extends Construct {
     });
     this.publisher = createServiceFunction(this, 'Publisher', {
       entry: JOB_STREAM_ENTRY,
+      roleKey: 'JobEvents',
+      // The stream's event source mapping invokes it synchronously; failed batches go to its on-failure queue.
+      invocation: 'sync',
       description: 'Publishes each job transition from the table stream to the event bus',
       timeout: Duration.seconds(60),
       environment: { EVENT_BUS_NAME: this.bus.eventBusName },

@@ -20,7 +20,7 @@ import { DefinitionBody, Fail, JsonPath, LogLevel, StateMachine, StateMachineTyp
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { PROVISION_TASKS, type ProvisionTask, taskEntry } from '../../lambdas/routes';
-import { TASK_RETRY } from './build-workflow';
+import { TASK_RETRY, acknowledgeStateMachineRole } from './build-workflow';
 import type { Data } from './data';
 import { createServiceFunction } from './service-function';
 
@@ -54,6 +54,14 @@ const TASK_SETTINGS: Record<ProvisionTask, TaskSettings> = {
   MarkMachineFailed: { resultPath: JsonPath.DISCARD },
 };
 
+/** Role keys by grant set (see the grants in the constructor). */
+const PROVISION_ROLE_KEYS: Record<ProvisionTask, string> = {
+  ExpandImage: 'ProvisionExpandImage',
+  RemoveDisk: 'ProvisionRemoveDisk',
+  MarkMachineRunning: 'ProvisionMarkMachine',
+  MarkMachineFailed: 'ProvisionMarkMachine',
+};
+
 export interface ProvisionWorkflowProps {
   data: Data;
 }
@@ -72,6 +80,8 @@ export class ProvisionWorkflow extends Construct {
       const settings = TASK_SETTINGS[state];
       const fn = createServiceFunction(this, `${state}Function`, {
         entry: taskEntry(state),
+        roleKey: PROVISION_ROLE_KEYS[state],
+        invocation: 'sync',
         description: `Provision workflow task ${state}`,
         memorySize: settings.memorySize,
         timeout: settings.timeout,
@@ -107,7 +117,11 @@ export class ProvisionWorkflow extends Construct {
       definitionBody: DefinitionBody.fromChainable(definition),
       comment: 'Provisions a machine: expands an image file into its new boot disk, then marks it running',
       timeout: PROVISION_TIMEOUT,
-      logs: { destination: logGroup, level: LogLevel.ERROR, includeExecutionData: true },
+      // Every state transition, without inputs and outputs: the job item holds each failure's reason and
+      // the execution history keeps the payloads (90 days), out of a log group any operator can read.
+      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      tracingEnabled: true,
     });
+    acknowledgeStateMachineRole(this.stateMachine, Object.values(functions));
   }
 }

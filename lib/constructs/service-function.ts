@@ -9,16 +9,25 @@
  * - ESM output, preferring packages' `module` entry points, so esbuild can tree-shake the SDK's ES
  *   builds; middy 7 is ESM-only anyway. The banner gives bundled CommonJS dependencies a `require`.
  * - Minified with a separate source map; `NODE_OPTIONS=--enable-source-maps` maps stack traces back.
+ *
+ * Every function is traced by X-Ray (active tracing) and runs under a role shared with the functions
+ * that need the same grants (`roleKey`, lib/constructs/function-roles.ts), which may write only to
+ * the log groups of its own functions.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { LOCK_FILE, REPO_ROOT, lambdaEntry } from '../paths';
+import { FunctionRoles } from './function-roles';
+import { METRIC_NAMESPACE } from '../../lambdas/ops/metric-names';
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 export const SERVICE_NAME = 'machine-image-service';
+/** CloudWatch namespace of the service's own metrics (Powertools Metrics; lib/constructs/monitoring.ts). */
+export const METRICS_NAMESPACE = METRIC_NAMESPACE;
 /**
  * Template metadata naming a function's handler (its `entry`, relative to `lambdas/`): how the local
  * stack finds the code behind a function it meets in the template (lib/local-template.ts).
@@ -28,7 +37,20 @@ export const ENTRY_METADATA = 'machine-image-service:entry';
 export interface ServiceFunctionProps {
   /** Handler file relative to `lambdas/`, as in routes.ts. */
   entry: string;
+  /**
+   * The shared execution role (lib/constructs/function-roles.ts): functions with the same key share one
+   * role and therefore every grant made to any of them. Name it after the grant set.
+   */
+  roleKey: string;
   description?: string;
+  /**
+   * How the function is invoked. `sync`: by API Gateway or Step Functions, which see the failure and
+   * answer or retry it (a dead-letter queue only ever receives asynchronous invocations). `async`: by
+   * EventBridge; give it `deadLetterQueue`, or an on-failure destination and say so at the call site.
+   */
+  invocation: 'sync' | 'async';
+  /** Where Lambda puts an asynchronous event it could not process after its retries. */
+  deadLetterQueue?: IQueue;
   /** @default 256 */
   memorySize?: number;
   /** @default 30 seconds */
@@ -46,6 +68,9 @@ export const createServiceFunction = (scope: Construct, id: string, props: Servi
     retention: props.logRetention ?? RetentionDays.ONE_MONTH,
     removalPolicy: RemovalPolicy.DESTROY,
   });
+  const roles = FunctionRoles.of(scope);
+  const role = roles.role(props.roleKey);
+  roles.allowLogs(props.roleKey, logGroup);
   const fn = new NodejsFunction(scope, id, {
     entry: lambdaEntry(props.entry),
     handler: 'handler',
@@ -55,11 +80,15 @@ export const createServiceFunction = (scope: Construct, id: string, props: Servi
     memorySize: props.memorySize ?? 256,
     timeout: props.timeout ?? Duration.seconds(30),
     logGroup,
+    role,
+    tracing: Tracing.ACTIVE,
+    deadLetterQueue: props.deadLetterQueue,
     projectRoot: REPO_ROOT,
     depsLockFilePath: LOCK_FILE,
     environment: {
       NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       ...props.environment,
     },
     bundling: {
@@ -75,5 +104,11 @@ export const createServiceFunction = (scope: Construct, id: string, props: Servi
     },
   });
   (fn.node.defaultChild as CfnFunction).addMetadata(ENTRY_METADATA, props.entry);
+  if (props.invocation === 'sync') {
+    Validations.of(fn).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason: 'Invoked synchronously (API Gateway or a Step Functions task): the caller receives the error and answers or retries it; a dead-letter queue only receives asynchronous invocations.',
+    });
+  }
   return fn;
 };

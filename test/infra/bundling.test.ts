@@ -20,7 +20,7 @@ describe('createServiceFunction bundling', () => {
     const ping = routes.find((r) => r.operation === 'Ping')!;
     const app = new App({ outdir, builtinCloudFormationValidation: false });
     const stack = new Stack(app, 'BundlingProbe');
-    createServiceFunction(stack, 'Ping', { entry: ping.entry });
+    createServiceFunction(stack, 'Ping', { entry: ping.entry, roleKey: 'Ping', invocation: 'sync' });
 
     // Act
     app.synth();

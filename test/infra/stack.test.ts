@@ -13,12 +13,13 @@ import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
 import { BUILD_STATES, FORWARD_TASKS } from '../../lib/constructs/build-workflow';
 import { ImageServiceStack, STACK_OUTPUTS } from '../../lib/image-service-stack';
 import { type AslState, localDefinitionFromTemplate } from '../../lib/local-asl';
+import { cdkContext } from '../../lib/cdk-context';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }>;
 
 // Prepare (once for the file)
 const app = new App({
-  context: { 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:strictCfnValidateErrors': true },
+  context: cdkContext({ 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:strictCfnValidateErrors': true }),
 });
 const stack = new ImageServiceStack(app, 'ImageServiceTest');
 const template = Template.fromStack(stack);
@@ -44,7 +45,7 @@ const resourcePath = (id: string): string => {
 };
 
 describe('data', () => {
-  it('has one on-demand table with PK/SK, the three GSIs (ALL projection) and point-in-time recovery, retained', () => {
+  it('has one on-demand table with PK/SK, its GSIs (ALL projection) and point-in-time recovery, retained', () => {
     // Assess
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
     template.hasResource('AWS::DynamoDB::GlobalTable', {
@@ -70,7 +71,8 @@ describe('data', () => {
 
   it('has two encrypted, private, SSL-only buckets that abort incomplete multipart uploads after a day', () => {
     // Act
-    const buckets = ofType('AWS::S3::Bucket').filter(([id]) => !id.startsWith('Console')); // the console's: test/infra/console.test.ts
+    // the console's: test/infra/console.test.ts; the access-log bucket: test/infra/operations.test.ts
+    const buckets = ofType('AWS::S3::Bucket').filter(([id]) => !id.startsWith('Console') && !id.startsWith('DataAccessLogs'));
     const policies = ofType('AWS::S3::BucketPolicy');
 
     // Assess
@@ -109,7 +111,8 @@ describe('build workflow', () => {
   it('is a Standard state machine with a timeout and logging', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',
-      LoggingConfiguration: Match.objectLike({ Level: 'ERROR', IncludeExecutionData: true }),
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+      TracingConfiguration: { Enabled: true },
     });
     expect(definition.TimeoutSeconds).toBe(6 * 3600);
   });
@@ -347,10 +350,10 @@ describe('least privilege', () => {
 });
 
 describe('functions', () => {
-  it('all run nodejs24.x on arm64: one per route, one per task, the authorizer, the execution-ended handler and the job-event publisher', () => {
+  it('all run nodejs24.x on arm64: one per route, one per task, the authorizer, the execution-ended handler, the job-event publisher and the oldest-creating check', () => {
     // The console's deployment helpers (CDK's own custom resources) are asserted in test/infra/console.test.ts.
     const functions = ofType('AWS::Lambda::Function').filter(([id]) => !id.startsWith('Custom'));
-    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + PROVISION_TASKS.length + 3);
+    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + PROVISION_TASKS.length + 4);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     }

@@ -1,7 +1,8 @@
 /**
  * ImageRepository on the one table (access patterns in table.ts). Listing keys are derived from the
  * image's immutable creation time and id, so they never need rewriting; `public` images are also
- * projected into the public index.
+ * projected into the public index, and images in state `creating` into the sparse creating index
+ * (GSI4: added on create, removed by the update that moves the image out of `creating`).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -14,7 +15,7 @@ import { conditionalUpdate } from './update';
 import { getConsistent, putNew } from './items';
 import { queryOwnerPartition } from './owner-query';
 
-const ITEM_ONLY = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK', 'entity'];
+const ITEM_ONLY = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK', 'GSI4PK', 'GSI4SK', 'entity'];
 
 export const toImage = (item: Record<string, unknown>): Image => {
   const image = { ...item };
@@ -31,6 +32,7 @@ export const toImageItem = (image: Image): Record<string, unknown> => {
     GSI1PK: keys.ownerImages(image.owner),
     GSI1SK: sk,
     ...(image.public ? { GSI2PK: keys.publicImages(), GSI2SK: sk } : {}),
+    ...(image.state === 'creating' ? { GSI4PK: keys.creatingImages(), GSI4SK: sk } : {}),
     ...image,
   };
 };
@@ -118,18 +120,28 @@ export class DynamoImageRepository implements ImageRepository {
     const set: Record<string, unknown> = { ...changes, updated_at: changes.updated_at ?? new Date().toISOString() };
     const extraSet: string[] = [];
     const extraNames: Record<string, string> = {};
+    const extraValues: Record<string, unknown> = {};
+    const remove: string[] = [];
     if (changes.public === true) {
       extraSet.push('#g2pk = :g2pk', '#g2sk = #g1sk');
       Object.assign(extraNames, { '#g2pk': 'GSI2PK', '#g2sk': 'GSI2SK', '#g1sk': 'GSI1SK' });
+      extraValues[':g2pk'] = keys.publicImages();
     }
+    if (changes.public === false) remove.push('GSI2PK', 'GSI2SK');
+    // the sparse creating index follows the state
+    if (changes.state === 'creating') {
+      extraSet.push('#g4pk = :g4pk', '#g4sk = #g1sk');
+      Object.assign(extraNames, { '#g4pk': 'GSI4PK', '#g4sk': 'GSI4SK', '#g1sk': 'GSI1SK' });
+      extraValues[':g4pk'] = keys.creatingImages();
+    } else if (changes.state !== undefined) remove.push('GSI4PK', 'GSI4SK');
     const item = await conditionalUpdate(this.doc, this.tableName, 'image', {
       key: keys.image(id),
       expect: { stateAttribute: 'state', states: expect.states, rev: expect.rev },
       set,
       extraSet: extraSet.length ? extraSet : undefined,
       extraNames,
-      extraValues: changes.public === true ? { ':g2pk': keys.publicImages() } : undefined,
-      remove: changes.public === false ? ['GSI2PK', 'GSI2SK'] : undefined,
+      extraValues: Object.keys(extraValues).length ? extraValues : undefined,
+      remove: remove.length ? remove : undefined,
     });
     return toImage(item);
   }

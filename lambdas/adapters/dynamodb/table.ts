@@ -7,6 +7,7 @@
  * | get image by id                          | PK=IMAGE#<id>, SK=IMAGE                        | GetItem           |
  * | images owned by an account, newest first | GSI1: GSI1PK=OWNER#<owner>#IMAGES, GSI1SK=<published/created>#<id> | Query |
  * | public images                            | GSI2: GSI2PK=PUBLIC#IMAGES, GSI2SK=<published/created>#<id>        | Query |
+ * | images being created, oldest first (ops)  | GSI4 (sparse): GSI4PK=CREATING#IMAGES while state is `creating`, GSI4SK=<created>#<id> | Query, Limit 1 |
  * | images shared with an account (accepted) | GSI3: GSI3PK=SHARED#<account>, GSI3SK=<published/created>#<id>     | Query |
  * | shares pending / rejected by an account  | GSI3: GSI3PK=SHARED#<account>#pending|rejected, same sort key      | Query |
  * | acl entries of an image                  | PK=IMAGE#<id>, SK begins_with ACL#              | Query             |
@@ -41,6 +42,8 @@ export const INDEXES = {
   byOwner: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
   publicImages: { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
   sharedWith: { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
+  /** Sparse: only images in state `creating` carry GSI4PK (lambdas/ops/oldest-creating.ts reads it). */
+  creatingImages: { name: 'GSI4', partitionKey: 'GSI4PK', sortKey: 'GSI4SK' },
 } as const;
 
 /**
@@ -55,6 +58,7 @@ export const keys = {
   imageAcl: (id: string, account: string) => ({ PK: `IMAGE#${id}`, SK: `ACL#${account}` }),
   ownerImages: (owner: string) => `OWNER#${owner}#IMAGES`,
   publicImages: () => 'PUBLIC#IMAGES',
+  creatingImages: () => 'CREATING#IMAGES',
   sharedWith: (account: string) => `SHARED#${account}`,
   /** Accepted shares sit in `SHARED#<account>` (the default listing); pending and rejected ones beside it. */
   sharedWithStatus: (account: string, status: 'accepted' | 'pending' | 'rejected') => (status === 'accepted' ? `SHARED#${account}` : `SHARED#${account}#${status}`),
