@@ -9,7 +9,7 @@
  * `concurrentProvisions` slots (`PROVSLOT#<owner>#<n>`) held while the machine is `provisioning`.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock, ImageRepository, MachineRepository, QuotaGate } from '../../core/ports';
 import { QuotaExceededError, type QuotaLimits, type QuotaUsage } from '../../core/quota';
 import { INDEXES, keys } from './table';
@@ -93,6 +93,24 @@ export class DynamoQuotaGate implements QuotaGate {
     if (opts.build && !(await this.takeSlot(owner, imageId))) {
       throw new QuotaExceededError(`the account already has ${this.limits.concurrentBuilds} images building, its quota; retry when one is done`);
     }
+    // counted again with the slot held: requests that passed the first count while earlier ones finished
+    // and freed their slots would otherwise all get in; now the overshoot is at most the slots
+    if (opts.build && (await this.countImages(owner, this.limits.images)) >= this.limits.images) {
+      await this.releaseSlot(owner, imageId, 'BUILDSLOT');
+      throw new QuotaExceededError(`the account holds its quota of ${this.limits.images} images; delete some first`);
+    }
+  }
+
+  /** Frees the slot a refused request took (conditional on still holding it). */
+  private async releaseSlot(owner: string, holder: string, kind: SlotKind): Promise<void> {
+    const slots = kind === 'BUILDSLOT' ? this.limits.concurrentBuilds : this.limits.concurrentProvisions;
+    for (let n = 0; n < slots; n++) {
+      await this.doc
+        .send(new DeleteCommand({ TableName: this.tableName, Key: slotKey(owner, n, kind), ConditionExpression: 'holder = :h', ExpressionAttributeValues: { ':h': holder } }))
+        .catch((err) => {
+          if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        });
+    }
   }
 
   async admitMachine(owner: string, machineId: string): Promise<void> {
@@ -101,6 +119,10 @@ export class DynamoQuotaGate implements QuotaGate {
     }
     if (!(await this.takeSlot(owner, machineId, 'PROVSLOT'))) {
       throw new QuotaExceededError(`the account already has ${this.limits.concurrentProvisions} machines provisioning, its quota; retry when one is done`);
+    }
+    if ((await this.countImages(owner, this.limits.machines, keys.ownerMachines(owner))) >= this.limits.machines) {
+      await this.releaseSlot(owner, machineId, 'PROVSLOT');
+      throw new QuotaExceededError(`the account holds its quota of ${this.limits.machines} machines; delete some first`);
     }
   }
 
