@@ -56,7 +56,7 @@ export class ImageServiceStack extends Stack {
       data: this.data,
       api: this.api.restApi,
       stateMachines: { Build: this.workflow.stateMachine, Provision: this.provisioning.stateMachine },
-      deadLetterQueues: { ExecutionEnded: executionFailures.deadLetterQueue },
+      deadLetterQueues: { ExecutionEnded: executionFailures.deadLetterQueue, JobEvents: this.jobEvents.deadLetterQueue },
       alarmEmail: props.alarmEmail,
     });
 

@@ -9,7 +9,7 @@
  * everything after it) up to 10 times over at most a day; what still fails goes to a dead-letter
  * queue kept 14 days, never silently.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
@@ -40,6 +40,12 @@ export class JobEvents extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+    for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(this.deadLetterQueue).acknowledge({
+        id,
+        reason: 'This queue is the on-failure destination of the stream mapping (batches that failed every retry); an alarm watches its depth (lib/constructs/monitoring.ts).',
+      });
+    }
     this.publisher = createServiceFunction(this, 'Publisher', {
       entry: JOB_STREAM_ENTRY,
       roleKey: 'JobEvents',
