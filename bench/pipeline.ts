@@ -200,7 +200,10 @@ export async function run(opts: PipelineBenchOptions = {}): Promise<BenchRow[]> 
 
       const runs: Record<string, ChildResult[]> = {};
       const tools: Record<string, ToolRun[]> = {};
-      const push = <T>(map: Record<string, T[]>, k: string, v: T): void => { (map[k] ??= []).push(v); };
+      const push = <T>(map: Record<string, T[]>, k: string, v: T): void => {
+        map[k] ??= [];
+        map[k].push(v);
+      };
       try {
         for (let rep = 1; rep <= reps; rep++) {
           log(`[pipeline] ${label}: run ${rep}/${reps}`);
@@ -270,7 +273,7 @@ export async function run(opts: PipelineBenchOptions = {}): Promise<BenchRow[]> 
         });
       }
       const toolNote = (t: ToolRun | undefined): string | undefined =>
-        t ? `best of ${reps}` + (t.cpuS !== undefined ? `; cpu ${round(t.cpuS, 2)} s (${round(rate(size, t.cpuS))} MiB per cpu-s); peak RSS ${round(t.maxRssMiB ?? 0)} MiB` : '') : undefined;
+        t ? `best of ${reps}${t.cpuS !== undefined ? `; cpu ${round(t.cpuS, 2)} s (${round(rate(size, t.cpuS))} MiB per cpu-s); peak RSS ${round(t.maxRssMiB ?? 0)} MiB` : ''}` : undefined;
       if (pigzBest) rows.push({ bench: BENCH, case: `pigz -6 -p 2 ${label}`, figure: round(rate(size, pigzBest.wallS)), unit: 'MiB/s', notes: toolNote(pigzBest) });
       else rows.push({ bench: BENCH, case: `pigz -6 -p 2 ${label}`, figure: 0, unit: 'MiB/s', notes: 'pigz missing' });
       rows.push({ bench: BENCH, case: `gzip -6 ${label}`, figure: round(rate(size, gzipBest.wallS)), unit: 'MiB/s', notes: toolNote(gzipBest) });
@@ -307,7 +310,7 @@ export async function run(opts: PipelineBenchOptions = {}): Promise<BenchRow[]> 
   const output = opts.output === undefined ? path.join(root, 'bench', 'results', 'pipeline.json') : opts.output;
   if (output) {
     mkdirSync(path.dirname(output), { recursive: true });
-    writeFileSync(output, JSON.stringify({ bench: BENCH, date: new Date().toISOString(), node: process.version, rows }, null, 2) + '\n');
+    writeFileSync(output, `${JSON.stringify({ bench: BENCH, date: new Date().toISOString(), node: process.version, rows }, null, 2)}\n`);
     log(`[pipeline] results written to ${path.relative(process.cwd(), output)}`);
   }
   return rows;

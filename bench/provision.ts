@@ -28,6 +28,7 @@ export async function run(opts: { quick?: boolean; sizeMiB?: number; log?: (s: s
     const headers = { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${login}:${password}`).toString('base64')}` };
     const call = async (method: string, p: string, body?: unknown) => {
       const res = await fetch(`${stack.url}${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      // biome-ignore lint/suspicious/noExplicitAny: the bench reads a few known fields of each answer
       return { status: res.status, body: (await res.json()) as Record<string, any> };
     };
     const until = async (p: string, busy: string) => {

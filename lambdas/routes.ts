@@ -30,6 +30,7 @@ export type StorageGrant = 'images' | 'disks';
 
 export const routes: readonly Route[] = [
   { dialect: 'service', method: 'GET', path: '/--ping', operation: 'Ping', auth: 'none', access: 'read', entry: 'dialects/service/handlers/ping.ts' },
+  { dialect: 'service', method: 'GET', path: '/--openapi.json', operation: 'GetOpenApi', auth: 'none', access: 'read', entry: 'dialects/service/handlers/openapi.ts' },
   { dialect: 'triton', method: 'GET', path: '/{login}/images', operation: 'ListImages', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/list-images.ts' },
   { dialect: 'triton', method: 'POST', path: '/{login}/images', operation: 'CreateImageFromMachine', auth: 'caller', access: 'write', entry: 'dialects/triton/handlers/create-image-from-machine.ts' },
   { dialect: 'triton', method: 'GET', path: '/{login}/images/{id}', operation: 'GetImage', auth: 'caller', access: 'read', entry: 'dialects/triton/handlers/get-image.ts' },
@@ -88,6 +89,8 @@ export const BUILD_TASKS = [
   'BuildRange',
   'AssembleFile',
   'HashFile',
+  // large clones and exports (lambdas/workflow/copy.ts)
+  'CopyFile',
 ] as const;
 export type BuildTask = (typeof BUILD_TASKS)[number];
 /** Task states of the provisioning workflow (lib/constructs/provision-workflow.ts), same file mapping. */

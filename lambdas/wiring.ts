@@ -9,6 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { randomUUID } from 'node:crypto';
 import type { Clock, IdGenerator } from './core/ports';
 import { DynamoImageRepository } from './adapters/dynamodb/image-repository';
@@ -28,6 +29,7 @@ import { SfnProvisionStarter } from './adapters/sfn/provision-starter';
 import { copySettingsFromEnv } from './adapters/s3/copy-object';
 import { SfnWorkflowStopper } from './adapters/sfn/workflow-stopper';
 import { DynamoApplianceImageRepository, DynamoApplianceRepository } from './adapters/dynamodb/appliance-repository';
+import { EventBridgeJobEventPublisher } from './adapters/eventbridge/job-event-publisher';
 
 const disposers: (() => void)[] = [];
 const once = <T>(make: () => T): (() => T) => {
@@ -58,12 +60,22 @@ export const config = {
   imagesBucket: () => env('IMAGES_BUCKET'),
   disksBucket: () => env('DISKS_BUCKET'),
   stateMachineArn: () => env('STATE_MACHINE_ARN'),
-  /** Per-account quotas: QUOTA_IMAGES and QUOTA_CONCURRENT_BUILDS, else the defaults (core/quota.ts). */
+  /** Per-account quotas: QUOTA_IMAGES, QUOTA_CONCURRENT_BUILDS, QUOTA_MACHINES, QUOTA_CONCURRENT_PROVISIONS, else the defaults (core/quota.ts). */
   quotas: (): QuotaLimits => ({
     images: positiveInt(process.env.QUOTA_IMAGES) ?? DEFAULT_QUOTAS.images,
     concurrentBuilds: positiveInt(process.env.QUOTA_CONCURRENT_BUILDS) ?? DEFAULT_QUOTAS.concurrentBuilds,
+    machines: positiveInt(process.env.QUOTA_MACHINES) ?? DEFAULT_QUOTAS.machines,
+    concurrentProvisions: positiveInt(process.env.QUOTA_CONCURRENT_PROVISIONS) ?? DEFAULT_QUOTAS.concurrentProvisions,
   }),
   provisionStateMachineArn: () => env('PROVISION_STATE_MACHINE_ARN'),
+  /**
+   * Clones and IMS exports of files at least this large run in the build workflow, not the request
+   * (COPY_WORKFLOW_THRESHOLD_BYTES; default 1 GiB, the chunking threshold's default: a copy plus its
+   * read-back check of more can outlast API Gateway's 29 s).
+   */
+  copyInWorkflowBytes: (): number => positiveInt(process.env.COPY_WORKFLOW_THRESHOLD_BYTES) ?? 1024 ** 3,
+  /** The stack's event bus for job state changes (lib/constructs/job-events.ts). */
+  eventBusName: () => env('EVENT_BUS_NAME'),
 };
 
 function positiveInt(v: string | undefined): number | undefined {
@@ -95,6 +107,8 @@ export const imageFileConverter = /* @__PURE__ */ once(() => new S3ImageFileConv
 export const provisionStarter = /* @__PURE__ */ once(() => new SfnProvisionStarter(sfnClient(), config.provisionStateMachineArn()));
 export const workflowStopper = /* @__PURE__ */ once(() => new SfnWorkflowStopper(sfnClient()));
 export const credentialRepository = /* @__PURE__ */ once(() => new DynamoCredentialRepository(documentClient(), config.tableName()));
-export const quotaGate = /* @__PURE__ */ once(() => new DynamoQuotaGate(documentClient(), config.tableName(), imageRepository(), config.quotas(), clock));
+export const quotaGate = /* @__PURE__ */ once(() => new DynamoQuotaGate(documentClient(), config.tableName(), imageRepository(), config.quotas(), clock, machineRepository()));
 export const applianceRepository = /* @__PURE__ */ once(() => new DynamoApplianceRepository(documentClient(), config.tableName()));
 export const applianceImageRepository = /* @__PURE__ */ once(() => new DynamoApplianceImageRepository(documentClient(), config.tableName()));
+export const eventBridgeClient = /* @__PURE__ */ client(() => new EventBridgeClient({}));
+export const jobEventPublisher = /* @__PURE__ */ once(() => new EventBridgeJobEventPublisher(eventBridgeClient(), config.eventBusName()));

@@ -4,11 +4,12 @@
  * functions) → HTTP API (route functions, authorizer) → web console (S3 + CloudFront, the API as its
  * second origin).
  */
-import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import { CfnOutput, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
 import { BuildWorkflow } from './constructs/build-workflow';
 import { Data } from './constructs/data';
 import { ExecutionFailures } from './constructs/execution-failures';
+import { JobEvents } from './constructs/job-events';
 import { ServiceApi } from './constructs/http-api';
 import { ProvisionWorkflow } from './constructs/provision-workflow';
 import { WebConsole } from './constructs/console';
@@ -25,7 +26,7 @@ export interface ImageServiceStackProps extends StackProps {
 }
 
 /** Output ids; the local stack and scripts read these names from the stack's outputs. */
-export const STACK_OUTPUTS = ['ApiUrl', 'TableName', 'ImagesBucketName', 'DisksBucketName', 'StateMachineArn', 'ProvisionStateMachineArn', 'ConsoleUrl', 'AlarmTopicArn', 'DashboardName'] as const;
+export const STACK_OUTPUTS = ['ApiUrl', 'TableName', 'ImagesBucketName', 'DisksBucketName', 'StateMachineArn', 'ProvisionStateMachineArn', 'ConsoleUrl', 'EventBusName', 'AlarmTopicArn', 'DashboardName'] as const;
 
 export class ImageServiceStack extends Stack {
   readonly data: Data;
@@ -33,6 +34,7 @@ export class ImageServiceStack extends Stack {
   readonly api: ServiceApi;
   readonly provisioning: ProvisionWorkflow;
   readonly console: WebConsole;
+  readonly jobEvents: JobEvents;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: ImageServiceStackProps = {}) {
@@ -44,6 +46,8 @@ export class ImageServiceStack extends Stack {
     this.api = new ServiceApi(this, 'Api', { data: this.data, stateMachine: this.workflow.stateMachine, provisionStateMachine: this.provisioning.stateMachine });
     // Ends the builds of executions that stopped, timed out or failed outside their Catch path (every state machine of the stack).
     const executionFailures = new ExecutionFailures(this, 'ExecutionFailures', { data: this.data });
+    // Every job transition, from the table's stream, on the stack's event bus (output EventBusName).
+    this.jobEvents = new JobEvents(this, 'JobEvents', { data: this.data });
 
     this.console = new WebConsole(this, 'Console', { api: this.api.restApi, accessLogsBucket: this.data.accessLogsBucket }); // outputs ConsoleUrl
 
@@ -52,7 +56,7 @@ export class ImageServiceStack extends Stack {
       data: this.data,
       api: this.api.restApi,
       stateMachines: { Build: this.workflow.stateMachine, Provision: this.provisioning.stateMachine },
-      deadLetterQueues: { ExecutionEnded: executionFailures.deadLetterQueue },
+      deadLetterQueues: { ExecutionEnded: executionFailures.deadLetterQueue, JobEvents: this.jobEvents.deadLetterQueue },
       alarmEmail: props.alarmEmail,
     });
 
@@ -62,5 +66,6 @@ export class ImageServiceStack extends Stack {
     new CfnOutput(this, 'DisksBucketName', { value: this.data.disksBucket.bucketName });
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'ProvisionStateMachineArn', { value: this.provisioning.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'EventBusName', { value: this.jobEvents.bus.eventBusName });
   }
 }

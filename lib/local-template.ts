@@ -141,3 +141,36 @@ export function taskStateFunctions(template: CfnTemplate, definition: { States: 
   walk(definition);
   return out;
 }
+
+export interface TemplateStreamConsumer {
+  logicalId: string;
+  fn: TemplateFunction;
+  /** Lambda's filter patterns (parsed), any of which passes a record; none = every record. */
+  filters: Record<string, unknown>[];
+  batchSize: number;
+  /** -1 = until the record expires. */
+  maximumRetryAttempts: number;
+  reportBatchItemFailures: boolean;
+}
+
+/** Event source mappings on a DynamoDB table's stream (the local stack feeds them, local/dynamo-stream.ts). */
+export function templateStreamConsumers(template: CfnTemplate): TemplateStreamConsumer[] {
+  const functions = templateFunctions(template);
+  return ofType(template, 'AWS::Lambda::EventSourceMapping')
+    .filter(([, m]) => JSON.stringify(m.Properties?.EventSourceArn ?? '').includes('StreamArn') && m.Properties?.Enabled !== false)
+    .map(([logicalId, m]) => {
+      const p = m.Properties ?? {};
+      const name = p.FunctionName as { Ref?: string } | string | undefined;
+      const fn = typeof name === 'object' && name?.Ref ? functions.get(name.Ref) : undefined;
+      if (!fn) throw new Error(`${logicalId}: a stream event source mapping needs a function of this template`);
+      const filters = ((p.FilterCriteria as { Filters?: { Pattern: string }[] } | undefined)?.Filters ?? []).map((f) => JSON.parse(f.Pattern) as Record<string, unknown>);
+      return {
+        logicalId,
+        fn,
+        filters,
+        batchSize: Number(p.BatchSize ?? 100),
+        maximumRetryAttempts: Number(p.MaximumRetryAttempts ?? -1),
+        reportBatchItemFailures: ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
+      };
+    });
+}

@@ -1,13 +1,16 @@
 /**
  * Local DynamoDB: dynalite on loopback. Tables become ACTIVE at once (the *TableMs options are 0);
  * with `dataDir` the data lives in LevelDB under that folder and survives restarts, otherwise in memory.
- * dynalite has no transactions, TTL expiry or streams (see docs/local-emulation.md §1).
+ * dynalite has no transactions, TTL expiry or streams (see docs/local-emulation.md §1); streams are
+ * emulated in front of it (local/dynamo-stream.ts).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { withDynamoFaults } from './protocol-faults';
+import { withReadMeters } from './read-meter';
 import { mkdirSync } from 'node:fs';
 import { listenOnLoopback } from './listen';
 import { installLatency, type Latency } from './latency';
+import { withStreamCapture, type LocalStream } from './dynamo-stream';
 
 // dynalite ships no type declarations.
 type DynaliteFactory = (options: {
@@ -23,6 +26,8 @@ export interface LocalDynamoOptions {
   port?: number;
   /** LevelDB folder; undefined = in memory. */
   dataDir?: string;
+  /** Captures every item write as a stream record (local/dynamo-stream.ts). */
+  stream?: LocalStream;
 }
 
 export interface LocalDynamo {
@@ -43,9 +48,13 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
   // Fault plans from tests (local/faults.ts) act before dynalite sees a request.
   const [listener] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   server.removeAllListeners('request');
-  server.on('request', withDynamoFaults(listener));
+  // Read meters (local/read-meter.ts) count what tests' requests read.
+  const withFaults = withReadMeters(withDynamoFaults(listener));
+  let endpoint = '';
+  server.on('request', options.stream ? withStreamCapture(withFaults, listener, options.stream, () => endpoint) : withFaults);
   const latency = installLatency(server);
   const port = await listenOnLoopback(server, options.port);
+  endpoint = `http://127.0.0.1:${port}`;
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,

@@ -136,7 +136,10 @@ export class FaultPlan {
     };
     if (id) {
       req.resume();
-      if (req.method !== 'DELETE') return send(405, { message: 'DELETE a rule by id' }), true;
+      if (req.method !== 'DELETE') {
+        send(405, { message: 'DELETE a rule by id' });
+        return true;
+      }
       this.rules = this.rules.filter((r) => r.id !== id);
       send(200, this.rules);
     } else if (req.method === 'PUT' || req.method === 'POST') {

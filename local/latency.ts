@@ -34,6 +34,8 @@ export function installLatency(server: Server): Latency {
   });
   return {
     delay: (rule) => void rules.push({ ...rule }),
-    clear: () => void (rules = []),
+    clear: () => {
+      rules = [];
+    },
   };
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { REPO_ROOT } from '../lib/paths';
 import { isServiceError } from '../lambdas/core/errors';
-import type { MachineState } from '../lambdas/core/machine';
+import { flag, runAdmin, UsageError } from './admin-cli';
 
 const DEFAULT_STATE_FILE = path.join(REPO_ROOT, '.local', 'stack.json');
 
@@ -20,24 +20,13 @@ interface StackFile {
   env: Record<string, string>;
 }
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  if (i === -1) return undefined;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new UsageError(`--${name} needs a value`);
-  args.splice(i, 2);
-  return v;
-}
-
-class UsageError extends Error {}
-
 async function start(args: string[]) {
   const port = Number(flag(args, 'port') ?? process.env.PORT ?? 8080);
   const dataDir = path.resolve(flag(args, 'data-dir') ?? process.env.DATA_DIR ?? path.join(REPO_ROOT, '.local', 'data'));
   const stateFile = path.resolve(flag(args, 'state-file') ?? DEFAULT_STATE_FILE);
   const { ensureConsoleBuilt } = await import('./console');
   ensureConsoleBuilt();
-  const { startLocalStack } = await import('./stack');
+  const { startLocalStack, LOCAL_NAMES } = await import('./stack');
   const { seedDemo, DEMO_LOGIN } = await import('./seed');
   // The gateway holds every request until this settles: after the seed and the state file below.
   let markReady!: () => void;
@@ -85,14 +74,20 @@ async function start(args: string[]) {
     console.log(`    -d '{"machine":"${first.id}","name":"my-image","version":"1.0.0"}'`);
     console.log(`  curl -s -u ${u} ${stack.url}/${DEMO_LOGIN}/images/<id>`);
     console.log(`  curl -s -u ${u} ${stack.url}/${DEMO_LOGIN}/jobs/<x-joyent-jobid>`);
+    console.log(`  curl -s -u ${u} '${stack.url}/${DEMO_LOGIN}/jobs/<x-joyent-jobid>?wait=25'   # answers at the next change`);
+    console.log(`  curl -s ${stack.endpoints.events}/--events?bus=${LOCAL_NAMES.eventBus}   # the job's state-change events`);
     console.log(`  curl -sL -u ${u} ${stack.url}/${DEMO_LOGIN}/images/<id>/file -o image.gz`);
   }
   const appliance = seeded.appliances.find((a) => a.os_profile);
   if (appliance) {
     const u = `${DEMO_LOGIN}:${seeded.password}`;
     console.log(`\nUForge: appliances ${seeded.appliances.map((a) => `${a.id} (${a.name})`).join(', ')}; generate a machine image:`);
-    console.log(`  curl -si -u ${u} -X POST ${stack.url}/users/${DEMO_LOGIN}/appliances/${appliance.id}/images -H 'Accept: application/xml' -H 'Content-Type: application/xml' \\`);
-    console.log(`    --data-binary '<ns0:image xmlns:ns0="http://www.usharesoft.com/uforge"><compress>true</compress><targetFormat><name>Raw</name></targetFormat></ns0:image>'`);
+    console.log(
+      `  curl -si -u ${u} -X POST ${stack.url}/users/${DEMO_LOGIN}/appliances/${appliance.id}/images -H 'Accept: application/xml' -H 'Content-Type: application/xml' \\`,
+    );
+    console.log(
+      `    --data-binary '<ns0:image xmlns:ns0="http://www.usharesoft.com/uforge"><compress>true</compress><targetFormat><name>Raw</name></targetFormat></ns0:image>'`,
+    );
   }
   const keyFile = path.relative(process.cwd(), seeded.key.privateKeyFile);
   console.log(`\ntriton CLI (HTTP Signature with the demo key ${keyFile}):`);
@@ -101,8 +96,7 @@ async function start(args: string[]) {
   console.log(`  eval "$(ssh-agent -s)" && ssh-add ${keyFile}`);
   console.log(`  # or: cp ${keyFile} ${keyFile}.pub ~/.ssh/   (then, without an agent: env -u SSH_AUTH_SOCK triton …)`);
   console.log('  triton image list');
-  console.log('\nadmin: npm run admin -- account create <login> [--password-stdin] | key add <login> <pubkey-file> | token create <login> [--ttl 12h]');
-  console.log('       | aksk create <login> | machine register <login> --name N --os OS --type T --disk FILE');
+  console.log('\nadmin (accounts, keys, tokens, AK/SK pairs, machines): npm run admin -- --help');
   console.log('ready');
 }
 
@@ -120,11 +114,15 @@ async function useStack(args: string[]): Promise<string | undefined> {
   const stateFile = path.resolve(flag(args, 'state-file') ?? DEFAULT_STATE_FILE);
   if (process.env.TABLE_NAME && process.env.DISKS_BUCKET && process.env.IMAGES_BUCKET) return process.env.API_URL; // a deployed stack
   if (!existsSync(stateFile)) {
-    throw new UsageError('no local stack is running (start one with `npm start`), and TABLE_NAME/DISKS_BUCKET/IMAGES_BUCKET are not set for a deployed stack');
+    throw new UsageError(
+      'no local stack is running (start one with `npm start`), and TABLE_NAME/DISKS_BUCKET/IMAGES_BUCKET are not set for a deployed stack',
+    );
   }
   const state = JSON.parse(readFileSync(stateFile, 'utf8')) as StackFile;
   if (!(await pingOk(state.url))) {
-    throw new UsageError(`the local stack recorded in ${path.relative(process.cwd(), stateFile)} (${state.url}) is not answering; start it with \`npm start\``);
+    throw new UsageError(
+      `the local stack recorded in ${path.relative(process.cwd(), stateFile)} (${state.url}) is not answering; start it with \`npm start\``,
+    );
   }
   Object.assign(process.env, state.env);
   return state.url;
@@ -133,80 +131,9 @@ async function useStack(args: string[]): Promise<string | undefined> {
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-}
-
-async function admin(args: string[]) {
-  const url = await useStack(args);
-  const { adminOps } = await import('./admin-ops');
-  const [noun, verb, ...rest] = args;
-  if (noun === 'account' && verb === 'create') {
-    const email = flag(rest, 'email');
-    const passwordStdin = rest.includes('--password-stdin');
-    const [login] = rest.filter((a) => a !== '--password-stdin');
-    if (!login) throw new UsageError('usage: admin account create <login> [--email E] [--password-stdin]');
-    const password = passwordStdin ? await readStdin() : undefined;
-    const account = await adminOps.createAccount(login, { email });
-    if (password !== undefined) await adminOps.setPassword(login, password);
-    return { ...account, password: password !== undefined };
-  }
-  if (noun === 'account' && verb === 'set-password') {
-    const [login] = rest.filter((a) => a !== '--password-stdin');
-    if (!login || !rest.includes('--password-stdin')) throw new UsageError('usage: admin account set-password <login> --password-stdin');
-    return adminOps.setPassword(login, await readStdin());
-  }
-  if (noun === 'key' && verb === 'add') {
-    const name = flag(rest, 'name');
-    const [login, file] = rest;
-    if (!login || !file) throw new UsageError('usage: admin key add <login> <public-key-file> [--name N]');
-    if (!existsSync(file)) throw new UsageError(`public key file ${file} does not exist`);
-    const key = await adminOps.addKey(login, readFileSync(file, 'utf8'), { name });
-    return {
-      login: key.login,
-      fingerprint: key.fingerprint,
-      sha256_fingerprint: key.sha256Fingerprint,
-      type: key.type,
-      ...(key.name ? { name: key.name } : {}),
-      env: [`TRITON_URL=${url ?? '<the stack ApiUrl output>'}`, `TRITON_ACCOUNT=${key.login}`, `TRITON_KEY_ID=${key.fingerprint}`],
-    };
-  }
-  if (noun === 'token' && verb === 'create') {
-    const ttl = flag(rest, 'ttl') ?? '12h';
-    const [login] = rest;
-    if (!login) throw new UsageError('usage: admin token create <login> [--ttl 3600|30m|12h|7d]');
-    const { parseTtl } = await import('../lambdas/core/use-cases/credentials');
-    return adminOps.createToken(login, { ttlSeconds: parseTtl(ttl) });
-  }
-  if (noun === 'aksk' && verb === 'create') {
-    const [login] = rest;
-    if (!login) throw new UsageError('usage: admin aksk create <login>');
-    return adminOps.createAksk(login);
-  }
-  if (noun === 'bucket' && verb === 'put') {
-    const [login, ref, file] = rest;
-    const m = /^([^:]+):(.+)$/.exec(ref ?? '');
-    if (!login || !m || !file) throw new UsageError('usage: admin bucket put <login> <bucket>:<key> <file>');
-    if (!existsSync(file)) throw new UsageError(`file ${file} does not exist`);
-    return adminOps.putBucketObject(login, { bucket: m[1], key: m[2] }, path.resolve(file));
-  }
-  if (noun === 'machine' && verb === 'register') {
-    const name = flag(rest, 'name');
-    const os = flag(rest, 'os');
-    const type = flag(rest, 'type');
-    const disk = flag(rest, 'disk');
-    const state = flag(rest, 'state') as MachineState | undefined;
-    const image = flag(rest, 'image');
-    const [login] = rest;
-    if (!login || !name || !os || !type || !disk) {
-      throw new UsageError('usage: admin machine register <login> --name N --os OS --type TYPE --disk FILE [--state stopped|running] [--image ID]');
-    }
-    if (!existsSync(disk)) throw new UsageError(`disk file ${disk} does not exist`);
-    return adminOps.registerMachine({ login, name, os, type, diskFile: path.resolve(disk), state, image });
-  }
-  throw new UsageError(
-    'usage: admin account create <login> [--password-stdin] | account set-password <login> --password-stdin | key add <login> <pubkey-file>\n' +
-      '       | token create <login> [--ttl 12h] | aksk create <login> | machine register <login> --name N --os OS --type TYPE --disk FILE',
-  );
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 async function main() {
@@ -214,9 +141,8 @@ async function main() {
   try {
     if (command === 'start') return await start(args);
     if (command === 'admin') {
-      const out = await admin(args);
-      console.log(JSON.stringify(out, null, 2));
-      process.exit(0);
+      // the commands and their --help: local/admin-cli.ts
+      process.exit(await runAdmin(args, { connect: useStack, readStdin, out: (t) => console.log(t), err: (t) => console.error(t) }));
     }
     throw new UsageError('usage: main.ts start | admin …');
   } catch (err) {

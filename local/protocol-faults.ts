@@ -74,7 +74,7 @@ export function takeFault(service: FaultService, request: FaultRequest): Pick<Fa
 }
 
 /** The S3 operation a request is, from its method, path and query (path-style addressing). */
-export function s3Operation(method: string, bucket: string, key: string, q: URLSearchParams, headers: IncomingMessage['headers']): string {
+export function s3Operation(method: string, _bucket: string, key: string, q: URLSearchParams, headers: IncomingMessage['headers']): string {
   const copy = headers['x-amz-copy-source'] !== undefined;
   if (!key) {
     if (method === 'GET') return q.has('uploads') ? 'ListMultipartUploads' : 'ListObjects';

@@ -274,7 +274,10 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 
   function forwardPart(req: IncomingMessage, res: ServerResponse, uploadId: string): void {
     let set = partsInFlight.get(uploadId);
-    if (!set) partsInFlight.set(uploadId, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      partsInFlight.set(uploadId, set);
+    }
     const done = new Promise<void>((resolve) => res.once('close', resolve));
     set.add(done);
     void done.then(() => {
@@ -336,7 +339,10 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     }
     // Tracked like an UploadPart, so an abort waits for it before removing the upload's folder.
     let set = partsInFlight.get(upload.uploadId);
-    if (!set) partsInFlight.set(upload.uploadId, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      partsInFlight.set(upload.uploadId, set);
+    }
     const partFile = path.join(uploadDir(bucket, upload.uploadId), String(partNumber));
     const hash = createHash('md5');
     const copying = (async () => {

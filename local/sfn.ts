@@ -66,6 +66,7 @@ export interface TaskContext {
   lambda: Context;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a task's input and output are the state machine's JSON, shaped by each task.
 export type LocalTaskHandler = (input: any, context: TaskContext) => Promise<any>;
 
 export interface LocalStateMachine {
@@ -180,7 +181,7 @@ class SfnError extends Error {
 type Json = Record<string, unknown>;
 
 const LAMBDA_INVOKE = /^arn:aws[\w-]*:states:::lambda:invoke$/;
-const NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
+const NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]{1,80}$/u;
 
 /**
  * Copies the definition for the engine, collecting Task resources and taking the timeouts out (our
@@ -390,7 +391,7 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
     if (Buffer.byteLength(input) > MAX_STATE_PAYLOAD_BYTES) {
       throw new SfnError('InvalidExecutionInput', `Invalid State Machine Execution Input: the input exceeds ${MAX_STATE_PAYLOAD_BYTES} bytes`);
     }
-    const executionArn = stateMachineArn.replace(':stateMachine:', ':execution:') + `:${name}`;
+    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     const existing = executions.get(executionArn);
     if (existing) {
       // AWS (Standard): same name and input as an execution still running → the same execution.

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { localDefinitionFromTemplate, synthesizeTemplate } from '../lib/local-asl';
-import { taskStateFunctions, templateAuthorizer, templateRoutes, templateRules, type TemplateFunction } from '../lib/local-template';
+import { taskStateFunctions, templateAuthorizer, templateRoutes, templateRules, templateStreamConsumers, type TemplateFunction } from '../lib/local-template';
 import { taskEntry } from '../lambdas/routes';
 import { startLocalDynamo } from './dynamo';
 import { startLocalS3 } from './s3';
@@ -20,6 +20,8 @@ import { ensureTable } from './table';
 import { handlers } from './handlers';
 import { scaleMs, type LocalFunction } from './lambda';
 import { startLocalEvents } from './events';
+import { LocalStream, startStreamConsumers } from './dynamo-stream';
+import { startLocalEventBridge } from './eventbridge';
 import type { Latency } from './latency';
 import type { ChunkingSettings } from '../lambdas/workflow/chunked';
 
@@ -30,6 +32,8 @@ export const LOCAL_NAMES = {
   stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:BuildImage',
   provisionStateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:ProvisionMachine',
   region: 'us-east-1',
+  /** The stack's event bus for job state changes (lib/constructs/job-events.ts). */
+  eventBus: 'machine-image-service',
 };
 
 export interface LocalStackOptions {
@@ -55,13 +59,14 @@ export interface LocalStackOptions {
   /**
    * Server-side copies (lambdas/adapters/s3/copy-object.ts): above `multipartThresholdBytes` they are
    * multipart copies of `partBytes` parts. Tests scale the threshold down to copy small files in parts.
+   * Clones and IMS exports of files from `workflowThresholdBytes` run in the build workflow (lambdas/workflow/copy.ts).
    */
-  copy?: { multipartThresholdBytes?: number; partBytes?: number };
+  copy?: { multipartThresholdBytes?: number; partBytes?: number; workflowThresholdBytes?: number };
 }
 
 export interface LocalStack {
   url: string;
-  endpoints: { dynamodb: string; s3: string; sfn: string };
+  endpoints: { dynamodb: string; s3: string; sfn: string; events: string };
   /** The environment the handlers run with (also what a client of the local AWS endpoints needs). */
   env: Record<string, string>;
   /** Resolves when no execution, task or event delivery is in flight. */
@@ -80,6 +85,7 @@ export function handlerEnv(endpoints: LocalStack['endpoints']): Record<string, s
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_SFN: endpoints.sfn,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
     // s3rver stores aws-chunked framing verbatim: send plain bodies (docs/local-emulation.md §2).
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
@@ -89,6 +95,7 @@ export function handlerEnv(endpoints: LocalStack['endpoints']): Record<string, s
     DISKS_BUCKET: LOCAL_NAMES.disksBucket,
     STATE_MACHINE_ARN: LOCAL_NAMES.stateMachineArn,
     PROVISION_STATE_MACHINE_ARN: LOCAL_NAMES.provisionStateMachineArn,
+    EVENT_BUS_NAME: LOCAL_NAMES.eventBus,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
   };
 }
@@ -97,7 +104,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   mkdirSync(options.dataDir, { recursive: true });
   const closers: (() => Promise<void>)[] = [];
   try {
-    const dynamo = await startLocalDynamo({ dataDir: path.join(options.dataDir, 'dynamodb') });
+    // dynalite has no streams: every item write is captured here and fed to the template's stream consumers.
+    const stream = new LocalStream(LOCAL_NAMES.region);
+    const dynamo = await startLocalDynamo({ dataDir: path.join(options.dataDir, 'dynamodb'), stream });
     closers.push(() => dynamo.close());
     const s3 = await startLocalS3({ dataDir: path.join(options.dataDir, 's3'), buckets: [LOCAL_NAMES.imagesBucket, LOCAL_NAMES.disksBucket] });
     closers.push(() => s3.close());
@@ -135,6 +144,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       })),
       retryDelayMs: retry,
     });
+    const eventBridge = await startLocalEventBridge({ buses: [LOCAL_NAMES.eventBus], region: LOCAL_NAMES.region, onDefaultBusEvent: (event) => events.put(event) });
+    closers.push(() => eventBridge.close());
+    const streamConsumers = startStreamConsumers(
+      stream,
+      templateStreamConsumers(template).map((c) => ({
+        name: c.logicalId,
+        fn: localFunction(c.fn),
+        filters: c.filters,
+        batchSize: c.batchSize,
+        maximumRetryAttempts: c.maximumRetryAttempts,
+        reportBatchItemFailures: c.reportBatchItemFailures,
+      })),
+      { retryDelayMs: retry },
+    );
+    closers.push(async () => streamConsumers.close());
     const sfn = await startLocalSfn({
       stateMachines: [
         { arn: LOCAL_NAMES.stateMachineArn, name: 'BuildImage', definition: build.definition },
@@ -144,15 +168,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       taskFunctions: taskFunctionsByState,
       timeScale,
       retryIntervalOverrides: Object.fromEntries(taskStates.map((s) => [s, retry])),
-      onStatusChange: (event) => events.put(event as unknown as Record<string, unknown>),
+      onStatusChange: (event) => {
+        const e = event as unknown as Record<string, unknown>;
+        eventBridge.record({ bus: 'default', source: String(e.source), 'detail-type': String(e['detail-type']), time: String(e.time), resources: (e.resources as string[]) ?? [], detail: e.detail as Record<string, unknown> });
+        events.put(e);
+      },
     });
     closers.push(() => sfn.close());
 
-    const endpoints = { dynamodb: dynamo.endpoint, s3: s3.endpoint, sfn: sfn.endpoint };
+    const endpoints = { dynamodb: dynamo.endpoint, s3: s3.endpoint, sfn: sfn.endpoint, events: eventBridge.endpoint };
     const env = {
       ...handlerEnv(endpoints),
       ...(options.copy?.multipartThresholdBytes && { COPY_MULTIPART_THRESHOLD_BYTES: String(options.copy.multipartThresholdBytes) }),
       ...(options.copy?.partBytes && { COPY_PART_BYTES: String(options.copy.partBytes) }),
+      ...(options.copy?.workflowThresholdBytes && { COPY_WORKFLOW_THRESHOLD_BYTES: String(options.copy.workflowThresholdBytes) }),
     };
     Object.assign(process.env, env);
     await ensureTable(new DynamoDBClient({ endpoint: endpoints.dynamodb, region: LOCAL_NAMES.region }), LOCAL_NAMES.table);
@@ -170,11 +199,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       endpoints,
       env,
       waitForIdle: async () => {
-        // an event delivery can start executions, an execution's end starts deliveries
+        // an event delivery can start executions, an execution's end starts deliveries; writes feed the stream
         do {
           await sfn.waitForIdle();
           await events.waitForIdle();
-        } while (!sfn.isIdle() || !events.isIdle());
+          await streamConsumers.waitForIdle();
+        } while (!sfn.isIdle() || !events.isIdle() || !streamConsumers.isIdle());
       },
       latency: { dynamodb: dynamo.latency, s3: s3.latency },
       close: async () => {

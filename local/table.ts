@@ -2,7 +2,7 @@
  * Creates the service table in the local DynamoDB with the same key schema and indexes as the CDK
  * data construct (both read lambdas/adapters/dynamodb/table.ts). Idempotent.
  */
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { INDEXES, TABLE_KEYS } from '../lambdas/adapters/dynamodb/table';
 
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {

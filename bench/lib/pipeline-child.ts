@@ -137,7 +137,7 @@ async function measure(c: ChildCase): Promise<ChildResult> {
 if (require.main === module) {
   measure(JSON.parse(process.argv[2]) as ChildCase).then(
     (r) => {
-      process.stdout.write(JSON.stringify(r) + '\n');
+      process.stdout.write(`${JSON.stringify(r)}\n`);
       process.exit(0);
     },
     (err: unknown) => {

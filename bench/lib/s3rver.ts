@@ -19,7 +19,6 @@ type S3rverCtor = new (options: {
   silent: boolean;
   configureBuckets: { name: string }[];
 }) => S3rverInstance;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3rver: S3rverCtor = require('s3rver');
 
 export interface LocalS3rver {

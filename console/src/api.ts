@@ -166,7 +166,7 @@ export async function call<T = unknown>(method: string, path: string, body?: unk
 
 /** `/{login}` followed by the given segments, each encoded. */
 export const path = (...segments: string[]): string =>
-  '/' + [session?.login ?? 'my', ...segments].map((s) => encodeURIComponent(s)).join('/');
+  `/${[session?.login ?? 'my', ...segments].map((s) => encodeURIComponent(s)).join('/')}`;
 
 const basic = (login: string, password: string): string => {
   const bytes = new TextEncoder().encode(`${login}:${password}`);

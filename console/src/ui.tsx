@@ -73,7 +73,10 @@ export function Confirm(props: { open: boolean; title: string; children: Compone
     if (!props.open && d.open) d.close();
   }, [props.open]);
   return (
-    <dialog ref={ref} aria-labelledby="confirm-title" onCancel={(e) => (e.preventDefault(), props.onCancel())}>
+    <dialog ref={ref} aria-labelledby="confirm-title" onCancel={(e) => {
+      e.preventDefault();
+      props.onCancel();
+    }}>
       <h2 id="confirm-title">{props.title}</h2>
       <div>{props.children}</div>
       <div class="actions">

@@ -16,7 +16,7 @@
  * signed headers, and `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` is taken only for a request with no body.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { Principal } from '../core/account';
+import { isActive, type Principal } from '../core/account';
 import { withinSkew, type AuthDeps, type AuthRequest } from './request';
 
 export const AKSK_ALGORITHM = 'SDK-HMAC-SHA256';
@@ -102,7 +102,7 @@ export type AkskResult =
 export async function authenticateAksk(req: AuthRequest, deps: AuthDeps, opts: { bodySha256?: string } = {}): Promise<AkskResult | undefined> {
   const auth = parseAkskAuthorization(req.headers.authorization);
   // The date and the host must be signed: an unsigned host lets a signature be replayed at another endpoint.
-  if (!auth || !auth.signedHeaders.includes('x-sdk-date') || !auth.signedHeaders.includes('host')) return undefined;
+  if (!auth?.signedHeaders.includes('x-sdk-date') || !auth.signedHeaders.includes('host')) return undefined;
   const sdkDate = req.headers['x-sdk-date'];
   if (!sdkDate || !withinSkew(parseSdkDate(sdkDate), deps.clock.now())) return undefined;
   const declared = req.headers['x-sdk-content-sha256'];
@@ -113,7 +113,7 @@ export async function authenticateAksk(req: AuthRequest, deps: AuthDeps, opts: {
   const cred = await deps.credentials.getAksk(auth.ak);
   if (!cred) return undefined;
   const account = await deps.accounts.get(cred.accountId);
-  if (!account) return undefined;
+  if (!isActive(account)) return undefined;
   const principal: Principal = { accountId: account.id, login: account.login, roles: [] };
 
   let payloadHash: string;

@@ -6,18 +6,23 @@
  * password item, run scrypt (against a decoy when there is nothing to check or the attempt was not
  * granted), then record the outcome. Throttling is per source, never per login alone, so a stranger
  * cannot lock a user out; tokens and signed requests are never throttled (docs/decisions/lockout.md).
+ *
+ * A hash made with weaker scrypt parameters than today's is checked at its own cost, then padded to
+ * today's (padToCost) — or, when the password was right, rehashed at today's parameters and
+ * written back with a conditional write that loses to any concurrent change or upgrade
+ * (docs/decisions/credential-lifecycle.md). A disabled account is refused after the same steps.
  */
-import type { Principal } from '../core/account';
-import { LOGIN_THROTTLE, type PasswordCredential } from '../core/credential';
-import { DEFAULT_SCRYPT, passwordMatches } from '../core/use-cases/credentials';
+import { isActive, type Principal } from '../core/account';
+import { LOGIN_THROTTLE, type PasswordCredential, type ScryptParams } from '../core/credential';
+import { DEFAULT_SCRYPT, hashPassword, needsRehash, padToCost, passwordMatches } from '../core/use-cases/credentials';
 import type { AuthDeps, AuthRequest } from './request';
 
-/** A fixed stand-in hash, checked when there is nothing to check against (equal timing). */
-const DECOY: Pick<PasswordCredential, 'hash' | 'salt' | 'params'> = {
-  hash: Buffer.alloc(DEFAULT_SCRYPT.keylen).toString('base64'),
+/** A fixed stand-in hash at today's cost, checked when there is nothing to check against (equal timing). */
+const decoy = (params: ScryptParams): Pick<PasswordCredential, 'hash' | 'salt' | 'params'> => ({
+  hash: Buffer.alloc(params.keylen).toString('base64'),
   salt: Buffer.from('machine-image-service decoy salt').toString('base64'),
-  params: DEFAULT_SCRYPT,
-};
+  params,
+});
 
 export function parseBasic(header: string | undefined): { login: string; password: string } | undefined {
   const m = /^basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header ?? '');
@@ -38,11 +43,29 @@ export async function authenticateBasic(req: AuthRequest, deps: AuthDeps): Promi
   const granted = await deps.credentials.reserveLoginAttempt(source, creds.login, LOGIN_THROTTLE, now);
   const account = await deps.accounts.getByLogin(creds.login);
   const stored = account ? await deps.credentials.getPassword(account.id) : undefined;
-  const matches = await passwordMatches(granted && stored ? stored : DECOY, creds.password);
-  if (granted && account && stored && matches) {
+  const current = deps.scrypt ?? DEFAULT_SCRYPT;
+  const checked = granted && stored ? stored : decoy(current);
+  const matches = await passwordMatches(checked, creds.password);
+  if (granted && isActive(account) && stored && matches) {
     await deps.credentials.releaseLoginAttempt(source, creds.login);
+    if (needsRehash(stored.params, current)) await upgradeHash(deps, account.id, stored, creds.password, current);
     return { accountId: account.id, login: account.login, roles: [] };
   }
+  await padToCost(checked.params, current);
   await deps.credentials.recordLoginFailure(source, creds.login, LOGIN_THROTTLE, now);
   return undefined;
+}
+
+/**
+ * Rehashes a right password at today's parameters. Best effort: the login succeeds whatever happens
+ * here; a write that loses its condition (a concurrent password change or upgrade) or fails is
+ * simply tried again at the next login.
+ */
+async function upgradeHash(deps: AuthDeps, accountId: string, stored: PasswordCredential, password: string, current: ScryptParams): Promise<void> {
+  try {
+    await deps.credentials.upgradePassword(accountId, { hash: stored.hash, salt: stored.salt }, await hashPassword(password, current));
+  } catch (err) {
+    // kept as it was (the old hash still verifies); said without any detail of the credential
+    console.warn(`password hash upgrade not written: ${(err as Error).name}`);
+  }
 }

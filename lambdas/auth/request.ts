@@ -5,6 +5,7 @@
  * Gateway hands them over, and lowercased headers. The body is not here: a REST API authorizer never
  * receives it (see aksk.ts for how signed bodies are checked).
  */
+import type { ScryptParams } from '../core/credential';
 import type { AccountRepository, Clock, CredentialRepository } from '../core/ports';
 
 export interface AuthRequest {
@@ -25,6 +26,11 @@ export interface AuthDeps {
   accounts: AccountRepository;
   credentials: CredentialRepository;
   clock: Clock;
+  /**
+   * Today's password-hash cost: what the decoy costs and what older hashes are upgraded to.
+   * @default DEFAULT_SCRYPT (OWASP's); unit tests of the throttle policy lower it, as they lower nothing else
+   */
+  scrypt?: ScryptParams;
 }
 
 /** Largest accepted difference between a signed request's date and now (the replay window). */

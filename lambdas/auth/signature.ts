@@ -15,7 +15,7 @@
 import { escape as qsEscape } from 'node:querystring';
 import * as httpSignature from 'http-signature';
 import sshpk from 'sshpk';
-import type { Principal } from '../core/account';
+import { isActive, type Principal } from '../core/account';
 import { MAX_CLOCK_SKEW_MS, withinSkew, type AuthDeps, type AuthRequest } from './request';
 
 const KEY_ID_RE = /^\/([^/]+)\/keys\/(?:md5:)?((?:[0-9a-f]{2}:){15}[0-9a-f]{2})$/i;
@@ -26,7 +26,7 @@ const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => 
 function queryStrings(query: AuthRequest['query']): string[] {
   if (!query.length) return [''];
   const build = (entries: AuthRequest['query'], esc: (s: string) => string) =>
-    '?' + entries.flatMap(([k, vs]) => vs.map((v) => `${esc(k)}=${esc(v)}`)).join('&');
+    `?${entries.flatMap(([k, vs]) => vs.map((v) => `${esc(k)}=${esc(v)}`)).join('&')}`;
   const sorted = [...query].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return [build(query, qsEscape), build(query, rfc3986), build(sorted, qsEscape), build(sorted, rfc3986)];
 }
@@ -68,7 +68,7 @@ export async function authenticateSignature(req: AuthRequest, deps: AuthDeps): P
   const cred = await deps.credentials.getKey(login, fingerprint.toLowerCase());
   if (!cred) return undefined;
   const account = await deps.accounts.get(cred.accountId);
-  if (!account || account.login.toLowerCase() !== login.toLowerCase()) return undefined;
+  if (!isActive(account) || account.login.toLowerCase() !== login.toLowerCase()) return undefined;
 
   let key: sshpk.Key;
   try {

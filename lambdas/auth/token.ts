@@ -1,10 +1,11 @@
 /**
  * API tokens (IMS clients send `X-Auth-Token: <token>`; `Authorization: Bearer <token>` is accepted
  * too). Tokens are issued by `npm run admin -- token create`, stored only as their sha256 (one GetItem
- * by that digest), and refused once past `expires_at` (the item may linger: dynalite has no TTL) or
- * when the password changed after they were issued.
+ * by that digest), and refused once past `expires_at` — the table's TTL deletes expired items only
+ * eventually (hours, maybe days, later), and dynalite never does —, when the password changed after
+ * they were issued, or while the account is disabled.
  */
-import type { Principal } from '../core/account';
+import { isActive, type Principal } from '../core/account';
 import { sha256Hex } from '../core/use-cases/credentials';
 import type { AuthDeps, AuthRequest } from './request';
 
@@ -26,5 +27,5 @@ export async function authenticateToken(req: AuthRequest, deps: AuthDeps): Promi
   const password = await deps.credentials.getPassword(cred.accountId);
   if (password && Date.parse(cred.created_at) < Date.parse(password.updated_at)) return undefined;
   const account = await deps.accounts.get(cred.accountId);
-  return account ? { accountId: account.id, login: account.login, roles: [] } : undefined;
+  return isActive(account) ? { accountId: account.id, login: account.login, roles: [] } : undefined;
 }

@@ -4,7 +4,12 @@ export interface Account {
   login: string;
   email?: string;
   created_at: string;
+  /** Set by `admin account disable`: every credential of the account is refused while it is. */
+  disabled_at?: string;
 }
+
+/** A disabled account authenticates with nothing (lambdas/auth/*.ts check this after each lookup). */
+export const isActive = (account: Account | undefined): account is Account => !!account && !account.disabled_at;
 
 /** The authenticated caller, handed to handlers by the authorizer's context. */
 export interface Principal {

@@ -5,7 +5,7 @@
 import { StateConflictError } from './errors';
 
 export type JobStatus = 'INIT' | 'RUNNING' | 'SUCCESS' | 'FAIL' | 'CANCELLED';
-export type JobType = 'CreateImageFromMachine' | 'CreateImageFromVolume' | 'ImportImage' | 'ExportImage' | 'UpdateMemberStatus';
+export type JobType = 'CreateImageFromMachine' | 'CreateImageFromVolume' | 'ImportImage' | 'ExportImage' | 'UpdateMemberStatus' | 'CloneImage';
 
 export interface Job {
   id: string;

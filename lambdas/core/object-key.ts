@@ -12,8 +12,7 @@ import { ValidationError } from './errors';
 
 export const MAX_KEY_BYTES = 1024;
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL = /\p{Cc}/u;
 
 /** Why `key` is not a safe relative key, or undefined when it is. */
 export function objectKeyProblem(key: string): string | undefined {

@@ -44,7 +44,8 @@ export interface ImageRepository {
    * One source of the "visible to me" listing, in ascending sort-key order (the unique
    * `<created_at>#<id>` every image index shares), strictly after `after`. `owned`: the account's
    * images; `shared`: images whose acl entries name the account (resolved to the image items);
-   * `public`: public images. May return fewer than `limit` items (filters), with `exhausted` false.
+   * `public`: public images. `limit` bounds the entries *evaluated* (DynamoDB applies Limit before
+   * the filter), so it may return fewer items, even none, with `exhausted` false.
    */
   listSource(source: ImageSource, account: string, opts: { after?: string; limit: number; filter: ImageFilter }): Promise<ImageSourcePage>;
   /** Writes `pending` acl entry items (the shared-with index) for these accounts; an existing entry keeps its status. */
@@ -62,6 +63,8 @@ export interface ImageSourcePage {
   /** Sort key of the last item the source evaluated (to resume after), when not exhausted. */
   lastKey?: string;
   exhausted: boolean;
+  /** Index entries (or name-record holders) evaluated to answer, matching or not; default `items.length`. */
+  read?: number;
 }
 
 /** Image files in object storage, by image (each image owns the objects under its own prefix). */
@@ -108,8 +111,13 @@ export interface JobRepository {
   create(job: Job): Promise<void>;
   get(id: string): Promise<Job | undefined>;
   update(id: string, expect: { statuses: JobStatus[] }, changes: Partial<Omit<Job, 'id' | 'owner' | 'rev'>>): Promise<Job>;
-  /** Adds `bytes` to `work_done` atomically while the job is RUNNING (concurrent writers); returns the job after. */
-  addWork(id: string, bytes: number): Promise<Job>;
+  /**
+   * Work of one unit among concurrent ones (a range of a chunked build): raises that unit's high-water
+   * mark to `done` bytes and adds only the rise to `work_done`, atomically, while the job is RUNNING.
+   * A retried unit that starts again from 0 adds nothing until it passes what its failed attempt
+   * reported, so work is never counted twice. Returns the job after (the unit marks are not part of it).
+   */
+  addWork(id: string, work: { unit: number; done: number }): Promise<Job>;
   /**
    * Sets progress (with eta and phase) while the job is RUNNING, only if that raises its progress, so
    * concurrent reporters never move it back. Resolves false when nothing was written.
@@ -129,6 +137,8 @@ export interface AccountRepository {
   create(account: Account): Promise<void>;
   get(id: string): Promise<Account | undefined>;
   getByLogin(login: string): Promise<Account | undefined>;
+  /** Disables (a time) or re-enables (undefined) an existing account: a conditional write; NotFoundError when absent. */
+  setDisabled(id: string, disabledAt: string | undefined): Promise<Account>;
 }
 
 /**
@@ -176,6 +186,21 @@ export interface WorkflowStarter {
   startBuild(request: BuildRequest): Promise<{ executionArn: string }>;
 }
 
+/**
+ * A copy run by the build workflow instead of the request, when it can outlast one (a file at or above
+ * the copy-in-workflow threshold; docs/decisions/async-provisioning.md): a clone (the new image, which
+ * the workflow makes `active` or `failed`) or an IMS export (the job only; the exported image is never
+ * touched, so its input carries no top-level `imageId`).
+ */
+export type CopyWorkflowRequest =
+  | { jobId: string; owner: string; imageId: string; copy: { kind: 'clone'; sourceImageId: string; file: ImageFile } }
+  | { jobId: string; owner: string; copy: { kind: 'export'; sourceImageId: string; file: ImageFile; toKey: string; output?: TargetDiskFormat } };
+
+export interface CopyWorkflowStarter {
+  /** Starts the copy; idempotent per jobId (the execution is named after it). */
+  startCopy(request: CopyWorkflowRequest): Promise<{ executionArn: string }>;
+}
+
 /** Input of the provisioning workflow: expand an image file into a new machine's boot disk. */
 export interface ProvisionRequest {
   machineId: string;
@@ -209,6 +234,8 @@ export interface FileUrlSigner {
  */
 export interface QuotaGate {
   admit(owner: string, imageId: string, opts: { build: boolean }): Promise<void>;
+  /** Admits a new machine: under the machines held and the provisionings in flight (QuotaExceededError). */
+  admitMachine(owner: string, machineId: string): Promise<void>;
   usage(owner: string): Promise<import('./quota').QuotaUsage & { limits: import('./quota').QuotaLimits }>;
 }
 
@@ -243,4 +270,17 @@ export interface CredentialRepository {
   deleteToken(hash: string, accountId: string): Promise<boolean>;
   putAksk(cred: import('./credential').AkskCredential): Promise<void>;
   getAksk(ak: string): Promise<import('./credential').AkskCredential | undefined>;
+  /**
+   * Replaces a password hash with a stronger one (same password, new salt and params) only if the
+   * item still holds `expect` — a concurrent change or upgrade wins. `updated_at` is kept, so tokens
+   * stay valid. False when the condition failed.
+   */
+  upgradePassword(accountId: string, expect: { hash: string; salt: string }, next: Pick<import('./credential').PasswordCredential, 'hash' | 'salt' | 'params'>): Promise<boolean>;
+  /** An account's credentials of one kind, oldest first (one Query on the owner index; secrets included: callers strip them). */
+  listKeys(accountId: string): Promise<import('./credential').SshKeyCredential[]>;
+  listTokens(accountId: string): Promise<import('./credential').TokenCredential[]>;
+  listAksks(accountId: string): Promise<import('./credential').AkskCredential[]>;
+  /** Conditional deletes of one credential of this account; false when there was none. */
+  deleteKey(login: string, md5Fingerprint: string, accountId: string): Promise<boolean>;
+  deleteAksk(ak: string, accountId: string): Promise<boolean>;
 }

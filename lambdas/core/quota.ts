@@ -10,9 +10,13 @@ export interface QuotaLimits {
   images: number;
   /** Images an account may have building (`creating`) at the same time. */
   concurrentBuilds: number;
+  /** Machines an account may hold, in any state but deleted. */
+  machines: number;
+  /** Machines an account may have provisioning at the same time. */
+  concurrentProvisions: number;
 }
 
-export const DEFAULT_QUOTAS: QuotaLimits = { images: 100, concurrentBuilds: 4 };
+export const DEFAULT_QUOTAS: QuotaLimits = { images: 100, concurrentBuilds: 4, machines: 100, concurrentProvisions: 4 };
 
 export interface QuotaUsage {
   images: number;

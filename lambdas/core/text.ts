@@ -5,8 +5,7 @@
  */
 import { ValidationError, type FieldIssue } from './errors';
 
-// eslint-disable-next-line no-control-regex
-export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+export const CONTROL_CHARACTERS = /\p{Cc}/u;
 
 export const hasControlCharacters = (s: string): boolean => CONTROL_CHARACTERS.test(s);
 

@@ -13,7 +13,7 @@
  * Use: `httpHandler({ operation, renderer }, idempotent(async (req) => …))` — the run function of any
  * create route, any dialect.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import {
   IdempotencyAlreadyInProgressError,

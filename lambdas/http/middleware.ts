@@ -13,7 +13,7 @@ import { verifyAkskBody } from '../auth/aksk';
 import { authRequestFrom } from '../auth/request';
 import { accountRepository, clock, credentialRepository } from '../wiring';
 import { assertNoControlCharacters } from '../core/text';
-import { InvalidCredentialsError, MalformedRequestError, NotAuthorizedError, RequestTooLargeError, ServiceError, isServiceError } from '../core/errors';
+import { InvalidCredentialsError, MalformedRequestError, NotAuthorizedError, RequestTooLargeError, type ServiceError, isServiceError } from '../core/errors';
 
 export const logger = new Logger({ serviceName: 'machine-image-service' });
 

@@ -160,6 +160,9 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
     : rawSource;
 
   const hashing = opts.hash ?? true;
+  // a format with a head is hashed once, over the stored file read back (its first bytes change
+  // at the end): hashing the streamed bytes too would only double the cost
+  const hashStream = hashing && !(writer && writer.headSize > 0);
   const sha1 = createHash('sha1');
   const sha256 = createHash('sha256');
   let outSize = 0;
@@ -230,7 +233,7 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
   };
 
   const emitOutput = async (out: Buffer, inputBytes: number): Promise<void> => {
-    if (hashing) {
+    if (hashStream) {
       sha1.update(out);
       sha256.update(out);
     }

@@ -9,6 +9,8 @@
  *
  * Provisioning executions (lib/constructs/provision-workflow.ts; `machineId` and `disk` in their
  * input) end the same way with their own idempotent steps: the disk removed, the machine `failed`.
+ * An export the build workflow ran (lambdas/workflow/copy.ts; `copy.kind = "export"`, no `imageId`)
+ * ends by removing its destination object and failing its job; a clone is a build here.
  * Executions of other workflows are left to their own handling.
  * Errors propagate: EventBridge invokes this asynchronously, and Lambda retries it.
  */
@@ -21,6 +23,7 @@ import { describeFailure } from './tasks/mark-failed';
 import { failProvisioning } from '../core/use-cases/provision-steps';
 import { machineRepository } from '../wiring';
 import { removeProvisionedDisk } from './tasks/remove-disk';
+import { exportOf, exportSteps, removeExportedObject } from './copy';
 
 export const ENDED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 type EndedStatus = (typeof ENDED_STATUSES)[number];
@@ -79,6 +82,14 @@ export const handler = async (event: ExecutionStatusEvent): Promise<{ executionA
   if (!ENDED_STATUSES.includes(detail.status as EndedStatus)) return { executionArn: detail.executionArn, outcome: 'ignored' };
   const provision = provisionOf(detail.input);
   if (provision) return { executionArn: detail.executionArn, outcome: await endFailedProvisioning(provision.machineId, provision.diskKey, detail) };
+  const exported = exportOf(detail.input);
+  if (exported) {
+    const job = await jobRepository().get(exported.jobId);
+    if (job?.status === 'SUCCESS') return { executionArn: detail.executionArn, outcome: 'finished' };
+    await removeExportedObject(exported.copy.toKey);
+    await exportSteps.fail(exported.jobId, failureOf(detail));
+    return { executionArn: detail.executionArn, outcome: 'ended' };
+  }
   const build = buildOf(detail.input);
   if (!build) return { executionArn: detail.executionArn, outcome: 'ignored' };
   const end = endFailedBuild({ images: imageRepository(), jobs: jobRepository(), clock, removeImageFiles: removeImageObjects });

@@ -2,6 +2,8 @@
  * The "build image" workflow (docs/architecture.md §5): a Standard state machine of Lambda tasks, one function per
  * Task state (`lambdas/workflow/tasks/<state>.ts`, see `taskEntry`).
  *
+ *   RequestKind (Choice): a copy ($.copy: a large clone or IMS export, lambdas/workflow/copy.ts)
+ *     → CopyFile ($.copied) → Finalize → BuildSucceeded; otherwise a build:
  *   PrepareSource ($.prepared) → BuildPath (Choice on the source size)
  *     below the chunking threshold: BuildImageFile ($.file) → Finalize (discarded) → BuildSucceeded
  *     at or above it (lambdas/workflow/chunked.ts, docs/decisions/chunked-builds.md):
@@ -18,7 +20,7 @@
  * Task by its state name (see lib/local-asl.ts).
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   Choice,
@@ -30,17 +32,17 @@ import {
   Map as MapState,
   Pass,
   Result,
-  RetryProps,
+  type RetryProps,
   StateMachine,
   StateMachineType,
   Succeed,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { BUILD_TASKS, BuildTask, taskEntry } from '../../lambdas/routes';
+import { BUILD_TASKS, type BuildTask, taskEntry } from '../../lambdas/routes';
 import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
 import { DEFAULT_CHUNKING, MIN_PART_BYTES, type ChunkingSettings, type ChunkingState } from '../../lambdas/workflow/chunked';
-import { Data } from './data';
+import type { Data } from './data';
 import { createServiceFunction } from './service-function';
 import { acknowledgeWildcards, functionVersionsFinding, XRAY_REASON } from '../nag';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -63,10 +65,12 @@ export const BUILD_STATES = {
   HashFile: 'HashFile',
   HashDone: 'HashDone',
   ChunkedFile: 'ChunkedFile',
+  RequestKind: 'RequestKind',
+  CopyFile: 'CopyFile',
 } as const satisfies Record<BuildTask, BuildTask> & Record<string, string>;
 
 /** The forward steps, in order; each is compensated by Cleanup. */
-export const FORWARD_TASKS = ['PrepareSource', 'BuildImageFile', 'Finalize', 'StartRanges', 'AssembleFile', 'HashFile'] as const satisfies readonly BuildTask[];
+export const FORWARD_TASKS = ['PrepareSource', 'BuildImageFile', 'Finalize', 'StartRanges', 'AssembleFile', 'HashFile', 'CopyFile'] as const satisfies readonly BuildTask[];
 
 /** The `Error` of the execution when a build fails (the job item holds the real reason). */
 export const BUILD_FAILED_ERROR = 'BuildFailed';
@@ -106,6 +110,8 @@ const TASK_SETTINGS: Record<BuildTask, TaskSettings> = {
   AssembleFile: { resultPath: '$.assembled', timeout: Duration.minutes(5) },
   // sha1 + sha256 of a slice of the file, single-threaded: one full vCPU (1,769 MB).
   HashFile: { resultPath: '$.hash', memorySize: 1769, timeout: Duration.minutes(15) },
+  // A server-side copy and its read-back check, or a format conversion through the pipeline (2 vCPUs).
+  CopyFile: { resultPath: '$.copied', memorySize: 3538, timeout: Duration.minutes(15) },
 };
 
 export interface BuildWorkflowProps {
@@ -232,7 +238,10 @@ export class BuildWorkflow extends Construct {
       .when(Condition.numberGreaterThanEquals('$.prepared.size', chunking.thresholdBytes), chunkable)
       .otherwise(single);
     tasks.Finalize.next(new Succeed(this, BUILD_STATES.BuildSucceeded));
-    const definition = tasks.PrepareSource.next(buildPath);
+    const requestKind = new Choice(this, BUILD_STATES.RequestKind)
+      .when(Condition.isPresent('$.copy'), tasks.CopyFile.next(tasks.Finalize))
+      .otherwise(tasks.PrepareSource.next(buildPath));
+    const definition = requestKind;
 
     const logGroup = new LogGroup(this, 'StateMachineLogs', {
       retention: RetentionDays.ONE_MONTH,

@@ -11,11 +11,11 @@
 import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Construct as ConstructBase } from 'constructs';
 import { acknowledgeWildcards } from '../nag';
-import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
+import { AttributeType, Billing, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { INDEXES, TABLE_KEYS } from '../../lambdas/adapters/dynamodb/table';
+import { INDEXES, TABLE_KEYS, TTL_ATTRIBUTE } from '../../lambdas/adapters/dynamodb/table';
 
 export interface DataProps {
   /** What happens to the table and buckets when the stack goes. @default RETAIN */
@@ -57,7 +57,9 @@ export class Data extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // Tokens and idempotency records carry `ttl` (epoch seconds): DynamoDB removes them once expired
       // (readers check expiry themselves, as deletion may lag).
-      timeToLiveAttribute: 'ttl',
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+      // Job transitions are published from the stream (lib/constructs/job-events.ts).
+      dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
       deletionProtection: retained,
       removalPolicy,
     });
@@ -137,6 +139,24 @@ export class Data extends Construct {
       grantee,
       actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
       resourceArns: [this.disksBucket.arnForObjects('*')],
+    });
+  }
+
+  /** GetItem on the table alone (no index, no Query): the authorizer reads every item by its key. */
+  grantItemsGet(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [this.table.tableArn] });
+  }
+
+  /**
+   * UpdateItem on the table, only on items whose partition key starts with one of `prefixes`
+   * (`dynamodb:LeadingKeys`): the authorizer's password-attempt counters and password-hash upgrades.
+   */
+  grantItemsUpdateWhereKeyStartsWith(grantee: IGrantable, prefixes: readonly string[]): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:UpdateItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((p) => `${p}*`) } },
     });
   }
 

@@ -16,12 +16,12 @@ import { Duration, Lazy, Stack, Validations } from 'aws-cdk-lib';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENDED_STATUSES } from '../../lambdas/workflow/execution-ended';
-import { Data } from './data';
+import type { Data } from './data';
 import { createServiceFunction } from './service-function';
 
 export const EXECUTION_ENDED_ENTRY = 'workflow/execution-ended.ts';

@@ -22,7 +22,7 @@ import {
   AccessLogFormat,
   AuthorizationType,
   AwsIntegration,
-  CfnAuthorizer,
+  type CfnAuthorizer,
   EndpointType,
   LogGroupLogDestination,
   MethodLoggingLevel,
@@ -31,12 +31,13 @@ import {
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { Dialect, Route, routes as ROUTES } from '../../lambdas/routes';
-import { Data } from './data';
+import { type Dialect, type Route, routes as ROUTES } from '../../lambdas/routes';
+import type { Data } from './data';
+import { AUTHORIZER_WRITTEN_KEY_PREFIXES } from '../../lambdas/adapters/dynamodb/table';
 import { GATEWAY_RESPONSES, gatewayResponseTemplate, type GatewayResponseType } from '../gateway-responses';
 import { createServiceFunction } from './service-function';
 import { acknowledgeWildcards } from '../nag';
@@ -128,9 +129,12 @@ export class ServiceApi extends Construct {
       invocation: 'sync',
       description: 'Request authorizer: HTTP Signature, HTTP Basic, X-Auth-Token, Huawei AK/SK',
       environment: data.environment,
+      // scrypt at N=2^17, r=8 holds 128 MiB and is CPU-bound: Lambda's CPU grows with memory (docs/decisions/credential-lifecycle.md).
+      memorySize: 1024,
     });
-    data.grantItemsRead(this.authorizerFunction);
-    data.grantItemsUpdate(this.authorizerFunction); // the password-attempt counters (lambdas/auth/basic.ts)
+    // It reads items by key, and writes only password-attempt counters and upgraded password hashes (lambdas/auth/basic.ts).
+    data.grantItemsGet(this.authorizerFunction);
+    data.grantItemsUpdateWhereKeyStartsWith(this.authorizerFunction, AUTHORIZER_WRITTEN_KEY_PREFIXES);
     // A refused or timed-out caller gets a JSON body every dialect's clients can read (lib/gateway-responses.ts).
     for (const type of Object.keys(GATEWAY_RESPONSES) as GatewayResponseType[]) {
       this.restApi.addGatewayResponse(`${type}Response`, {

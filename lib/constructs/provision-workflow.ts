@@ -14,14 +14,14 @@
  * same way (`failProvisioning` + RemoveDisk are idempotent).
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, Fail, JsonPath, LogLevel, StateMachine, StateMachineType, Succeed } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { PROVISION_TASKS, ProvisionTask, taskEntry } from '../../lambdas/routes';
+import { PROVISION_TASKS, type ProvisionTask, taskEntry } from '../../lambdas/routes';
 import { TASK_RETRY, acknowledgeStateMachineRole } from './build-workflow';
-import { Data } from './data';
+import type { Data } from './data';
 import { createServiceFunction } from './service-function';
 
 export const PROVISION_STATES = {

@@ -16,10 +16,10 @@
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import { Architecture, CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { LOCK_FILE, REPO_ROOT, lambdaEntry } from '../paths';
 import { FunctionRoles } from './function-roles';
 import { METRIC_NAMESPACE } from '../../lambdas/ops/metric-names';

@@ -18,9 +18,9 @@ export interface Login {
 }
 
 const REGISTRY = Symbol.for('machine-image-service.test.passwords');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const shared = require('node:util') as Record<symbol, Map<string, string> | undefined>;
-const registry = (shared[REGISTRY] ??= new Map<string, string>());
+shared[REGISTRY] ??= new Map<string, string>();
+const registry = shared[REGISTRY];
 
 export function rememberPassword(login: string, password: string): void {
   registry.set(login.toLowerCase(), password);

@@ -80,7 +80,7 @@ function buildTextCorpus(seed: number): Buffer {
     lines.push(line);
     length += line.length + 1;
   }
-  return Buffer.from(lines.join('\n') + '\n', 'latin1');
+  return Buffer.from(`${lines.join('\n')}\n`, 'latin1');
 }
 
 /** Synchronous core: hands out the disk bytes in order, `take(n)` at a time. */

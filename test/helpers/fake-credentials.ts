@@ -1,8 +1,9 @@
 /** In-memory AccountRepository and CredentialRepository for unit tests of the authorizer (no network). */
 import type { Account } from '../../lambdas/core/account';
-import { lockSecondsFor, type AkskCredential, type LoginThrottlePolicy, type PasswordCredential, type SshKeyCredential, type TokenCredential } from '../../lambdas/core/credential';
+import { lockSecondsFor, type ScryptParams, type AkskCredential, type LoginThrottlePolicy, type PasswordCredential, type SshKeyCredential, type TokenCredential } from '../../lambdas/core/credential';
 import type { AccountRepository, Clock, CredentialRepository } from '../../lambdas/core/ports';
 import type { AuthDeps } from '../../lambdas/auth/request';
+import { NotFoundError } from '../../lambdas/core/errors';
 
 export class FakeAccounts implements AccountRepository {
   items = new Map<string, Account>();
@@ -14,6 +15,15 @@ export class FakeAccounts implements AccountRepository {
   }
   async getByLogin(login: string) {
     return [...this.items.values()].find((a) => a.login.toLowerCase() === login.toLowerCase());
+  }
+  async setDisabled(id: string, disabledAt: string | undefined) {
+    const a = this.items.get(id);
+    if (!a) throw new NotFoundError(`account ${id} not found`);
+    const next: Account = { ...a };
+    if (disabledAt) next.disabled_at = disabledAt;
+    else delete next.disabled_at;
+    this.items.set(id, next);
+    return { ...next };
   }
 }
 
@@ -74,6 +84,29 @@ export class FakeCredentials implements CredentialRepository {
   async getAksk(ak: string) {
     return this.aksks.get(ak);
   }
+  async upgradePassword(accountId: string, expect: { hash: string; salt: string }, next: Pick<PasswordCredential, 'hash' | 'salt' | 'params'>) {
+    const c = this.passwords.get(accountId);
+    if (!c || c.hash !== expect.hash || c.salt !== expect.salt) return false;
+    this.passwords.set(accountId, { ...c, ...next });
+    return true;
+  }
+  private static byCreation = <T extends { created_at: string }>(xs: T[]) => xs.sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
+  async listKeys(accountId: string) {
+    return FakeCredentials.byCreation([...this.keys.values()].filter((k) => k.accountId === accountId));
+  }
+  async listTokens(accountId: string) {
+    return FakeCredentials.byCreation([...this.tokens.values()].filter((t) => t.accountId === accountId));
+  }
+  async listAksks(accountId: string) {
+    return FakeCredentials.byCreation([...this.aksks.values()].filter((c) => c.accountId === accountId));
+  }
+  async deleteKey(login: string, fp: string, accountId: string) {
+    const k = `${login.toLowerCase()}#${fp.toLowerCase()}`;
+    return this.keys.get(k)?.accountId === accountId && this.keys.delete(k);
+  }
+  async deleteAksk(ak: string, accountId: string) {
+    return this.aksks.get(ak)?.accountId === accountId && this.aksks.delete(ak);
+  }
 }
 
 export class MutableClock implements Clock {
@@ -83,8 +116,14 @@ export class MutableClock implements Clock {
   }
 }
 
-export function authWorld(): AuthDeps & { accounts: FakeAccounts; credentials: FakeCredentials; clock: MutableClock } {
-  return { accounts: new FakeAccounts(), credentials: new FakeCredentials(), clock: new MutableClock() };
+/**
+ * scrypt at N=2^10 for in-memory unit tests of the throttle policy, which run dozens of logins: the
+ * policy is what they test; OWASP's cost (DEFAULT_SCRYPT) is what the local stack and its tests run.
+ */
+export const UNIT_TEST_SCRYPT: ScryptParams = { N: 1024, r: 8, p: 1, keylen: 32 };
+
+export function authWorld(): AuthDeps & { accounts: FakeAccounts; credentials: FakeCredentials; clock: MutableClock; scrypt: ScryptParams } {
+  return { accounts: new FakeAccounts(), credentials: new FakeCredentials(), clock: new MutableClock(), scrypt: UNIT_TEST_SCRYPT };
 }
 
 /** A REST API REQUEST authorizer event (the fields the schemes read). */

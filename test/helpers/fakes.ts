@@ -103,16 +103,23 @@ export class FakeJobs implements JobRepository {
     this.items.set(id, next);
     return clone(next);
   }
-  async addWork(id: string, bytes: number) {
+  /** Per-unit high-water marks, as the DynamoDB adapter keeps them in the job item (`work_units`). */
+  units = new Map<string, number>();
+  async addWork(id: string, work: { unit: number; done: number }) {
     const cur = this.items.get(id);
     if (!cur) throw new NotFoundError('job not found');
     if (cur.status !== 'RUNNING') throw new StateConflictError(`job is ${cur.status}`, cur.status);
-    cur.work_done = (cur.work_done ?? 0) + bytes;
+    const key = `${id}#${work.unit}`;
+    const prev = this.units.get(key) ?? 0;
+    if (work.done > prev) {
+      this.units.set(key, work.done);
+      cur.work_done = (cur.work_done ?? 0) + work.done - prev;
+    }
     return clone(cur);
   }
   async raiseProgress(id: string, changes: { progress: number; eta?: string; phase?: string }) {
     const cur = this.items.get(id);
-    if (!cur || cur.status !== 'RUNNING' || cur.progress >= changes.progress) return false;
+    if (cur?.status !== 'RUNNING' || cur.progress >= changes.progress) return false;
     Object.assign(cur, clone(changes), { rev: cur.rev + 1 });
     return true;
   }

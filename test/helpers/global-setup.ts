@@ -13,8 +13,11 @@ const READY_TIMEOUT_MS = 120_000;
 /** Chunked builds scaled down (lambdas/workflow/chunked.ts): disks from 64 MiB build in 16 MiB ranges. */
 export const TEST_CHUNKING = { thresholdBytes: 64 * 1024 * 1024, rangeBytes: 16 * 1024 * 1024, hashBytesPerInvocation: 32 * 1024 * 1024, maxConcurrency: 4 };
 
-/** Copies above 1 MiB are multipart copies of 5 MiB parts (S3's minimum), so tests exercise that path with small files. */
-export const TEST_COPY = { multipartThresholdBytes: 1024 * 1024, partBytes: 5 * 1024 * 1024 };
+/**
+ * Copies above 1 MiB are multipart copies of 5 MiB parts (S3's minimum), so tests exercise that path with small files;
+ * clones and IMS exports of files from 20 MiB run in the build workflow (test/integration/workflow/copy-workflow.test.ts).
+ */
+export const TEST_COPY = { multipartThresholdBytes: 1024 * 1024, partBytes: 5 * 1024 * 1024, workflowThresholdBytes: 20 * 1024 * 1024 };
 
 export default async function globalSetup(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'mis-it-'));

@@ -42,10 +42,10 @@ export interface ApiResponse<T = any> {
 
 export interface ApiInit extends RequestInit {
   /**
-   * Who calls: a login made by `makeAccount` (its password is looked up), explicit Basic credentials,
-   * or `null` for an anonymous request. Default: the login the path names (`/{login}/…`,
-   * `/users/{uid}/…`) when `makeAccount` made it, else anonymous. An `authorization` header given in
-   * `headers` always wins.
+   * Who calls: a login made by `makeAccount` (it sends that login's API token, see tokenFor),
+   * explicit Basic credentials `{login, password}` (HTTP Basic, for tests of passwords), or `null`
+   * for an anonymous request. Default: the login the path names (`/{login}/…`, `/users/{uid}/…`)
+   * when `makeAccount` made it, else anonymous. An `authorization` header given in `headers` always wins.
    */
   as?: string | Login | null;
   /** Same as `as: null`. */
@@ -59,13 +59,36 @@ export function loginInPath(path: string): string | undefined {
   return segments[0];
 }
 
-function authorizationFor(path: string, init: ApiInit): string | undefined {
+const TOKENS = Symbol.for('machine-image-service.test.tokens');
+// Shared by the test files of a worker, as the password registry is (./credentials).
+const sharedTokens = require('node:util') as Record<symbol, Map<string, Promise<string>> | undefined>;
+sharedTokens[TOKENS] ??= new Map<string, Promise<string>>();
+const tokens = sharedTokens[TOKENS];
+
+/**
+ * An API token for a login made by `makeAccount`, minted once per (login, password) through the real
+ * admin operation: a password check costs scrypt at N=2^17 (hundreds of ms of CPU), so the suites
+ * authenticate by token and leave HTTP Basic to the tests about passwords (`as: {login, password}`).
+ * A changed password (rememberPassword) mints a new token, as the old one is revoked by the change.
+ */
+function tokenFor(login: string, password: string): Promise<string> {
+  const key = `${login.toLowerCase()}\0${password}`;
+  let token = tokens.get(key);
+  if (!token) {
+    token = import('../../local/admin-ops').then(async ({ adminOps }) => (await adminOps.createToken(login, { ttlSeconds: 12 * 3600 })).token);
+    token.catch(() => tokens.delete(key));
+    tokens.set(key, token);
+  }
+  return token;
+}
+
+async function authorizationFor(path: string, init: ApiInit): Promise<string | undefined> {
   if (init.anonymous || init.as === null) return undefined;
   if (typeof init.as === 'object' && init.as) return basicAuthorization(init.as);
   const login = typeof init.as === 'string' ? init.as : loginInPath(path);
   const password = login ? passwordOf(login) : undefined;
   if (typeof init.as === 'string' && password === undefined) throw new Error(`api(): no password known for ${init.as} (make the account with makeAccount)`);
-  return login && password !== undefined ? basicAuthorization({ login, password }) : undefined;
+  return login && password !== undefined ? `Bearer ${await tokenFor(login, password)}` : undefined;
 }
 
 const hasHeader = (headers: RequestInit['headers'], name: string): boolean => new Headers(headers).has(name);
@@ -76,7 +99,7 @@ const hasHeader = (headers: RequestInit['headers'], name: string): boolean => ne
  */
 export async function api<T = any>(method: string, path: string, body?: unknown, init: ApiInit = {}): Promise<ApiResponse<T>> {
   const { as, anonymous, ...requestInit } = init;
-  const authorization = hasHeader(requestInit.headers, 'authorization') ? undefined : authorizationFor(path, { as, anonymous });
+  const authorization = hasHeader(requestInit.headers, 'authorization') ? undefined : await authorizationFor(path, { as, anonymous });
   const res = await fetch(`${BASE}${path}`, {
     method,
     redirect: 'manual',

@@ -7,7 +7,7 @@ import fs, { existsSync } from 'node:fs';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { BUILD_TASKS } from '../../lambdas/routes';
 import { TransientStorageError } from '../../lambdas/workflow/errors';
-import { LocalDefinition, synthesizeLocalDefinition } from '../../lib/local-asl';
+import { type LocalDefinition, synthesizeLocalDefinition } from '../../lib/local-asl';
 
 type Json = Record<string, any>;
 type Handlers = Record<string, (input: Json) => unknown>;
@@ -33,7 +33,8 @@ const run = async (overrides: Handlers) => {
     BUILD_TASKS.map((state) => [
       state,
       async (taskInput: unknown) => {
-        (calls[state] ??= []).push(taskInput as Json);
+        calls[state] ??= [];
+        calls[state].push(taskInput as Json);
         const fallback = state === 'PrepareSource' ? () => ({ size: 1 }) : () => ({});
         return ((overrides[state] ?? fallback) as (i: Json) => unknown)(taskInput as Json);
       },

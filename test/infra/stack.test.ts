@@ -4,15 +4,15 @@
  * The stack is synthesized once for the file, with bundling skipped (no esbuild runs) and the CDK's
  * CloudFormation schema validation made strict, so a template CloudFormation would reject fails here.
  */
-import { App, CfnElement } from 'aws-cdk-lib';
+import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { IConstruct } from 'constructs';
+import type { IConstruct } from 'constructs';
 import { INDEXES, TABLE_KEYS } from '../../lambdas/adapters/dynamodb/table';
 import { BUILD_TASKS, PROVISION_TASKS, routes } from '../../lambdas/routes';
 import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
 import { BUILD_STATES, FORWARD_TASKS } from '../../lib/constructs/build-workflow';
 import { ImageServiceStack, STACK_OUTPUTS } from '../../lib/image-service-stack';
-import { AslState, localDefinitionFromTemplate } from '../../lib/local-asl';
+import { type AslState, localDefinitionFromTemplate } from '../../lib/local-asl';
 import { cdkContext } from '../../lib/cdk-context';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }>;
@@ -119,7 +119,8 @@ describe('build workflow', () => {
 
   it('runs PrepareSource → BuildImageFile → Finalize → Succeed, with the documented ResultPaths', () => {
     // Assess
-    expect(definition.StartAt).toBe('PrepareSource');
+    expect(definition.StartAt).toBe('RequestKind');
+    expect(states.RequestKind).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.copy', IsPresent: true, Next: 'CopyFile' }], Default: 'PrepareSource' });
     expect(states.PrepareSource).toMatchObject({ Type: 'Task', ResultPath: '$.prepared', Next: 'BuildPath' });
     expect(states.BuildPath).toMatchObject({
       Type: 'Choice',
@@ -135,6 +136,8 @@ describe('build workflow', () => {
     expect(states.BuildImageFile).toMatchObject({ Type: 'Task', ResultPath: '$.file', Next: 'Finalize' });
     expect(states.Finalize).toMatchObject({ Type: 'Task', ResultPath: null, Next: BUILD_STATES.BuildSucceeded });
     expect(states[BUILD_STATES.BuildSucceeded].Type).toBe('Succeed');
+    // large clones and exports (lambdas/workflow/copy.ts): CopyFile, then the same Finalize and Catch path
+    expect(states.CopyFile).toMatchObject({ Type: 'Task', ResultPath: '$.copied', Next: 'Finalize', Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Cleanup' }] });
     const taskNames = Object.keys(states).filter((name) => states[name].Type === 'Task');
     expect(taskNames.sort()).toEqual([...BUILD_TASKS].sort());
   });
@@ -187,12 +190,13 @@ describe('build workflow', () => {
     expect(new Set(BUILD_TASKS.map(functionOfTask)).size).toBe(BUILD_TASKS.length);
   });
 
-  it('gives BuildImageFile and BuildRange 2 vCPUs (3538 MB) and 15 minutes, HashFile 1 vCPU, AssembleFile 5 minutes, the other tasks 256 MB and 30 s', () => {
+  it('gives BuildImageFile, BuildRange and CopyFile 2 vCPUs (3538 MB) and 15 minutes, HashFile 1 vCPU, AssembleFile 5 minutes, the other tasks 256 MB and 30 s', () => {
     expect(resources[functionOfTask('BuildImageFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
+    expect(resources[functionOfTask('CopyFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('BuildRange')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('HashFile')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
     expect(resources[functionOfTask('AssembleFile')].Properties).toMatchObject({ MemorySize: 256, Timeout: 300 });
-    for (const state of BUILD_TASKS.filter((t) => !['BuildImageFile', 'BuildRange', 'HashFile', 'AssembleFile'].includes(t))) {
+    for (const state of BUILD_TASKS.filter((t) => !['BuildImageFile', 'BuildRange', 'HashFile', 'AssembleFile', 'CopyFile'].includes(t))) {
       expect(resources[functionOfTask(state)].Properties).toMatchObject({ MemorySize: 256, Timeout: 30 });
     }
   });
@@ -346,10 +350,10 @@ describe('least privilege', () => {
 });
 
 describe('functions', () => {
-  it('all run nodejs24.x on arm64: one per route, one per task, the authorizer, the execution-ended handler and the oldest-creating check', () => {
+  it('all run nodejs24.x on arm64: one per route, one per task, the authorizer, the execution-ended handler, the job-event publisher and the oldest-creating check', () => {
     // The console's deployment helpers (CDK's own custom resources) are asserted in test/infra/console.test.ts.
     const functions = ofType('AWS::Lambda::Function').filter(([id]) => !id.startsWith('Custom'));
-    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + PROVISION_TASKS.length + 3);
+    expect(functions).toHaveLength(routes.length + BUILD_TASKS.length + PROVISION_TASKS.length + 4);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     }

@@ -168,7 +168,12 @@ export function Catalog({ session }: { session: Session }) {
           <button type="submit" class="primary">
             Apply
           </button>
-          <button type="button" onClick={() => (setDraft(EMPTY), setTrail([]), setMarker(undefined), setFilters(EMPTY))}>
+          <button type="button" onClick={() => {
+            setDraft(EMPTY);
+            setTrail([]);
+            setMarker(undefined);
+            setFilters(EMPTY);
+          }}>
             Reset
           </button>
         </div>
@@ -180,7 +185,11 @@ export function Catalog({ session }: { session: Session }) {
         </button>
         <label class="inline">
           Per page
-          <select value={String(limit)} onChange={(e) => (setTrail([]), setMarker(undefined), setLimit(Number(e.currentTarget.value)))}>
+          <select value={String(limit)} onChange={(e) => {
+            setTrail([]);
+            setMarker(undefined);
+            setLimit(Number(e.currentTarget.value));
+          }}>
             {[10, 25, 50, 100].map((n) => (
               <option key={n} value={String(n)}>
                 {n}

@@ -165,6 +165,7 @@ export function ImageDetail({ id, session }: { id: string; session: Session }) {
       )}
       {notice && <Notice>{notice}</Notice>}
       <ErrorMessage error={action.error} />
+      {/* biome-ignore lint/a11y/useSemanticElements: a row of action buttons, not a form section: a fieldset would carry form semantics and styling */}
       <div class="actions wrap" role="group" aria-label="Image actions">
         <button type="button" onClick={() => void download()} disabled={action.busy || image.state !== 'active'}>
           Download

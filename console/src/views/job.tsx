@@ -36,7 +36,7 @@ export function JobView({ id }: { id: string }) {
         const img = j.entities?.image_id ? (await call<Image>('GET', path('images', j.entities.image_id)).catch(() => null))?.body ?? null : null;
         if (!live) return;
         setImage(img);
-        const settled = TERMINAL.includes(j.status) && (!img || img.state !== 'creating');
+        const settled = TERMINAL.includes(j.status) && (img?.state !== 'creating');
         if (!settled) timer = setTimeout(() => void tick(), POLL_MS);
       } catch (err) {
         if (live) setError(err);

@@ -4,9 +4,9 @@
  * that points at no account, which `getByLogin` treats as absent and `create` can reclaim).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Account } from '../../core/account';
-import { StateConflictError } from '../../core/errors';
+import { NotFoundError, StateConflictError } from '../../core/errors';
 import type { AccountRepository } from '../../core/ports';
 import { keys } from './table';
 
@@ -43,7 +43,6 @@ export class DynamoAccountRepository implements AccountRepository {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.account(id), ConsistentRead: true }));
     if (!out.Item) return undefined;
     const { PK, SK, entity, ...account } = out.Item;
-    void PK, SK, entity;
     return account as Account;
   }
 
@@ -51,6 +50,27 @@ export class DynamoAccountRepository implements AccountRepository {
     const claim = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.login(login), ConsistentRead: true }));
     const id = claim.Item?.accountId;
     return typeof id === 'string' ? this.get(id) : undefined;
+  }
+
+  async setDisabled(id: string, disabledAt: string | undefined): Promise<Account> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.account(id),
+          ...(disabledAt
+            ? { UpdateExpression: 'SET disabled_at = :at', ExpressionAttributeValues: { ':at': disabledAt } }
+            : { UpdateExpression: 'REMOVE disabled_at' }),
+          ConditionExpression: 'attribute_exists(PK)',
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const { PK, SK, entity, ...account } = out.Attributes ?? {};
+      return account as Account;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) throw new NotFoundError(`account ${id} not found`);
+      throw err;
+    }
   }
 
   private async danglingClaim(login: string): Promise<string | undefined> {

@@ -16,7 +16,6 @@ import { conditionalUpdate } from './update';
 
 const strip = <T>(item: Record<string, unknown>): T => {
   const { PK, SK, GSI1PK, GSI1SK, entity, ...rest } = item;
-  void PK, SK, GSI1PK, GSI1SK, entity;
   return rest as T;
 };
 

@@ -152,11 +152,24 @@ export class DynamoImageRepository implements ImageRepository {
 
   /**
    * One source of the visible-images merge: a Query on the owner (GSI1), public (GSI2) or
-   * shared-with (GSI3) index, ascending, `sort key > after`. Image-item sources push the filters
-   * down as a FilterExpression; acl entries carry no image attributes, so their images are read
-   * (BatchGetItem) and the core filters them.
+   * shared-with (GSI3) index, ascending, `sort key > after`, evaluating at most `limit` entries
+   * (DynamoDB applies Limit before the filter: `read` is its ScannedCount). Image-item sources push
+   * the filters down as a FilterExpression; acl entries carry no image attributes, so their images
+   * are read (BatchGetItem) and the core filters them.
+   *
+   * An exact-name filter whose owner is known (the caller's own images, or `owner=`) is answered
+   * from the name record instead (docs/decisions/name-uniqueness.md): every image holds its name's
+   * record before it is written and releases it only after it is renamed or deleted, so the
+   * holders are a superset of the owner's images of that name; they are read (BatchGetItem) and
+   * checked — O(namesakes), whatever the number of images. More namesakes than `limit`: the index.
    */
   async listSource(source: ImageSource, account: string, opts: { after?: string; limit: number; filter: ImageFilter }): Promise<ImageSourcePage> {
+    const limit = Math.min(Math.max(opts.limit, 1), 1000);
+    const nameOwner = source === 'owned' ? account : opts.filter.owner;
+    if (opts.filter.name !== undefined && nameOwner !== undefined) {
+      const byName = await this.listSourceByName(source, account, nameOwner, opts.filter.name, { ...opts, limit });
+      if (byName) return byName;
+    }
     const idx = source === 'owned' ? INDEXES.byOwner : source === 'public' ? INDEXES.publicImages : INDEXES.sharedWith;
     const pk = source === 'owned' ? keys.ownerImages(account) : source === 'public' ? keys.publicImages() : keys.sharedWithStatus(account, opts.filter.memberStatus ?? 'accepted');
     const names: Record<string, string> = { '#pk': idx.partitionKey };
@@ -176,20 +189,54 @@ export class DynamoImageRepository implements ImageRepository {
         ...(filter && { FilterExpression: filter }),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
-        Limit: Math.min(Math.max(opts.limit, 1), 1000),
+        Limit: limit,
       }),
     );
     const rows = out.Items ?? [];
+    const read = out.ScannedCount ?? rows.length;
     const lastKey = out.LastEvaluatedKey ? String(out.LastEvaluatedKey[idx.sortKey]) : undefined;
     if (source !== 'shared') {
-      return { items: rows.map((item) => ({ image: toImage(item), sortKey: String(item[idx.sortKey]) })), lastKey, exhausted: !out.LastEvaluatedKey };
+      return { items: rows.map((item) => ({ image: toImage(item), sortKey: String(item[idx.sortKey]) })), lastKey, exhausted: !out.LastEvaluatedKey, read };
     }
     const images = await this.batchGet(rows.map((r) => String(r.PK).slice('IMAGE#'.length)));
     const items = rows.flatMap((r) => {
       const image = images.get(String(r.PK).slice('IMAGE#'.length));
       return image ? [{ image, sortKey: String(r[idx.sortKey]) }] : [];
     });
-    return { items, lastKey, exhausted: !out.LastEvaluatedKey };
+    return { items, lastKey, exhausted: !out.LastEvaluatedKey, read };
+  }
+
+  /**
+   * A source answered from the name record of (owner, name): the holders' images of that owner and
+   * name (for `public`, the public ones; for `shared`, those whose acl entry for the caller has the
+   * asked-for answer), `sort key > after`, in order, exhausted at once. Undefined when the record
+   * holds more than `limit` ids.
+   */
+  private async listSourceByName(
+    source: ImageSource,
+    account: string,
+    owner: string,
+    name: string,
+    opts: { after?: string; limit: number; filter: ImageFilter },
+  ): Promise<ImageSourcePage | undefined> {
+    const record = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.imageName(owner, name), ConsistentRead: true }));
+    const holders = [...((record.Item?.holders as Set<string> | undefined) ?? [])];
+    if (holders.length > opts.limit) return undefined;
+    let rows = [...(await this.batchGetItems(holders.map((id) => keys.image(id)))).values()].filter(
+      (item) => item.entity === 'Image' && item.owner === owner && item.name === name && (source !== 'public' || item.public === true),
+    );
+    if (source === 'shared') {
+      const status = opts.filter.memberStatus ?? 'accepted';
+      const candidates = rows.filter((item) => Array.isArray(item.acl) && item.acl.includes(account));
+      const entries = await this.batchGetItems(candidates.map((item) => keys.imageAcl(String(item.id), account)));
+      rows = candidates.filter((item) => entries.get(`${keys.image(String(item.id)).PK}|ACL#${account}`)?.member_status === status);
+    }
+    const sortKey = (item: Record<string, unknown>) => String(item[INDEXES.byOwner.sortKey]);
+    const items = rows
+      .filter((item) => opts.after === undefined || sortKey(item) > opts.after)
+      .sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0))
+      .map((item) => ({ image: toImage(item), sortKey: sortKey(item) }));
+    return { items, exhausted: true, read: holders.length };
   }
 
   async addAclEntries(imageId: string, accounts: string[]): Promise<void> {
@@ -264,15 +311,21 @@ export class DynamoImageRepository implements ImageRepository {
 
   private async batchGet(ids: string[]): Promise<Map<string, Image>> {
     const found = new Map<string, Image>();
-    const unique = [...new Set(ids)];
-    for (let i = 0; i < unique.length; i += 100) {
+    for (const item of (await this.batchGetItems([...new Set(ids)].map((id) => keys.image(id)))).values()) found.set(String(item.id), toImage(item));
+    return found;
+  }
+
+  /** Items by key (BatchGetItem, consistent, unprocessed keys retried), as `PK|SK` → item. */
+  private async batchGetItems(itemKeys: { PK: string; SK: string }[]): Promise<Map<string, Record<string, unknown>>> {
+    const found = new Map<string, Record<string, unknown>>();
+    for (let i = 0; i < itemKeys.length; i += 100) {
       let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined = {
-        [this.tableName]: { Keys: unique.slice(i, i + 100).map((id) => keys.image(id)), ConsistentRead: true },
+        [this.tableName]: { Keys: itemKeys.slice(i, i + 100), ConsistentRead: true },
       };
       for (let attempt = 0; request && Object.keys(request).length && attempt < 8; attempt++) {
         if (attempt) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
         const out = await this.doc.send(new BatchGetCommand({ RequestItems: request }));
-        for (const item of out.Responses?.[this.tableName] ?? []) found.set(String(item.id), toImage(item));
+        for (const item of out.Responses?.[this.tableName] ?? []) found.set(`${String(item.PK)}|${String(item.SK)}`, item);
         request = out.UnprocessedKeys as typeof request;
       }
     }

@@ -1,6 +1,6 @@
 /** JobRepository on the one table: GetItem by id, conditional updates on `status`. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StateConflictError } from '../../core/errors';
 import type { Job, JobStatus } from '../../core/job';
 import type { JobRepository } from '../../core/ports';
@@ -9,10 +9,20 @@ import { conditionalUpdate } from './update';
 import { getConsistent, putNew } from './items';
 
 const strip = (item: Record<string, unknown>): Job => {
-  const { PK, SK, GSI1PK, GSI1SK, entity, ...job } = item;
-  void PK, SK, GSI1PK, GSI1SK, entity;
+  const { PK, SK, GSI1PK, GSI1SK, entity, work_units, ...job } = item;
   return job as unknown as Job;
 };
+
+/**
+ * A bound on addWork's optimistic rounds. Each failed round means another writer raised the unit's
+ * mark (marks only rise), so rounds end by themselves; in a build at most a stale attempt and its
+ * retry ever race on one range.
+ */
+const WORK_ROUNDS = 100;
+
+/** DynamoDB refuses to SET a path inside a map attribute that does not exist yet. */
+const isMissingMap = (err: unknown): boolean =>
+  (err as { name?: string })?.name === 'ValidationException' && /document path/i.test((err as Error).message ?? '');
 
 export class DynamoJobRepository implements JobRepository {
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
@@ -34,27 +44,64 @@ export class DynamoJobRepository implements JobRepository {
     return strip(item);
   }
 
-  async addWork(id: string, bytes: number): Promise<Job> {
-    try {
-      const out = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.job(id),
-          UpdateExpression: 'ADD work_done :bytes',
-          ConditionExpression: '#status = :running',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':bytes': bytes, ':running': 'RUNNING' },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return strip(out.Attributes as Record<string, unknown>);
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) {
-        const current = await this.get(id);
-        throw new StateConflictError(`job ${id} is ${current?.status ?? 'gone'}; expected RUNNING`, current?.status);
+  /**
+   * The item keeps each unit's high-water mark in the map `work_units` (stripped from the Job). A
+   * write names the mark it read (`prev`): `SET work_units.#u = :done ADD work_done :rise` on the
+   * condition that the job is RUNNING and the mark is still `prev`. The first write of an attempt
+   * assumes 0; when a failed attempt got further, the condition fails, the mark is read and the
+   * write repeated with the true rise (none while `done` is below it).
+   */
+  async addWork(id: string, work: { unit: number; done: number }): Promise<Job> {
+    const names = { '#status': 'status', '#units': 'work_units', '#u': String(work.unit) };
+    let prev = 0;
+    for (let round = 0; round < WORK_ROUNDS; round++) {
+      if (work.done <= prev) return this.current(id);
+      try {
+        const out = await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.job(id),
+            UpdateExpression: 'SET #units.#u = :done ADD work_done :rise',
+            ConditionExpression: `#status = :running AND ${prev === 0 ? 'attribute_not_exists(#units.#u)' : '#units.#u = :prev'}`,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ':done': work.done, ':rise': work.done - prev, ':running': 'RUNNING', ...(prev !== 0 && { ':prev': prev }) },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return strip(out.Attributes as Record<string, unknown>);
+      } catch (err) {
+        if (isMissingMap(err)) {
+          // the job's first unit: create the map (never replacing one a concurrent unit created)
+          await this.doc
+            .send(
+              new UpdateCommand({
+                TableName: this.tableName,
+                Key: keys.job(id),
+                UpdateExpression: 'SET #units = if_not_exists(#units, :empty)',
+                ConditionExpression: '#status = :running',
+                ExpressionAttributeNames: { '#status': 'status', '#units': 'work_units' },
+                ExpressionAttributeValues: { ':empty': {}, ':running': 'RUNNING' },
+              }),
+            )
+            .catch((e) => {
+              if (!(e instanceof ConditionalCheckFailedException)) throw e;
+            });
+          continue;
+        }
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.job(id), ConsistentRead: true }));
+        const status = out.Item?.status as JobStatus | undefined;
+        if (status !== 'RUNNING') throw new StateConflictError(`job ${id} is ${status ?? 'gone'}; expected RUNNING`, status);
+        prev = Number((out.Item?.work_units as Record<string, unknown> | undefined)?.[String(work.unit)] ?? 0);
       }
-      throw err;
     }
+    throw new Error(`job ${id}: the work of unit ${work.unit} kept changing under ${WORK_ROUNDS} writes`);
+  }
+
+  private async current(id: string): Promise<Job> {
+    const job = await this.get(id);
+    if (job?.status !== 'RUNNING') throw new StateConflictError(`job ${id} is ${job?.status ?? 'gone'}; expected RUNNING`, job?.status);
+    return job;
   }
 
   async raiseProgress(id: string, changes: { progress: number; eta?: string; phase?: string }): Promise<boolean> {

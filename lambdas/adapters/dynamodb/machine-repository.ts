@@ -9,7 +9,6 @@ import { queryOwnerPartition } from './owner-query';
 
 const strip = (item: Record<string, unknown>): Machine => {
   const { PK, SK, GSI1PK, GSI1SK, entity, ...machine } = item;
-  void PK, SK, GSI1PK, GSI1SK, entity;
   return machine as unknown as Machine;
 };
 

@@ -25,6 +25,7 @@
  * | password attempts of a (source, login)   | PK=THROTTLE#<source ip>#<login>, SK=THROTTLE    | conditional UpdateItem |
  * | API token by sha256 of the token         | PK=TOKEN#<sha256 hex>, SK=TOKEN                 | GetItem           |
  * | AK/SK pair by access key                 | PK=AKSK#<ak>, SK=AKSK                           | GetItem           |
+ * | keys, tokens, AK/SK pairs of an account  | GSI1: GSI1PK=OWNER#<owner>#CREDENTIALS, GSI1SK=<KEY|TOKEN|AKSK>#<created>#<id> | Query (admin) |
  * | UForge: get appliance by id              | PK=APPLIANCE#<id>, SK=APPLIANCE                 | GetItem           |
  * | UForge: appliances of an account         | GSI1: GSI1PK=OWNER#<owner>#APPLIANCES, GSI1SK=<created>#<id>        | Query |
  * | UForge: get generated image by id        | PK=APPLIANCEIMAGE#<id>, SK=APPLIANCEIMAGE       | GetItem           |
@@ -34,6 +35,9 @@
  */
 export const TABLE_KEYS = { partitionKey: 'PK', sortKey: 'SK' } as const;
 
+/** The attribute the table's TimeToLiveSpecification names: epoch seconds after which DynamoDB may delete the item. */
+export const TTL_ATTRIBUTE = 'ttl';
+
 export const INDEXES = {
   byOwner: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
   publicImages: { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
@@ -41,6 +45,12 @@ export const INDEXES = {
   /** Sparse: only images in state `creating` carry GSI4PK (lambdas/ops/oldest-creating.ts reads it). */
   creatingImages: { name: 'GSI4', partitionKey: 'GSI4PK', sortKey: 'GSI4SK' },
 } as const;
+
+/**
+ * Partition-key prefixes of the only items the authorizer writes: password-attempt counters and
+ * password items (a hash upgraded at login). Its IAM allows UpdateItem on these alone (dynamodb:LeadingKeys).
+ */
+export const AUTHORIZER_WRITTEN_KEY_PREFIXES = ['THROTTLE#', 'CRED#'] as const;
 
 export const keys = {
   image: (id: string) => ({ PK: `IMAGE#${id}`, SK: 'IMAGE' }),
@@ -62,6 +72,7 @@ export const keys = {
   password: (accountId: string) => ({ PK: `CRED#${accountId}`, SK: 'PASSWORD' }),
   token: (sha256Hex: string) => ({ PK: `TOKEN#${sha256Hex}`, SK: 'TOKEN' }),
   aksk: (ak: string) => ({ PK: `AKSK#${ak}`, SK: 'AKSK' }),
+  ownerCredentials: (owner: string) => `OWNER#${owner}#CREDENTIALS`,
   loginThrottle: (source: string, login: string) => ({ PK: `THROTTLE#${source}#${login.toLowerCase()}`, SK: 'THROTTLE' }),
   appliance: (id: string) => ({ PK: `APPLIANCE#${id}`, SK: 'APPLIANCE' }),
   ownerAppliances: (owner: string) => `OWNER#${owner}#APPLIANCES`,

@@ -2,7 +2,7 @@
  * ProvisionStarter on Step Functions: one execution of the provisioning state machine per machine,
  * named after it, so a retried start is idempotent (same name + same input = the same execution).
  */
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { StateConflictError } from '../../core/errors';
 import type { ProvisionRequest, ProvisionStarter } from '../../core/ports';
 

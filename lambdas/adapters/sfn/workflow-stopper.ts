@@ -2,7 +2,7 @@
  * WorkflowStopper on Step Functions: StopExecution. Stopping an execution that already ended is a
  * no-op on AWS (it answers with the stop date it has); an execution that does not exist is reported.
  */
-import { ExecutionDoesNotExist, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { ExecutionDoesNotExist, type SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { NotFoundError } from '../../core/errors';
 import type { WorkflowStopper } from '../../core/ports';
 

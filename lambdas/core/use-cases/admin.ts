@@ -69,3 +69,17 @@ export const registerMachine =
     await deps.machines.create(machine);
     return machine;
   };
+
+/**
+ * Disables an account, or enables it again: one conditional write on the account item, which the
+ * authorizer reads on every request (no cache), so every credential — keys, password, tokens,
+ * AK/SK pairs — is refused from the next request on, and works again once enabled. Nothing is deleted.
+ */
+export const setAccountDisabled =
+  (deps: { accounts: AccountRepository; clock: Clock }) =>
+  async (login: string, disabled: boolean): Promise<Account> => {
+    const account = await deps.accounts.getByLogin(login);
+    if (!account) throw new NotFoundError(`account ${login} not found`);
+    if (!!account.disabled_at === disabled) return account; // already so: keep the first disable time
+    return deps.accounts.setDisabled(account.id, disabled ? deps.clock.now().toISOString() : undefined);
+  };

@@ -97,6 +97,9 @@ export const generateApplianceImage =
       updated_at: now,
       rev: 1,
     };
+    // the quota is checked before the record is written: a refused generation leaves nothing behind
+    // (the build below re-admits the same image id and keeps the slot taken here)
+    await deps.quotas?.admit(caller.accountId, record.image_id, { build: true });
     await deps.applianceImages.create(record);
     const { image, job } = await createImageFromCheckedMachine(deps)(
       caller,
@@ -246,7 +249,7 @@ export const downloadApplianceImage =
     const { record, image } = generated;
     if (record.compression !== 'gzip') throw new NotAvailableError(`machine image ${id} was generated without compress: only compressed machine images can be downloaded`);
     const file = image?.files[0];
-    if (!image || image.state !== 'active' || !file) throw new StateConflictError(`machine image ${id} is not generated yet (or its generation failed): nothing to download`, image?.state);
+    if (image?.state !== 'active' || !file) throw new StateConflictError(`machine image ${id} is not generated yet (or its generation failed): nothing to download`, image?.state);
     if ('downloadKey' in who) {
       await deps.applianceImages
         .update(record.id, { states: ['active'], downloadKey: who.downloadKey }, { download_key: newDownloadKey(deps.ids), updated_at: deps.clock.now().toISOString() })

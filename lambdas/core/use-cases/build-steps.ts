@@ -16,7 +16,7 @@ export interface BuildStepDeps {
 /** INIT → RUNNING, once the image is confirmed still `creating`. */
 export const beginBuild = (deps: BuildStepDeps) => async (jobId: string, imageId: string, phase: string): Promise<Job> => {
   const image = await deps.images.get(imageId);
-  if (!image || image.state !== 'creating') throw new StateConflictError(`image ${imageId} is ${image?.state ?? 'gone'}; nothing to build`, image?.state);
+  if (image?.state !== 'creating') throw new StateConflictError(`image ${imageId} is ${image?.state ?? 'gone'}; nothing to build`, image?.state);
   const job = await deps.jobs.get(jobId);
   if (job?.status === 'RUNNING') return job;
   return deps.jobs.update(jobId, { statuses: ['INIT'] }, { status: 'RUNNING', phase, begin_time: deps.clock.now().toISOString() });
@@ -48,14 +48,16 @@ const withEta = (beginTime: string | undefined, progress: number, now: Date) => 
 };
 
 /**
- * Work done by one of many concurrent workers (the ranges of a chunked build): adds `bytes` to the
- * job's counter atomically, then raises progress to `from + (to − from) × done / total`.
+ * Work done by one of many concurrent workers (the ranges of a chunked build): `done` is how far
+ * worker `unit` got (bytes, cumulative); the job counts each unit's furthest report once (addWork's
+ * high-water mark, so a retried range never counts twice), then progress is raised to
+ * `from + (to − from) × work_done / total`.
  */
 export const reportWork =
   (deps: BuildStepDeps) =>
-  async (jobId: string, work: { bytes: number; total: number; from: number; to: number; phase: string }): Promise<void> => {
-    if (work.bytes <= 0) return;
-    const job = await deps.jobs.addWork(jobId, work.bytes);
+  async (jobId: string, work: { unit: number; done: number; total: number; from: number; to: number; phase: string }): Promise<void> => {
+    if (work.done <= 0) return;
+    const job = await deps.jobs.addWork(jobId, { unit: work.unit, done: work.done });
     const done = Math.min(work.total, job.work_done ?? 0);
     const p = Math.floor(work.from + ((work.to - work.from) * done) / Math.max(1, work.total));
     await deps.jobs.raiseProgress(jobId, { progress: Math.min(99, p), phase: work.phase, ...withEta(job.begin_time, p, deps.clock.now()) });

@@ -1,8 +1,9 @@
 /**
  * Credential use cases (core; no AWS): set a password, register an SSH key, issue an API token,
- * create an AK/SK pair — the operator side behind `npm run admin` — plus the password hashing the
- * Basic scheme checks against. Passwords are scrypt hashes with a random per-user salt, compared in
- * constant time; tokens are stored as their sha256 only.
+ * create an AK/SK pair, list and revoke them, disable an account — the operator side behind
+ * `npm run admin` — plus the password hashing the Basic scheme checks against. Passwords are scrypt
+ * hashes with a random per-user salt, compared in constant time; tokens are stored as their sha256
+ * only. Listings never carry a secret (docs/decisions/credential-lifecycle.md).
  */
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import sshpk from 'sshpk';
@@ -11,11 +12,23 @@ import type { AkskCredential, PasswordCredential, ScryptParams, SshKeyCredential
 import { InvalidParameterError, NotFoundError, ValidationError } from '../errors';
 import type { AccountRepository, Clock, CredentialRepository } from '../ports';
 
-/** N=2^14, r=8, p=1 (16 MiB, tens of ms): stored with each hash, so it can be raised later. */
-export const DEFAULT_SCRYPT: ScryptParams = { N: 16384, r: 8, p: 1, keylen: 32 };
+/**
+ * OWASP's scrypt parameters: N=2^17, r=8, p=1 (128 MiB, a few hundred ms). Stored with each hash;
+ * a hash made with weaker ones (N=2^14 before) is upgraded at the next successful login
+ * (lambdas/auth/basic.ts, docs/decisions/credential-lifecycle.md).
+ */
+export const DEFAULT_SCRYPT: ScryptParams = { N: 2 ** 17, r: 8, p: 1, keylen: 32 };
+
+/** True when a stored hash was made with weaker parameters than `current`. */
+export const needsRehash = (p: ScryptParams, current: ScryptParams = DEFAULT_SCRYPT): boolean =>
+  p.N < current.N || p.r < current.r || p.p < current.p || p.keylen !== current.keylen;
+
+/** scrypt's work is proportional to N·r·p (its memory to 128·N·r). */
+const work = (p: ScryptParams): number => p.N * p.r * p.p;
 
 const scrypt = (password: string, salt: Buffer, p: ScryptParams): Promise<Buffer> =>
   new Promise((resolve, reject) => {
+    // Node refuses above 32 MiB by default; N=2^17, r=8 needs 128 MiB: allow twice that.
     const opts: ScryptOptions = { N: p.N, r: p.r, p: p.p, maxmem: 128 * p.N * p.r * 2 };
     scryptCb(password.normalize('NFC'), salt, p.keylen, opts, (err, key) => (err ? reject(err) : resolve(key)));
   });
@@ -33,12 +46,31 @@ export async function passwordMatches(cred: Pick<PasswordCredential, 'hash' | 's
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
+/**
+ * After checking a hash made with weaker parameters than `current`, spends the difference, so that a
+ * login whose hash awaits its upgrade costs what any other does (no timing tells it apart): decoy
+ * runs at N/2, N/4, … whose work adds up to current's minus the checked hash's.
+ */
+export async function padToCost(checked: ScryptParams, current: ScryptParams = DEFAULT_SCRYPT): Promise<void> {
+  let remaining = work(current) - work(checked);
+  const salt = Buffer.alloc(16);
+  for (let N = current.N / 2; N >= 2 && remaining > 0; N /= 2) {
+    const run: ScryptParams = { ...current, N, p: 1 };
+    if (work(run) <= remaining) {
+      await scrypt('', salt, run);
+      remaining -= work(run);
+    }
+  }
+}
+
 export const sha256Hex = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 interface Deps {
   accounts: AccountRepository;
   credentials: CredentialRepository;
   clock: Clock;
+  /** The cost of new password hashes. @default DEFAULT_SCRYPT (unit tests of the throttle lower it) */
+  scrypt?: ScryptParams;
 }
 
 async function accountOf(deps: Deps, login: string): Promise<Account> {
@@ -58,7 +90,7 @@ export const setPassword =
       ]);
     }
     const account = await accountOf(deps, login);
-    await deps.credentials.putPassword({ accountId: account.id, ...(await hashPassword(password)), updated_at: deps.clock.now().toISOString() });
+    await deps.credentials.putPassword({ accountId: account.id, ...(await hashPassword(password, deps.scrypt ?? DEFAULT_SCRYPT)), updated_at: deps.clock.now().toISOString() });
     return { login: account.login, accountId: account.id };
   };
 
@@ -132,7 +164,7 @@ export const createAksk =
     const account = await accountOf(deps, login);
     const cred: AkskCredential = {
       ak: randomString(20, ALNUM),
-      sk: randomString(40, ALNUM + 'abcdefghijklmnopqrstuvwxyz'),
+      sk: randomString(40, `${ALNUM}abcdefghijklmnopqrstuvwxyz`),
       accountId: account.id,
       login: account.login,
       created_at: deps.clock.now().toISOString(),
@@ -148,3 +180,104 @@ export function parseTtl(text: string): number {
   if (!m) throw new InvalidParameterError(`ttl ${JSON.stringify(text)} is not a duration like 3600, 30m, 12h or 7d`);
   return Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
 }
+
+// --- lifecycle: list and revoke (the admin's `key|token|aksk list|delete|revoke`) -------------------
+
+/** What a key listing shows: public facts only. */
+export interface KeySummary {
+  fingerprint: string;
+  sha256_fingerprint: string;
+  type: string;
+  name?: string;
+  created_at: string;
+}
+
+/** A token listing: its id (the first 16 hex digits of the token's sha256, never the token), times. */
+export interface TokenSummary {
+  id: string;
+  created_at: string;
+  expires_at: string;
+  expired: boolean;
+}
+
+/** An AK/SK listing: the access key (an identifier, not a secret) and when; the SK never. */
+export interface AkskSummary {
+  ak: string;
+  created_at: string;
+}
+
+export const TOKEN_ID_LENGTH = 16;
+
+const sha256FingerprintOf = (publicKey: string): string => {
+  try {
+    return sshpk.parseKey(publicKey, 'ssh').fingerprint('sha256', 'ssh').toString();
+  } catch {
+    return '';
+  }
+};
+
+export const listKeys =
+  (deps: Deps) =>
+  async (login: string): Promise<KeySummary[]> => {
+    const account = await accountOf(deps, login);
+    return (await deps.credentials.listKeys(account.id)).map((k) => ({
+      fingerprint: k.fingerprint,
+      sha256_fingerprint: sha256FingerprintOf(k.publicKey),
+      type: k.type,
+      ...(k.name ? { name: k.name } : {}),
+      created_at: k.created_at,
+    }));
+  };
+
+export const deleteKey =
+  (deps: Deps) =>
+  async (login: string, fingerprint: string): Promise<{ login: string; fingerprint: string; deleted: true }> => {
+    const fp = fingerprint.replace(/^md5:/i, '').toLowerCase();
+    if (!/^([0-9a-f]{2}:){15}[0-9a-f]{2}$/.test(fp)) throw new InvalidParameterError(`${JSON.stringify(fingerprint)} is not an MD5 key fingerprint (aa:bb:…, as \`key list\` shows)`);
+    const account = await accountOf(deps, login);
+    if (!(await deps.credentials.deleteKey(account.login, fp, account.id))) throw new NotFoundError(`key ${fp} of ${account.login} not found`);
+    return { login: account.login, fingerprint: fp, deleted: true };
+  };
+
+export const listTokens =
+  (deps: Deps) =>
+  async (login: string): Promise<TokenSummary[]> => {
+    const account = await accountOf(deps, login);
+    const now = deps.clock.now().getTime();
+    return (await deps.credentials.listTokens(account.id)).map((t) => ({
+      id: t.hash.slice(0, TOKEN_ID_LENGTH),
+      created_at: t.created_at,
+      expires_at: t.expires_at,
+      expired: !(Date.parse(t.expires_at) > now),
+    }));
+  };
+
+/** Revokes one token of an account by the id `token list` shows (or the full sha256). */
+export const revokeTokenById =
+  (deps: Deps) =>
+  async (login: string, id: string): Promise<{ login: string; id: string; revoked: true }> => {
+    const prefix = id.toLowerCase();
+    if (!/^[0-9a-f]{8,64}$/.test(prefix)) throw new InvalidParameterError(`${JSON.stringify(id)} is not a token id (hex, as \`token list\` shows)`);
+    const account = await accountOf(deps, login);
+    const hashes =
+      prefix.length === 64 ? [prefix] : (await deps.credentials.listTokens(account.id)).map((t) => t.hash).filter((h) => h.startsWith(prefix));
+    if (hashes.length > 1) throw new InvalidParameterError(`token id ${id} is ambiguous: give more of it`);
+    if (!hashes.length || !(await deps.credentials.deleteToken(hashes[0], account.id))) throw new NotFoundError(`token ${id} of ${account.login} not found`);
+    return { login: account.login, id: hashes[0].slice(0, TOKEN_ID_LENGTH), revoked: true };
+  };
+
+export const listAksks =
+  (deps: Deps) =>
+  async (login: string): Promise<AkskSummary[]> => {
+    const account = await accountOf(deps, login);
+    return (await deps.credentials.listAksks(account.id)).map((c) => ({ ak: c.ak, created_at: c.created_at }));
+  };
+
+export const deleteAksk =
+  (deps: Deps) =>
+  async (login: string, ak: string): Promise<{ login: string; ak: string; deleted: true }> => {
+    if (!/^[A-Za-z0-9]{1,128}$/.test(ak)) throw new InvalidParameterError(`${JSON.stringify(ak)} is not an access key`);
+    const account = await accountOf(deps, login);
+    if (!(await deps.credentials.deleteAksk(ak, account.id))) throw new NotFoundError(`access key ${ak} of ${account.login} not found`);
+    return { login: account.login, ak, deleted: true };
+  };

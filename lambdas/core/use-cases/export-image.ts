@@ -26,7 +26,7 @@ export function normalizeExportPath(raw: string): string {
   const segments = raw.split('/').filter((s) => s !== '');
   const bad = segments.length === 0 || raw.length > 1024 || segments.some((s) => s === '.' || s === '..' || !/^[A-Za-z0-9._@+=, -]+$/.test(s));
   if (bad) throw new ValidationError('manta_path is not a valid path', [{ field: 'manta_path', code: 'Invalid', message: 'a path of letters, digits and ._@+=,- segments' }]);
-  return '/' + segments.join('/');
+  return `/${segments.join('/')}`;
 }
 
 export const exportImage =

@@ -14,7 +14,7 @@ import { InvalidParameterError, ServiceError, ServiceUnavailableError, StateConf
 import { canSee } from '../image';
 import type { Machine, MachineState } from '../machine';
 import { findPackage } from '../package';
-import type { Clock, DiskProvisioner, IdGenerator, ImageRepository, MachineRepository, ProvisionStarter } from '../ports';
+import type { Clock, DiskProvisioner, IdGenerator, ImageRepository, MachineRepository, ProvisionStarter, QuotaGate } from '../ports';
 import { getMachine } from './machines';
 
 export interface ListMachinesQuery {
@@ -49,7 +49,7 @@ export interface CreateMachineCommand {
 }
 
 export const createMachine =
-  (deps: { machines: MachineRepository; images: ImageRepository; workflow: ProvisionStarter; clock: Clock; ids: IdGenerator }) =>
+  (deps: { machines: MachineRepository; images: ImageRepository; workflow: ProvisionStarter; clock: Clock; ids: IdGenerator; quotas?: QuotaGate }) =>
   async (caller: Principal, cmd: CreateMachineCommand): Promise<Machine> => {
     const pkg = findPackage(cmd.package);
     if (!pkg) throw new InvalidParameterError(`package ${cmd.package} does not exist`, [{ field: 'package', code: 'Invalid', message: 'no such package' }]);
@@ -78,6 +78,8 @@ export const createMachine =
       updated_at: now,
       rev: 1,
     };
+    // machines held and provisionings in flight are bounded per account (docs/decisions/quotas.md)
+    await deps.quotas?.admitMachine(caller.accountId, id);
     await deps.machines.create(machine);
     try {
       await deps.workflow.startProvision({ machineId: id, owner: caller.accountId, imageId: image.id, file, disk: { id: diskId, key: machineDiskKey(id, diskId) } });

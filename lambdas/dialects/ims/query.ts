@@ -15,7 +15,7 @@ import { imageType, osType, platform } from './serialize';
 
 const STATUS_TO_STATE: Record<string, ImageState> = { queued: 'unactivated', saving: 'creating', active: 'active', killed: 'failed', deleted: 'deleted', deactivated: 'disabled' };
 
-const listQuery = z.object({
+export const listQuery = z.object({
   __imagetype: z.enum(['private', 'shared', 'gold']).optional(),
   __os_type: z.enum(['Linux', 'Windows', 'Other']).optional(),
   __platform: z.string().min(1).max(64).optional(),
@@ -41,6 +41,8 @@ export interface ImsListQuery {
   cursor?: string;
   /** The query string without the marker, for `first`/`next` links. */
   links: Record<string, string>;
+  /** `__imagetype=private`: only the caller's own images (the handler adds `owner`, so only they are read). */
+  ownOnly: boolean;
 }
 
 export function parseListQuery(query: Record<string, string>): ImsListQuery {
@@ -66,5 +68,5 @@ export function parseListQuery(query: Record<string, string>): ImsListQuery {
     return true;
   };
   const links = Object.fromEntries(Object.entries(query).filter(([k]) => k !== 'marker' && k in listQuery.shape));
-  return { filter, keep, limit: q.limit ?? 25, cursor: q.marker, links };
+  return { filter, keep, limit: q.limit ?? 25, cursor: q.marker, links, ownOnly: q.__imagetype === 'private' };
 }

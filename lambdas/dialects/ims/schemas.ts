@@ -68,8 +68,8 @@ const machineDataImage = z.strictObject({
   image_tags: z.array(imageTag).max(50).optional(),
 });
 
-const fromMachine = z.strictObject({ ...shared, instance_id: z.string().min(1).max(64), data_images: z.array(machineDataImage).max(16).optional() });
-const dataImagesOnly = z.strictObject({ data_images: z.array(machineDataImage).min(1).max(16) });
+export const fromMachine = z.strictObject({ ...shared, instance_id: z.string().min(1).max(64), data_images: z.array(machineDataImage).max(16).optional() });
+export const dataImagesOnly = z.strictObject({ data_images: z.array(machineDataImage).min(1).max(16) });
 
 const bucketDataImage = z.strictObject({
   name: imageName.optional(),
@@ -81,7 +81,7 @@ const bucketDataImage = z.strictObject({
   image_tags: z.array(imageTag).max(50).optional(),
 });
 
-const fromBucket = z.strictObject({
+export const fromBucket = z.strictObject({
   ...shared,
   image_url: bucketUrl,
   min_disk: z.number().int('must be an integer').min(40, 'must be 40–255').max(255, 'must be 40–255'),
@@ -93,7 +93,7 @@ const fromBucket = z.strictObject({
   data_images: z.array(bucketDataImage).max(3, 'at most 3 data images').optional(),
 });
 
-const fromVolume = z.strictObject({
+export const fromVolume = z.strictObject({
   ...shared,
   volume_id: z.string().min(1).max(64),
   os_version: osVersion,
@@ -211,7 +211,7 @@ export function parseExport(body: unknown) {
 }
 
 /** `PATCH /v2/cloudimages/{image_id}`: a JSON-patch list over the updatable attributes. */
-const patchOp = z.strictObject({
+export const patchOp = z.strictObject({
   op: z.enum(['replace', 'add', 'remove']),
   path: z.enum(['/name', '/__description', '/min_ram', '/max_ram', '/__os_version']),
   value: z.unknown().optional(),

@@ -23,6 +23,7 @@ export const IMS_JOB_TYPE: Record<JobType, string> = {
   ImportImage: 'imsImportImageJob',
   ExportImage: 'imsExportImageJob',
   UpdateMemberStatus: 'imsUpdateMemberStatusJob',
+  CloneImage: 'imsCopyImageJob',
 };
 
 /** `__imagetype`: gold = public images, shared = visible through the acl, private = the caller's. */

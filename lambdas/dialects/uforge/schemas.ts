@@ -21,7 +21,7 @@ const installProfile = z.object({
   diskSize: xint(Number.MAX_SAFE_INTEGER).optional(),
 });
 
-const generateBody = z.object({
+export const generateBody = z.object({
   compress: xbool.optional(),
   targetFormat: z.object({ name: text(128) }),
   installProfile: z.union([installProfile, z.literal('').transform((): z.infer<typeof installProfile> => ({}))]).optional(),
@@ -65,8 +65,8 @@ const applianceFields = {
   installProfile: installProfile.optional(),
 };
 
-const createAppliance = z.object(applianceFields);
-const updateAppliance = z.object({
+export const createAppliance = z.object(applianceFields);
+export const updateAppliance = z.object({
   name: applianceFields.name.optional(),
   version: applianceFields.version.optional(),
   description: applianceFields.description,

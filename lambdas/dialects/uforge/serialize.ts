@@ -84,7 +84,7 @@ function messageOf(job: Job | undefined): string {
 
 /** Linear estimate from the progress so far, once there is some. */
 function etaOf(job: Job | undefined, now: Date): string | undefined {
-  if (!job || job.status !== 'RUNNING' || !job.begin_time || job.progress < 10) return undefined;
+  if (job?.status !== 'RUNNING' || !job.begin_time || job.progress < 10) return undefined;
   const elapsed = now.getTime() - Date.parse(job.begin_time);
   return new Date(Date.parse(job.begin_time) + (elapsed * 100) / job.progress).toISOString();
 }

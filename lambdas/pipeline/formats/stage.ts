@@ -84,13 +84,110 @@ export function zeros(length: number): Buffer {
   return Buffer.alloc(length);
 }
 
-export function isZero(buf: Buffer): boolean {
-  const z = zeros(Math.min(buf.length, 4 * MiB));
-  for (let off = 0; off < buf.length; off += z.length) {
-    const end = Math.min(buf.length, off + z.length);
-    if (!buf.subarray(off, end).equals(end - off === z.length ? z : z.subarray(0, end - off))) return false;
+/** One shared zero buffer the zero check compares against (memcmp, no allocation per call). */
+const ZERO_PROBE = Buffer.alloc(1 * MiB);
+
+/**
+ * Whether `buf` is all zero bytes: memcmp against a shared zero buffer, which stops at the first
+ * non-zero byte (data blocks cost a few bytes, zero blocks one pass at memory speed). The first and
+ * last bytes are looked at first, which settles most data blocks without a call into C++.
+ */
+export function isZero(buf: Uint8Array): boolean {
+  const n = buf.length;
+  if (n === 0) return true;
+  if (buf[0] !== 0 || buf[n - 1] !== 0) return false;
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let off = 0; off < n; off += ZERO_PROBE.length) {
+    const len = Math.min(ZERO_PROBE.length, n - off);
+    if (b.compare(ZERO_PROBE, 0, len, off, off + len) !== 0) return false;
   }
   return true;
+}
+
+/**
+ * A run of consecutive blocks that are all zero or all data (blockRuns). Its bytes are views into
+ * the source's pieces (no copy), contiguous views merged: a run read from 1 MiB pieces is a few
+ * buffers, whatever the block size.
+ */
+export interface BlockRun {
+  /** Block number of the run's first block. */
+  first: number;
+  /** Blocks in the run (≥ 1). */
+  count: number;
+  zero: boolean;
+  /** count × blockSize bytes in order (the disk's last block zero-padded); empty for a zero run. */
+  pieces: Buffer[];
+}
+
+export interface BlockRunOptions {
+  /** Runs never cross a multiple of this many blocks (a format's table span: an L2 table, a grain table). */
+  alignBlocks?: number;
+  /** Largest data run in bytes (memory held by one run), default 4 MiB; at least one block. */
+  maxRunBytes?: number;
+}
+
+/**
+ * Cuts the raw stream into blocks of `blockSize` and yields them as runs of zero / data blocks,
+ * checking that the stream delivers exactly `size` bytes. This is the uncompressed writers' hot
+ * path: per block it costs one zero check and no allocation, copy or await; the writers then emit a
+ * data run as its pieces and fill their table entries in a loop. Pieces are kept, not copied: the
+ * source must not reuse a buffer it has yielded (build.ts's sources and fs streams do not).
+ */
+export async function* blockRuns(raw: RawSource, size: number, blockSize: number, opts: BlockRunOptions = {}): AsyncGenerator<BlockRun> {
+  const align = opts.alignBlocks ?? Infinity;
+  const maxBlocks = Math.max(1, Math.floor((opts.maxRunBytes ?? 4 * MiB) / blockSize));
+  const ready: BlockRun[] = [];
+  let run: BlockRun | undefined;
+  let index = 0;
+  let read = 0;
+  // the block being filled
+  let parts: Buffer[] = [];
+  let filled = 0;
+  let zero = true;
+
+  const append = (into: Buffer[], seg: Buffer): void => {
+    const last = into[into.length - 1];
+    if (last && last.buffer === seg.buffer && last.byteOffset + last.length === seg.byteOffset) {
+      into[into.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + seg.length);
+    } else into.push(seg);
+  };
+  const endBlock = (): void => {
+    if (run && (run.zero !== zero || index % align === 0 || (!zero && run.count >= maxBlocks))) {
+      ready.push(run);
+      run = undefined;
+    }
+    if (!run) run = { first: index, count: 0, zero, pieces: [] };
+    run.count++;
+    if (!zero) for (const p of parts) append(run.pieces, p);
+    index++;
+    parts = [];
+    filled = 0;
+    zero = true;
+  };
+
+  for await (const piece of raw) {
+    const buf = toBuffer(piece);
+    read += buf.length;
+    if (read > size) throw new SourceSizeMismatchError(size, read, false);
+    let offset = 0;
+    while (offset < buf.length) {
+      const n = Math.min(blockSize - filled, buf.length - offset);
+      const seg = buf.subarray(offset, offset + n);
+      if (zero && !isZero(seg)) zero = false;
+      parts.push(seg);
+      filled += n;
+      offset += n;
+      if (filled === blockSize) endBlock();
+    }
+    if (ready.length > 0) yield* ready.splice(0);
+  }
+  if (read !== size) throw new SourceSizeMismatchError(size, read, true);
+  if (filled > 0) {
+    parts.push(zeros(blockSize - filled));
+    endBlock();
+  }
+  if (run) ready.push(run);
+  yield* ready.splice(0);
 }
 
 export interface Block {

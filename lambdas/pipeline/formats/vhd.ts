@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createRawWriter } from './raw';
-import { DiskFormatError, blocks, cachedSource, orderedMap, roundUp, SECTOR, splitZeros, zeros, type DiskReader, type DiskWriter, type RandomAccessSource, type RawSource } from './stage';
+import { DiskFormatError, blockRuns, cachedSource, orderedMap, roundUp, SECTOR, splitZeros, zeros, type DiskReader, type DiskWriter, type RandomAccessSource, type RawSource } from './stage';
 
 const BLOCK = 2 * 1024 * 1024;
 const BITMAP = roundUp(BLOCK / SECTOR / 8, SECTOR);
@@ -138,11 +138,12 @@ export function createVhdWriter(opts: VhdWriterOptions): DiskWriter {
       let sector = headSize / SECTOR;
       const bitmap = Buffer.alloc(BITMAP, 0);
       bitmap.fill(0xff, 0, BLOCK / SECTOR / 8);
-      for await (const block of blocks(raw, size, BLOCK)) {
-        if (block.zero) continue;
-        bat.writeUInt32BE(sector, block.index * 4);
+      // one block per data run (each needs its bitmap); its bytes are the source's own buffers
+      for await (const run of blockRuns(raw, size, BLOCK, { maxRunBytes: BLOCK })) {
+        if (run.zero) continue;
+        bat.writeUInt32BE(sector, run.first * 4);
         yield bitmap;
-        yield block.data;
+        yield* run.pieces;
         sector += (BITMAP + BLOCK) / SECTOR;
       }
       yield foot;

@@ -18,8 +18,10 @@
  */
 import * as zlib from 'node:zlib';
 import { looksIncompressible } from '../members';
+import { DeflatePool } from './deflate';
 import {
   DiskFormatError,
+  blockRuns,
   blocks,
   cachedSource,
   defaultConcurrency,
@@ -130,9 +132,6 @@ function marker(type: number, sectors: number): Buffer {
   return m;
 }
 
-function zlibDeflate(data: Buffer, level: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => zlib.deflate(data, { level, memLevel: 9, chunkSize: 2 * GRAIN }, (err, out) => (err ? reject(err) : resolve(out))));
-}
 
 export function createVmdkWriter(opts: VmdkWriterOptions): DiskWriter {
   const size = opts.virtualSize;
@@ -173,24 +172,31 @@ export function createVmdkWriter(opts: VmdkWriterOptions): DiskWriter {
           gt = Buffer.alloc(GT_BYTES);
           table++;
         };
+        const deflater = new DeflatePool('zlib', level, concurrency * 2);
+        const storer = new DeflatePool('zlib', 0, concurrency * 2);
         const encode = async (block: Block): Promise<{ block: Block; deflated?: Buffer }> => {
           if (block.zero) return { block };
           const stored = looksIncompressible(block.data, 0, block.data.length);
-          return { block, deflated: await zlibDeflate(block.data, stored ? 0 : level) };
+          return { block, deflated: await (stored ? storer : deflater).deflate(block.data) };
         };
-        for await (const { block, deflated } of orderedMap(blocks(raw, size, GRAIN), encode, concurrency * 2)) {
-          while (Math.floor(block.index / GT_ENTRIES) > table) putTable();
-          if (deflated) {
-            const bytes = roundUp(12 + deflated.length, SECTOR);
-            const grain = Buffer.alloc(bytes);
-            grain.writeBigUInt64LE(BigInt(block.index * GRAIN_SECTORS), 0);
-            grain.writeUInt32LE(deflated.length, 8);
-            deflated.copy(grain, 12);
-            gt.writeUInt32LE(sector, (block.index % GT_ENTRIES) * 4);
-            out.push(grain);
-            sector += bytes / SECTOR;
+        try {
+          for await (const { block, deflated } of orderedMap(blocks(raw, size, GRAIN), encode, concurrency * 2)) {
+            while (Math.floor(block.index / GT_ENTRIES) > table) putTable();
+            if (deflated) {
+              const bytes = roundUp(12 + deflated.length, SECTOR);
+              const grain = Buffer.alloc(bytes);
+              grain.writeBigUInt64LE(BigInt(block.index * GRAIN_SECTORS), 0);
+              grain.writeUInt32LE(deflated.length, 8);
+              deflated.copy(grain, 12);
+              gt.writeUInt32LE(sector, (block.index % GT_ENTRIES) * 4);
+              out.push(grain);
+              sector += bytes / SECTOR;
+            }
+            if (out.length > 0) yield* out.splice(0);
           }
-          if (out.length > 0) yield* out.splice(0);
+        } finally {
+          deflater.close();
+          storer.close();
         }
         while (table < tables) putTable();
         out.push(marker(MARKER_GD, gd.length / SECTOR));
@@ -236,12 +242,13 @@ export function createVmdkWriter(opts: VmdkWriterOptions): DiskWriter {
           gt = Buffer.alloc(GT_BYTES);
           table++;
         };
-        for await (const block of blocks(raw, size, GRAIN)) {
-          while (Math.floor(block.index / GT_ENTRIES) > table) putTable();
-          if (!block.zero) {
-            gt.writeUInt32LE(sector, (block.index % GT_ENTRIES) * 4);
-            out.push(block.data);
-            sector += GRAIN_SECTORS;
+        // runs of data grains go out as the source's own buffers (a run stays inside one grain table)
+        for await (const run of blockRuns(raw, size, GRAIN, { alignBlocks: GT_ENTRIES })) {
+          while (Math.floor(run.first / GT_ENTRIES) > table) putTable();
+          if (!run.zero) {
+            for (let i = 0; i < run.count; i++) gt.writeUInt32LE(sector + i * GRAIN_SECTORS, ((run.first + i) % GT_ENTRIES) * 4);
+            for (const p of run.pieces) out.push(p);
+            sector += run.count * GRAIN_SECTORS;
           }
           if (out.length > 0) yield* out.splice(0);
         }

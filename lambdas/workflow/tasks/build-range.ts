@@ -56,9 +56,13 @@ export const handler = async (task: RangeTask): Promise<RangeResult> => {
   };
 
   const listed = await s3.send(new ListPartsCommand({ Bucket, Key, UploadId, PartNumberMarker: String(PartNumber - 1), MaxParts: 1 })).catch(storage('ListParts'));
-  if (listed.Parts?.[0]?.PartNumber === PartNumber) return { index: task.index, bytes: 0, skipped: true };
-
   const { start, end } = rangeBounds(task.index, rangeBytes, task.size);
+  if (listed.Parts?.[0]?.PartNumber === PartNumber) {
+    // counted once whether or not the attempt that uploaded it got to report it (chunked-progress.ts)
+    await reportRangeBytes(task, end - start);
+    return { index: task.index, bytes: 0, skipped: true };
+  }
+
   const object = await s3
     .send(new GetObjectCommand({ Bucket: sourceBucket(task.source.bucket), Key: task.source.key, Range: `bytes=${start}-${end - 1}`, ...(task.prepared.etag && { IfMatch: task.prepared.etag }) }))
     .catch((err) => {
@@ -67,17 +71,13 @@ export const handler = async (task: RangeTask): Promise<RangeResult> => {
     });
 
   const sink = bufferSink(task.compression === 'none' ? end - start : Math.ceil((end - start) * 1.001) + 64 * 1024);
-  let reported = 0;
   await buildImageFile({
     source: object.Body as Readable,
     sourceSize: end - start,
     compression: task.compression,
     sink,
     hash: false,
-    onProgress: async (done) => {
-      await reportRangeBytes(task, done - reported);
-      reported = done;
-    },
+    onProgress: (done) => reportRangeBytes(task, done),
   });
   let body = sink.bytes();
   if (task.compression === 'gzip' && task.index < ranges - 1 && body.length < MIN_PART_BYTES) {
@@ -87,6 +87,6 @@ export const handler = async (task: RangeTask): Promise<RangeResult> => {
   await s3
     .send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: body, ContentLength: body.length, ...(algorithm && { ChecksumAlgorithm: algorithm }) }))
     .catch(storage(`UploadPart ${PartNumber}`));
-  await reportRangeBytes(task, end - start - reported);
+  await reportRangeBytes(task, end - start);
   return { index: task.index, bytes: body.length, skipped: false };
 };

@@ -1,6 +1,7 @@
 /**
  * Cleanup (the Catch path): aborts every open multipart upload and deletes every object under the
- * image's prefix, so a failed build leaves nothing behind. Idempotent; safe to retry.
+ * image's prefix, so a failed build leaves nothing behind. Idempotent; safe to retry. A failed export
+ * (lambdas/workflow/copy.ts) removes its one destination object instead: the image is not its own.
  */
 import {
   AbortMultipartUploadCommand,
@@ -9,6 +10,7 @@ import {
   ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
 import { config, s3Client } from '../../wiring';
+import { isExportState, removeExportedObject, type CopyState } from '../copy';
 import { TransientStorageError } from '../errors';
 import { imageFilePrefix, type BuildState, type CleanupResult } from '../state';
 
@@ -47,4 +49,5 @@ export async function removeImageObjects(imageId: string): Promise<CleanupResult
   return { deletedObjects, abortedUploads };
 }
 
-export const handler = async (state: BuildState): Promise<CleanupResult> => removeImageObjects(state.imageId);
+export const handler = async (state: BuildState | CopyState): Promise<CleanupResult> =>
+  isExportState(state) ? removeExportedObject(state.copy.toKey) : removeImageObjects((state as BuildState).imageId);

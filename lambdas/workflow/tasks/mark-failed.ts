@@ -3,9 +3,11 @@
  * and the job FAIL with the same code and reason. A transient DynamoDB error (throttling, a 5xx, the
  * network) that outlasts the SDK's retries is thrown as TransientStorageError, which the state
  * machine's Retry tries again; should MarkFailed still fail for good, the execution fails, and the
- * execution-status rule (lambdas/workflow/execution-ended.ts) ends the build instead.
+ * execution-status rule (lambdas/workflow/execution-ended.ts) ends the build instead. A failed export
+ * (lambdas/workflow/copy.ts) fails its job only.
  */
 import { steps } from '../deps';
+import { exportSteps, isExportState, type CopyState } from '../copy';
 import { classifyDynamoError } from '../dynamo-errors';
 import type { BuildState, CaughtError } from '../state';
 
@@ -23,13 +25,22 @@ export function describeFailure(error: CaughtError | undefined): { code: string;
   return { code, message: message || error.Error || 'the build failed' };
 }
 
-export const handler = async (state: BuildState & { cleanupError?: CaughtError }): Promise<{ ok: true }> => {
+export const handler = async (state: (BuildState & { cleanupError?: CaughtError }) | CopyState): Promise<{ ok: true }> => {
   const failure = describeFailure(state.error);
   if (state.cleanupError) failure.message += ' (removing its partial files also failed; see the execution history)';
+  if (isExportState(state)) {
+    try {
+      await exportSteps.fail(state.jobId, failure);
+    } catch (err) {
+      throw classifyDynamoError(err, `marking export job ${state.jobId} failed`);
+    }
+    return { ok: true };
+  }
+  const { imageId } = state as BuildState;
   try {
-    await steps.fail(state.jobId, state.imageId, failure);
+    await steps.fail(state.jobId, imageId, failure);
   } catch (err) {
-    throw classifyDynamoError(err, `marking image ${state.imageId} failed`);
+    throw classifyDynamoError(err, `marking image ${imageId} failed`);
   }
   return { ok: true };
 };

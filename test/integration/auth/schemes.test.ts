@@ -47,7 +47,7 @@ describe('Authentication', () => {
   });
 
   it('accepts HTTP Basic, and refuses a wrong password with 401', async () => {
-    expect((await api('GET', `/${alice.login}/images`)).status).toBe(200);
+    expect((await api('GET', `/${alice.login}/images`, undefined, { as: alice })).status).toBe(200);
     const res = await api('GET', `/${alice.login}/images`, undefined, { as: { login: alice.login, password: 'not-the-password' } });
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('InvalidCredentials');

@@ -17,7 +17,7 @@ describe('Sign-in tokens', () => {
 
   it('exchanges a login and password for a one-hour token that authenticates, then revokes it on sign-out', async () => {
     const before = Date.now();
-    const res = await api('POST', `/${alice.login}/tokens`);
+    const res = await api('POST', `/${alice.login}/tokens`, undefined, { as: alice });
     expect(res.status).toBe(201);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.body).toMatchObject({ login: alice.login, expires_in: 3600 });
@@ -37,7 +37,7 @@ describe('Sign-in tokens', () => {
   });
 
   it('revokes only the token the request carries', async () => {
-    const [one, two] = await Promise.all([api('POST', `/${alice.login}/tokens`), api('POST', `/${alice.login}/tokens`)]);
+    const [one, two] = await Promise.all([api('POST', `/${alice.login}/tokens`, undefined, { as: alice }), api('POST', `/${alice.login}/tokens`, undefined, { as: alice })]);
     expect((await api('DELETE', `/${alice.login}/tokens/current`, undefined, asToken(one.body.token))).status).toBe(204);
     expect((await api('GET', `/${alice.login}/images`, undefined, asToken(two.body.token))).status).toBe(200);
   });
@@ -52,14 +52,14 @@ describe('Sign-in tokens', () => {
     expect(byToken.status).toBe(403);
     expect(byToken.body.code).toBe('NotAuthorized');
 
-    const forBob = await api('POST', `/${bob.login}/tokens`, undefined, { as: alice.login });
+    const forBob = await api('POST', `/${bob.login}/tokens`, undefined, { as: alice });
     expect(forBob.status).toBe(403);
     expect(forBob.body.code).toBe('NotAuthorized');
   });
 
   it('answers sign-out without a token with 409 InvalidArgument, and leaves other tokens alone', async () => {
     const token = await makeToken(alice.login);
-    const res = await api('DELETE', `/${alice.login}/tokens/current`);
+    const res = await api('DELETE', `/${alice.login}/tokens/current`, undefined, { as: alice }); // HTTP Basic: no token to revoke
     expect(res.status).toBe(409);
     expect(res.body.code).toBe('InvalidArgument');
     expect((await api('GET', `/${alice.login}/images`, undefined, asToken(token))).status).toBe(200);

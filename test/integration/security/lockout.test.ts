@@ -4,17 +4,44 @@
  * a blocked source does not lock the user out from elsewhere, nor its tokens or signed requests; an
  * unknown login, a blocked one and a wrong password get the same answer in similar time. A password
  * change revokes earlier tokens. Sources are distinct loopback addresses (127.0.0.x).
+ *
+ * Every attempt runs scrypt at N=2^17 (~1 s of CPU on a loaded test machine). On AWS each concurrent
+ * authorizer invocation has its own CPU; in the local stack they all share one process, so 30
+ * simultaneous guesses would outlast the authorizer's 30 s timeout there only. This file therefore
+ * runs its own local stack with every time limit scaled up by TIME_SCALE (LocalStackOptions.timeScale,
+ * as limits.test.ts scales them down), and its tests get minutes.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { BASE } from '../../helpers/local-stack';
+import { startLocalStack, type LocalStack } from '../../../local/stack';
 import { makeAccount, makeKey, makeToken } from '../../helpers/fixtures';
 import { basicAuthorization, rememberPassword, signatureHeaders } from '../../helpers/credentials';
 import { adminOps } from '../../../local/admin-ops';
 import { LOGIN_THROTTLE } from '../../../lambdas/core/credential';
 import { keys } from '../../../lambdas/adapters/dynamodb/table';
-import { config, documentClient } from '../../../lambdas/wiring';
+import { config, disposeClients, documentClient } from '../../../lambdas/wiring';
+
+const TIME_SCALE = 10;
+let stack: LocalStack;
+let dir: string;
+let BASE: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'lockout-'));
+  // also points this file's SDK clients (wiring, fixtures) at this stack
+  stack = await startLocalStack({ port: 0, dataDir: path.join(dir, 'data'), timeScale: TIME_SCALE });
+  BASE = stack.url;
+}, 180_000);
+
+afterAll(async () => {
+  disposeClients();
+  await stack?.close();
+  rmSync(dir, { recursive: true, force: true });
+}, 60_000);
 
 interface Reply {
   status: number;
@@ -50,7 +77,7 @@ describe('password throttling per source', () => {
 
   beforeAll(async () => {
     user = await makeAccount('lock');
-  });
+  }, 60_000);
 
   it('grants only the limit to concurrent guesses, then blocks that source alone: the user, its token and its key still work', async () => {
     const path = `/${user.login}`;
@@ -65,7 +92,7 @@ describe('password throttling per source', () => {
     expect((await getFrom(ATTACKER, path, { 'x-auth-token': token })).status).toBe(200);
     const key = await makeKey(user.login);
     expect((await getFrom(ATTACKER, path, signatureHeaders({ method: 'GET', pathAndQuery: path, login: user.login, key }))).status).toBe(200);
-  });
+  }, 300_000);
 
   it('answers an unknown login, a blocked one and a wrong password alike, in similar time', async () => {
     const path = `/${user.login}`;
@@ -82,7 +109,7 @@ describe('password throttling per source', () => {
     const [u, b, w] = [median(samples.unknown.map((r) => r.ms)), median(samples.blocked.map((r) => r.ms)), median(samples.wrong.map((r) => r.ms))];
     // each path runs scrypt: no path is several times faster than another (the finding was 9 ms vs 65 ms)
     for (const [x, y] of [[u, w], [b, w], [u, b]]) expect(x / y).toBeGreaterThan(0.4);
-  });
+  }, 300_000);
 
   it('revokes API tokens issued before a password change', async () => {
     const other = await makeAccount('lockpw');
@@ -94,5 +121,5 @@ describe('password throttling per source', () => {
     rememberPassword(other.login, password);
     expect((await getFrom('127.0.0.6', `/${other.login}`, { 'x-auth-token': token })).status).toBe(401);
     expect((await getFrom('127.0.0.6', `/${other.login}`, { 'x-auth-token': await makeToken(other.login) })).status).toBe(200);
-  });
+  }, 60_000);
 });

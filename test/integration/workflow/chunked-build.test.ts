@@ -15,6 +15,7 @@ import { makeAccount, makeMachine } from '../../helpers/fixtures';
 import { adminOps } from '../../../local/admin-ops';
 import { TEST_CHUNKING } from '../../helpers/global-setup';
 import type { FaultRule } from '../../../local/faults';
+import { jobRepository } from '../../../lambdas/wiring';
 
 const MiB = 1024 * 1024;
 const sha = (alg: string, b: Buffer) => createHash(alg).update(b).digest('hex');
@@ -158,6 +159,23 @@ describe('chunked builds', () => {
     const bytes = await download(login, created.body.id);
     expect(sha('sha256', bytes)).toBe(image.body.files[0].sha256);
     expect(gunzipSync(bytes).equals(diskBytes())).toBe(true);
+  }, 300_000);
+
+  it('counts a range retried after it had built (and reported) all its bytes once: progress work equals the disk', async () => {
+    // Prepare: range 2's UploadPart (part 4) fails all of the SDK's attempts once, after the range read and reported its 16 MiB
+    const size = 72 * MiB;
+    const { machine, diskBytes } = await makeMachine(login, { size });
+    await setFaults([{ op: 'UploadPart', prefix: 'images/', partNumber: 4, times: 3 }]);
+    // Act
+    const created = await api('POST', `/${login}/images`, { machine: machine.id, name: 'recounted', version: '1.0.0' });
+    const image = await waitForImage(login, created.body.id);
+    // Assert: retried, exact, and the retried range's bytes counted once
+    expect(image.body.state).toBe('active');
+    expect(await faultHits()).toEqual([3]);
+    const job = await jobRepository().get(created.headers.get('x-joyent-jobid')!);
+    expect(job).toMatchObject({ status: 'SUCCESS', work_done: size });
+    expect(job).not.toHaveProperty('work_units');
+    expect(gunzipSync(await download(login, created.body.id)).equals(diskBytes())).toBe(true);
   }, 300_000);
 
   it('leaves no object and no open multipart upload when a range fails for good', async () => {

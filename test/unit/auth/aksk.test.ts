@@ -116,7 +116,7 @@ describe('Huawei AK/SK in the authorizer', () => {
     'SDK-HMAC-SHA256',
     'SDK-HMAC-SHA256 Access=AK',
     'SDK-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=zz',
-    'SDK-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=' + '0'.repeat(64), // x-sdk-date unsigned
+    `SDK-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=${'0'.repeat(64)}`, // x-sdk-date unsigned
   ])('refuses the malformed header %j', async (authorization) => {
     const { w } = await world();
     const r = authRequestFrom(event('GET', '/v2/cloudimages', { authorization, host: 'h', 'x-sdk-date': '20260101T000000Z' }));

@@ -100,7 +100,7 @@ describe('HTTP Signature', () => {
     'Signature keyId="/alice/keys/aa",algorithm="nope-sha1",headers="(request-target) date",signature="AAAA"',
     'Signature keyId="/alice/keys/aa",algorithm="ed25519-sha512",headers="(request-target) date",signature="%%%"',
     `Signature keyId="/alice/keys/__FP__",algorithm="ed25519-sha512",headers="(request-target) date",signature="AAAA"`,
-    'Signature ' + 'x'.repeat(10_000),
+    `Signature ${'x'.repeat(10_000)}`,
   ])('refuses the malformed header %#', async (authorization) => {
     const r = req({ method: 'GET', path: '/alice/images', headers: { date: new Date().toUTCString(), authorization: authorization.replace('__FP__', keys.ed25519.fingerprint) } });
     await expect(authenticate(r, w)).resolves.toBeUndefined();

@@ -62,9 +62,18 @@ describe('UpdateImage (core)', () => {
     const add = images.addAclEntries.bind(images);
     const upd = images.update.bind(images);
     const rm = images.removeAclEntries.bind(images);
-    images.addAclEntries = async (...a) => (order.push('add-entries'), add(...a));
-    images.update = async (...a) => (order.push('update-image'), upd(...a));
-    images.removeAclEntries = async (...a) => (order.push('remove-entries'), rm(...a));
+    images.addAclEntries = async (...a) => {
+      order.push('add-entries');
+      return add(...a);
+    };
+    images.update = async (...a) => {
+      order.push('update-image');
+      return upd(...a);
+    };
+    images.removeAclEntries = async (...a) => {
+      order.push('remove-entries');
+      return rm(...a);
+    };
 
     await updateImage(deps)(owner, 'img-1', { acl: [friend.accountId] });
     expect(images.aclEntries.has('img-1|acct-friend')).toBe(true);

@@ -1,6 +1,6 @@
 /** ListImages "visible to me": the k-way merge of owned, shared and public sources, and its cursor. */
 import { listVisibleImages, sourcesFor } from '../../../lambdas/core/use-cases/list-images';
-import { decodeListCursor, encodeListCursor } from '../../../lambdas/core/list-cursor';
+import { canonicalFilter, decodeListCursor, encodeListCursor } from '../../../lambdas/core/list-cursor';
 import { ValidationError } from '../../../lambdas/core/errors';
 import type { Image } from '../../../lambdas/core/image';
 import { FakeImages } from '../../helpers/fakes';
@@ -126,25 +126,48 @@ describe('ListImages merge (core)', () => {
 
 describe('list cursor', () => {
   const key = '2026-01-01T00:00:00.000Z#00000000-0000-4000-8000-000000000001';
+  const binding = { accountId: 'acct-me', scope: 'triton', filter: { os: 'linux', tags: { a: '1', b: '2' } } };
 
-  it('round-trips each source’s position', () => {
-    const c = encodeListCursor({ owned: key, shared: null, public: key });
-    expect(decodeListCursor(c, ['owned', 'shared', 'public'])).toEqual({ owned: key, shared: null, public: key });
+  it('round-trips each source’s position (a key, from the start, exhausted)', () => {
+    const c = encodeListCursor({ owned: key, shared: null, public: '' }, binding);
+    expect(decodeListCursor(c, ['owned', 'shared', 'public'], binding)).toEqual({ owned: key, shared: null, public: '' });
+  });
+
+  it('binds to the filter, not to the order its fields or tags were written in', () => {
+    const c = encodeListCursor({ owned: key }, binding);
+    const same = { accountId: 'acct-me', scope: 'triton', filter: { tags: { b: '2', a: '1' }, os: 'linux', name: undefined } };
+    expect(decodeListCursor(c, ['owned'], same)).toEqual({ owned: key });
+    expect(canonicalFilter(same.filter)).toBe(canonicalFilter(binding.filter));
+  });
+
+  it.each([
+    ['another caller', { ...binding, accountId: 'acct-x' }],
+    ['another dialect', { ...binding, scope: 'ims:[]' }],
+    ['another filter', { ...binding, filter: { os: 'smartos', tags: { a: '1', b: '2' } } }],
+    ['another tag value', { ...binding, filter: { os: 'linux', tags: { a: '1', b: '3' } } }],
+    ['one filter fewer', { ...binding, filter: { os: 'linux' } }],
+  ])('refuses a marker replayed by %s', (_label, other) => {
+    const c = encodeListCursor({ owned: key }, binding);
+    expect(() => decodeListCursor(c, ['owned'], other)).toThrow(ValidationError);
   });
 
   const ALL = ['owned', 'shared', 'public'] as const;
+  const raw = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
   it.each([
     ['garbage', 'not base64 !!', ALL],
     ['not JSON', Buffer.from('{{').toString('base64url'), ALL],
-    ['wrong version', Buffer.from(JSON.stringify({ v: 2, p: { owned: key, shared: key, public: key } })).toString('base64url'), ALL],
-    ['a source this query does not read', encodeListCursor({ owned: key, public: key }), ['owned', 'shared'] as const],
-    ['a position that is not a sort key', encodeListCursor({ owned: 'IMAGE#x', shared: null, public: null }), ALL],
+    ['the unbound version 1', raw({ v: 1, p: { owned: key, shared: key, public: key } }), ALL],
+    ['no binding', raw({ v: 2, p: { owned: key, shared: key, public: key } }), ALL],
+    ['a made-up binding', raw({ v: 2, b: 'A'.repeat(22), p: { owned: key, shared: key, public: key } }), ALL],
+    ['a source this query does not read', encodeListCursor({ owned: key, public: key }, binding), ['owned', 'shared'] as const],
+    ['a position that is not a sort key', encodeListCursor({ owned: 'IMAGE#x', shared: null, public: null }, binding), ALL],
     ['a number', Buffer.from('42').toString('base64url'), ALL],
+    ['too long', 'A'.repeat(3000), ALL],
   ])('rejects %s with a ValidationError', (_label, cursor, sources) => {
-    expect(() => decodeListCursor(cursor, sources)).toThrow(ValidationError);
+    expect(() => decodeListCursor(cursor, sources, binding)).toThrow(ValidationError);
   });
 
   it('rejects a cursor issued for other sources', () => {
-    expect(() => decodeListCursor(encodeListCursor({ owned: key }), ['owned', 'shared', 'public'])).toThrow(ValidationError);
+    expect(() => decodeListCursor(encodeListCursor({ owned: key }, binding), ['owned', 'shared', 'public'], binding)).toThrow(ValidationError);
   });
 });

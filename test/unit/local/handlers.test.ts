@@ -3,11 +3,12 @@ import path from 'node:path';
 import { BUILD_TASKS, PROVISION_TASKS, routes, taskEntry } from '../../../lambdas/routes';
 import { handlers } from '../../../local/handlers';
 import { EXECUTION_ENDED_ENTRY } from '../../../lib/constructs/execution-failures';
+import { JOB_STREAM_ENTRY } from '../../../lib/constructs/job-events';
 import { OLDEST_CREATING_ENTRY } from '../../../lib/constructs/monitoring';
 import { compileRoutes, matchRoute } from '../../../local/gateway';
 
 describe('local handler map', () => {
-  const entries = [...routes.map((r) => r.entry), ...BUILD_TASKS.map(taskEntry), ...PROVISION_TASKS.map(taskEntry), 'auth/authorizer.ts', EXECUTION_ENDED_ENTRY, OLDEST_CREATING_ENTRY];
+  const entries = [...routes.map((r) => r.entry), ...BUILD_TASKS.map(taskEntry), ...PROVISION_TASKS.map(taskEntry), 'auth/authorizer.ts', EXECUTION_ENDED_ENTRY, JOB_STREAM_ENTRY, OLDEST_CREATING_ENTRY];
 
   it.each(entries)('has a handler for %s, and the entry file exists', (entry) => {
     expect(handlers[entry]).toBeDefined();

@@ -61,4 +61,22 @@ describe('failInterruptedBuilds', () => {
     expect(left.Contents ?? []).toHaveLength(0);
     expect(await failInterruptedBuilds()).toBe(0);
   });
+
+  it('ends an export the workflow was running: its destination removed, its job FAIL, the exported image and its file untouched', async () => {
+    // Prepare: an active image with its file, and an export of it left RUNNING with a partial destination
+    await imageRepository().create(image('img-exported', 'active'));
+    await s3Client().send(new PutObjectCommand({ Bucket: config.imagesBucket(), Key: 'images/img-exported/file', Body: 'the image' }));
+    await jobRepository().create({ ...job('job-export', 'img-exported', 'RUNNING'), type: 'ExportImage', entities: { image_id: 'img-exported', destination: 'bkt:out/disk.qcow2' } });
+    await s3Client().send(new PutObjectCommand({ Bucket: config.imagesBucket(), Key: 'user-buckets/o/bkt/out/disk.qcow2', Body: 'partial' }));
+
+    // Act
+    expect(await failInterruptedBuilds()).toBe(1);
+
+    // Assess
+    expect(await jobRepository().get('job-export')).toMatchObject({ status: 'FAIL', error_code: 'Interrupted' });
+    expect((await imageRepository().get('img-exported'))?.state).toBe('active');
+    const keys = async (Prefix: string) => ((await s3Client().send(new ListObjectsV2Command({ Bucket: config.imagesBucket(), Prefix }))).Contents ?? []).map((o) => o.Key);
+    expect(await keys('user-buckets/o/')).toEqual([]);
+    expect(await keys('images/img-exported/')).toEqual(['images/img-exported/file']);
+  });
 });

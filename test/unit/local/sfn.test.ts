@@ -87,7 +87,8 @@ let storeFailures = 0;
 let hangSignal: AbortSignal | undefined;
 
 function record(name: string, input: unknown) {
-  (calls[name] ??= []).push(input);
+  calls[name] ??= [];
+  calls[name].push(input);
 }
 
 beforeAll(async () => {

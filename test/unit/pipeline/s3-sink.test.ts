@@ -72,7 +72,7 @@ describe('createS3MultipartSink (fake S3)', () => {
     expect(s3.names().at(-1)).toBe('CompleteMultipartUpload');
     expect(parts.map((p) => p.input.PartNumber)).toEqual([1, 2, 3, 4, 5]);
     expect(Buffer.concat(parts.map((p) => p.input.Body as Buffer)).equals(input)).toBe(true);
-    parts.slice(0, -1).forEach((p) => expect((p.input.Body as Buffer).length).toBe(MIN_PART_SIZE));
+    for (const p of parts.slice(0, -1)) expect((p.input.Body as Buffer).length).toBe(MIN_PART_SIZE);
     const complete = s3.sent.at(-1)!.input as { UploadId: string; MultipartUpload: { Parts: unknown[] } };
     expect(complete.UploadId).toBe('upload-1');
     expect(complete.MultipartUpload.Parts).toEqual([1, 2, 3, 4, 5].map((n) => ({ PartNumber: n, ETag: `"etag-${n}"` })));

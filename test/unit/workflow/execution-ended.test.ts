@@ -2,6 +2,7 @@
 import { failureOf } from '../../../lambdas/workflow/execution-ended';
 import { classifyDynamoError, isTransientDynamoError } from '../../../lambdas/workflow/dynamo-errors';
 import { TransientStorageError } from '../../../lambdas/workflow/errors';
+import { exportOf } from '../../../lambdas/workflow/copy';
 
 describe('failureOf', () => {
   it('names a timed-out execution Timeout', () => {
@@ -38,6 +39,23 @@ describe('DynamoDB errors in the workflow', () => {
     for (const err of [named('ConditionalCheckFailedException', { $metadata: { httpStatusCode: 400 } }), named('ValidationException'), new Error('plain')]) {
       expect(isTransientDynamoError(err)).toBe(false);
       expect(classifyDynamoError(err, 'x')).toBe(err);
+    }
+  });
+});
+
+describe('exportOf (an export run by the build workflow, lambdas/workflow/copy.ts)', () => {
+  const file = { key: 'images/i/file', size: 1, sha1: 'a', sha256: 'b', compression: 'none', format: 'raw' };
+
+  it('recognises an export by copy.kind and its destination, so the execution-status rule fails the job only', () => {
+    const input = { jobId: 'j', owner: 'o', copy: { kind: 'export', sourceImageId: 'i', file, toKey: 'user-buckets/o/b/k' } };
+    expect(exportOf(JSON.stringify(input))).toEqual(input);
+  });
+
+  it('is not fooled by builds, clones or anything else', () => {
+    const clone = { jobId: 'j', owner: 'o', imageId: 'c', copy: { kind: 'clone', sourceImageId: 'i', file } };
+    const build = { jobId: 'j', imageId: 'i', owner: 'o', source: {}, target: {} };
+    for (const input of [JSON.stringify(clone), JSON.stringify(build), '{"copy":{"kind":"export"}}', 'not json', null, undefined]) {
+      expect(exportOf(input)).toBeUndefined();
     }
   });
 });

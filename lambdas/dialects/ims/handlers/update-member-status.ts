@@ -13,7 +13,7 @@ import { fieldIssues } from '../../../http/zod-issues';
 import { clock, ids, imageRepository, jobRepository } from '../../../wiring';
 import { imsRenderer } from '../renderer';
 
-const body = z.strictObject({
+export const updateMemberStatusBody = z.strictObject({
   images: z.array(z.string().min(1).max(64)).min(1).max(100),
   project_id: z.string().min(1).max(64),
   status: z.enum(['accepted', 'rejected']),
@@ -22,7 +22,7 @@ const body = z.strictObject({
 
 export const handler = httpHandler({ operation: 'ImsUpdateMemberStatus', renderer: imsRenderer }, async (req) => {
   if (req.body === undefined) throw errorFromIssues([{ field: '(body)', code: 'MissingParameter', message: 'the request body is empty' }]);
-  const parsed = body.safeParse(req.body);
+  const parsed = updateMemberStatusBody.safeParse(req.body);
   if (!parsed.success) throw errorFromIssues(fieldIssues(parsed.error, req.body));
   if (parsed.data.project_id !== req.caller.accountId) throw new NotAuthorizedError(`${req.caller.login} may not answer shares for project ${parsed.data.project_id}`);
   const job = await answerShares({ images: imageRepository(), jobs: jobRepository(), clock, ids })(req.caller, parsed.data.images, parsed.data.status);

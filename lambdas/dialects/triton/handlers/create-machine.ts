@@ -5,14 +5,14 @@
 import { createMachine } from '../../../core/use-cases/machine-lifecycle';
 import { httpHandler } from '../../../http/middleware';
 import { idempotent } from '../../../http/idempotency';
-import { clock, ids, imageRepository, machineRepository, provisionStarter } from '../../../wiring';
+import { clock, ids, imageRepository, machineRepository, provisionStarter, quotaGate } from '../../../wiring';
 import { tritonRenderer } from '../renderer';
 import { createMachineBody, parseWith } from '../schemas';
 import { serializeMachine } from '../serialize';
 
 export const handler = httpHandler({ operation: 'CreateMachine', renderer: tritonRenderer }, idempotent(async (req) => {
   const { image, package: pkg, name } = parseWith(createMachineBody, req.body);
-  const machine = await createMachine({ machines: machineRepository(), images: imageRepository(), workflow: provisionStarter(), clock, ids })(req.caller, {
+  const machine = await createMachine({ machines: machineRepository(), images: imageRepository(), workflow: provisionStarter(), clock, ids, quotas: quotaGate() })(req.caller, {
     image,
     package: pkg,
     ...(name !== undefined && { name }),

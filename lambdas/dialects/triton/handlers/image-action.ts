@@ -11,7 +11,7 @@ import { exportImage } from '../../../core/use-cases/export-image';
 import { updateImage } from '../../../core/use-cases/update-image';
 import { answerShare } from '../../../core/use-cases/share-consent';
 import { httpHandler, type HttpRequest, type HttpResponse } from '../../../http/middleware';
-import { clock, ids, imageFileStore, imageRepository, quotaGate } from '../../../wiring';
+import { clock, config, ids, imageFileStore, imageRepository, jobRepository, quotaGate, workflowStarter } from '../../../wiring';
 import { tritonRenderer } from '../renderer';
 import { cloneImageBody, exportImageBody, parseWith, updateImageBody, uuidParam } from '../schemas';
 import { imageManifest, serializeImage } from '../serialize';
@@ -26,8 +26,11 @@ const ACTIONS: Record<string, Action> = {
   },
   clone: async (req, id, body) => {
     parseWith(cloneImageBody, body);
-    const image = await cloneImage({ images: imageRepository(), files: imageFileStore(), clock, ids, quotas: quotaGate() })(req.caller, id);
-    return { status: 200, body: serializeImage(image, req.caller.accountId) };
+    const inWorkflow = { thresholdBytes: config.copyInWorkflowBytes(), jobs: jobRepository(), workflow: workflowStarter() };
+    const image = await cloneImage({ images: imageRepository(), files: imageFileStore(), clock, ids, quotas: quotaGate(), inWorkflow })(req.caller, id);
+    // a large file is copied by the workflow: the clone is `creating`, its job named as image creation names it
+    const jobHeader = image.state === 'creating' && image.job_id ? { headers: { 'x-joyent-jobid': image.job_id } } : {};
+    return { status: 200, body: serializeImage(image, req.caller.accountId), ...jobHeader };
   },
   // Extension (docs/decisions/sharing-consent.md): the sharee accepts or rejects a share.
   'accept-share': async (req, id, body) => {

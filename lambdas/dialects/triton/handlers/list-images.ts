@@ -2,7 +2,9 @@
  * GET /{login}/images — ListImages: every image the caller may see (own, shared through acl, public),
  * filtered as CloudAPI filters (`name` exact or `~substring`, os, version, public, state — default
  * active, `all` for every state —, owner, type, `tag.KEY=VALUE`), paged with `limit` and an opaque
- * `marker` (the next one in `x-next-marker`); `x-resource-count` is the page's size.
+ * `marker` (the next one in `x-next-marker`); `x-resource-count` is the page's size. A sparse filter
+ * may answer a short (even empty) page with a marker: each request reads a bounded number of
+ * images (docs/decisions/listing-cost.md); a marker is refused with other filters or another caller.
  */
 import { listVisibleImages } from '../../../core/use-cases/list-images';
 import type { ImageFilter } from '../../../core/image-filter';
@@ -40,7 +42,7 @@ export function parseImageFilter(query: Record<string, string>): ImageFilter {
 
 export const handler = httpHandler({ operation: 'ListImages', renderer: tritonRenderer }, async (req) => {
   const filter = parseImageFilter(req.query);
-  const page = await listVisibleImages({ images: imageRepository() })(req.caller, { ...parsePageQuery(req.query), ...filter });
+  const page = await listVisibleImages({ images: imageRepository() })(req.caller, { ...parsePageQuery(req.query), ...filter }, { scope: 'triton' });
   return {
     status: 200,
     body: page.items.map((image) => serializeImage(image, req.caller.accountId)),
