@@ -17,7 +17,7 @@
  * Refusals (401/403) and integration timeouts (504) are gateway responses with a JSON body every
  * dialect's clients read.
  */
-import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -120,7 +120,8 @@ export class ServiceApi extends Construct {
     });
     Validations.of(this.restApi.deploymentStage).acknowledge({
       id: 'AwsSolutions-APIG3',
-      reason: 'No WAF by default (a web ACL costs per rule and request): the stage throttles, and password guessing is locked out per source and login (lambdas/auth/basic.ts). Associate a web ACL in the account if policy requires one.',
+      reason:
+        'No WAF by default (a web ACL costs per rule and request): the stage throttles, and password guessing is locked out per source and login (lambdas/auth/basic.ts). Associate a web ACL in the account if policy requires one.',
     });
 
     this.authorizerFunction = createServiceFunction(this, 'Authorizer', {
@@ -162,7 +163,8 @@ export class ServiceApi extends Construct {
         environment: {
           ...data.environment,
           STATE_MACHINE_ARN: stateMachine.stateMachineArn,
-          ...(props.provisionStateMachine && route.access === 'write' && { PROVISION_STATE_MACHINE_ARN: props.provisionStateMachine.stateMachineArn }),
+          ...(props.provisionStateMachine &&
+            route.access === 'write' && { PROVISION_STATE_MACHINE_ARN: props.provisionStateMachine.stateMachineArn }),
         },
       });
       if (route.access === 'write') {
@@ -182,7 +184,9 @@ export class ServiceApi extends Construct {
         const machine = Stack.of(this).getLogicalId(stateMachine.node.defaultChild as CfnElement);
         acknowledgeWildcards(
           fn.role!,
-          [`Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}:*`],
+          [
+            `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}:*`,
+          ],
           'StopExecution on the executions of the build state machine only (cancels); execution names are made per build.',
         );
       }
@@ -198,14 +202,12 @@ export class ServiceApi extends Construct {
         path: `2015-03-31/functions/${fn.functionArn}/invocations`,
         options: { credentialsRole: invokeRole },
       });
-      const method = this.restApi.root
-        .resourceForPath(route.path)
-        .addMethod(route.method, integration, {
-          operationName: route.operation,
-          ...(route.auth === 'caller'
-            ? { authorizer: this.authorizer, authorizationType: AuthorizationType.CUSTOM }
-            : { authorizationType: AuthorizationType.NONE }),
-        });
+      const method = this.restApi.root.resourceForPath(route.path).addMethod(route.method, integration, {
+        operationName: route.operation,
+        ...(route.auth === 'caller'
+          ? { authorizer: this.authorizer, authorizationType: AuthorizationType.CUSTOM }
+          : { authorizationType: AuthorizationType.NONE }),
+      });
       if (route.auth === 'none') {
         Validations.of(method).acknowledge({
           id: 'AwsSolutions-APIG4',
@@ -220,9 +222,13 @@ export class ServiceApi extends Construct {
 
   private invokeRole(dialect: Dialect): Role {
     const id = `Invoke${dialect[0].toUpperCase()}${dialect.slice(1)}Routes`;
-    return (this.invokeRoles[dialect] ??= new Role(this, id, {
+    const existing = this.invokeRoles[dialect];
+    if (existing) return existing;
+    const role = new Role(this, id, {
       assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
       description: `API Gateway invokes the ${dialect} route functions`,
-    }));
+    });
+    this.invokeRoles[dialect] = role;
+    return role;
   }
 }

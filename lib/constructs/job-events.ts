@@ -51,10 +51,14 @@ export class JobEvents extends Construct {
     this.bus.grantPutEventsTo(this.publisher);
     Validations.of(this.publisher).acknowledge({
       id: 'Serverless-LambdaDLQ',
-      reason: 'Invoked by the table stream’s event source mapping: records that still fail go to the mapping’s on-failure destination (DeadLetters); a function DLQ never receives them.',
+      reason:
+        'Invoked by the table stream’s event source mapping: records that still fail go to the mapping’s on-failure destination (DeadLetters); a function DLQ never receives them.',
     });
     for (const nagId of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-      Validations.of(this.deadLetterQueue).acknowledge({ id: nagId, reason: 'This queue is the dead-letter queue of the stream consumer; an alarm watches its depth (lib/constructs/monitoring.ts).' });
+      Validations.of(this.deadLetterQueue).acknowledge({
+        id: nagId,
+        reason: 'This queue is the dead-letter queue of the stream consumer; an alarm watches its depth (lib/constructs/monitoring.ts).',
+      });
     }
     this.publisher.addEventSource(
       new DynamoEventSource(data.table as unknown as ITable, {
