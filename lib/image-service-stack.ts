@@ -26,7 +26,18 @@ export interface ImageServiceStackProps extends StackProps {
 }
 
 /** Output ids; the local stack and scripts read these names from the stack's outputs. */
-export const STACK_OUTPUTS = ['ApiUrl', 'TableName', 'ImagesBucketName', 'DisksBucketName', 'StateMachineArn', 'ProvisionStateMachineArn', 'ConsoleUrl', 'EventBusName', 'AlarmTopicArn', 'DashboardName'] as const;
+export const STACK_OUTPUTS = [
+  'ApiUrl',
+  'TableName',
+  'ImagesBucketName',
+  'DisksBucketName',
+  'StateMachineArn',
+  'ProvisionStateMachineArn',
+  'ConsoleUrl',
+  'EventBusName',
+  'AlarmTopicArn',
+  'DashboardName',
+] as const;
 
 export class ImageServiceStack extends Stack {
   readonly data: Data;
@@ -43,7 +54,11 @@ export class ImageServiceStack extends Stack {
     const chunking = props.chunking ?? (this.node.tryGetContext('chunking') as Partial<ChunkingSettings> | undefined);
     this.workflow = new BuildWorkflow(this, 'BuildWorkflow', { data: this.data, chunking });
     this.provisioning = new ProvisionWorkflow(this, 'ProvisionWorkflow', { data: this.data });
-    this.api = new ServiceApi(this, 'Api', { data: this.data, stateMachine: this.workflow.stateMachine, provisionStateMachine: this.provisioning.stateMachine });
+    this.api = new ServiceApi(this, 'Api', {
+      data: this.data,
+      stateMachine: this.workflow.stateMachine,
+      provisionStateMachine: this.provisioning.stateMachine,
+    });
     // Ends the builds of executions that stopped, timed out or failed outside their Catch path (every state machine of the stack).
     const executionFailures = new ExecutionFailures(this, 'ExecutionFailures', { data: this.data });
     // Every job transition, from the table's stream, on the stack's event bus (output EventBusName).

@@ -127,8 +127,7 @@ export function resolveIntrinsics(value: unknown, template: CfnTemplate, options
       ? `arn:aws:lambda:${region}:${account}:function:${logicalId}`
       : `arn:aws:${service}:${region}:${account}:${logicalId}`;
   };
-  const ref = (name: string): string =>
-    pseudo[name] ?? options.arns?.[name] ?? (resources[name] ? name : fail(`unknown Ref: ${name}`));
+  const ref = (name: string): string => pseudo[name] ?? options.arns?.[name] ?? (resources[name] ? name : fail(`unknown Ref: ${name}`));
   const getAtt = (logicalId: string, attribute: string): string =>
     attribute === 'Arn' ? arnOf(logicalId) : fail(`unsupported Fn::GetAtt attribute: ${logicalId}.${attribute}`);
 

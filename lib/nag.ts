@@ -3,9 +3,9 @@
  * reason, at the construct they concern. The infra tests run the AwsSolutions and Serverless packs
  * (test/infra/nag.test.ts); every finding is fixed or acknowledged here or beside its construct.
  */
-import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { IConstruct } from 'constructs';
+import type { IConstruct } from 'constructs';
 
 /** Acknowledges each IAM5 finding (`Resource::…` or `Action::…`) on `scope` with one reason. */
 export function acknowledgeWildcards(scope: IConstruct, findings: readonly string[], reason: string): void {
@@ -16,4 +16,5 @@ export function acknowledgeWildcards(scope: IConstruct, findings: readonly strin
 export const functionVersionsFinding = (fn: IFunction): string =>
   `Resource::<${Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*`;
 
-export const XRAY_REASON = 'X-Ray PutTraceSegments/PutTelemetryRecords (and the sampling reads) support no resource-level permissions: Resource "*" is the only form.';
+export const XRAY_REASON =
+  'X-Ray PutTraceSegments/PutTelemetryRecords (and the sampling reads) support no resource-level permissions: Resource "*" is the only form.';

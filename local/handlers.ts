@@ -9,7 +9,8 @@ export const handlers: Record<string, () => AnyHandler> = {
   'dialects/service/handlers/ping.ts': () => require('../lambdas/dialects/service/handlers/ping').handler,
   'dialects/service/handlers/openapi.ts': () => require('../lambdas/dialects/service/handlers/openapi').handler,
   'dialects/triton/handlers/list-images.ts': () => require('../lambdas/dialects/triton/handlers/list-images').handler,
-  'dialects/triton/handlers/create-image-from-machine.ts': () => require('../lambdas/dialects/triton/handlers/create-image-from-machine').handler,
+  'dialects/triton/handlers/create-image-from-machine.ts': () =>
+    require('../lambdas/dialects/triton/handlers/create-image-from-machine').handler,
   'dialects/triton/handlers/get-image.ts': () => require('../lambdas/dialects/triton/handlers/get-image').handler,
   'dialects/triton/handlers/get-image-file.ts': () => require('../lambdas/dialects/triton/handlers/get-image-file').handler,
   'dialects/triton/handlers/get-job.ts': () => require('../lambdas/dialects/triton/handlers/get-job').handler,

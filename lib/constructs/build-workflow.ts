@@ -70,7 +70,15 @@ export const BUILD_STATES = {
 } as const satisfies Record<BuildTask, BuildTask> & Record<string, string>;
 
 /** The forward steps, in order; each is compensated by Cleanup. */
-export const FORWARD_TASKS = ['PrepareSource', 'BuildImageFile', 'Finalize', 'StartRanges', 'AssembleFile', 'HashFile', 'CopyFile'] as const satisfies readonly BuildTask[];
+export const FORWARD_TASKS = [
+  'PrepareSource',
+  'BuildImageFile',
+  'Finalize',
+  'StartRanges',
+  'AssembleFile',
+  'HashFile',
+  'CopyFile',
+] as const satisfies readonly BuildTask[];
 
 /** The `Error` of the execution when a build fails (the job item holds the real reason). */
 export const BUILD_FAILED_ERROR = 'BuildFailed';
@@ -130,7 +138,8 @@ export function chunkingSettings(overrides: Partial<ChunkingSettings> = {}): Chu
   };
   (Object.keys(DEFAULT_CHUNKING) as (keyof ChunkingSettings)[]).forEach(positive);
   if (s.rangeBytes < MIN_PART_BYTES) throw new Error(`chunking.rangeBytes must be at least ${MIN_PART_BYTES} (S3's minimum part size)`);
-  if (s.maxConcurrency > INLINE_MAP_MAX_CONCURRENCY) throw new Error(`chunking.maxConcurrency must be at most ${INLINE_MAP_MAX_CONCURRENCY} (inline Map)`);
+  if (s.maxConcurrency > INLINE_MAP_MAX_CONCURRENCY)
+    throw new Error(`chunking.maxConcurrency must be at most ${INLINE_MAP_MAX_CONCURRENCY} (inline Map)`);
   return s;
 }
 
@@ -182,9 +191,7 @@ export class BuildWorkflow extends Construct {
     });
     const markFailed = tasks.MarkFailed.next(failed);
     // Cleanup is best effort: whatever happens to it, the job must still be marked failed.
-    const cleanup = tasks.Cleanup.addCatch(markFailed, { errors: ['States.ALL'], resultPath: '$.cleanupError' }).next(
-      markFailed,
-    );
+    const cleanup = tasks.Cleanup.addCatch(markFailed, { errors: ['States.ALL'], resultPath: '$.cleanupError' }).next(markFailed);
     for (const state of FORWARD_TASKS) {
       tasks[state].addCatch(cleanup, { errors: ['States.ALL'], resultPath: '$.error' });
     }
@@ -192,7 +199,10 @@ export class BuildWorkflow extends Construct {
     // Chunked path. The settings live in the definition (a Pass state and the Choice below), so the
     // local stack reads them from the same template.
     const settings = new Pass(this, BUILD_STATES.ChunkingSettings, {
-      result: Result.fromObject({ rangeBytes: chunking.rangeBytes, hashBytesPerInvocation: chunking.hashBytesPerInvocation } satisfies ChunkingState),
+      result: Result.fromObject({
+        rangeBytes: chunking.rangeBytes,
+        hashBytesPerInvocation: chunking.hashBytesPerInvocation,
+      } satisfies ChunkingState),
       resultPath: '$.chunking',
     });
     const ranges = new MapState(this, BUILD_STATES.BuildRanges, {
@@ -232,7 +242,9 @@ export class BuildWorkflow extends Construct {
     // (docs/decisions/disk-formats.md). Two Choices, not one Or: a rule that reads a path that is not
     // there fails the execution even inside an Or, so $.target.output.format is only read once
     // $.target.output is known to be present (rules are tried in order).
-    const rawOutput = new Choice(this, 'ChunkableFormat').when(Condition.stringEquals('$.target.output.format', 'raw'), chunked).otherwise(single);
+    const rawOutput = new Choice(this, 'ChunkableFormat')
+      .when(Condition.stringEquals('$.target.output.format', 'raw'), chunked)
+      .otherwise(single);
     const chunkable = new Choice(this, 'ChunkableTarget').when(Condition.isPresent('$.target.output'), rawOutput).otherwise(chunked);
     const buildPath = new Choice(this, BUILD_STATES.BuildPath)
       .when(Condition.numberGreaterThanEquals('$.prepared.size', chunking.thresholdBytes), chunkable)

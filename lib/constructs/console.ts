@@ -15,7 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { CfnElement, CfnOutput, DockerImage, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, CfnOutput, DockerImage, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   AllowedMethods,
@@ -34,7 +34,7 @@ import {
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
 import { RestApiOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
-import { BlockPublicAccess, Bucket, BucketEncryption, IBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { CONSOLE_CSP, CONSOLE_HEADERS, CONSOLE_HSTS_SECONDS, CONSOLE_PATH } from '../console-policy';
@@ -91,7 +91,11 @@ export class WebConsole extends Construct {
         strictTransportSecurity: { accessControlMaxAge: Duration.seconds(CONSOLE_HSTS_SECONDS), includeSubdomains: true, override: true },
       },
       customHeadersBehavior: {
-        customHeaders: ['permissions-policy', 'cross-origin-opener-policy'].map((header) => ({ header, value: CONSOLE_HEADERS[header], override: true })),
+        customHeaders: ['permissions-policy', 'cross-origin-opener-policy'].map((header) => ({
+          header,
+          value: CONSOLE_HEADERS[header],
+          override: true,
+        })),
       },
     });
     const apiHeaders = new ResponseHeadersPolicy(this, 'ApiHeaders', {
@@ -137,7 +141,10 @@ export class WebConsole extends Construct {
     });
     const acknowledge = (id: string, reason: string) => Validations.of(this.distribution).acknowledge({ id, reason });
     acknowledge('AwsSolutions-CFR1', 'The console and API serve every country their clients are in; no geo restriction is wanted.');
-    acknowledge('AwsSolutions-CFR2', 'No WAF by default (cost per rule and request); associate a web ACL in the account if policy requires one. The API behind it throttles and locks out password guessing.');
+    acknowledge(
+      'AwsSolutions-CFR2',
+      'No WAF by default (cost per rule and request); associate a web ACL in the account if policy requires one. The API behind it throttles and locks out password guessing.',
+    );
     acknowledge(
       'AwsSolutions-CFR4',
       'The distribution uses the default *.cloudfront.net certificate, with which CloudFront fixes the minimum viewer protocol itself; a custom domain with its own certificate (not configured) would set TLSv1.2_2021.',
@@ -156,7 +163,9 @@ export class WebConsole extends Construct {
     acknowledgeDeploymentHelper(this);
 
     this.url = `https://${this.distribution.distributionDomainName}${CONSOLE_PATH}/`;
-    new CfnOutput(this, 'Url', { value: this.url, description: 'the web console (the API is on the same domain)' }).overrideLogicalId('ConsoleUrl');
+    new CfnOutput(this, 'Url', { value: this.url, description: 'the web console (the API is on the same domain)' }).overrideLogicalId(
+      'ConsoleUrl',
+    );
   }
 }
 
@@ -169,7 +178,10 @@ function consoleSource() {
       local: {
         tryBundle(outputDir: string): boolean {
           const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-          const out = spawnSync(npm, ['run', '--silent', 'build', '--', '--outDir', outputDir, '--emptyOutDir'], { cwd: CONSOLE_SOURCE_DIR, encoding: 'utf8' });
+          const out = spawnSync(npm, ['run', '--silent', 'build', '--', '--outDir', outputDir, '--emptyOutDir'], {
+            cwd: CONSOLE_SOURCE_DIR,
+            encoding: 'utf8',
+          });
           if (out.status !== 0) throw new Error(`the web console did not build:\n${out.stdout}${out.stderr}`);
           return true;
         },
@@ -186,7 +198,8 @@ function acknowledgeDeploymentHelper(scope: Construct): void {
   const stack = Stack.of(scope);
   const helper = stack.node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
   if (!helper) return;
-  const reason = 'CDK’s BucketDeployment helper (aws-cdk-lib), run only during deployment to copy the console’s files; its runtime, role and policy are the library’s own.';
+  const reason =
+    'CDK’s BucketDeployment helper (aws-cdk-lib), run only during deployment to copy the console’s files; its runtime, role and policy are the library’s own.';
   for (const id of [
     'AwsSolutions-L1',
     'Serverless-LambdaLatestVersion',

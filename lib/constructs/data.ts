@@ -8,7 +8,7 @@
  * Grants are hand-written action lists, not `grantReadData`/`grantReadWrite`: those include `Scan`
  * (and, for buckets, every List and Get action), and no request path may scan (docs/architecture.md §4).
  */
-import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Construct as ConstructBase } from 'constructs';
 import { acknowledgeWildcards } from '../nag';
 import { AttributeType, Billing, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -133,7 +133,11 @@ export class Data extends Construct {
 
   /** Write and remove machine disks (provisioning, DeleteMachine), aborting uploads left open. */
   grantDisksWrite(grantee: IGrantable): Grant {
-    Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'], resourceArns: [this.disksBucket.bucketArn] });
+    Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
+      resourceArns: [this.disksBucket.bucketArn],
+    });
     this.acknowledgeObjects(grantee, this.disksBucket);
     return Grant.addToPrincipal({
       grantee,
@@ -170,7 +174,11 @@ export class Data extends Construct {
     const principal = grantee.grantPrincipal;
     if (!ConstructBase.isConstruct(principal)) return;
     const id = Stack.of(this).getLogicalId(bucket.node.defaultChild as CfnElement);
-    acknowledgeWildcards(principal, [`Resource::<${id}.Arn>/*`], `Objects of the ${bucket.node.id} only; their keys (per image or machine) are made at run time.`);
+    acknowledgeWildcards(
+      principal,
+      [`Resource::<${id}.Arn>/*`],
+      `Objects of the ${bucket.node.id} only; their keys (per image or machine) are made at run time.`,
+    );
   }
 
   private grantTable(grantee: IGrantable, actions: string[]): Grant {

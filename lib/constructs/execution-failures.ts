@@ -61,10 +61,15 @@ export class ExecutionFailures extends Construct {
     this.handler.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(this.deadLetterQueue) });
     Validations.of(this.handler).acknowledge({
       id: 'Serverless-LambdaDLQ',
-      reason: 'Asynchronous failures go to an on-failure destination (the DeadLetters queue), which records the error and the request context a DLQ would drop.',
+      reason:
+        'Asynchronous failures go to an on-failure destination (the DeadLetters queue), which records the error and the request context a DLQ would drop.',
     });
     for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-      Validations.of(this.deadLetterQueue).acknowledge({ id, reason: 'This queue is the dead-letter queue (of the rule target and of the function); an alarm watches its depth (lib/constructs/monitoring.ts).' });
+      Validations.of(this.deadLetterQueue).acknowledge({
+        id,
+        reason:
+          'This queue is the dead-letter queue (of the rule target and of the function); an alarm watches its depth (lib/constructs/monitoring.ts).',
+      });
     }
 
     // Every state machine in the stack, resolved at synthesis (after all constructs exist).

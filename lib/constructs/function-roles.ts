@@ -12,9 +12,9 @@
  * role's own functions (lib/constructs/service-function.ts grants them).
  */
 import { Stack } from 'aws-cdk-lib';
-import { IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { ILogGroup } from 'aws-cdk-lib/aws-logs';
-import { Construct, IConstruct } from 'constructs';
+import { type IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
+import { Construct, type IConstruct } from 'constructs';
 import { acknowledgeWildcards, XRAY_REASON } from '../nag';
 
 const ID = 'FunctionRoles';

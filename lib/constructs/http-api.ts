@@ -17,7 +17,7 @@
  * Refusals (401/403) and integration timeouts (504) are gateway responses with a JSON body every
  * dialect's clients read.
  */
-import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -35,8 +35,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { Dialect, Route } from '../../lambdas/routes';
-import { routes as ROUTES } from '../../lambdas/routes';
+import { type Dialect, type Route, routes as ROUTES } from '../../lambdas/routes';
 import type { Data } from './data';
 import { AUTHORIZER_WRITTEN_KEY_PREFIXES } from '../../lambdas/adapters/dynamodb/table';
 import { GATEWAY_RESPONSES, gatewayResponseTemplate, type GatewayResponseType } from '../gateway-responses';
@@ -121,7 +120,8 @@ export class ServiceApi extends Construct {
     });
     Validations.of(this.restApi.deploymentStage).acknowledge({
       id: 'AwsSolutions-APIG3',
-      reason: 'No WAF by default (a web ACL costs per rule and request): the stage throttles, and password guessing is locked out per source and login (lambdas/auth/basic.ts). Associate a web ACL in the account if policy requires one.',
+      reason:
+        'No WAF by default (a web ACL costs per rule and request): the stage throttles, and password guessing is locked out per source and login (lambdas/auth/basic.ts). Associate a web ACL in the account if policy requires one.',
     });
 
     this.authorizerFunction = createServiceFunction(this, 'Authorizer', {
@@ -163,7 +163,8 @@ export class ServiceApi extends Construct {
         environment: {
           ...data.environment,
           STATE_MACHINE_ARN: stateMachine.stateMachineArn,
-          ...(props.provisionStateMachine && route.access === 'write' && { PROVISION_STATE_MACHINE_ARN: props.provisionStateMachine.stateMachineArn }),
+          ...(props.provisionStateMachine &&
+            route.access === 'write' && { PROVISION_STATE_MACHINE_ARN: props.provisionStateMachine.stateMachineArn }),
         },
       });
       if (route.access === 'write') {
@@ -183,7 +184,9 @@ export class ServiceApi extends Construct {
         const machine = Stack.of(this).getLogicalId(stateMachine.node.defaultChild as CfnElement);
         acknowledgeWildcards(
           fn.role!,
-          [`Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}:*`],
+          [
+            `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}:*`,
+          ],
           'StopExecution on the executions of the build state machine only (cancels); execution names are made per build.',
         );
       }
@@ -199,14 +202,12 @@ export class ServiceApi extends Construct {
         path: `2015-03-31/functions/${fn.functionArn}/invocations`,
         options: { credentialsRole: invokeRole },
       });
-      const method = this.restApi.root
-        .resourceForPath(route.path)
-        .addMethod(route.method, integration, {
-          operationName: route.operation,
-          ...(route.auth === 'caller'
-            ? { authorizer: this.authorizer, authorizationType: AuthorizationType.CUSTOM }
-            : { authorizationType: AuthorizationType.NONE }),
-        });
+      const method = this.restApi.root.resourceForPath(route.path).addMethod(route.method, integration, {
+        operationName: route.operation,
+        ...(route.auth === 'caller'
+          ? { authorizer: this.authorizer, authorizationType: AuthorizationType.CUSTOM }
+          : { authorizationType: AuthorizationType.NONE }),
+      });
       if (route.auth === 'none') {
         Validations.of(method).acknowledge({
           id: 'AwsSolutions-APIG4',
@@ -221,9 +222,13 @@ export class ServiceApi extends Construct {
 
   private invokeRole(dialect: Dialect): Role {
     const id = `Invoke${dialect[0].toUpperCase()}${dialect.slice(1)}Routes`;
-    return (this.invokeRoles[dialect] ??= new Role(this, id, {
+    const existing = this.invokeRoles[dialect];
+    if (existing) return existing;
+    const role = new Role(this, id, {
       assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
       description: `API Gateway invokes the ${dialect} route functions`,
-    }));
+    });
+    this.invokeRoles[dialect] = role;
+    return role;
   }
 }

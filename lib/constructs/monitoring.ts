@@ -24,7 +24,7 @@ import {
   ComparisonOperator,
   Dashboard,
   GraphWidget,
-  IMetric,
+  type IMetric,
   MathExpression,
   Metric,
   SingleValueWidget,
@@ -45,7 +45,7 @@ import { Construct } from 'constructs';
 import { INDEXES } from '../../lambdas/adapters/dynamodb/table';
 import { METRIC_NAMESPACE, METRIC_SERVICE, OLDEST_CREATING_METRIC } from '../../lambdas/ops/metric-names';
 import { STATE_MACHINE_TIMEOUT } from './build-workflow';
-import { Data } from './data';
+import type { Data } from './data';
 import { createServiceFunction } from './service-function';
 
 export const OLDEST_CREATING_ENTRY = 'ops/oldest-creating.ts';
@@ -120,7 +120,12 @@ export class Monitoring extends Construct {
     }
     const action = new SnsAction(this.topic);
 
-    const alarm = (name: string, metric: IMetric, threshold: number, opts: { evaluationPeriods?: number; description: string; missing?: TreatMissingData }) => {
+    const alarm = (
+      name: string,
+      metric: IMetric,
+      threshold: number,
+      opts: { evaluationPeriods?: number; description: string; missing?: TreatMissingData },
+    ) => {
       const a = new Alarm(this, name, {
         metric,
         threshold,
@@ -137,15 +142,30 @@ export class Monitoring extends Construct {
 
     // Workflows
     for (const [name, sm] of Object.entries(props.stateMachines)) {
-      alarm(`${name}ExecutionsFailed`, sm.metricFailed({ period: Duration.minutes(15), statistic: Stats.SUM }), THRESHOLDS.executionsFailed, {
-        description: `${name} executions failed (the jobs record why; the execution-ended handler cleans up)`,
-      });
-      alarm(`${name}ExecutionsTimedOut`, sm.metricTimedOut({ period: Duration.minutes(5), statistic: Stats.SUM }), THRESHOLDS.executionsTimedOut, {
-        description: `${name} executions reached the state machine's timeout`,
-      });
-      alarm(`${name}ExecutionsAborted`, sm.metricAborted({ period: Duration.hours(1), statistic: Stats.SUM }), THRESHOLDS.executionsAborted, {
-        description: `${name} executions stopped (cancels stop them too: this is a burst beyond ordinary cancels)`,
-      });
+      alarm(
+        `${name}ExecutionsFailed`,
+        sm.metricFailed({ period: Duration.minutes(15), statistic: Stats.SUM }),
+        THRESHOLDS.executionsFailed,
+        {
+          description: `${name} executions failed (the jobs record why; the execution-ended handler cleans up)`,
+        },
+      );
+      alarm(
+        `${name}ExecutionsTimedOut`,
+        sm.metricTimedOut({ period: Duration.minutes(5), statistic: Stats.SUM }),
+        THRESHOLDS.executionsTimedOut,
+        {
+          description: `${name} executions reached the state machine's timeout`,
+        },
+      );
+      alarm(
+        `${name}ExecutionsAborted`,
+        sm.metricAborted({ period: Duration.hours(1), statistic: Stats.SUM }),
+        THRESHOLDS.executionsAborted,
+        {
+          description: `${name} executions stopped (cancels stop them too: this is a burst beyond ordinary cancels)`,
+        },
+      );
     }
 
     // Lambda (region aggregate, see above)
@@ -153,9 +173,14 @@ export class Monitoring extends Construct {
       evaluationPeriods: 2,
       description: 'Lambda function errors (all functions of the region) in two 5-minute periods running',
     });
-    alarm('LambdaThrottles', LambdaFn.metricAllThrottles({ period: Duration.minutes(5), statistic: Stats.SUM }), THRESHOLDS.lambdaThrottles, {
-      description: 'Lambda invocations throttled (concurrency exhausted)',
-    });
+    alarm(
+      'LambdaThrottles',
+      LambdaFn.metricAllThrottles({ period: Duration.minutes(5), statistic: Stats.SUM }),
+      THRESHOLDS.lambdaThrottles,
+      {
+        description: 'Lambda invocations throttled (concurrency exhausted)',
+      },
+    );
 
     // API
     alarm('Api5xx', api.metricServerError({ period: Duration.minutes(5), statistic: Stats.SUM }), THRESHOLDS.api5xx, {
@@ -169,14 +194,36 @@ export class Monitoring extends Construct {
 
     // DynamoDB: table, and each index (throttled index writes also throttle the table's writes)
     const throttles = (dims: Record<string, string>) => ({
-      read: new Metric({ namespace: 'AWS/DynamoDB', metricName: 'ReadThrottleEvents', dimensionsMap: dims, statistic: Stats.SUM, period: Duration.minutes(5) }),
-      write: new Metric({ namespace: 'AWS/DynamoDB', metricName: 'WriteThrottleEvents', dimensionsMap: dims, statistic: Stats.SUM, period: Duration.minutes(5) }),
+      read: new Metric({
+        namespace: 'AWS/DynamoDB',
+        metricName: 'ReadThrottleEvents',
+        dimensionsMap: dims,
+        statistic: Stats.SUM,
+        period: Duration.minutes(5),
+      }),
+      write: new Metric({
+        namespace: 'AWS/DynamoDB',
+        metricName: 'WriteThrottleEvents',
+        dimensionsMap: dims,
+        statistic: Stats.SUM,
+        period: Duration.minutes(5),
+      }),
     });
     const tableName = data.table.tableName;
     const tableThrottles = throttles({ TableName: tableName });
-    alarm('DynamoTableThrottles', new MathExpression({ expression: 'FILL(r, 0) + FILL(w, 0)', usingMetrics: { r: tableThrottles.read, w: tableThrottles.write }, label: 'table throttle events', period: Duration.minutes(5) }), THRESHOLDS.dynamoThrottles, {
-      description: 'DynamoDB throttled reads or writes on the table',
-    });
+    alarm(
+      'DynamoTableThrottles',
+      new MathExpression({
+        expression: 'FILL(r, 0) + FILL(w, 0)',
+        usingMetrics: { r: tableThrottles.read, w: tableThrottles.write },
+        label: 'table throttle events',
+        period: Duration.minutes(5),
+      }),
+      THRESHOLDS.dynamoThrottles,
+      {
+        description: 'DynamoDB throttled reads or writes on the table',
+      },
+    );
     const indexMetrics: Record<string, Metric> = {};
     Object.values(INDEXES).forEach((index, i) => {
       const t = throttles({ TableName: tableName, GlobalSecondaryIndexName: index.name });
@@ -184,21 +231,45 @@ export class Monitoring extends Construct {
       indexMetrics[`w${i}`] = t.write;
     });
     if (Object.keys(indexMetrics).length > 10) throw new Error('one alarm takes at most 10 metrics: split the index throttle alarm');
-    alarm('DynamoIndexThrottles', new MathExpression({ expression: Object.keys(indexMetrics).map((k) => `FILL(${k}, 0)`).join(' + '), usingMetrics: indexMetrics, label: 'index throttle events', period: Duration.minutes(5) }), THRESHOLDS.dynamoThrottles, {
-      description: 'DynamoDB throttled reads or writes on a global secondary index',
-    });
+    alarm(
+      'DynamoIndexThrottles',
+      new MathExpression({
+        expression: Object.keys(indexMetrics)
+          .map((k) => `FILL(${k}, 0)`)
+          .join(' + '),
+        usingMetrics: indexMetrics,
+        label: 'index throttle events',
+        period: Duration.minutes(5),
+      }),
+      THRESHOLDS.dynamoThrottles,
+      {
+        description: 'DynamoDB throttled reads or writes on a global secondary index',
+      },
+    );
 
     // Dead letters: every message is an event nothing processed
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
-      alarm(`${name}DeadLettersDepth`, queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: Stats.MAXIMUM }), 1, {
-        description: `Messages in the ${name} dead-letter queue: events that were not processed (see docs/decisions/stuck-executions.md)`,
-      });
+      alarm(
+        `${name}DeadLettersDepth`,
+        queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: Stats.MAXIMUM }),
+        1,
+        {
+          description: `Messages in the ${name} dead-letter queue: events that were not processed (see docs/decisions/stuck-executions.md)`,
+        },
+      );
     }
 
     // The oldest image still `creating`, every five minutes
-    const opsDeadLetters = new Queue(this, 'OpsDeadLetters', { retentionPeriod: Duration.days(14), encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true });
+    const opsDeadLetters = new Queue(this, 'OpsDeadLetters', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
     for (const nagId of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-      Validations.of(opsDeadLetters).acknowledge({ id: nagId, reason: 'This queue is the dead-letter queue of the scheduled check; an alarm watches its depth.' });
+      Validations.of(opsDeadLetters).acknowledge({
+        id: nagId,
+        reason: 'This queue is the dead-letter queue of the scheduled check; an alarm watches its depth.',
+      });
     }
     this.oldestCreatingFunction = createServiceFunction(this, 'OldestCreating', {
       entry: OLDEST_CREATING_ENTRY,
@@ -212,11 +283,22 @@ export class Monitoring extends Construct {
     new Rule(this, 'OldestCreatingSchedule', {
       description: 'Every five minutes: the age of the oldest creating image',
       schedule: Schedule.rate(Duration.minutes(5)),
-      targets: [new LambdaFunction(this.oldestCreatingFunction, { deadLetterQueue: opsDeadLetters, retryAttempts: 2, maxEventAge: Duration.minutes(10) })],
+      targets: [
+        new LambdaFunction(this.oldestCreatingFunction, {
+          deadLetterQueue: opsDeadLetters,
+          retryAttempts: 2,
+          maxEventAge: Duration.minutes(10),
+        }),
+      ],
     });
-    alarm('OpsDeadLettersDepth', opsDeadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: Stats.MAXIMUM }), 1, {
-      description: 'The scheduled oldest-creating check could not run',
-    });
+    alarm(
+      'OpsDeadLettersDepth',
+      opsDeadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: Stats.MAXIMUM }),
+      1,
+      {
+        description: 'The scheduled oldest-creating check could not run',
+      },
+    );
     const oldestCreating = serviceMetric(OLDEST_CREATING_METRIC, Stats.MAXIMUM, Duration.minutes(15));
     alarm('OldestCreatingImage', oldestCreating, THRESHOLDS.oldestCreatingSeconds, {
       // no datapoint means the check itself is broken (it emits 0 when nothing is being created)
@@ -237,37 +319,104 @@ export class Monitoring extends Construct {
     this.dashboard = new Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.hours(6),
       widgets: [
-        [new TextWidget({ markdown: '# machine-image-service\nAlarms notify the AlarmTopicArn output. Service metrics: namespace `MachineImageService`.', width: 24, height: 2 })],
+        [
+          new TextWidget({
+            markdown: '# machine-image-service\nAlarms notify the AlarmTopicArn output. Service metrics: namespace `MachineImageService`.',
+            width: 24,
+            height: 2,
+          }),
+        ],
         [new AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 4 })],
         [
-          new GraphWidget({ title: 'API requests and errors', left: [api.metricCount({ period, statistic: Stats.SUM }), api.metricClientError({ period, statistic: Stats.SUM }), api.metricServerError({ period, statistic: Stats.SUM })], width: 8 }),
-          new GraphWidget({ title: 'API latency (ms)', left: [api.metricLatency({ period, statistic: Stats.p(50) }), api.metricLatency({ period, statistic: Stats.p(99) }), api.metricIntegrationLatency({ period, statistic: Stats.p(99) })], width: 8 }),
-          new GraphWidget({ title: 'Auth failures by scheme', left: [new MathExpression({ expression: `SEARCH('{${METRIC_NAMESPACE},Scheme,service} MetricName="${AUTH_FAILURES_METRIC}"', 'Sum', 300)`, usingMetrics: {}, label: '', period })], width: 8 }),
+          new GraphWidget({
+            title: 'API requests and errors',
+            left: [
+              api.metricCount({ period, statistic: Stats.SUM }),
+              api.metricClientError({ period, statistic: Stats.SUM }),
+              api.metricServerError({ period, statistic: Stats.SUM }),
+            ],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'API latency (ms)',
+            left: [
+              api.metricLatency({ period, statistic: Stats.p(50) }),
+              api.metricLatency({ period, statistic: Stats.p(99) }),
+              api.metricIntegrationLatency({ period, statistic: Stats.p(99) }),
+            ],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Auth failures by scheme',
+            left: [
+              new MathExpression({
+                expression: `SEARCH('{${METRIC_NAMESPACE},Scheme,service} MetricName="${AUTH_FAILURES_METRIC}"', 'Sum', 300)`,
+                usingMetrics: {},
+                label: '',
+                period,
+              }),
+            ],
+            width: 8,
+          }),
         ],
         [
-          new GraphWidget({ title: 'Images created / failed', left: [serviceMetric('ImagesCreated', Stats.SUM, period), serviceMetric('ImagesFailed', Stats.SUM, period)], width: 8 }),
-          new GraphWidget({ title: 'Build bytes and seconds', left: [serviceMetric('BuildBytes', Stats.SUM, period)], right: [serviceMetric('BuildSeconds', Stats.p(90), period), serviceMetric('BuildSeconds', Stats.MAXIMUM, period)], width: 8 }),
+          new GraphWidget({
+            title: 'Images created / failed',
+            left: [serviceMetric('ImagesCreated', Stats.SUM, period), serviceMetric('ImagesFailed', Stats.SUM, period)],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Build bytes and seconds',
+            left: [serviceMetric('BuildBytes', Stats.SUM, period)],
+            right: [serviceMetric('BuildSeconds', Stats.p(90), period), serviceMetric('BuildSeconds', Stats.MAXIMUM, period)],
+            width: 8,
+          }),
           new SingleValueWidget({ title: 'Oldest creating image (s)', metrics: [oldestCreating], width: 8 }),
         ],
         sm.map(
           ([name, machine]) =>
             new GraphWidget({
               title: `${name} executions`,
-              left: [machine.metricStarted({ period, statistic: Stats.SUM }), machine.metricSucceeded({ period, statistic: Stats.SUM }), machine.metricFailed({ period, statistic: Stats.SUM }), machine.metricTimedOut({ period, statistic: Stats.SUM }), machine.metricAborted({ period, statistic: Stats.SUM })],
+              left: [
+                machine.metricStarted({ period, statistic: Stats.SUM }),
+                machine.metricSucceeded({ period, statistic: Stats.SUM }),
+                machine.metricFailed({ period, statistic: Stats.SUM }),
+                machine.metricTimedOut({ period, statistic: Stats.SUM }),
+                machine.metricAborted({ period, statistic: Stats.SUM }),
+              ],
               width: 24 / sm.length,
             }),
         ),
         [
           new GraphWidget({ title: 'Lambda errors by function (this stack)', left: [perFunction('Errors')], width: 8 }),
           new GraphWidget({ title: 'Lambda throttles by function (this stack)', left: [perFunction('Throttles')], width: 8 }),
-          new GraphWidget({ title: 'Lambda errors and throttles (region)', left: [LambdaFn.metricAllErrors({ period, statistic: Stats.SUM }), LambdaFn.metricAllThrottles({ period, statistic: Stats.SUM })], width: 8 }),
+          new GraphWidget({
+            title: 'Lambda errors and throttles (region)',
+            left: [
+              LambdaFn.metricAllErrors({ period, statistic: Stats.SUM }),
+              LambdaFn.metricAllThrottles({ period, statistic: Stats.SUM }),
+            ],
+            width: 8,
+          }),
         ],
         [
           new GraphWidget({
             title: 'DynamoDB consumed capacity',
             left: [
-              new Metric({ namespace: 'AWS/DynamoDB', metricName: 'ConsumedReadCapacityUnits', dimensionsMap: { TableName: tableName }, statistic: Stats.SUM, period }),
-              new Metric({ namespace: 'AWS/DynamoDB', metricName: 'ConsumedWriteCapacityUnits', dimensionsMap: { TableName: tableName }, statistic: Stats.SUM, period }),
+              new Metric({
+                namespace: 'AWS/DynamoDB',
+                metricName: 'ConsumedReadCapacityUnits',
+                dimensionsMap: { TableName: tableName },
+                statistic: Stats.SUM,
+                period,
+              }),
+              new Metric({
+                namespace: 'AWS/DynamoDB',
+                metricName: 'ConsumedWriteCapacityUnits',
+                dimensionsMap: { TableName: tableName },
+                statistic: Stats.SUM,
+                period,
+              }),
             ],
             width: 12,
           }),

@@ -107,7 +107,8 @@ export const createServiceFunction = (scope: Construct, id: string, props: Servi
   if (props.invocation === 'sync') {
     Validations.of(fn).acknowledge({
       id: 'Serverless-LambdaDLQ',
-      reason: 'Invoked synchronously (API Gateway or a Step Functions task): the caller receives the error and answers or retries it; a dead-letter queue only receives asynchronous invocations.',
+      reason:
+        'Invoked synchronously (API Gateway or a Step Functions task): the caller receives the error and answers or retries it; a dead-letter queue only receives asynchronous invocations.',
     });
   }
   return fn;

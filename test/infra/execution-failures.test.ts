@@ -13,7 +13,13 @@ import { localDefinitionFromTemplate, type CfnTemplate } from '../../lib/local-a
 import { EXECUTION_ENDED_ENTRY } from '../../lib/constructs/execution-failures';
 import { gatewayResponseTemplate } from '../../lib/gateway-responses';
 import { cdkContext } from '../../lib/cdk-context';
-import { DEFAULT_INTEGRATION_TIMEOUT_MS, taskStateFunctions, templateAuthorizer, templateRoutes, templateRules } from '../../lib/local-template';
+import {
+  DEFAULT_INTEGRATION_TIMEOUT_MS,
+  taskStateFunctions,
+  templateAuthorizer,
+  templateRoutes,
+  templateRules,
+} from '../../lib/local-template';
 
 const app = new App({ context: cdkContext({ 'aws:cdk:bundling-stacks': [] }) });
 const stack = new ImageServiceStack(app, 'ExecutionFailuresTest');
@@ -42,14 +48,23 @@ describe('the execution-status rule', () => {
   it('targets the execution-ended function, with a dead-letter queue and retries', () => {
     const target = rule.Properties.Targets[0];
     const fnId = target.Arn['Fn::GetAtt'][0];
-    expect(resources[fnId]).toMatchObject({ Type: 'AWS::Lambda::Function', Metadata: { 'machine-image-service:entry': EXECUTION_ENDED_ENTRY } });
-    expect(target).toMatchObject({ DeadLetterConfig: { Arn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } }, RetryPolicy: { MaximumEventAgeInSeconds: 86_400 } });
+    expect(resources[fnId]).toMatchObject({
+      Type: 'AWS::Lambda::Function',
+      Metadata: { 'machine-image-service:entry': EXECUTION_ENDED_ENTRY },
+    });
+    expect(target).toMatchObject({
+      DeadLetterConfig: { Arn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } },
+      RetryPolicy: { MaximumEventAgeInSeconds: 86_400 },
+    });
     template.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
       Principal: 'events.amazonaws.com',
       SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
     });
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: Match.anyValue() } } });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
   });
 
   it('lets the function empty image prefixes, abort uploads and write items (no Scan)', () => {
@@ -59,7 +74,9 @@ describe('the execution-status rule', () => {
       .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleRef))
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
       .flatMap((s: { Action: string | string[] }) => [s.Action].flat());
-    expect(actions).toEqual(expect.arrayContaining(['s3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListBucketMultipartUploads', 'dynamodb:UpdateItem']));
+    expect(actions).toEqual(
+      expect.arrayContaining(['s3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListBucketMultipartUploads', 'dynamodb:UpdateItem']),
+    );
     expect(actions).not.toContain('dynamodb:Scan');
   });
 });
@@ -108,7 +125,10 @@ describe('what the local stack reads from the template', () => {
   it('resolves the rule to the ARNs of both local state machines (build and provisioning) and its target function', () => {
     const build = localDefinitionFromTemplate(json).stateMachineLogicalId;
     const provision = localDefinitionFromTemplate(json, { workflow: 'ProvisionWorkflow' }).stateMachineLogicalId;
-    const arns = { [build]: 'arn:aws:states:us-east-1:000000000000:stateMachine:Build', [provision]: 'arn:aws:states:us-east-1:000000000000:stateMachine:Provision' };
+    const arns = {
+      [build]: 'arn:aws:states:us-east-1:000000000000:stateMachine:Build',
+      [provision]: 'arn:aws:states:us-east-1:000000000000:stateMachine:Provision',
+    };
     const [rule] = templateRules(json, { arns });
     expect(rule.pattern).toMatchObject({ detail: { stateMachineArn: expect.arrayContaining(Object.values(arns)) } });
     expect((rule.pattern as { detail: { stateMachineArn: string[] } }).detail.stateMachineArn).toHaveLength(2);

@@ -120,7 +120,11 @@ describe('build workflow', () => {
   it('runs PrepareSource → BuildImageFile → Finalize → Succeed, with the documented ResultPaths', () => {
     // Assess
     expect(definition.StartAt).toBe('RequestKind');
-    expect(states.RequestKind).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.copy', IsPresent: true, Next: 'CopyFile' }], Default: 'PrepareSource' });
+    expect(states.RequestKind).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.copy', IsPresent: true, Next: 'CopyFile' }],
+      Default: 'PrepareSource',
+    });
     expect(states.PrepareSource).toMatchObject({ Type: 'Task', ResultPath: '$.prepared', Next: 'BuildPath' });
     expect(states.BuildPath).toMatchObject({
       Type: 'Choice',
@@ -132,20 +136,39 @@ describe('build workflow', () => {
       Choices: [{ Variable: '$.target.output', IsPresent: true, Next: 'ChunkableFormat' }],
       Default: 'ChunkingSettings',
     });
-    expect(states.ChunkableFormat).toMatchObject({ Choices: [{ Variable: '$.target.output.format', StringEquals: 'raw', Next: 'ChunkingSettings' }], Default: 'BuildImageFile' });
+    expect(states.ChunkableFormat).toMatchObject({
+      Choices: [{ Variable: '$.target.output.format', StringEquals: 'raw', Next: 'ChunkingSettings' }],
+      Default: 'BuildImageFile',
+    });
     expect(states.BuildImageFile).toMatchObject({ Type: 'Task', ResultPath: '$.file', Next: 'Finalize' });
     expect(states.Finalize).toMatchObject({ Type: 'Task', ResultPath: null, Next: BUILD_STATES.BuildSucceeded });
     expect(states[BUILD_STATES.BuildSucceeded].Type).toBe('Succeed');
     // large clones and exports (lambdas/workflow/copy.ts): CopyFile, then the same Finalize and Catch path
-    expect(states.CopyFile).toMatchObject({ Type: 'Task', ResultPath: '$.copied', Next: 'Finalize', Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Cleanup' }] });
+    expect(states.CopyFile).toMatchObject({
+      Type: 'Task',
+      ResultPath: '$.copied',
+      Next: 'Finalize',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Cleanup' }],
+    });
     const taskNames = Object.keys(states).filter((name) => states[name].Type === 'Task');
     expect(taskNames.sort()).toEqual([...BUILD_TASKS].sort());
   });
 
   it('builds large sources in an inline Map of BuildRange, then loops HashFile until done, then Finalize', () => {
-    expect(states.ChunkingSettings).toMatchObject({ Type: 'Pass', ResultPath: '$.chunking', Result: { rangeBytes: 256 * 1024 ** 2, hashBytesPerInvocation: 32 * 1024 ** 3 }, Next: 'StartRanges' });
+    expect(states.ChunkingSettings).toMatchObject({
+      Type: 'Pass',
+      ResultPath: '$.chunking',
+      Result: { rangeBytes: 256 * 1024 ** 2, hashBytesPerInvocation: 32 * 1024 ** 3 },
+      Next: 'StartRanges',
+    });
     expect(states.StartRanges).toMatchObject({ Type: 'Task', ResultPath: '$.chunked', Next: 'BuildRanges' });
-    expect(states.BuildRanges).toMatchObject({ Type: 'Map', ItemsPath: '$.chunked.items', MaxConcurrency: 40, ResultPath: null, Next: 'AssembleFile' });
+    expect(states.BuildRanges).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.chunked.items',
+      MaxConcurrency: 40,
+      ResultPath: null,
+      Next: 'AssembleFile',
+    });
     expect(states.BuildRanges.ItemProcessor.ProcessorConfig?.Mode ?? 'INLINE').toBe('INLINE');
     expect(states.BuildRanges.ItemSelector['index.$']).toBe('$$.Map.Item.Value');
     expect(states.BuildRanges.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Cleanup' }]);
@@ -153,12 +176,18 @@ describe('build workflow', () => {
     expect(states.BuildRange.Retry).toEqual([{ ErrorEquals: [...RETRYABLE_ERRORS], IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 3 }]);
     expect(states.AssembleFile).toMatchObject({ Type: 'Task', ResultPath: '$.assembled', Next: 'HashFile' });
     expect(states.HashFile).toMatchObject({ Type: 'Task', ResultPath: '$.hash', Next: 'HashDone' });
-    expect(states.HashDone).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.hash.done', BooleanEquals: true, Next: 'ChunkedFile' }], Default: 'HashFile' });
+    expect(states.HashDone).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.hash.done', BooleanEquals: true, Next: 'ChunkedFile' }],
+      Default: 'HashFile',
+    });
     expect(states.ChunkedFile).toMatchObject({ Type: 'Pass', InputPath: '$.hash.file', ResultPath: '$.file', Next: 'Finalize' });
   });
 
   it('takes its chunking settings from the stack props, and refuses settings the design cannot hold', () => {
-    const scaled = new ImageServiceStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Scaled', { chunking: { thresholdBytes: 64 << 20, maxConcurrency: 4 } });
+    const scaled = new ImageServiceStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Scaled', {
+      chunking: { thresholdBytes: 64 << 20, maxConcurrency: 4 },
+    });
     const asl = localDefinitionFromTemplate(Template.fromStack(scaled).toJSON()).definition.States as Record<string, any>;
     expect(asl.BuildPath.Choices[0].NumericGreaterThanEquals).toBe(64 << 20);
     expect(asl.BuildRanges.MaxConcurrency).toBe(4);
@@ -167,9 +196,7 @@ describe('build workflow', () => {
   });
 
   it.each(FORWARD_TASKS)('%s retries transient errors with backoff and hands any other error to Cleanup', (state) => {
-    expect(states[state].Retry).toEqual([
-      { ErrorEquals: [...RETRYABLE_ERRORS], IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 3 },
-    ]);
+    expect(states[state].Retry).toEqual([{ ErrorEquals: [...RETRYABLE_ERRORS], IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 3 }]);
     expect(states[state].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Cleanup' }]);
   });
 
@@ -204,7 +231,13 @@ describe('build workflow', () => {
   it('lets tasks manage multipart uploads of image files and read disks', () => {
     for (const state of BUILD_TASKS) {
       expect(actionsOf(functionOfTask(state))).toEqual(
-        expect.arrayContaining(['s3:AbortMultipartUpload', 's3:ListBucketMultipartUploads', 's3:PutObject', 's3:GetObject', 'dynamodb:UpdateItem']),
+        expect.arrayContaining([
+          's3:AbortMultipartUpload',
+          's3:ListBucketMultipartUploads',
+          's3:PutObject',
+          's3:GetObject',
+          'dynamodb:UpdateItem',
+        ]),
       );
     }
   });
@@ -228,14 +261,20 @@ describe('provisioning workflow', () => {
     expect(states.RemoveDisk.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.cleanupError', Next: 'MarkMachineFailed' }]);
     expect(states.MarkMachineFailed).toMatchObject({ Type: 'Task', ResultPath: null, Next: 'ProvisionFailed' });
     expect(states.ProvisionFailed.Type).toBe('Fail');
-    expect(Object.keys(states).filter((n) => states[n].Type === 'Task').sort()).toEqual([...PROVISION_TASKS].sort());
+    expect(
+      Object.keys(states)
+        .filter((n) => states[n].Type === 'Task')
+        .sort(),
+    ).toEqual([...PROVISION_TASKS].sort());
   });
 
   it('gives ExpandImage one vCPU and 15 minutes, and only ExpandImage and RemoveDisk write disks', () => {
     for (const state of PROVISION_TASKS) expect(functionOfTask(state)).toBe(logicalId(stack.provisioning.functions[state]));
     expect(resources[functionOfTask('ExpandImage')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
     for (const state of ['ExpandImage', 'RemoveDisk']) {
-      expect(actionsOf(functionOfTask(state))).toEqual(expect.arrayContaining(['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListBucketMultipartUploads', 's3:DeleteObject']));
+      expect(actionsOf(functionOfTask(state))).toEqual(
+        expect.arrayContaining(['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListBucketMultipartUploads', 's3:DeleteObject']),
+      );
     }
     for (const state of ['MarkMachineRunning', 'MarkMachineFailed']) expect(actionsOf(functionOfTask(state))).not.toContain('s3:PutObject');
   });
@@ -294,7 +333,12 @@ describe('HTTP API', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
       MethodSettings: Match.arrayWith([
-        Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() }),
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: Match.anyValue(),
+          ThrottlingBurstLimit: Match.anyValue(),
+        }),
       ]),
     });
   });

@@ -5,7 +5,15 @@
  * (GSI4: added on create, removed by the update that moves the image out of `creating`).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import type { Image, ImageState, MemberStatus } from '../../core/image';
 import type { ImageRepository, ImageSource, ImageSourcePage, Page, PageRequest } from '../../core/ports';
 import { effectiveState, type ImageFilter } from '../../core/image-filter';
@@ -38,7 +46,10 @@ export const toImageItem = (image: Image): Record<string, unknown> => {
 };
 
 export class DynamoImageRepository implements ImageRepository {
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
 
   async create(image: Image): Promise<void> {
     await this.claimName(image.owner, image.name, image.id, { exclusive: false });
@@ -65,7 +76,11 @@ export class DynamoImageRepository implements ImageRepository {
           Key: keys.imageName(owner, name),
           UpdateExpression: 'ADD holders :ids SET entity = :entity',
           ...(condition && { ConditionExpression: condition }),
-          ExpressionAttributeValues: { ':ids': new Set([imageId]), ':entity': 'ImageName', ...(condition && { ':id': imageId, ':one': 1 }) },
+          ExpressionAttributeValues: {
+            ':ids': new Set([imageId]),
+            ':entity': 'ImageName',
+            ...(condition && { ':id': imageId, ':one': 1 }),
+          },
         }),
       );
     if (!opts.exclusive) {
@@ -87,7 +102,14 @@ export class DynamoImageRepository implements ImageRepository {
 
   async releaseName(owner: string, name: string, imageId: string): Promise<void> {
     const key = keys.imageName(owner, name);
-    await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: key, UpdateExpression: 'DELETE holders :ids', ExpressionAttributeValues: { ':ids': new Set([imageId]) } }));
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: 'DELETE holders :ids',
+        ExpressionAttributeValues: { ':ids': new Set([imageId]) },
+      }),
+    );
     // An emptied record goes too (only if still empty: a claim may have come in between).
     await this.doc
       .send(new DeleteCommand({ TableName: this.tableName, Key: key, ConditionExpression: 'attribute_not_exists(holders)' }))
@@ -107,7 +129,14 @@ export class DynamoImageRepository implements ImageRepository {
       stale.push(id);
     }
     if (stale.length) {
-      await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: keys.imageName(owner, name), UpdateExpression: 'DELETE holders :ids', ExpressionAttributeValues: { ':ids': new Set(stale) } }));
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.imageName(owner, name),
+          UpdateExpression: 'DELETE holders :ids',
+          ExpressionAttributeValues: { ':ids': new Set(stale) },
+        }),
+      );
     }
     return true;
   }
@@ -163,7 +192,11 @@ export class DynamoImageRepository implements ImageRepository {
    * holders are a superset of the owner's images of that name; they are read (BatchGetItem) and
    * checked — O(namesakes), whatever the number of images. More namesakes than `limit`: the index.
    */
-  async listSource(source: ImageSource, account: string, opts: { after?: string; limit: number; filter: ImageFilter }): Promise<ImageSourcePage> {
+  async listSource(
+    source: ImageSource,
+    account: string,
+    opts: { after?: string; limit: number; filter: ImageFilter },
+  ): Promise<ImageSourcePage> {
     const limit = Math.min(Math.max(opts.limit, 1), 1000);
     const nameOwner = source === 'owned' ? account : opts.filter.owner;
     if (opts.filter.name !== undefined && nameOwner !== undefined) {
@@ -171,7 +204,12 @@ export class DynamoImageRepository implements ImageRepository {
       if (byName) return byName;
     }
     const idx = source === 'owned' ? INDEXES.byOwner : source === 'public' ? INDEXES.publicImages : INDEXES.sharedWith;
-    const pk = source === 'owned' ? keys.ownerImages(account) : source === 'public' ? keys.publicImages() : keys.sharedWithStatus(account, opts.filter.memberStatus ?? 'accepted');
+    const pk =
+      source === 'owned'
+        ? keys.ownerImages(account)
+        : source === 'public'
+          ? keys.publicImages()
+          : keys.sharedWithStatus(account, opts.filter.memberStatus ?? 'accepted');
     const names: Record<string, string> = { '#pk': idx.partitionKey };
     const values: Record<string, unknown> = { ':pk': pk };
     let keyCondition = '#pk = :pk';
@@ -196,7 +234,12 @@ export class DynamoImageRepository implements ImageRepository {
     const read = out.ScannedCount ?? rows.length;
     const lastKey = out.LastEvaluatedKey ? String(out.LastEvaluatedKey[idx.sortKey]) : undefined;
     if (source !== 'shared') {
-      return { items: rows.map((item) => ({ image: toImage(item), sortKey: String(item[idx.sortKey]) })), lastKey, exhausted: !out.LastEvaluatedKey, read };
+      return {
+        items: rows.map((item) => ({ image: toImage(item), sortKey: String(item[idx.sortKey]) })),
+        lastKey,
+        exhausted: !out.LastEvaluatedKey,
+        read,
+      };
     }
     const images = await this.batchGet(rows.map((r) => String(r.PK).slice('IMAGE#'.length)));
     const items = rows.flatMap((r) => {
@@ -219,7 +262,9 @@ export class DynamoImageRepository implements ImageRepository {
     name: string,
     opts: { after?: string; limit: number; filter: ImageFilter },
   ): Promise<ImageSourcePage | undefined> {
-    const record = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.imageName(owner, name), ConsistentRead: true }));
+    const record = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.imageName(owner, name), ConsistentRead: true }),
+    );
     const holders = [...((record.Item?.holders as Set<string> | undefined) ?? [])];
     if (holders.length > opts.limit) return undefined;
     let rows = [...(await this.batchGetItems(holders.map((id) => keys.image(id)))).values()].filter(
@@ -311,7 +356,8 @@ export class DynamoImageRepository implements ImageRepository {
 
   private async batchGet(ids: string[]): Promise<Map<string, Image>> {
     const found = new Map<string, Image>();
-    for (const item of (await this.batchGetItems([...new Set(ids)].map((id) => keys.image(id)))).values()) found.set(String(item.id), toImage(item));
+    for (const item of (await this.batchGetItems([...new Set(ids)].map((id) => keys.image(id)))).values())
+      found.set(String(item.id), toImage(item));
     return found;
   }
 

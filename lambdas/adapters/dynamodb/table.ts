@@ -61,7 +61,8 @@ export const keys = {
   creatingImages: () => 'CREATING#IMAGES',
   sharedWith: (account: string) => `SHARED#${account}`,
   /** Accepted shares sit in `SHARED#<account>` (the default listing); pending and rejected ones beside it. */
-  sharedWithStatus: (account: string, status: 'accepted' | 'pending' | 'rejected') => (status === 'accepted' ? `SHARED#${account}` : `SHARED#${account}#${status}`),
+  sharedWithStatus: (account: string, status: 'accepted' | 'pending' | 'rejected') =>
+    status === 'accepted' ? `SHARED#${account}` : `SHARED#${account}#${status}`,
   job: (id: string) => ({ PK: `JOB#${id}`, SK: 'JOB' }),
   ownerJobs: (owner: string) => `OWNER#${owner}#JOBS`,
   machine: (id: string) => ({ PK: `MACHINE#${id}`, SK: 'MACHINE' }),

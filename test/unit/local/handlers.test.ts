@@ -8,7 +8,15 @@ import { OLDEST_CREATING_ENTRY } from '../../../lib/constructs/monitoring';
 import { compileRoutes, matchRoute } from '../../../local/gateway';
 
 describe('local handler map', () => {
-  const entries = [...routes.map((r) => r.entry), ...BUILD_TASKS.map(taskEntry), ...PROVISION_TASKS.map(taskEntry), 'auth/authorizer.ts', EXECUTION_ENDED_ENTRY, JOB_STREAM_ENTRY, OLDEST_CREATING_ENTRY];
+  const entries = [
+    ...routes.map((r) => r.entry),
+    ...BUILD_TASKS.map(taskEntry),
+    ...PROVISION_TASKS.map(taskEntry),
+    'auth/authorizer.ts',
+    EXECUTION_ENDED_ENTRY,
+    JOB_STREAM_ENTRY,
+    OLDEST_CREATING_ENTRY,
+  ];
 
   it.each(entries)('has a handler for %s, and the entry file exists', (entry) => {
     expect(handlers[entry]).toBeDefined();

@@ -19,7 +19,11 @@ let images: DynamoImageRepository;
 
 beforeAll(async () => {
   ddb = await startLocalDynamo();
-  client = new DynamoDBClient({ endpoint: ddb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  client = new DynamoDBClient({
+    endpoint: ddb.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   await ensureTable(client, TABLE);
   images = new DynamoImageRepository(doc, TABLE);
