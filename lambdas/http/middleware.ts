@@ -5,7 +5,6 @@
  * request id, logged with its stack. Handlers hold no try/catch and no status codes.
  */
 import middy from '@middy/core';
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../core/account';
@@ -13,9 +12,11 @@ import { verifyAkskBody } from '../auth/aksk';
 import { authRequestFrom } from '../auth/request';
 import { accountRepository, clock, credentialRepository } from '../wiring';
 import { assertNoControlCharacters } from '../core/text';
+import { correlationIdFrom, withCorrelationId } from '../observability/correlation';
+import { logger, powertools } from '../observability/powertools';
 import { InvalidCredentialsError, MalformedRequestError, NotAuthorizedError, RequestTooLargeError, ServiceError, isServiceError } from '../core/errors';
 
-export const logger = new Logger({ serviceName: 'machine-image-service' });
+export { logger };
 
 export interface HttpRequest {
   operation: string;
@@ -132,6 +133,8 @@ export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => 
   const core = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
     const startedAt = Date.now();
     const requestId = context?.awsRequestId ?? event.requestContext?.requestId ?? randomUUID();
+    const correlationId = correlationIdFrom(event.headers, event.requestContext?.requestId ?? requestId);
+    logger.appendKeys({ correlation_id: correlationId, operation });
     let res: HttpResponse;
     try {
       const params = Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, decodeURIComponent(v ?? '')]));
@@ -144,7 +147,7 @@ export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => 
         throw new NotAuthorizedError(`${caller.login} is not allowed to act as ${owner}`);
       }
       if (caller) assertPathNamesCaller(params, caller);
-      res = await run({
+      const request: HttpRequest = {
         operation,
         requestId,
         caller: caller ?? { accountId: '', login: '', roles: [] },
@@ -154,7 +157,8 @@ export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => 
         body: parseBody(event, options.parseBody),
         event,
         context,
-      });
+      };
+      res = await withCorrelationId(correlationId, () => run(request));
     } catch (err) {
       const ctx: ErrorContext = { requestId, operation, method: event.httpMethod, path: event.path, headers: lowerHeaders(event.headers) };
       if (isServiceError(err)) {
@@ -183,5 +187,5 @@ export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => 
       body,
     };
   };
-  return middy(core);
+  return middy(core).use(powertools());
 }

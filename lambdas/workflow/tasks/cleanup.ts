@@ -11,6 +11,7 @@ import {
 import { config, s3Client } from '../../wiring';
 import { TransientStorageError } from '../errors';
 import { imageFilePrefix, type BuildState, type CleanupResult } from '../state';
+import { observedTask } from '../../observability/powertools';
 
 export async function removeImageObjects(imageId: string): Promise<CleanupResult> {
   const s3 = s3Client();
@@ -47,4 +48,4 @@ export async function removeImageObjects(imageId: string): Promise<CleanupResult
   return { deletedObjects, abortedUploads };
 }
 
-export const handler = async (state: BuildState): Promise<CleanupResult> => removeImageObjects(state.imageId);
+export const handler = observedTask('Cleanup', async (state: BuildState): Promise<CleanupResult> => removeImageObjects(state.imageId));

@@ -1,17 +1,32 @@
-/** Finalize: the image becomes `active` with its file; the job SUCCESS at 100 %. */
+/**
+ * Finalize: the image becomes `active` with its file; the job SUCCESS at 100 %. The build that this
+ * invocation completes (not a retry of one already completed) counts once in the metrics:
+ * ImagesCreated, BuildBytes (the file) and BuildSeconds (job creation → now).
+ */
 import { StateConflictError } from '../../core/errors';
+import { clock, jobRepository } from '../../wiring';
 import { steps } from '../deps';
 import { BuildConflictError } from '../errors';
 import type { BuildState } from '../state';
 import { classifyTableError } from '../table-errors';
+import { countMetric, logger, observedTask } from '../../observability/powertools';
 
-export const handler = async (state: BuildState): Promise<{ ok: true }> => {
+export const handler = observedTask('Finalize', async (state: BuildState): Promise<{ ok: true }> => {
   if (!state.file) throw new Error('Finalize needs $.file from BuildImageFile');
+  let before;
   try {
+    before = await jobRepository().get(state.jobId);
     await steps.complete(state.jobId, state.imageId, state.file);
   } catch (err) {
     if (err instanceof StateConflictError) throw new BuildConflictError(err.message);
     throw classifyTableError(err, 'recording the finished build');
   }
+  if (before && before.status !== 'SUCCESS') {
+    const seconds = Math.max(0, (clock.now().getTime() - Date.parse(before.created_at)) / 1000);
+    countMetric('ImagesCreated');
+    countMetric('BuildBytes', state.file.size);
+    countMetric('BuildSeconds', seconds);
+    logger.info('image built', { bytes: state.file.size, seconds });
+  }
   return { ok: true };
-};
+});
