@@ -82,6 +82,10 @@ export function tracing(): MiddlewareObj {
       ? import('@aws-lambda-powertools/tracer').then(async ({ Tracer }) => {
           const { captureLambdaHandler } = await import('@aws-lambda-powertools/tracer/middleware');
           return captureLambdaHandler(new Tracer({ serviceName: SERVICE_NAME }), { captureResponse: false }) as MiddlewareObj;
+        }).catch((error: unknown) => {
+          // a bundle that leaves the tracer out (to a layer) and runs without it: serve untraced
+          logger.warn('tracing is on but the tracer could not be loaded; continuing without it', { error: error as Error });
+          return undefined;
         })
       : Promise.resolve(undefined));
   return {
