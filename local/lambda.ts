@@ -16,7 +16,16 @@
  * running after its deadline; its late result or error is discarded (never returned, never logged as
  * unhandled), but any write it makes after the deadline still happens. Tests must not rely on a
  * timed-out handler having stopped.
+ *
+ * Invocations run concurrently in this one process, as on Lambda's multi-concurrency runtime
+ * (Lambda Managed Instances): each runs inside the runtime's InvokeStore (@aws/lambda-invoke-store)
+ * with its request id, and AWS_LAMBDA_MAX_CONCURRENCY is set as that runtime sets it (`invokeStore`),
+ * so Powertools keeps each invocation's log keys and Lambda context apart. What a handler writes to
+ * stdout/stderr is what Lambda sends to CloudWatch Logs: it goes to this process's output, and to
+ * every `captureLambdaLogs` listener, line by line, labelled with the function and request id.
  */
+import { InvokeStoreBase } from '@aws/lambda-invoke-store';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import type { AnyHandler } from './handlers';
@@ -77,12 +86,107 @@ function lambdaContext(fn: LocalFunction, requestId: string, deadline: number): 
 
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 
+/** One line a handler wrote, as CloudWatch Logs would receive it. */
+export interface LambdaLogLine {
+  functionName: string;
+  requestId: string;
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+interface LogListener {
+  onLine(line: LambdaLogLine): void;
+  /** Whether the lines still reach this process's output (default true). */
+  passThrough: boolean;
+}
+
+const invocation = new AsyncLocalStorage<{ functionName: string; requestId: string }>();
+const listeners = new Set<LogListener>();
+let streamsPatched = false;
+
+function patchStream(name: 'stdout' | 'stderr'): void {
+  const stream = process[name];
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+    const current = listeners.size > 0 ? invocation.getStore() : undefined;
+    if (!current) return write(chunk, ...rest);
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      for (const l of listeners) l.onLine({ ...current, stream: name, text: line });
+    }
+    if ([...listeners].some((l) => !l.passThrough)) {
+      const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      done?.();
+      return true;
+    }
+    return write(chunk, ...rest);
+  }) as typeof stream.write;
+}
+
+/**
+ * Receives every line the handlers write while invoked here (stdout and stderr, whatever writes
+ * it: Powertools, console, a dependency). Returns the function that stops the capture.
+ */
+export function captureLambdaLogs(onLine: (line: LambdaLogLine) => void, opts: { passThrough?: boolean } = {}): () => void {
+  if (!streamsPatched) {
+    patchStream('stdout');
+    patchStream('stderr');
+    streamsPatched = true;
+  }
+  const listener: LogListener = { onLine, passThrough: opts.passThrough ?? true };
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/**
+ * The runtime's InvokeStore, as the multi-concurrency runtime provides it: one AsyncLocalStorage
+ * context per invocation, published at `globalThis.awslambda.InvokeStore`, and the variable that
+ * runtime sets (Powertools reads both to scope its state per invocation). Set here, not in the
+ * handler environment: the variable must never be set in a process that has no store.
+ */
+class LocalInvokeStore extends InvokeStoreBase {
+  private readonly als = new AsyncLocalStorage<Record<string | symbol, unknown>>();
+  getContext() {
+    return this.als.getStore();
+  }
+  hasContext() {
+    return this.als.getStore() !== undefined;
+  }
+  get<T = unknown>(key: string | symbol): T | undefined {
+    return this.als.getStore()?.[key] as T | undefined;
+  }
+  set<T = unknown>(key: string | symbol, value: T): void {
+    if (this.isProtectedKey(key)) throw new Error(`Cannot modify protected Lambda context field: ${String(key)}`);
+    const store = this.als.getStore();
+    if (!store) throw new Error('No context available');
+    store[key] = value;
+  }
+  run<T>(context: Record<string | symbol, unknown>, fn: () => T): T {
+    return this.als.run(context, fn);
+  }
+}
+
+export function invokeStore(): InvokeStoreBase {
+  const g = globalThis as { awslambda?: { InvokeStore?: InvokeStoreBase } };
+  g.awslambda ??= {};
+  // The SDK's recursion-detection middleware makes a single-invocation store when it finds none
+  // (it runs before any invocation here, in fixtures and admin commands): the runtime's comes first.
+  if (!(g.awslambda.InvokeStore instanceof LocalInvokeStore)) g.awslambda.InvokeStore = new LocalInvokeStore();
+  process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '64';
+  return g.awslambda.InvokeStore;
+}
+
 /** Invokes `fn` with `event` as Lambda would; resolves to the JSON round-tripped result or rejects with a LambdaFunctionError. */
 export async function invokeLocal(fn: LocalFunction, event: unknown, options: InvokeOptions = {}): Promise<unknown> {
   const requestId = options.requestId ?? randomUUID();
   const handler = fn.load();
   const deadline = Date.now() + fn.timeoutMs;
-  const call = (async () => handler(JSON.parse(JSON.stringify(event ?? null)), lambdaContext(fn, requestId, deadline)))();
+  const store = invokeStore();
+  const input = JSON.parse(JSON.stringify(event ?? null));
+  const call = invocation.run({ functionName: fn.name, requestId }, () =>
+    store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId }, async () => handler(input, lambdaContext(fn, requestId, deadline))),
+  );
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

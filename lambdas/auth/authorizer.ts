@@ -12,7 +12,10 @@
  * dependency (DynamoDB) propagates, which API Gateway reports as a 500.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import middy from '@middy/core';
 import type { Principal } from '../core/account';
+import { correlationIdFrom } from '../observability/correlation';
+import { countAuthFailure, logger, powertools } from '../observability/powertools';
 import { accountRepository, clock, credentialRepository } from '../wiring';
 import { authenticateAksk, isAkskAuth } from './aksk';
 import { authenticateBasic, isBasicAuth } from './basic';
@@ -73,8 +76,33 @@ function allowAll(methodArn: string, auth: Authenticated): APIGatewayAuthorizerR
   };
 }
 
-export const handler = async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
-  const auth = await authenticate(authRequestFrom(event), authDeps());
-  if (!auth) throw new UnauthorizedError();
+/** The scheme a request tried (whether or not it proved anything), for the AuthFailures metric. */
+export function attemptedScheme(req: AuthRequest): Scheme | undefined {
+  if (isSignatureAuth(req)) return 'signature';
+  if (isBasicAuth(req)) return 'basic';
+  if (isAkskAuth(req)) return 'aksk';
+  if (isTokenAuth(req)) return 'token';
+  return undefined;
+}
+
+/**
+ * A refusal is logged with the scheme, the reason and the source address — never the credentials —
+ * and counted (AuthFailures by Scheme). Anonymous requests are refused without either: no login failed.
+ */
+const core = async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
+  const req = authRequestFrom(event);
+  logger.appendKeys({ correlation_id: correlationIdFrom(event.headers, event.requestContext?.requestId ?? '-') });
+  const auth = await authenticate(req, authDeps());
+  if (!auth) {
+    const scheme = attemptedScheme(req);
+    if (scheme) {
+      countAuthFailure(scheme);
+      logger.warn('authentication failed', { scheme, reason: 'credentials not accepted', source: req.sourceIp ?? 'unknown', method: req.method, path: req.paths[0] });
+    }
+    throw new UnauthorizedError();
+  }
+  logger.debug('authenticated', { scheme: auth.scheme, account_id: auth.principal.accountId });
   return allowAll(event.methodArn, auth);
 };
+
+export const handler = middy(core).use(powertools());

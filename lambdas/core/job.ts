@@ -33,6 +33,8 @@ export interface Job {
   error_code?: string;
   fail_reason?: string;
   execution_arn?: string;
+  /** The correlation id of the request that started the job (lambdas/observability/correlation.ts). */
+  correlation_id?: string;
   /** Source bytes built so far by the ranges of a chunked build (an atomic counter; see addWork). */
   work_done?: number;
   /** When the job is expected to end (ISO 8601), from its measured rate of progress; absent until measurable. */

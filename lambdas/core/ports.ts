@@ -179,6 +179,8 @@ export interface BuildRequest {
   owner: string;
   source: BuildSource;
   target: BuildTarget;
+  /** The starting request's correlation id, which every task logs (lambdas/observability/correlation.ts). */
+  correlationId?: string;
 }
 
 export interface WorkflowStarter {
@@ -210,6 +212,8 @@ export interface ProvisionRequest {
   file: ImageFile;
   /** The disk to write in the disks store. */
   disk: { id: string; key: string };
+  /** The starting request's correlation id, which every task logs (lambdas/observability/correlation.ts). */
+  correlationId?: string;
 }
 
 export interface ProvisionStarter {

@@ -14,11 +14,12 @@ import type { AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamo
 import { jobStateChange } from '../core/job-events';
 import type { Job } from '../core/job';
 import { jobEventPublisher } from '../wiring';
+import { observedTask } from '../observability/powertools';
 
 const toJob = (image: Record<string, AttributeValue> | undefined): Job | undefined =>
   image ? (unmarshall(image as Record<string, SdkAttributeValue>) as unknown as Job) : undefined;
 
-export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+export const handler = observedTask('PublishJobEvents', async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   const publisher = jobEventPublisher();
   for (const record of event.Records ?? []) {
     const after = toJob(record.dynamodb?.NewImage);
@@ -42,4 +43,4 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
     }
   }
   return { batchItemFailures: [] };
-};
+});

@@ -5,7 +5,9 @@
  * request id, logged with its stack. Handlers hold no try/catch and no status codes.
  */
 import middy from '@middy/core';
-import { Logger } from '@aws-lambda-powertools/logger';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../core/account';
@@ -13,9 +15,11 @@ import { verifyAkskBody } from '../auth/aksk';
 import { authRequestFrom } from '../auth/request';
 import { accountRepository, clock, credentialRepository } from '../wiring';
 import { assertNoControlCharacters } from '../core/text';
+import { correlationIdFrom, withCorrelationId } from '../observability/correlation';
+import { logger, powertools } from '../observability/powertools';
 import { InvalidCredentialsError, MalformedRequestError, NotAuthorizedError, RequestTooLargeError, type ServiceError, isServiceError } from '../core/errors';
 
-export const logger = new Logger({ serviceName: 'machine-image-service' });
+export { logger };
 
 export interface HttpRequest {
   operation: string;
@@ -98,24 +102,6 @@ function lowerHeaders(h: Record<string, string | undefined> | null): Record<stri
   return out;
 }
 
-function parseBody(event: APIGatewayProxyEvent, parser?: BodyParser): unknown {
-  if (event.body === null || event.body === undefined || event.body === '') return undefined;
-  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (Buffer.byteLength(raw) > MAX_BODY_BYTES) throw new RequestTooLargeError(`request body exceeds ${MAX_BODY_BYTES} bytes`);
-  let body: unknown;
-  if (parser) {
-    body = parser(raw, lowerHeaders(event.headers));
-  } else {
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      throw new MalformedRequestError('request body is not valid JSON');
-    }
-  }
-  assertNoControlCharacters(body); // every stored string is shown to others (core/text.ts)
-  return body;
-}
-
 export interface HandlerOptions {
   operation: string;
   renderer: DialectRenderer;
@@ -127,61 +113,185 @@ export interface HandlerOptions {
 
 export type BodyParser = (raw: string, headers: Record<string, string>) => unknown;
 
-export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => Promise<HttpResponse>) {
+/** What the middlewares below work out once per request, keyed by its event. */
+interface RequestState {
+  requestId: string;
+  correlationId: string;
+  startedAt: number;
+  caller?: Principal;
+  params: Record<string, string>;
+}
+
+type Middleware = middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult | HttpResponse, Error, Context>;
+type Request = middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult | HttpResponse, Error, Context>;
+
+/**
+ * Security headers on every answer, errors included (@middy/http-security-headers): an API answers
+ * JSON/XML to programs, so the browser-facing ones are kept and nothing is allowed to frame, sniff or
+ * embed it. No CORS: no browser client calls this API from another origin.
+ */
+const SECURITY_HEADERS = {
+  contentSecurityPolicy: { 'default-src': "'none'", 'frame-ancestors': "'none'" },
+  crossOriginEmbedderPolicy: false,
+  reportTo: false,
+  reportingEndpoints: false,
+  permissionsPolicy: false,
+} as const;
+
+/**
+ * The dialect's answers (ours: no middleware renders Triton, IMS and UForge error shapes —
+ * @middy/http-error-handler writes its own plain shape). Its `after` turns the handler's HttpResponse
+ * into API Gateway's result (the dialect's serializer and headers); its `onError` renders a
+ * ServiceError (all below 500) in the dialect's shape, and anything else as a bare 500 with the
+ * request id, logged with its stack — whichever middleware or the handler threw it.
+ */
+function dialectResponses(options: HandlerOptions, states: WeakMap<object, RequestState>): Middleware {
   const { operation, renderer } = options;
-  const core = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
-    const startedAt = Date.now();
-    const requestId = context?.awsRequestId ?? event.requestContext?.requestId ?? randomUUID();
-    let res: HttpResponse;
-    try {
-      const params = Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, decodeURIComponent(v ?? '')]));
-      const caller = principalFrom(event);
-      if (!caller && !options.anonymous) throw new NotAuthorizedError('you are not authorized to do this');
-      // The signature first: nothing about the caller (its login in a 403) may answer an unverified request.
-      if (caller && !(await bodyMatchesSignature(event))) throw new InvalidCredentialsError('the request signature does not match its body');
-      const owner = renderer.pathOwner ? params[renderer.pathOwner] : undefined;
-      if (caller && owner !== undefined && owner !== 'my' && owner.toLowerCase() !== caller.login.toLowerCase()) {
-        throw new NotAuthorizedError(`${caller.login} is not allowed to act as ${owner}`);
-      }
-      if (caller) assertPathNamesCaller(params, caller);
-      res = await run({
-        operation,
-        requestId,
-        caller: caller ?? { accountId: '', login: '', roles: [] },
-        params,
-        query: Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string>,
-        headers: lowerHeaders(event.headers),
-        body: parseBody(event, options.parseBody),
-        event,
-        context,
-      });
-    } catch (err) {
-      const ctx: ErrorContext = { requestId, operation, method: event.httpMethod, path: event.path, headers: lowerHeaders(event.headers) };
-      if (isServiceError(err)) {
-        logger.info('request refused', { operation, requestId, code: err.code, message: err.message });
-        res = renderer.renderError(err, ctx);
-      } else {
-        logger.error('request failed', { operation, requestId, error: err as Error });
-        res = renderer.renderError(undefined, ctx);
-      }
-    }
+  const finish = (request: Request, res: HttpResponse): APIGatewayProxyResult => {
+    const { event } = request;
+    const state = states.get(event) ?? begin(request);
+    const headers = lowerHeaders(event.headers);
     const serialized =
       res.body === undefined
         ? undefined
         : renderer.serialize
-          ? renderer.serialize(res.body, { headers: lowerHeaders(event.headers) })
+          ? renderer.serialize(res.body, { headers })
           : { text: JSON.stringify(res.body), contentType: 'application/json' };
     const body = serialized?.text ?? '';
-    logger.info('request', { operation, requestId, status: res.status, ms: Date.now() - startedAt });
+    logger.info('request', { operation, requestId: state.requestId, status: res.status, ms: Date.now() - state.startedAt });
     return {
       statusCode: res.status,
       headers: {
-        ...renderer.headers({ requestId, startedAt }),
+        ...renderer.headers({ requestId: state.requestId, startedAt: state.startedAt }),
         ...(serialized ? { 'content-type': serialized.contentType, 'content-length': String(Buffer.byteLength(body)) } : {}),
         ...res.headers,
       },
       body,
     };
   };
-  return middy(core);
+  const begin = (request: Request): RequestState => {
+    const { event, context } = request;
+    const requestId = context?.awsRequestId ?? event.requestContext?.requestId ?? randomUUID();
+    const state: RequestState = {
+      requestId,
+      correlationId: correlationIdFrom(event.headers, event.requestContext?.requestId ?? requestId),
+      startedAt: Date.now(),
+      params: {},
+    };
+    states.set(event, state);
+    logger.appendKeys({ correlation_id: state.correlationId, operation });
+    return state;
+  };
+  return {
+    before: (request) => {
+      begin(request);
+    },
+    after: (request) => {
+      request.response = finish(request, request.response as HttpResponse);
+    },
+    onError: (request) => {
+      const { event, error: err } = request;
+      const state = states.get(event) ?? begin(request);
+      const ctx: ErrorContext = { requestId: state.requestId, operation, method: event.httpMethod, path: event.path, headers: lowerHeaders(event.headers) };
+      let res: HttpResponse;
+      if (isServiceError(err)) {
+        logger.info('request refused', { operation, requestId: state.requestId, code: err.code, message: err.message });
+        res = renderer.renderError(err, ctx);
+      } else {
+        logger.error('request failed', { operation, requestId: state.requestId, error: err as Error });
+        res = renderer.renderError(undefined, ctx);
+      }
+      request.response = finish(request, res);
+    },
+  };
+}
+
+/**
+ * Who calls, checked before the body is read (ours: it needs the authorizer's context and the raw
+ * body): a caller unless the route is anonymous; the AK/SK signature against the raw body first —
+ * nothing about the caller (its login in a 403) may answer an unverified request; then the path
+ * parameters that name the caller.
+ */
+function callerChecks(options: HandlerOptions, states: WeakMap<object, RequestState>): Middleware {
+  const { renderer } = options;
+  return {
+    before: async ({ event }) => {
+      const state = states.get(event)!;
+      state.params = Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, decodeURIComponent(v ?? '')]));
+      const caller = principalFrom(event);
+      if (!caller && !options.anonymous) throw new NotAuthorizedError('you are not authorized to do this');
+      if (caller && !(await bodyMatchesSignature(event))) throw new InvalidCredentialsError('the request signature does not match its body');
+      const owner = renderer.pathOwner ? state.params[renderer.pathOwner] : undefined;
+      if (caller && owner !== undefined && owner !== 'my' && owner.toLowerCase() !== caller.login.toLowerCase()) {
+        throw new NotAuthorizedError(`${caller.login} is not allowed to act as ${owner}`);
+      }
+      if (caller) assertPathNamesCaller(state.params, caller);
+      state.caller = caller;
+    },
+  };
+}
+
+/**
+ * The body: at most MAX_BODY_BYTES (ours: the limit is the service's, in the dialect's error), then
+ * JSON through @middy/http-json-body-parser (whatever the content type says, as before: clients send
+ * JSON with and without it; it also refuses `__proto__` keys) or the dialect's own parser (UForge
+ * XML). Every string is then checked for control characters (core/text.ts: stored strings are shown
+ * to others). No body stays `undefined`.
+ */
+function bodyParsing(options: HandlerOptions): Middleware {
+  const json = httpJsonBodyParser({ disableContentTypeCheck: true });
+  return {
+    before: async (request) => {
+      const { event } = request;
+      if (event.body === null || event.body === undefined || event.body === '') {
+        event.body = undefined as unknown as string;
+        return;
+      }
+      const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+      if (Buffer.byteLength(raw) > MAX_BODY_BYTES) throw new RequestTooLargeError(`request body exceeds ${MAX_BODY_BYTES} bytes`);
+      if (options.parseBody) {
+        event.body = options.parseBody(raw, lowerHeaders(event.headers)) as string;
+      } else {
+        try {
+          await json.before!(request as never);
+        } catch {
+          throw new MalformedRequestError('request body is not valid JSON');
+        }
+      }
+      assertNoControlCharacters(event.body);
+    },
+  };
+}
+
+/**
+ * The one middy stack every route handler shares, outermost first: Powertools (Lambda context and
+ * correlation id on the logger, trace, metrics), header normalising (@middy/http-header-normalizer:
+ * lowercased names), security headers, the dialect's answers and errors, the caller checks, the
+ * body. The handler itself only runs the operation.
+ */
+export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => Promise<HttpResponse>) {
+  const { operation } = options;
+  const states = new WeakMap<object, RequestState>();
+  const core = async (event: APIGatewayProxyEvent, context: Context): Promise<HttpResponse> => {
+    const state = states.get(event)!;
+    const request: HttpRequest = {
+      operation,
+      requestId: state.requestId,
+      caller: state.caller ?? { accountId: '', login: '', roles: [] },
+      params: state.params,
+      query: Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string>,
+      headers: lowerHeaders(event.headers),
+      body: event.body as unknown,
+      event,
+      context,
+    };
+    return withCorrelationId(state.correlationId, () => run(request));
+  };
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult | HttpResponse, Error, Context>(core)
+    .use(powertools() as Middleware[])
+    .use(httpHeaderNormalizer() as Middleware)
+    .use(httpSecurityHeaders(SECURITY_HEADERS) as Middleware)
+    .use(dialectResponses(options, states))
+    .use(callerChecks(options, states))
+    .use(bodyParsing(options)) as unknown as (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 }

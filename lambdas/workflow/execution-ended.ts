@@ -24,6 +24,7 @@ import { failProvisioning } from '../core/use-cases/provision-steps';
 import { machineRepository } from '../wiring';
 import { removeProvisionedDisk } from './tasks/remove-disk';
 import { exportOf, exportSteps, removeExportedObject } from './copy';
+import { correlationIdOfInput, countMetric, logger, observedTask } from '../observability/powertools';
 
 export const ENDED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 type EndedStatus = (typeof ENDED_STATUSES)[number];
@@ -77,7 +78,26 @@ async function endFailedProvisioning(machineId: string, diskKey: string, detail:
   return 'ended';
 }
 
-export const handler = async (event: ExecutionStatusEvent): Promise<{ executionArn: string; outcome: 'ended' | 'finished' | 'ignored' }> => {
+/** The correlation id the ended execution's input carries (lambdas/observability/correlation.ts). */
+function correlationIdOf(event: ExecutionStatusEvent): string | undefined {
+  try {
+    return correlationIdOfInput(JSON.parse(event.detail?.input ?? 'null'));
+  } catch {
+    return undefined;
+  }
+}
+
+export const handler = observedTask(
+  'ExecutionEnded',
+  async (event: ExecutionStatusEvent): Promise<{ executionArn: string; outcome: 'ended' | 'finished' | 'ignored' }> => {
+    const result = await endExecution(event);
+    logger.info('execution ended', { execution_arn: result.executionArn, status: event.detail.status, outcome: result.outcome });
+    return result;
+  },
+  { correlationId: correlationIdOf, keys: (event) => ({ execution_arn: event.detail?.executionArn }) },
+);
+
+async function endExecution(event: ExecutionStatusEvent): Promise<{ executionArn: string; outcome: 'ended' | 'finished' | 'ignored' }> {
   const { detail } = event;
   if (!ENDED_STATUSES.includes(detail.status as EndedStatus)) return { executionArn: detail.executionArn, outcome: 'ignored' };
   const provision = provisionOf(detail.input);
@@ -93,5 +113,7 @@ export const handler = async (event: ExecutionStatusEvent): Promise<{ executionA
   const build = buildOf(detail.input);
   if (!build) return { executionArn: detail.executionArn, outcome: 'ignored' };
   const end = endFailedBuild({ images: imageRepository(), jobs: jobRepository(), clock, removeImageFiles: removeImageObjects });
-  return { executionArn: detail.executionArn, outcome: await end(build.jobId, build.imageId, failureOf(detail)) };
-};
+  const outcome = await end(build.jobId, build.imageId, failureOf(detail));
+  if (outcome === 'ended') countMetric('ImagesFailed');
+  return { executionArn: detail.executionArn, outcome };
+}

@@ -16,6 +16,7 @@ import type { Machine, MachineState } from '../machine';
 import { findPackage } from '../package';
 import type { Clock, DiskProvisioner, IdGenerator, ImageRepository, MachineRepository, ProvisionStarter, QuotaGate } from '../ports';
 import { getMachine } from './machines';
+import { currentCorrelationId } from '../../observability/correlation';
 
 export interface ListMachinesQuery {
   name?: string;
@@ -82,7 +83,7 @@ export const createMachine =
     await deps.quotas?.admitMachine(caller.accountId, id);
     await deps.machines.create(machine);
     try {
-      await deps.workflow.startProvision({ machineId: id, owner: caller.accountId, imageId: image.id, file, disk: { id: diskId, key: machineDiskKey(id, diskId) } });
+      await deps.workflow.startProvision({ machineId: id, owner: caller.accountId, imageId: image.id, file, disk: { id: diskId, key: machineDiskKey(id, diskId) }, ...(currentCorrelationId() ? { correlationId: currentCorrelationId() } : {}) });
       return machine;
     } catch (err) {
       // Nothing was written to the disks store yet: failing the machine is the whole clean-up.

@@ -8,6 +8,7 @@
 import { ServiceError, ServiceUnavailableError } from '../errors';
 import type { Image } from '../image';
 import type { Job, JobType } from '../job';
+import { currentCorrelationId } from '../../observability/correlation';
 import type { BuildSource, BuildTarget, Clock, IdGenerator, ImageRepository, JobRepository, QuotaGate, WorkflowStarter } from '../ports';
 
 export interface StartBuildDeps {
@@ -40,6 +41,7 @@ export const startImageBuild =
   async (req: StartBuildRequest, preset: { imageId?: string; jobId?: string } = {}): Promise<{ image: Image; job: Job }> => {
     const now = deps.clock.now().toISOString();
     const jobId = preset.jobId ?? deps.ids.uuid();
+    const correlationId = currentCorrelationId();
     const image: Image = {
       acl: [],
       public: false,
@@ -61,6 +63,7 @@ export const startImageBuild =
       progress: 0,
       entities: { ...req.entities, image_id: image.id, image_name: image.name },
       created_at: now,
+      ...(correlationId && { correlation_id: correlationId }),
       rev: 1,
     };
 
@@ -68,7 +71,14 @@ export const startImageBuild =
     await deps.images.create(image);
     try {
       await deps.jobs.create(job);
-      const { executionArn } = await deps.workflow.startBuild({ jobId: job.id, imageId: image.id, owner: req.owner, source: req.source, target: req.target });
+      const { executionArn } = await deps.workflow.startBuild({
+        jobId: job.id,
+        imageId: image.id,
+        owner: req.owner,
+        source: req.source,
+        target: req.target,
+        ...(correlationId && { correlationId }),
+      });
       const started = await deps.jobs.update(job.id, { statuses: ['INIT', 'RUNNING', 'SUCCESS', 'FAIL'] }, { execution_arn: executionArn });
       return { image, job: started };
     } catch (err) {

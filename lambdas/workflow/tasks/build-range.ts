@@ -20,6 +20,7 @@ import { reportRangeBytes } from '../chunked-progress';
 import { SourceUnavailableError, TransientStorageError } from '../errors';
 import { classifyS3Error } from '../s3-errors';
 import { sourceBucket } from '../source-bucket';
+import { observedTask } from '../../observability/powertools';
 
 /** Collects a range's output into one buffer sized for it up front (grown only if gzip expands the data). */
 function bufferSink(expected: number): PipelineSink & { bytes(): Buffer } {
@@ -46,7 +47,7 @@ function bufferSink(expected: number): PipelineSink & { bytes(): Buffer } {
 const isPreconditionFailed = (err: unknown): boolean =>
   (err as { name?: string })?.name === 'PreconditionFailed' || (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412;
 
-export const handler = async (task: RangeTask): Promise<RangeResult> => {
+export const handler = observedTask('BuildRange', async (task: RangeTask): Promise<RangeResult> => {
   const s3 = s3Client();
   const Bucket = config.imagesBucket();
   const { key: Key, uploadId: UploadId, rangeBytes, ranges } = task.upload;
@@ -89,4 +90,4 @@ export const handler = async (task: RangeTask): Promise<RangeResult> => {
     .catch(storage(`UploadPart ${PartNumber}`));
   await reportRangeBytes(task, end - start);
   return { index: task.index, bytes: body.length, skipped: false };
-};
+});

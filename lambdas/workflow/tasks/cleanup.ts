@@ -13,6 +13,7 @@ import { config, s3Client } from '../../wiring';
 import { isExportState, removeExportedObject, type CopyState } from '../copy';
 import { TransientStorageError } from '../errors';
 import { imageFilePrefix, type BuildState, type CleanupResult } from '../state';
+import { observedTask } from '../../observability/powertools';
 
 export async function removeImageObjects(imageId: string): Promise<CleanupResult> {
   const s3 = s3Client();
@@ -49,5 +50,8 @@ export async function removeImageObjects(imageId: string): Promise<CleanupResult
   return { deletedObjects, abortedUploads };
 }
 
-export const handler = async (state: BuildState | CopyState): Promise<CleanupResult> =>
-  isExportState(state) ? removeExportedObject(state.copy.toKey) : removeImageObjects((state as BuildState).imageId);
+export const handler = observedTask(
+  'Cleanup',
+  async (state: BuildState | CopyState): Promise<CleanupResult> =>
+    isExportState(state) ? removeExportedObject(state.copy.toKey) : removeImageObjects((state as BuildState).imageId),
+);

@@ -7,10 +7,11 @@
 import { diskProvisioner, machineRepository } from '../../wiring';
 import { BuildConflictError } from '../errors';
 import type { ProvisionState } from '../provision-state';
+import { observedTask } from '../../observability/powertools';
 
-export const handler = async (state: ProvisionState): Promise<{ size: number }> => {
+export const handler = observedTask('ExpandImage', async (state: ProvisionState): Promise<{ size: number }> => {
   const machine = await machineRepository().get(state.machineId);
   if (machine?.state !== 'provisioning') throw new BuildConflictError(`machine ${state.machineId} is ${machine?.state ?? 'gone'}; nothing to provision`);
   const size = await diskProvisioner().expandImage(state.file, state.disk.key);
   return { size };
-};
+});

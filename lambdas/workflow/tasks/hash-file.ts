@@ -19,6 +19,7 @@ import { steps } from '../deps';
 import { StateConflictError } from '../../core/errors';
 import { BuildConflictError, TransientStorageError } from '../errors';
 import { imageFileKey, type BuildState } from '../state';
+import { observedTask } from '../../observability/powertools';
 
 const TIME_MARGIN_MS = 60_000;
 /** Job progress: 80 % when hashing starts, 99 % when it ends (Finalize makes it 100). */
@@ -26,7 +27,7 @@ const progressOf = (offset: number, size: number) => 80 + (size > 0 ? (19 * offs
 
 type HashState = BuildState & { chunking: ChunkingState; assembled: AssembledFile; hash?: HashCheckpoint };
 
-export const handler = async (state: HashState, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<HashCheckpoint> => {
+export const handler = observedTask('HashFile', async (state: HashState, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<HashCheckpoint> => {
   const { size, etag } = state.assembled;
   const previous = state.hash;
   let offset = previous?.offset ?? 0;
@@ -87,4 +88,4 @@ export const handler = async (state: HashState, context?: Pick<Context, 'getRema
       key,
     },
   };
-};
+});

@@ -10,6 +10,9 @@ import { steps } from '../deps';
 import { exportSteps, isExportState, type CopyState } from '../copy';
 import { classifyDynamoError } from '../dynamo-errors';
 import type { BuildState, CaughtError } from '../state';
+import { countMetric, logger, observedTask } from '../../observability/powertools';
+import { isTerminal } from '../../core/job';
+import { jobRepository } from '../../wiring';
 
 /** Step Functions' Cause is Lambda's JSON error document, or plain text from other sources. */
 export function describeFailure(error: CaughtError | undefined): { code: string; message: string } {
@@ -25,7 +28,7 @@ export function describeFailure(error: CaughtError | undefined): { code: string;
   return { code, message: message || error.Error || 'the build failed' };
 }
 
-export const handler = async (state: (BuildState & { cleanupError?: CaughtError }) | CopyState): Promise<{ ok: true }> => {
+export const handler = observedTask('MarkFailed', async (state: (BuildState & { cleanupError?: CaughtError }) | CopyState): Promise<{ ok: true }> => {
   const failure = describeFailure(state.error);
   if (state.cleanupError) failure.message += ' (removing its partial files also failed; see the execution history)';
   if (isExportState(state)) {
@@ -38,9 +41,13 @@ export const handler = async (state: (BuildState & { cleanupError?: CaughtError 
   }
   const { imageId } = state as BuildState;
   try {
+    const before = await jobRepository().get(state.jobId);
     await steps.fail(state.jobId, imageId, failure);
+    // counted by the invocation that failed it, not by a retry (nor for a cancelled job)
+    if (before && !isTerminal(before.status)) countMetric('ImagesFailed');
   } catch (err) {
     throw classifyDynamoError(err, `marking image ${imageId} failed`);
   }
+  logger.info('build failed', { error_code: failure.code, reason: failure.message });
   return { ok: true };
-};
+});

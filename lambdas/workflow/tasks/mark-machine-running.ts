@@ -3,8 +3,9 @@ import { StateConflictError } from '../../core/errors';
 import { provisionSteps } from '../provision-deps';
 import { BuildConflictError } from '../errors';
 import type { ProvisionState } from '../provision-state';
+import { observedTask } from '../../observability/powertools';
 
-export const handler = async (state: ProvisionState): Promise<{ ok: true }> => {
+export const handler = observedTask('MarkMachineRunning', async (state: ProvisionState): Promise<{ ok: true }> => {
   if (!state.expanded) throw new Error('MarkMachineRunning needs $.expanded from ExpandImage');
   try {
     await provisionSteps.complete(state.machineId, { id: state.disk.id, boot: true, size: state.expanded.size, key: state.disk.key });
@@ -13,4 +14,4 @@ export const handler = async (state: ProvisionState): Promise<{ ok: true }> => {
     throw err;
   }
   return { ok: true };
-};
+});

@@ -15,6 +15,7 @@ import { classifyS3Error } from '../s3-errors';
 import { sourceBucket } from '../source-bucket';
 import type { BuildState, PreparedSource } from '../state';
 import { classifyTableError } from '../table-errors';
+import { observedTask } from '../../observability/powertools';
 
 const GiB = 1024 ** 3;
 
@@ -27,7 +28,7 @@ async function readRange(bucket: string, key: string, range: string, etag: strin
   return Buffer.from(await out.Body!.transformToByteArray());
 }
 
-export const handler = async (state: BuildState): Promise<PreparedSource> => {
+export const handler = observedTask('PrepareSource', async (state: BuildState): Promise<PreparedSource> => {
   try {
     await steps.begin(state.jobId, state.imageId, 'PrepareSource');
   } catch (err) {
@@ -60,4 +61,4 @@ export const handler = async (state: BuildState): Promise<PreparedSource> => {
     throw new MinDiskTooSmallError(`${source.label} is a ${detected.format} disk of ${need} GiB, larger than min_disk ${target.minDiskGiB} GiB`);
   }
   return { ...prepared, format: detected.format, virtualSize: detected.virtualSize };
-};
+});

@@ -5,6 +5,7 @@
 import { diskProvisioner } from '../../wiring';
 import { TransientStorageError } from '../errors';
 import type { ProvisionState } from '../provision-state';
+import { observedTask } from '../../observability/powertools';
 
 export async function removeProvisionedDisk(key: string): Promise<{ removed: string }> {
   try {
@@ -15,4 +16,4 @@ export async function removeProvisionedDisk(key: string): Promise<{ removed: str
   return { removed: key };
 }
 
-export const handler = async (state: ProvisionState): Promise<{ removed: string }> => removeProvisionedDisk(state.disk.key);
+export const handler = observedTask('RemoveDisk', async (state: ProvisionState): Promise<{ removed: string }> => removeProvisionedDisk(state.disk.key));

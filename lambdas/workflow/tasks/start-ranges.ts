@@ -11,8 +11,9 @@ import { ChunkingError, MAX_SOURCE_BYTES, planRanges, type ChunkedUpload, type C
 import { steps } from '../deps';
 import { TransientStorageError } from '../errors';
 import { imageFileKey, type BuildState } from '../state';
+import { observedTask } from '../../observability/powertools';
 
-export const handler = async (state: BuildState & { chunking: ChunkingState }): Promise<ChunkedUpload> => {
+export const handler = observedTask('StartRanges', async (state: BuildState & { chunking: ChunkingState }): Promise<ChunkedUpload> => {
   const size = state.prepared?.size ?? state.source.size;
   // ranges write raw bytes only so far (docs/decisions/disk-formats.md: the range contract for formats)
   if (state.target.output && state.target.output.format !== 'raw') throw new ChunkingError(`${state.source.label} is ${size} bytes; writing ${state.target.output.format} is limited to disks below the chunking threshold for now`);
@@ -35,4 +36,4 @@ export const handler = async (state: BuildState & { chunking: ChunkingState }): 
   } catch (err) {
     throw new TransientStorageError(`opening the upload of ${Key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-};
+});
