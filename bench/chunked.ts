@@ -37,7 +37,13 @@ interface BuildRun {
   machine: { id: string; disks: { key: string; size: number }[] };
 }
 
-async function buildOnStack(chunking: Partial<ChunkingSettings>, diskFile: string, dir: string, log: (s: string) => void, label: string): Promise<BuildRun & { close: () => Promise<void> }> {
+async function buildOnStack(
+  chunking: Partial<ChunkingSettings>,
+  diskFile: string,
+  dir: string,
+  log: (s: string) => void,
+  label: string,
+): Promise<BuildRun & { close: () => Promise<void> }> {
   const stack = await startLocalStack({ port: 0, dataDir: path.join(dir, `data-${label}`), chunking });
   const login = `bench${label}${Date.now().toString(36)}`;
   await adminOps.createAccount(login);
@@ -74,8 +80,18 @@ function runChild(pathName: 'single' | 'chunked', diskFile: string, sizeMiB: num
   try {
     const res = spawnSync(
       process.execPath,
-      ['--openssl-legacy-provider', path.join(ROOT, 'scripts', 'run-ts.mjs'), path.join(ROOT, 'bench', 'main.ts'), '--child=chunked', `--out=${out}`],
-      { stdio: ['ignore', 'inherit', 'inherit'], cwd: ROOT, env: { ...process.env, BENCH_CHUNKED_PATH: pathName, BENCH_CHUNKED_DISK: diskFile, BENCH_CHUNKED_MIB: String(sizeMiB) } },
+      [
+        '--openssl-legacy-provider',
+        path.join(ROOT, 'scripts', 'run-ts.mjs'),
+        path.join(ROOT, 'bench', 'main.ts'),
+        '--child=chunked',
+        `--out=${out}`,
+      ],
+      {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        cwd: ROOT,
+        env: { ...process.env, BENCH_CHUNKED_PATH: pathName, BENCH_CHUNKED_DISK: diskFile, BENCH_CHUNKED_MIB: String(sizeMiB) },
+      },
     );
     if (res.status !== 0) throw new Error(`chunked bench, ${pathName} path, failed (exit ${res.status})`);
     return JSON.parse(readFileSync(out, 'utf8')) as BenchRow[];
@@ -112,7 +128,13 @@ async function runPath(which: 'single' | 'chunked', diskFile: string, sizeMiB: n
       await single.close();
       return [{ bench: 'chunked', case: 'single', figure: round(single.seconds, 1), unit: 's' }];
     }
-    const chunked = await buildOnStack({ thresholdBytes: Math.min(sizeMiB * MiB, DEFAULT_CHUNKING.thresholdBytes), rangeBytes, maxConcurrency: 2 }, diskFile, dir, log, 'chunked');
+    const chunked = await buildOnStack(
+      { thresholdBytes: Math.min(sizeMiB * MiB, DEFAULT_CHUNKING.thresholdBytes), rangeBytes, maxConcurrency: 2 },
+      diskFile,
+      dir,
+      log,
+      'chunked',
+    );
     try {
       const ranges = Math.ceil((sizeMiB * MiB) / rangeBytes);
 
@@ -123,7 +145,17 @@ async function runPath(which: 'single' | 'chunked', diskFile: string, sizeMiB: n
       const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
       const jobId = randomUUID();
       const now = new Date().toISOString();
-      await jobRepository().create({ id: jobId, owner: 'bench', type: 'CreateImageFromMachine', status: 'RUNNING', progress: 0, entities: { image_id: chunked.imageId }, created_at: now, begin_time: now, rev: 1 });
+      await jobRepository().create({
+        id: jobId,
+        owner: 'bench',
+        type: 'CreateImageFromMachine',
+        status: 'RUNNING',
+        progress: 0,
+        entities: { image_id: chunked.imageId },
+        created_at: now,
+        begin_time: now,
+        rev: 1,
+      });
       const task: RangeTask = {
         imageId: chunked.imageId,
         jobId,
@@ -157,14 +189,19 @@ async function runPath(which: 'single' | 'chunked', diskFile: string, sizeMiB: n
           source: task.source as never,
           target: { compression: 'gzip', format: 'raw' } as never,
           chunking: { rangeBytes, hashBytesPerInvocation: 2 ** 50 },
-          assembled: { size: chunked.file.size, etag: (await s3.send(new GetObjectCommand({ Bucket, Key: fileKey, Range: 'bytes=0-0' }))).ETag!, parts: ranges },
+          assembled: {
+            size: chunked.file.size,
+            etag: (await s3.send(new GetObjectCommand({ Bucket, Key: fileKey, Range: 'bytes=0-0' }))).ETag!,
+            parts: ranges,
+          },
         },
       )) as Awaited<ReturnType<typeof hashFile>>;
       const hashS = (performance.now() - t1) / 1000;
       if (hashed.file?.sha256 !== chunked.file.sha256) throw new Error('the hash pass disagrees with the stored sha256');
       const t2 = performance.now();
       const ref = createHash('sha256');
-      for await (const chunk of (await s3.send(new GetObjectCommand({ Bucket, Key: fileKey }))).Body as Readable) ref.update(chunk as Buffer);
+      for await (const chunk of (await s3.send(new GetObjectCommand({ Bucket, Key: fileKey }))).Body as Readable)
+        ref.update(chunk as Buffer);
       ref.digest();
       const nodeS = (performance.now() - t2) / 1000;
       const fileMiB = chunked.file.size / MiB;

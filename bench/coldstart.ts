@@ -23,7 +23,15 @@ const median = (xs: number[]) => {
 /** Milliseconds to import `file` in a fresh process (measured inside it, after Node itself started). */
 function importMs(probe: string, file: string | null): number {
   const out = execFileSync(process.execPath, [probe, file ?? ''], {
-    env: { ...process.env, AWS_REGION: 'us-east-1', TABLE_NAME: 't', IMAGES_BUCKET: 'i', DISKS_BUCKET: 'd', STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:0:stateMachine:x', POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    env: {
+      ...process.env,
+      AWS_REGION: 'us-east-1',
+      TABLE_NAME: 't',
+      IMAGES_BUCKET: 'i',
+      DISKS_BUCKET: 'd',
+      STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:0:stateMachine:x',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    },
     encoding: 'utf8',
   });
   return Number(out.trim());

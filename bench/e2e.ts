@@ -64,7 +64,14 @@ export async function run(opts: { quick?: boolean; sizeMiB?: number; log?: (s: s
     const pipelineS = (performance.now() - t1) / 1000;
     log(`[e2e] pipeline alone: ${pipelineS.toFixed(2)} s`);
     return [
-      { bench: 'e2e', case: `create → active, ${sizeMiB} MiB gzip`, figure: Math.round(e2eS * 100) / 100, unit: 's', reference: 'pipeline alone, S3 → S3', referenceFigure: Math.round(pipelineS * 100) / 100 },
+      {
+        bench: 'e2e',
+        case: `create → active, ${sizeMiB} MiB gzip`,
+        figure: Math.round(e2eS * 100) / 100,
+        unit: 's',
+        reference: 'pipeline alone, S3 → S3',
+        referenceFigure: Math.round(pipelineS * 100) / 100,
+      },
       { bench: 'e2e', case: 'POST /images answer', figure: Math.round(createdMs), unit: 'ms' },
     ];
   } finally {

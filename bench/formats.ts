@@ -33,10 +33,30 @@ const MiB = 1024 * 1024;
 const CASES: { label: string; spec: OutputSpec; qemu: string[]; fmt: string }[] = [
   { label: 'qcow2', spec: { format: 'qcow2' }, qemu: ['-O', 'qcow2'], fmt: 'qcow2' },
   { label: 'qcow2 compressed', spec: { format: 'qcow2', compressed: true }, qemu: ['-c', '-O', 'qcow2'], fmt: 'qcow2' },
-  { label: 'vmdk streamOptimized', spec: { format: 'vmdk', subformat: 'streamOptimized' }, qemu: ['-O', 'vmdk', '-o', 'subformat=streamOptimized'], fmt: 'vmdk' },
-  { label: 'vmdk monolithicSparse', spec: { format: 'vmdk', subformat: 'monolithicSparse' }, qemu: ['-O', 'vmdk', '-o', 'subformat=monolithicSparse'], fmt: 'vmdk' },
-  { label: 'vhd dynamic', spec: { format: 'vhd', subformat: 'dynamic' }, qemu: ['-O', 'vpc', '-o', 'subformat=dynamic,force_size=on'], fmt: 'vpc' },
-  { label: 'vhd fixed', spec: { format: 'vhd', subformat: 'fixed' }, qemu: ['-O', 'vpc', '-o', 'subformat=fixed,force_size=on'], fmt: 'vpc' },
+  {
+    label: 'vmdk streamOptimized',
+    spec: { format: 'vmdk', subformat: 'streamOptimized' },
+    qemu: ['-O', 'vmdk', '-o', 'subformat=streamOptimized'],
+    fmt: 'vmdk',
+  },
+  {
+    label: 'vmdk monolithicSparse',
+    spec: { format: 'vmdk', subformat: 'monolithicSparse' },
+    qemu: ['-O', 'vmdk', '-o', 'subformat=monolithicSparse'],
+    fmt: 'vmdk',
+  },
+  {
+    label: 'vhd dynamic',
+    spec: { format: 'vhd', subformat: 'dynamic' },
+    qemu: ['-O', 'vpc', '-o', 'subformat=dynamic,force_size=on'],
+    fmt: 'vpc',
+  },
+  {
+    label: 'vhd fixed',
+    spec: { format: 'vhd', subformat: 'fixed' },
+    qemu: ['-O', 'vpc', '-o', 'subformat=fixed,force_size=on'],
+    fmt: 'vpc',
+  },
 ];
 
 /** Reads a file as qemu-img convert does: 2 MiB reads, several in flight, fresh buffers in order. */
@@ -102,7 +122,12 @@ function fileSink(fh: FileHandle, inFlight = 4): { write(b: Buffer): Promise<voi
 }
 
 /** The file → writer → file conversion timed as "ours" (no hashing: qemu-img computes none). */
-export async function ours(spec: OutputSpec, source: string, size: number, out: string): Promise<{ seconds: number; cpuSeconds: number; bytes: number; peakRss: number }> {
+export async function ours(
+  spec: OutputSpec,
+  source: string,
+  size: number,
+  out: string,
+): Promise<{ seconds: number; cpuSeconds: number; bytes: number; peakRss: number }> {
   const start = process.hrtime.bigint();
   const cpu = process.cpuUsage();
   let peakRss = process.memoryUsage.rss();
@@ -150,7 +175,9 @@ async function hashFile(file: string): Promise<number> {
 export function qemuImg(args: string[], source: string, out: string): { seconds: number; cpuSeconds: number; bytes: number } {
   const start = process.hrtime.bigint();
   // bash's `times` prints the children's user and system CPU time on its second line
-  const times = execFileSync('bash', ['-c', 'qemu-img convert -f raw "$@" >/dev/null && times', 'qemu-img', ...args, source, out], { encoding: 'utf8' });
+  const times = execFileSync('bash', ['-c', 'qemu-img convert -f raw "$@" >/dev/null && times', 'qemu-img', ...args, source, out], {
+    encoding: 'utf8',
+  });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const child = (times.trim().split('\n')[1] ?? '').match(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/);
   const cpuSeconds = child ? Number(child[1]) * 60 + Number(child[2]) + Number(child[3]) * 60 + Number(child[4]) : NaN;

@@ -114,19 +114,32 @@ export async function run(opts: { quick?: boolean; samples?: number; log?: (s: s
         let marker: string | undefined;
         do {
           const t = performance.now();
-          const res = await fetch(`${stack.url}/${login}/images?os=plan9&limit=100${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`, { headers });
+          const res = await fetch(
+            `${stack.url}/${login}/images?os=plan9&limit=100${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`,
+            { headers },
+          );
           const body = (await res.json()) as unknown[];
           sparseTimes.push(performance.now() - t);
           if (walk === 0) found += body.length;
           marker = res.headers.get('x-next-marker') ?? undefined;
           const read = (await (await fetch(meter)).json()) as { items: number };
           mostRead = Math.max(mostRead, read.items);
-          await fetch(meter, { method: 'PUT', body: JSON.stringify({ bodyIncludes: `OWNER#${account.id}#IMAGES`, operations: ['Query'] }) });
+          await fetch(meter, {
+            method: 'PUT',
+            body: JSON.stringify({ bodyIncludes: `OWNER#${account.id}#IMAGES`, operations: ['Query'] }),
+          });
         } while (marker);
-        if (walk === 0) log(`[list] ${size} images, os=plan9: ${found} found in ${sparseTimes.length} requests, at most ${mostRead} items read per request`);
+        if (walk === 0)
+          log(
+            `[list] ${size} images, os=plan9: ${found} found in ${sparseTimes.length} requests, at most ${mostRead} items read per request`,
+          );
       }
       if (found !== 1) throw new Error(`os=plan9 should match 1 image, the walk found ${found}`);
-      const sparse = { label: 'filter matching 1 image (os=plan9, limit 100), per request', p50: percentile(sparseTimes, 50), p95: percentile(sparseTimes, 95) };
+      const sparse = {
+        label: 'filter matching 1 image (os=plan9, limit 100), per request',
+        p50: percentile(sparseTimes, 50),
+        p95: percentile(sparseTimes, 95),
+      };
       reads[size] = mostRead;
       results[size] = [first, filtered, tenth, sparse];
       for (const r of results[size]) log(`[list] ${size} images, ${r.label}: p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms`);
@@ -134,10 +147,31 @@ export async function run(opts: { quick?: boolean; samples?: number; log?: (s: s
     const [small, large] = sizes;
     results[large].forEach((r, i) => {
       const s = results[small][i];
-      rows.push({ bench: 'list', case: `${r.label}, ${large} images, p50`, figure: Math.round(r.p50 * 10) / 10, unit: 'ms', reference: `${small} images`, referenceFigure: Math.round(s.p50 * 10) / 10 });
-      rows.push({ bench: 'list', case: `${r.label}, ${large} images, p95`, figure: Math.round(r.p95 * 10) / 10, unit: 'ms', reference: `${small} images`, referenceFigure: Math.round(s.p95 * 10) / 10 });
+      rows.push({
+        bench: 'list',
+        case: `${r.label}, ${large} images, p50`,
+        figure: Math.round(r.p50 * 10) / 10,
+        unit: 'ms',
+        reference: `${small} images`,
+        referenceFigure: Math.round(s.p50 * 10) / 10,
+      });
+      rows.push({
+        bench: 'list',
+        case: `${r.label}, ${large} images, p95`,
+        figure: Math.round(r.p95 * 10) / 10,
+        unit: 'ms',
+        reference: `${small} images`,
+        referenceFigure: Math.round(s.p95 * 10) / 10,
+      });
     });
-    rows.push({ bench: 'list', case: `filter matching 1 image, most items read by one request, ${large} images`, figure: reads[large], unit: 'items', reference: `${small} images`, referenceFigure: reads[small] });
+    rows.push({
+      bench: 'list',
+      case: `filter matching 1 image, most items read by one request, ${large} images`,
+      figure: reads[large],
+      unit: 'items',
+      reference: `${small} images`,
+      referenceFigure: reads[small],
+    });
   } finally {
     disposeClients();
     await stack.close();

@@ -46,7 +46,14 @@ function runPart(part: string, quick: boolean): BenchRow[] {
   try {
     const res = spawnSync(
       process.execPath,
-      ['--openssl-legacy-provider', path.join(ROOT, 'scripts', 'run-ts.mjs'), path.join(ROOT, 'bench', 'main.ts'), `--child=${part}`, `--out=${out}`, ...(quick ? ['--quick'] : [])],
+      [
+        '--openssl-legacy-provider',
+        path.join(ROOT, 'scripts', 'run-ts.mjs'),
+        path.join(ROOT, 'bench', 'main.ts'),
+        `--child=${part}`,
+        `--out=${out}`,
+        ...(quick ? ['--quick'] : []),
+      ],
       { stdio: ['ignore', 'inherit', 'inherit'], cwd: ROOT },
     );
     if (res.status !== 0) throw new Error(`bench part ${part} failed (exit ${res.status})`);

@@ -92,7 +92,9 @@ function runChild(script: string, c: ChildCase): Promise<ChildResult> {
       env: { ...process.env, NODE_NO_WARNINGS: '1' }, // the SDK's Node 20 notice, once per child
     });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`bench child ${c.kind} exited with ${code}`));
@@ -147,7 +149,9 @@ function runTool(cmd: string, args: string[], file: string): Promise<ToolRun> {
     const t0 = performance.now();
     const child = spawn(timeBin ?? cmd, argv, { stdio: [input, devnull, 'pipe'] });
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       const wallS = (performance.now() - t0) / 1000;
@@ -195,7 +199,9 @@ export async function run(opts: PipelineBenchOptions = {}): Promise<BenchRow[]> 
       // the local S3, with the disk uploaded
       const s3dir = path.join(tmp, `s3-${label}`);
       const s3 = await startS3rver({ directory: s3dir, buckets: [bucket] });
-      await s3.client().send(new PutObjectCommand({ Bucket: bucket, Key: 'disks/disk.raw', Body: createReadStream(file), ContentLength: size }));
+      await s3
+        .client()
+        .send(new PutObjectCommand({ Bucket: bucket, Key: 'disks/disk.raw', Body: createReadStream(file), ContentLength: size }));
       const endpoint = s3.endpoint;
 
       const runs: Record<string, ChildResult[]> = {};
@@ -209,9 +215,17 @@ export async function run(opts: PipelineBenchOptions = {}): Promise<BenchRow[]> 
           log(`[pipeline] ${label}: run ${rep}/${reps}`);
           for (const compression of ['gzip', 'none'] as const) {
             push(runs, `local ${compression}`, await runChild(script, { kind: 'local', file, size, compression, ...tuning }));
-            push(runs, `s3 ${compression}`, await runChild(script, { kind: 's3', endpoint, bucket, sourceKey: 'disks/disk.raw', compression, ...tuning }));
+            push(
+              runs,
+              `s3 ${compression}`,
+              await runChild(script, { kind: 's3', endpoint, bucket, sourceKey: 'disks/disk.raw', compression, ...tuning }),
+            );
           }
-          push(runs, 'local gzip deflate-all', await runChild(script, { kind: 'local', file, size, compression: 'gzip', storeIncompressible: false, ...tuning }));
+          push(
+            runs,
+            'local gzip deflate-all',
+            await runChild(script, { kind: 'local', file, size, compression: 'gzip', storeIncompressible: false, ...tuning }),
+          );
           if (pigz) push(tools, 'pigz -6 -p 2', await runTool('pigz', ['-6', '-p', '2', '-c'], file));
           push(tools, 'gzip -6', await runTool('gzip', ['-6', '-c'], file));
           push(runs, 'node sha256', await runChild(script, { kind: 'sha256', file }));
@@ -222,12 +236,14 @@ export async function run(opts: PipelineBenchOptions = {}): Promise<BenchRow[]> 
       }
       for (const [k, rs] of Object.entries(runs)) {
         for (const r of rs) {
-          if (r.sha256 && (k.endsWith('none') || k === 'node sha256' || k === 's3 get') && r.sha256 !== disk.sha256) throw new Error(`${k}: sha256 of the output differs from the disk's`);
+          if (r.sha256 && (k.endsWith('none') || k === 'node sha256' || k === 's3 get') && r.sha256 !== disk.sha256)
+            throw new Error(`${k}: sha256 of the output differs from the disk's`);
           if (r.verified === false) throw new Error(`${k}: the stored object does not match the reported sha256`);
         }
       }
 
-      const ref = (name: string): ToolRun | ChildResult | undefined => (tools[name] ? best(tools[name]) : runs[name] ? best(runs[name]) : undefined);
+      const ref = (name: string): ToolRun | ChildResult | undefined =>
+        tools[name] ? best(tools[name]) : runs[name] ? best(runs[name]) : undefined;
       const pigzBest = ref('pigz -6 -p 2');
       const gzipBest = ref('gzip -6')!;
       const shaBest = ref('node sha256')!;
@@ -245,22 +261,57 @@ export async function run(opts: PipelineBenchOptions = {}): Promise<BenchRow[]> 
         const caseName = (c: string): string => `${where === 'local' ? 'file→pipeline→discard' : 's3→pipeline→s3'} ${c} ${label}`;
         if (pigzBest) {
           const p = rate(size, pigzBest.wallS);
-          rows.push({ bench: BENCH, case: caseName('gzip-6'), figure: round(gRate), unit: 'MiB/s', reference: 'pigz -6 -p 2', referenceFigure: round(p), ratio: round(gRate / p, 2), notes: describe(g) });
+          rows.push({
+            bench: BENCH,
+            case: caseName('gzip-6'),
+            figure: round(gRate),
+            unit: 'MiB/s',
+            reference: 'pigz -6 -p 2',
+            referenceFigure: round(p),
+            ratio: round(gRate / p, 2),
+            notes: describe(g),
+          });
         }
         const z = rate(size, gzipBest.wallS);
-        rows.push({ bench: BENCH, case: caseName('gzip-6 vs gzip'), figure: round(gRate), unit: 'MiB/s', reference: 'gzip -6', referenceFigure: round(z), ratio: round(gRate / z, 2) });
+        rows.push({
+          bench: BENCH,
+          case: caseName('gzip-6 vs gzip'),
+          figure: round(gRate),
+          unit: 'MiB/s',
+          reference: 'gzip -6',
+          referenceFigure: round(z),
+          ratio: round(gRate / z, 2),
+        });
         const s = rate(size, shaBest.wallS);
-        rows.push({ bench: BENCH, case: caseName('none'), figure: round(nRate), unit: 'MiB/s', reference: 'node sha256 (file stream)', referenceFigure: round(s), ratio: round(nRate / s, 2), notes: describe(n) });
+        rows.push({
+          bench: BENCH,
+          case: caseName('none'),
+          figure: round(nRate),
+          unit: 'MiB/s',
+          reference: 'node sha256 (file stream)',
+          referenceFigure: round(s),
+          ratio: round(nRate / s, 2),
+          notes: describe(n),
+        });
       }
       // CPU cost per MiB: what the load of other processes on a shared machine disturbs least
       const cpuRate = (rs: ChildResult[]): number => Math.max(...rs.map((r) => rate(size, r.cpuS)));
       if (pigzBest?.cpuS !== undefined) {
         const pigzCpu = Math.max(...tools['pigz -6 -p 2'].map((t) => rate(size, t.cpuS!)));
-        for (const [k, c] of [['local gzip', 'gzip-6'], ['local gzip deflate-all', 'gzip-6 deflating every byte']] as const) {
+        for (const [k, c] of [
+          ['local gzip', 'gzip-6'],
+          ['local gzip deflate-all', 'gzip-6 deflating every byte'],
+        ] as const) {
           rows.push({
-            bench: BENCH, case: `file→pipeline→discard ${c} ${label}, per CPU-second`, figure: round(cpuRate(runs[k])), unit: 'MiB/cpu-s',
-            reference: 'pigz -6 -p 2', referenceFigure: round(pigzCpu), ratio: round(cpuRate(runs[k]) / pigzCpu, 2),
-            notes: 'user+sys CPU of the whole process (reading, compressing, hashing); on 2 idle cores the wall-clock ratio follows this one',
+            bench: BENCH,
+            case: `file→pipeline→discard ${c} ${label}, per CPU-second`,
+            figure: round(cpuRate(runs[k])),
+            unit: 'MiB/cpu-s',
+            reference: 'pigz -6 -p 2',
+            referenceFigure: round(pigzCpu),
+            ratio: round(cpuRate(runs[k]) / pigzCpu, 2),
+            notes:
+              'user+sys CPU of the whole process (reading, compressing, hashing); on 2 idle cores the wall-clock ratio follows this one',
           });
         }
       }
@@ -268,23 +319,56 @@ export async function run(opts: PipelineBenchOptions = {}): Promise<BenchRow[]> 
       if (pigzBest) {
         const p = rate(size, pigzBest.wallS);
         rows.push({
-          bench: BENCH, case: `file→pipeline→discard gzip-6 deflating every byte ${label}`, figure: round(rate(size, all.wallS)), unit: 'MiB/s',
-          reference: 'pigz -6 -p 2', referenceFigure: round(p), ratio: round(rate(size, all.wallS) / p, 2), notes: describe(all),
+          bench: BENCH,
+          case: `file→pipeline→discard gzip-6 deflating every byte ${label}`,
+          figure: round(rate(size, all.wallS)),
+          unit: 'MiB/s',
+          reference: 'pigz -6 -p 2',
+          referenceFigure: round(p),
+          ratio: round(rate(size, all.wallS) / p, 2),
+          notes: describe(all),
         });
       }
       const toolNote = (t: ToolRun | undefined): string | undefined =>
-        t ? `best of ${reps}${t.cpuS !== undefined ? `; cpu ${round(t.cpuS, 2)} s (${round(rate(size, t.cpuS))} MiB per cpu-s); peak RSS ${round(t.maxRssMiB ?? 0)} MiB` : ''}` : undefined;
-      if (pigzBest) rows.push({ bench: BENCH, case: `pigz -6 -p 2 ${label}`, figure: round(rate(size, pigzBest.wallS)), unit: 'MiB/s', notes: toolNote(pigzBest) });
+        t
+          ? `best of ${reps}${t.cpuS !== undefined ? `; cpu ${round(t.cpuS, 2)} s (${round(rate(size, t.cpuS))} MiB per cpu-s); peak RSS ${round(t.maxRssMiB ?? 0)} MiB` : ''}`
+          : undefined;
+      if (pigzBest)
+        rows.push({
+          bench: BENCH,
+          case: `pigz -6 -p 2 ${label}`,
+          figure: round(rate(size, pigzBest.wallS)),
+          unit: 'MiB/s',
+          notes: toolNote(pigzBest),
+        });
       else rows.push({ bench: BENCH, case: `pigz -6 -p 2 ${label}`, figure: 0, unit: 'MiB/s', notes: 'pigz missing' });
-      rows.push({ bench: BENCH, case: `gzip -6 ${label}`, figure: round(rate(size, gzipBest.wallS)), unit: 'MiB/s', notes: toolNote(gzipBest) });
-      rows.push({ bench: BENCH, case: `node sha256 ${label}`, figure: round(rate(size, shaBest.wallS)), unit: 'MiB/s', notes: `best of ${reps}` });
       rows.push({
-        bench: BENCH, case: `s3rver GetObject → sha256 ${label}`, figure: round(rate(size, best(runs['s3 get']).wallS)), unit: 'MiB/s',
+        bench: BENCH,
+        case: `gzip -6 ${label}`,
+        figure: round(rate(size, gzipBest.wallS)),
+        unit: 'MiB/s',
+        notes: toolNote(gzipBest),
+      });
+      rows.push({
+        bench: BENCH,
+        case: `node sha256 ${label}`,
+        figure: round(rate(size, shaBest.wallS)),
+        unit: 'MiB/s',
+        notes: `best of ${reps}`,
+      });
+      rows.push({
+        bench: BENCH,
+        case: `s3rver GetObject → sha256 ${label}`,
+        figure: round(rate(size, best(runs['s3 get']).wallS)),
+        unit: 'MiB/s',
         notes: `best of ${reps}; the local S3 alone, sharing the 2 cores with its client: bounds the s3→pipeline→s3 cases`,
       });
       for (const k of ['local gzip', 'local gzip deflate-all', 'local none', 's3 gzip', 's3 none']) {
         rows.push({
-          bench: BENCH, case: `peak RSS ${k} ${label}`, figure: round(Math.max(...runs[k].map((r) => r.maxRssMiB))), unit: 'MiB',
+          bench: BENCH,
+          case: `peak RSS ${k} ${label}`,
+          figure: round(Math.max(...runs[k].map((r) => r.maxRssMiB))),
+          unit: 'MiB',
           notes: `max over ${reps} run(s); an idle node with the S3 SDK loaded: ${round(idle.maxRssMiB)} MiB`,
         });
       }
@@ -300,7 +384,15 @@ export async function run(opts: PipelineBenchOptions = {}): Promise<BenchRow[]> 
       for (const k of ['local gzip', 'local none', 's3 gzip', 's3 none']) {
         const a = rows.find((r) => r.case === `peak RSS ${k} ${lab(lo)}`)!;
         const b = rows.find((r) => r.case === `peak RSS ${k} ${lab(hi)}`)!;
-        rows.push({ bench: BENCH, case: `peak RSS ${k} ${lab(hi)} vs ${lab(lo)}`, figure: b.figure, unit: 'MiB', reference: `${lab(lo)} disk`, referenceFigure: a.figure, ratio: round(b.figure / a.figure, 2) });
+        rows.push({
+          bench: BENCH,
+          case: `peak RSS ${k} ${lab(hi)} vs ${lab(lo)}`,
+          figure: b.figure,
+          unit: 'MiB',
+          reference: `${lab(lo)} disk`,
+          referenceFigure: a.figure,
+          ratio: round(b.figure / a.figure, 2),
+        });
       }
     }
   } finally {

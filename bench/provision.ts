@@ -25,7 +25,10 @@ export async function run(opts: { quick?: boolean; sizeMiB?: number; log?: (s: s
     await adminOps.createAccount(login);
     const password = `bench-${Math.random().toString(36).slice(2)}`;
     await adminOps.setPassword(login, password);
-    const headers = { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${login}:${password}`).toString('base64')}` };
+    const headers = {
+      'content-type': 'application/json',
+      authorization: `Basic ${Buffer.from(`${login}:${password}`).toString('base64')}`,
+    };
     const call = async (method: string, p: string, body?: unknown) => {
       const res = await fetch(`${stack.url}${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       // biome-ignore lint/suspicious/noExplicitAny: the bench reads a few known fields of each answer
@@ -43,7 +46,8 @@ export async function run(opts: { quick?: boolean; sizeMiB?: number; log?: (s: s
     await writeDiskFile(disk, sizeMiB * MiB, 20240517);
     const machine = await adminOps.registerMachine({ login, name: 'bench', os: 'linux', type: 'zvol', diskFile: disk });
     const image = await call('POST', `/${login}/images`, { machine: machine.id, name: 'bench', version: '1.0.0' });
-    if ((await until(`/${login}/images/${image.body.id}`, 'creating')).state !== 'active') throw new Error('the image did not become active');
+    if ((await until(`/${login}/images/${image.body.id}`, 'creating')).state !== 'active')
+      throw new Error('the image did not become active');
     log(`[provision] image of a ${sizeMiB} MiB disk is active`);
 
     const t0 = performance.now();
@@ -62,7 +66,14 @@ export async function run(opts: { quick?: boolean; sizeMiB?: number; log?: (s: s
     log(`[provision] expansion alone: ${aloneS.toFixed(2)} s`);
     const mibps = (s: number) => Math.round((sizeMiB / s) * 10) / 10;
     return [
-      { bench: 'provision', case: `create machine → running, ${sizeMiB} MiB disk (gzip image)`, figure: mibps(provisionS), unit: 'MiB/s', reference: 'expansion alone, S3 → S3', referenceFigure: mibps(aloneS) },
+      {
+        bench: 'provision',
+        case: `create machine → running, ${sizeMiB} MiB disk (gzip image)`,
+        figure: mibps(provisionS),
+        unit: 'MiB/s',
+        reference: 'expansion alone, S3 → S3',
+        referenceFigure: mibps(aloneS),
+      },
       { bench: 'provision', case: 'POST /machines answer', figure: Math.round(answeredMs), unit: 'ms' },
     ];
   } finally {

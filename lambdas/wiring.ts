@@ -107,8 +107,12 @@ export const imageFileConverter = /* @__PURE__ */ once(() => new S3ImageFileConv
 export const provisionStarter = /* @__PURE__ */ once(() => new SfnProvisionStarter(sfnClient(), config.provisionStateMachineArn()));
 export const workflowStopper = /* @__PURE__ */ once(() => new SfnWorkflowStopper(sfnClient()));
 export const credentialRepository = /* @__PURE__ */ once(() => new DynamoCredentialRepository(documentClient(), config.tableName()));
-export const quotaGate = /* @__PURE__ */ once(() => new DynamoQuotaGate(documentClient(), config.tableName(), imageRepository(), config.quotas(), clock, machineRepository()));
+export const quotaGate = /* @__PURE__ */ once(
+  () => new DynamoQuotaGate(documentClient(), config.tableName(), imageRepository(), config.quotas(), clock, machineRepository()),
+);
 export const applianceRepository = /* @__PURE__ */ once(() => new DynamoApplianceRepository(documentClient(), config.tableName()));
-export const applianceImageRepository = /* @__PURE__ */ once(() => new DynamoApplianceImageRepository(documentClient(), config.tableName()));
+export const applianceImageRepository = /* @__PURE__ */ once(
+  () => new DynamoApplianceImageRepository(documentClient(), config.tableName()),
+);
 export const eventBridgeClient = /* @__PURE__ */ client(() => new EventBridgeClient({}));
 export const jobEventPublisher = /* @__PURE__ */ once(() => new EventBridgeJobEventPublisher(eventBridgeClient(), config.eventBusName()));

@@ -9,7 +9,13 @@
  * clients read `{statusCode, message}` (present whenever the status is fixed).
  */
 export type AuthGatewayResponse = 'UNAUTHORIZED' | 'ACCESS_DENIED';
-export type GatewayResponseType = AuthGatewayResponse | 'INTEGRATION_TIMEOUT' | 'MISSING_AUTHENTICATION_TOKEN' | 'THROTTLED' | 'DEFAULT_4XX' | 'DEFAULT_5XX';
+export type GatewayResponseType =
+  | AuthGatewayResponse
+  | 'INTEGRATION_TIMEOUT'
+  | 'MISSING_AUTHENTICATION_TOKEN'
+  | 'THROTTLED'
+  | 'DEFAULT_4XX'
+  | 'DEFAULT_5XX';
 /** @deprecated the same as GatewayResponseType */
 export type GatewayResponse = GatewayResponseType;
 
@@ -29,7 +35,12 @@ export const AUTH_GATEWAY_RESPONSES: Record<AuthGatewayResponse, GatewayResponse
 /** Every gateway response the API customizes. */
 export const GATEWAY_RESPONSES: Record<GatewayResponseType, GatewayResponseSpec> = {
   ...AUTH_GATEWAY_RESPONSES,
-  INTEGRATION_TIMEOUT: { status: 504, code: 'GatewayTimeout', message: 'the request took longer than the API allows; retry, or use an asynchronous operation', imsCode: 'APIGW.0201' },
+  INTEGRATION_TIMEOUT: {
+    status: 504,
+    code: 'GatewayTimeout',
+    message: 'the request took longer than the API allows; retry, or use an asynchronous operation',
+    imsCode: 'APIGW.0201',
+  },
   // A REST API answers a path (or a method) it does not have with 403 "Missing Authentication Token":
   // every dialect's clients expect a 404 for it.
   MISSING_AUTHENTICATION_TOKEN: { status: 404, code: 'ResourceNotFound', message: 'no such resource or method', imsCode: 'APIGW.0101' },
@@ -41,7 +52,14 @@ export const GATEWAY_RESPONSES: Record<GatewayResponseType, GatewayResponseSpec>
 export function gatewayResponseBody(type: GatewayResponseType, requestId: string, status?: number): Record<string, string | number> {
   const r = GATEWAY_RESPONSES[type];
   const statusCode = r.status ?? status;
-  return { code: r.code, message: r.message, error_code: r.imsCode, error_msg: r.message, request_id: requestId, ...(statusCode !== undefined && { statusCode }) };
+  return {
+    code: r.code,
+    message: r.message,
+    error_code: r.imsCode,
+    error_msg: r.message,
+    request_id: requestId,
+    ...(statusCode !== undefined && { statusCode }),
+  };
 }
 
 /** The same body as an API Gateway response template (`$context.requestId` filled in by API Gateway). */

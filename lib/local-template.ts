@@ -88,7 +88,8 @@ export function templateRoutes(template: CfnTemplate): Map<string, TemplateRoute
     const operation = method.Properties?.OperationName;
     const integration = method.Properties?.Integration as { Uri?: unknown; TimeoutInMillis?: number } | undefined;
     const fn = functionIn(integration?.Uri, functions);
-    if (typeof operation !== 'string' || !fn) throw new Error(`${logicalId}: an API method needs an OperationName and a Lambda integration`);
+    if (typeof operation !== 'string' || !fn)
+      throw new Error(`${logicalId}: an API method needs an OperationName and a Lambda integration`);
     out.set(operation, { operation, fn, integrationTimeoutMs: Number(integration?.TimeoutInMillis ?? DEFAULT_INTEGRATION_TIMEOUT_MS) });
   }
   return out;
@@ -126,7 +127,10 @@ export function templateRules(template: CfnTemplate, options: LocalAslOptions = 
 }
 
 /** The function behind each Task state of a resolved definition (nested Parallel/Map states included), by state name. */
-export function taskStateFunctions(template: CfnTemplate, definition: { States: Record<string, Record<string, unknown>> }): Map<string, TemplateFunction> {
+export function taskStateFunctions(
+  template: CfnTemplate,
+  definition: { States: Record<string, Record<string, unknown>> },
+): Map<string, TemplateFunction> {
   const out = new Map<string, TemplateFunction>();
   const walk = (machine: { States?: Record<string, Record<string, unknown>> } | undefined) => {
     for (const [name, state] of Object.entries(machine?.States ?? {})) {
@@ -163,7 +167,9 @@ export function templateStreamConsumers(template: CfnTemplate): TemplateStreamCo
       const name = p.FunctionName as { Ref?: string } | string | undefined;
       const fn = typeof name === 'object' && name?.Ref ? functions.get(name.Ref) : undefined;
       if (!fn) throw new Error(`${logicalId}: a stream event source mapping needs a function of this template`);
-      const filters = ((p.FilterCriteria as { Filters?: { Pattern: string }[] } | undefined)?.Filters ?? []).map((f) => JSON.parse(f.Pattern) as Record<string, unknown>);
+      const filters = ((p.FilterCriteria as { Filters?: { Pattern: string }[] } | undefined)?.Filters ?? []).map(
+        (f) => JSON.parse(f.Pattern) as Record<string, unknown>,
+      );
       return {
         logicalId,
         fn,

@@ -37,7 +37,9 @@ export function consoleBuildStale(): boolean {
   const index = path.join(CONSOLE_DIST, 'index.html');
   if (!existsSync(index)) return true;
   const built = statSync(index).mtimeMs;
-  const sources = ['src', 'index.html', 'vite.config.ts', 'package.json', 'tsconfig.json'].map((f) => path.join(CONSOLE_DIR, f)).filter(existsSync);
+  const sources = ['src', 'index.html', 'vite.config.ts', 'package.json', 'tsconfig.json']
+    .map((f) => path.join(CONSOLE_DIR, f))
+    .filter(existsSync);
   return sources.some((s) => newestMtime(s) > built);
 }
 
@@ -46,8 +48,15 @@ export function ensureConsoleBuilt(log: (line: string) => void = console.log): '
   if (!consoleBuildStale()) return 'fresh';
   log('building the web console (console/ → console/dist)…');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const out = spawnSync(npm, ['run', '--silent', 'build'], { cwd: CONSOLE_DIR, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-  if (out.status !== 0) throw new Error(`the web console did not build (npm run build in console/ exited ${out.status ?? out.signal}):\n${out.stdout}${out.stderr}`);
+  const out = spawnSync(npm, ['run', '--silent', 'build'], {
+    cwd: CONSOLE_DIR,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  if (out.status !== 0)
+    throw new Error(
+      `the web console did not build (npm run build in console/ exited ${out.status ?? out.signal}):\n${out.stdout}${out.stderr}`,
+    );
   return 'built';
 }
 

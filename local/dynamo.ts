@@ -13,12 +13,7 @@ import { installLatency, type Latency } from './latency';
 import { withStreamCapture, type LocalStream } from './dynamo-stream';
 
 // dynalite ships no type declarations.
-type DynaliteFactory = (options: {
-  path?: string;
-  createTableMs?: number;
-  deleteTableMs?: number;
-  updateTableMs?: number;
-}) => Server;
+type DynaliteFactory = (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
 const dynalite: DynaliteFactory = require('dynalite');
 
 export interface LocalDynamoOptions {

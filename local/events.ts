@@ -68,7 +68,9 @@ export function matchesPattern(pattern: Record<string, unknown>, event: Record<s
       return filter.some((f) => values.some((v) => matchesValue(f, v, present)));
     }
     if (filter !== null && typeof filter === 'object') {
-      return value !== null && typeof value === 'object' && matchesPattern(filter as Record<string, unknown>, value as Record<string, unknown>);
+      return (
+        value !== null && typeof value === 'object' && matchesPattern(filter as Record<string, unknown>, value as Record<string, unknown>)
+      );
     }
     return false;
   });
@@ -76,7 +78,8 @@ export function matchesPattern(pattern: Record<string, unknown>, event: Record<s
 
 export function startLocalEvents(options: LocalEventsOptions): LocalEvents {
   const retryDelayMs = options.retryDelayMs ?? 200;
-  const onFailed = options.onDeliveryFailed ?? ((rule, target, err) => console.error(`local EventBridge: ${rule} → ${target} failed after retries:`, err));
+  const onFailed =
+    options.onDeliveryFailed ?? ((rule, target, err) => console.error(`local EventBridge: ${rule} → ${target} failed after retries:`, err));
   const inFlight = new Set<Promise<void>>();
 
   async function deliver(rule: LocalRule, target: LocalFunction, event: Record<string, unknown>): Promise<void> {

@@ -183,7 +183,9 @@ function throttle(res: ServerResponse, bytesPerSecond: number): void {
   let pumping = false;
   let finish: (() => void) | undefined;
   const toBuffer = (chunk: unknown, encoding?: unknown) =>
-    typeof chunk === 'string' ? Buffer.from(chunk, (typeof encoding === 'string' ? encoding : 'utf8') as BufferEncoding) : Buffer.from(chunk as Uint8Array);
+    typeof chunk === 'string'
+      ? Buffer.from(chunk, (typeof encoding === 'string' ? encoding : 'utf8') as BufferEncoding)
+      : Buffer.from(chunk as Uint8Array);
   const pump = (): void => {
     const head = queue[0];
     if (!head) {

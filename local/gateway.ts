@@ -155,7 +155,12 @@ const INTERNAL_SERVER_ERROR = { message: 'Internal server error' };
 
 function isProxyResult(value: unknown): value is APIGatewayProxyResult {
   const r = value as APIGatewayProxyResult | null;
-  return r !== null && typeof r === 'object' && Number.isInteger(r.statusCode) && (r.body === undefined || r.body === null || typeof r.body === 'string');
+  return (
+    r !== null &&
+    typeof r === 'object' &&
+    Number.isInteger(r.statusCode) &&
+    (r.body === undefined || r.body === null || typeof r.body === 'string')
+  );
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<LocalGateway> {
@@ -184,7 +189,9 @@ export async function startGateway(opts: GatewayOptions): Promise<LocalGateway> 
     if (!('route' in match) || !match.route) {
       // As the deployed API: a path or method it lacks is MISSING_AUTHENTICATION_TOKEN (lib/gateway-responses.ts).
       req.resume();
-      return send(res, 404, gatewayResponseBody('MISSING_AUTHENTICATION_TOKEN', requestId), { 'x-amzn-errortype': 'MissingAuthenticationTokenException' });
+      return send(res, 404, gatewayResponseBody('MISSING_AUTHENTICATION_TOKEN', requestId), {
+        'x-amzn-errortype': 'MissingAuthenticationTokenException',
+      });
     }
     const { route, pathParameters } = match;
     const body = await readBody(req);
@@ -216,7 +223,14 @@ export async function startGateway(opts: GatewayOptions): Promise<LocalGateway> 
         multiValueQueryStringParameters: query.multi,
         stageVariables: null,
         // As API Gateway: `requestContext.path` is the path the client sent (signatures cover it), `path` the resource path.
-        requestContext: { requestId, path: url.pathname, httpMethod: route.method, stage: 'local', resourcePath: route.path, identity: { sourceIp } } as never,
+        requestContext: {
+          requestId,
+          path: url.pathname,
+          httpMethod: route.method,
+          stage: 'local',
+          resourcePath: route.path,
+          identity: { sourceIp },
+        } as never,
       };
       try {
         const result = (await invokeLocal(opts.authorizer, authEvent, { requestId })) as {
@@ -225,10 +239,12 @@ export async function startGateway(opts: GatewayOptions): Promise<LocalGateway> 
           context?: Record<string, unknown>;
         };
         const allowed = result?.policyDocument?.Statement?.some((s: { Effect: string }) => s.Effect === 'Allow');
-        if (!allowed) return send(res, 403, gatewayResponseBody('ACCESS_DENIED', requestId), { 'x-amzn-errortype': 'AccessDeniedException' });
+        if (!allowed)
+          return send(res, 403, gatewayResponseBody('ACCESS_DENIED', requestId), { 'x-amzn-errortype': 'AccessDeniedException' });
         authorizer = { ...(result.context ?? {}), principalId: result.principalId };
       } catch (err) {
-        if (err instanceof LambdaFunctionError && err.errorMessage === 'Unauthorized') return send(res, 401, gatewayResponseBody('UNAUTHORIZED', requestId), { 'x-amzn-errortype': 'UnauthorizedException' });
+        if (err instanceof LambdaFunctionError && err.errorMessage === 'Unauthorized')
+          return send(res, 401, gatewayResponseBody('UNAUTHORIZED', requestId), { 'x-amzn-errortype': 'UnauthorizedException' });
         console.error('authorizer error', err);
         return send(res, 500, { message: null });
       }
@@ -294,14 +310,18 @@ export async function startGateway(opts: GatewayOptions): Promise<LocalGateway> 
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     const text = JSON.stringify(gatewayResponseBody('DEFAULT_4XX', randomUUID(), status));
-    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    );
   });
   // Requests the HTTP parser refuses (oversize URL or headers, bad framing) get the gateway's body too.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     const text = JSON.stringify(gatewayResponseBody('DEFAULT_4XX', randomUUID(), status));
-    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    );
   });
   const port = await listenOnLoopback(server, opts.port, opts.host);
   return {

@@ -185,12 +185,16 @@ export async function invokeLocal(fn: LocalFunction, event: unknown, options: In
   const store = invokeStore();
   const input = JSON.parse(JSON.stringify(event ?? null));
   const call = invocation.run({ functionName: fn.name, requestId }, () =>
-    store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId }, async () => handler(input, lambdaContext(fn, requestId, deadline))),
+    store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId }, async () =>
+      handler(input, lambdaContext(fn, requestId, deadline)),
+    ),
   );
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      reject(new LambdaFunctionError('Sandbox.Timedout', `RequestId: ${requestId} Error: Task timed out after ${seconds(fn.timeoutMs)} seconds`));
+      reject(
+        new LambdaFunctionError('Sandbox.Timedout', `RequestId: ${requestId} Error: Task timed out after ${seconds(fn.timeoutMs)} seconds`),
+      );
     }, fn.timeoutMs);
   });
   // Past the deadline the handler's outcome is discarded: never an unhandled rejection.

@@ -141,7 +141,9 @@ export async function s3Fault(req: IncomingMessage, res: ServerResponse, request
  * The DynamoDB hook around a request listener (dynalite's): reads the body to match rules on it,
  * applies a fault, and otherwise hands the request on with its body intact.
  */
-export function withDynamoFaults(listener: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+export function withDynamoFaults(
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     void (async () => {
       if (await handleFaultControl(req, res)) return;
@@ -153,12 +155,22 @@ export function withDynamoFaults(listener: (req: IncomingMessage, res: ServerRes
       if (fault?.error) {
         const { status, code, message = 'The level of configured provisioned throughput for the table was exceeded.' } = fault.error;
         const text = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${code}`, message });
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': 'fault' });
+        res.writeHead(status, {
+          'content-type': 'application/x-amz-json-1.0',
+          'content-length': Buffer.byteLength(text),
+          'x-amzn-requestid': 'fault',
+        });
         res.end(text);
         return;
       }
       const { PassThrough } = await import('node:stream');
-      const replay = Object.assign(new PassThrough(), { headers: req.headers, method: req.method, url: req.url, httpVersion: req.httpVersion, socket: req.socket });
+      const replay = Object.assign(new PassThrough(), {
+        headers: req.headers,
+        method: req.method,
+        url: req.url,
+        httpVersion: req.httpVersion,
+        socket: req.socket,
+      });
       replay.end(body);
       listener(replay as unknown as IncomingMessage, res);
     })().catch(() => {

@@ -29,7 +29,8 @@ const meters = new Map<string, Meter>();
 export function itemsRead(operation: string, answer: Record<string, unknown>): number {
   if (operation === 'Query' || operation === 'Scan') return Number(answer.ScannedCount ?? 0);
   if (operation === 'GetItem') return answer.Item ? 1 : 0;
-  if (operation === 'BatchGetItem') return Object.values((answer.Responses ?? {}) as Record<string, unknown[]>).reduce((n, items) => n + items.length, 0);
+  if (operation === 'BatchGetItem')
+    return Object.values((answer.Responses ?? {}) as Record<string, unknown[]>).reduce((n, items) => n + items.length, 0);
   return 0;
 }
 
@@ -69,7 +70,9 @@ async function control(req: IncomingMessage, res: ServerResponse): Promise<void>
 }
 
 /** Wraps the DynamoDB request listener: serves `/--meters/…`, and counts reads while meters are set. */
-export function withReadMeters(listener: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+export function withReadMeters(
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if ((req.url ?? '').startsWith('/--meters/')) {
       void control(req, res).catch(() => {
@@ -82,16 +85,25 @@ export function withReadMeters(listener: (req: IncomingMessage, res: ServerRespo
     void (async () => {
       const body = await readAll(req);
       const text = body.toString('utf8');
-      const matching = [...meters.values()].filter((m) => text.includes(m.bodyIncludes) && (!m.operations || m.operations.includes(operation)));
+      const matching = [...meters.values()].filter(
+        (m) => text.includes(m.bodyIncludes) && (!m.operations || m.operations.includes(operation)),
+      );
       if (matching.length) {
         const chunks: Buffer[] = [];
         const write = res.write.bind(res) as (...args: unknown[]) => boolean;
         const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
         const keep = (chunk: unknown, encoding?: unknown) => {
           if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
-          chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : Buffer.from(chunk as Uint8Array));
+          chunks.push(
+            typeof chunk === 'string'
+              ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+              : Buffer.from(chunk as Uint8Array),
+          );
         };
-        (res as unknown as { write: unknown }).write = (chunk: unknown, ...rest: unknown[]) => (keep(chunk, rest[0]), write(chunk, ...rest));
+        (res as unknown as { write: unknown }).write = (chunk: unknown, ...rest: unknown[]) => {
+          keep(chunk, rest[0]);
+          return write(chunk, ...rest);
+        };
         (res as unknown as { end: unknown }).end = (chunk?: unknown, ...rest: unknown[]) => {
           keep(chunk, rest[0]);
           if (res.statusCode === 200) {
@@ -108,7 +120,13 @@ export function withReadMeters(listener: (req: IncomingMessage, res: ServerRespo
           return end(chunk, ...rest);
         };
       }
-      const replay = Object.assign(new PassThrough(), { headers: req.headers, method: req.method, url: req.url, httpVersion: req.httpVersion, socket: req.socket });
+      const replay = Object.assign(new PassThrough(), {
+        headers: req.headers,
+        method: req.method,
+        url: req.url,
+        httpVersion: req.httpVersion,
+        socket: req.socket,
+      });
       replay.end(body);
       listener(replay as unknown as IncomingMessage, res);
     })().catch(() => {

@@ -10,7 +10,16 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { endFailedBuild } from '../lambdas/core/use-cases/build-steps';
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { failProvisioning } from '../lambdas/core/use-cases/provision-steps';
-import { clock, config, diskProvisioner, documentClient, imageRepository, jobRepository, machineRepository, s3Client } from '../lambdas/wiring';
+import {
+  clock,
+  config,
+  diskProvisioner,
+  documentClient,
+  imageRepository,
+  jobRepository,
+  machineRepository,
+  s3Client,
+} from '../lambdas/wiring';
 import { removeImageObjects } from '../lambdas/workflow/tasks/cleanup';
 import { exportSteps, removeExportedObject } from '../lambdas/workflow/copy';
 import { userBucketKey } from '../lambdas/core/user-bucket';
@@ -45,17 +54,27 @@ export async function failInterruptedBuilds(): Promise<number> {
       // an export the workflow ran (lambdas/workflow/copy.ts): its destination, never the exported image
       const destination = String((item.entities as { destination?: string } | undefined)?.destination ?? '');
       const colon = destination.indexOf(':');
-      if (colon > 0) await removeExportedObject(userBucketKey(String(item.owner), { bucket: destination.slice(0, colon), key: destination.slice(colon + 1) }));
-      await exportSteps.fail(String(item.id), { code: 'Interrupted', message: 'the local stack stopped while this image was being exported; export it again' });
+      if (colon > 0)
+        await removeExportedObject(
+          userBucketKey(String(item.owner), { bucket: destination.slice(0, colon), key: destination.slice(colon + 1) }),
+        );
+      await exportSteps.fail(String(item.id), {
+        code: 'Interrupted',
+        message: 'the local stack stopped while this image was being exported; export it again',
+      });
       ended++;
       continue;
     }
     const imageId = (item.entities as { image_id?: string } | undefined)?.image_id;
     if (!imageId) continue;
-    await endFailedBuild({ images: imageRepository(), jobs: jobRepository(), clock, removeImageFiles: removeImageObjects })(String(item.id), imageId, {
-      code: 'Interrupted',
-      message: 'the local stack stopped while this image was being built; create it again',
-    });
+    await endFailedBuild({ images: imageRepository(), jobs: jobRepository(), clock, removeImageFiles: removeImageObjects })(
+      String(item.id),
+      imageId,
+      {
+        code: 'Interrupted',
+        message: 'the local stack stopped while this image was being built; create it again',
+      },
+    );
     ended++;
   }
   return ended;

@@ -33,13 +33,21 @@ export async function checkCompletion(req: IncomingMessage, uploadDir: string): 
   if (parts.length === 0) return { body }; // s3rver answers MalformedXML
   for (let i = 1; i < parts.length; i++) {
     if (!(parts[i].number > parts[i - 1].number)) {
-      return { body, refusal: { status: 400, code: 'InvalidPartOrder', message: 'The list of parts was not in ascending order. The parts list must be specified in order by part number.' } };
+      return {
+        body,
+        refusal: {
+          status: 400,
+          code: 'InvalidPartOrder',
+          message: 'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
+        },
+      };
     }
   }
   const invalidPart: CompleteRefusal = {
     status: 400,
     code: 'InvalidPart',
-    message: "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.",
+    message:
+      "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.",
   };
   for (const [i, part] of parts.entries()) {
     if (!Number.isInteger(part.number) || part.number < 1 || part.number > 10_000) return { body, refusal: invalidPart };
@@ -53,7 +61,10 @@ export async function checkCompletion(req: IncomingMessage, uploadDir: string): 
     }
     if (unquote(md5) !== part.etag) return { body, refusal: invalidPart };
     if (i < parts.length - 1 && size < MIN_PART_SIZE) {
-      return { body, refusal: { status: 400, code: 'EntityTooSmall', message: 'Your proposed upload is smaller than the minimum allowed object size.' } };
+      return {
+        body,
+        refusal: { status: 400, code: 'EntityTooSmall', message: 'Your proposed upload is smaller than the minimum allowed object size.' },
+      };
     }
   }
   return { body };
@@ -62,7 +73,18 @@ export async function checkCompletion(req: IncomingMessage, uploadDir: string): 
 /** The request again, with its body already read: what s3rver's Koa app reads from. */
 export function replayRequest(req: IncomingMessage, body: Buffer): IncomingMessage {
   const replay = Readable.from([body]) as unknown as IncomingMessage;
-  for (const prop of ['headers', 'rawHeaders', 'method', 'url', 'httpVersion', 'httpVersionMajor', 'httpVersionMinor', 'socket', 'trailers', 'rawTrailers'] as const) {
+  for (const prop of [
+    'headers',
+    'rawHeaders',
+    'method',
+    'url',
+    'httpVersion',
+    'httpVersionMajor',
+    'httpVersionMinor',
+    'socket',
+    'trailers',
+    'rawTrailers',
+  ] as const) {
     Object.defineProperty(replay, prop, { value: req[prop], writable: true, configurable: true });
   }
   Object.defineProperty(replay, 'connection', { value: req.socket, writable: true, configurable: true });

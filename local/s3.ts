@@ -175,7 +175,9 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     const uploads = await Promise.all(ids.map((id) => readUpload(bucket, id)));
     return uploads
       .filter((u): u is OpenUpload => u !== undefined)
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.initiated.getTime() - b.initiated.getTime() || (a.uploadId < b.uploadId ? -1 : 1)));
+      .sort((a, b) =>
+        a.key < b.key ? -1 : a.key > b.key ? 1 : a.initiated.getTime() - b.initiated.getTime() || (a.uploadId < b.uploadId ? -1 : 1),
+      );
   }
 
   async function listMultipartUploads(res: ServerResponse, bucket: string, q: URLSearchParams): Promise<void> {
@@ -291,24 +293,37 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const MAX_COPY_PART = 5 * 1024 ** 3;
 
   /** UploadPartCopy: part N of `upload` is the source object's bytes, or the range of them. */
-  async function uploadPartCopy(req: IncomingMessage, res: ServerResponse, bucket: string, upload: OpenUpload, q: URLSearchParams): Promise<void> {
+  async function uploadPartCopy(
+    req: IncomingMessage,
+    res: ServerResponse,
+    bucket: string,
+    upload: OpenUpload,
+    q: URLSearchParams,
+  ): Promise<void> {
     const partNumber = Number(q.get('partNumber'));
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) {
-      return sendError(res, 400, 'InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber' });
+      return sendError(res, 400, 'InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', {
+        ArgumentName: 'partNumber',
+      });
     }
     let source: string;
     try {
       source = decodeURIComponent(String(req.headers['x-amz-copy-source'])).replace(/^\//, '').split('?')[0];
     } catch {
-      return sendError(res, 400, 'InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', { ArgumentName: 'x-amz-copy-source' });
+      return sendError(res, 400, 'InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', {
+        ArgumentName: 'x-amz-copy-source',
+      });
     }
     const cut = source.indexOf('/');
     const srcBucket = cut > 0 ? source.slice(0, cut) : '';
     const srcKey = cut > 0 ? source.slice(cut + 1) : '';
     if (!srcBucket || !srcKey || srcKey.split('/').includes('..')) {
-      return sendError(res, 400, 'InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', { ArgumentName: 'x-amz-copy-source' });
+      return sendError(res, 400, 'InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', {
+        ArgumentName: 'x-amz-copy-source',
+      });
     }
-    if (!(await bucketExists(srcBucket))) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: srcBucket });
+    if (!(await bucketExists(srcBucket)))
+      return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: srcBucket });
     const keyParts = srcKey.split('/');
     const last = keyParts.pop() ?? '';
     const objectFile = path.join(dataDir, srcBucket, ...keyParts, `${last}${OBJECT_SUFFIX}`);
@@ -320,8 +335,13 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     }
     const ifMatch = req.headers['x-amz-copy-source-if-match'];
     if (ifMatch !== undefined) {
-      const md5 = (await fsp.readFile(path.join(dataDir, srcBucket, ...keyParts, `${last}._S3rver_object.md5`), 'utf8').catch(() => '')).trim();
-      if (String(ifMatch).replace(/"/g, '') !== md5) return sendError(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'x-amz-copy-source-If-Match' });
+      const md5 = (
+        await fsp.readFile(path.join(dataDir, srcBucket, ...keyParts, `${last}._S3rver_object.md5`), 'utf8').catch(() => '')
+      ).trim();
+      if (String(ifMatch).replace(/"/g, '') !== md5)
+        return sendError(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+          Condition: 'x-amz-copy-source-If-Match',
+        });
     }
     let first = 0;
     let lastByte = size - 1;
@@ -329,13 +349,20 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     if (rangeHeader !== undefined) {
       const m = /^bytes=(\d+)-(\d+)$/.exec(String(rangeHeader).trim());
       if (!m || Number(m[1]) > Number(m[2]) || Number(m[2]) >= size) {
-        return sendError(res, 400, 'InvalidArgument', `Range specified is not valid for source object of size: ${size}`, { ArgumentName: 'x-amz-copy-source-range' });
+        return sendError(res, 400, 'InvalidArgument', `Range specified is not valid for source object of size: ${size}`, {
+          ArgumentName: 'x-amz-copy-source-range',
+        });
       }
       first = Number(m[1]);
       lastByte = Number(m[2]);
     }
     if (lastByte - first + 1 > MAX_COPY_PART) {
-      return sendError(res, 400, 'InvalidRequest', 'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120');
+      return sendError(
+        res,
+        400,
+        'InvalidRequest',
+        'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120',
+      );
     }
     // Tracked like an UploadPart, so an abort waits for it before removing the upload's folder.
     let set = partsInFlight.get(upload.uploadId);
@@ -359,14 +386,21 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       await fsp.writeFile(`${partFile}.md5`, md5);
       return md5;
     })();
-    const tracked = copying.then(() => undefined, () => undefined);
+    const tracked = copying.then(
+      () => undefined,
+      () => undefined,
+    );
     set.add(tracked);
     void tracked.then(() => {
       set.delete(tracked);
       if (set.size === 0 && partsInFlight.get(upload.uploadId) === set) partsInFlight.delete(upload.uploadId);
     });
     const md5 = await copying;
-    sendXml(res, 200, `<CopyPartResult xmlns="${XMLNS}">${tag('LastModified', new Date().toISOString())}${tag('ETag', `"${md5}"`)}</CopyPartResult>`);
+    sendXml(
+      res,
+      200,
+      `<CopyPartResult xmlns="${XMLNS}">${tag('LastModified', new Date().toISOString())}${tag('ETag', `"${md5}"`)}</CopyPartResult>`,
+    );
   }
 
   /** `bytes=-N` → `bytes=<size-N>-`; s3rver reads it as `0-N`. */
@@ -382,7 +416,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       return; // let s3rver answer NoSuchKey
     }
     const n = Number(m[1]);
-    if (size === 0 && n > 0) delete req.headers.range; // whole (empty) object, as S3 does
+    if (size === 0 && n > 0)
+      delete req.headers.range; // whole (empty) object, as S3 does
     else req.headers.range = `bytes=${Math.max(0, size - n)}-`; // n = 0 → start = size → 416 InvalidRange
   }
 
@@ -418,7 +453,9 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       const srcBucket = cut > 0 ? source.slice(0, cut) : '';
       if (!VALID_BUCKET.test(srcBucket) || cut === source.length - 1) {
         req.resume();
-        return sendError(res, 400, 'InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', { ArgumentName: 'x-amz-copy-source' });
+        return sendError(res, 400, 'InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', {
+          ArgumentName: 'x-amz-copy-source',
+        });
       }
       req.headers['x-amz-copy-source'] = encodeURI(source);
     }
@@ -433,18 +470,21 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     if (await s3Fault(req, res, { operation: protocolS3Operation(method, bucket, key, q, req.headers), bucket, key })) return;
 
     if (method === 'GET' && bucket && !key && q.has('uploads') && !q.has('uploadId')) {
-      if (!(await bucketExists(bucket))) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+      if (!(await bucketExists(bucket)))
+        return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
       return listMultipartUploads(res, bucket, q);
     }
     if (bucket && key && uploadId !== null && method === 'PUT' && req.headers['x-amz-copy-source']) {
-      if (!(await bucketExists(bucket))) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+      if (!(await bucketExists(bucket)))
+        return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
       const upload = await readUpload(bucket, uploadId);
       req.resume();
       if (!upload || upload.key !== key) return noSuchUpload(res, uploadId);
       return uploadPartCopy(req, res, bucket, upload, q);
     }
     if (bucket && key && uploadId !== null && ['GET', 'DELETE', 'PUT', 'POST'].includes(method) && !req.headers['x-amz-copy-source']) {
-      if (!(await bucketExists(bucket))) return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+      if (!(await bucketExists(bucket)))
+        return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
       const upload = await readUpload(bucket, uploadId);
       if (!upload || upload.key !== key) {
         req.resume();

@@ -42,7 +42,9 @@ export function ensureDemoKeyPair(dataDir: string): { privateKeyFile: string; pu
   if (existsSync(privateKeyFile) && existsSync(publicKeyFile)) return { privateKeyFile, publicKeyFile };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (hasSshKeygen()) {
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'demo@machine-image-service', '-f', privateKeyFile], { stdio: 'ignore' });
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'demo@machine-image-service', '-f', privateKeyFile], {
+      stdio: 'ignore',
+    });
   } else {
     const { privateKey } = generateKeyPairSync('ed25519');
     const key = sshpk.parsePrivateKey(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 'pem');
@@ -65,8 +67,20 @@ export const DEMO_MACHINES = [
  * (machine images can be generated from them) and one without (generating is refused, as documented).
  */
 export const DEMO_APPLIANCES = [
-  { name: 'web-appliance', version: '1.0', machine: 'web-01', os_profile: { name: 'CentOS', version: '7', arch: 'x86_64' }, install_profile: { memory_size: 1024 } },
-  { name: 'db-appliance', version: '1.0', machine: 'db-01', os_profile: { name: 'Ubuntu', version: '22.04', arch: 'x86_64' }, install_profile: { memory_size: 2048 } },
+  {
+    name: 'web-appliance',
+    version: '1.0',
+    machine: 'web-01',
+    os_profile: { name: 'CentOS', version: '7', arch: 'x86_64' },
+    install_profile: { memory_size: 1024 },
+  },
+  {
+    name: 'db-appliance',
+    version: '1.0',
+    machine: 'db-01',
+    os_profile: { name: 'Ubuntu', version: '22.04', arch: 'x86_64' },
+    install_profile: { memory_size: 2048 },
+  },
   { name: 'bare-appliance', version: '0.1', machine: 'base-zone', install_profile: {} },
 ] as const;
 
@@ -88,14 +102,16 @@ async function seedAppliances(accountId: string, machines: Machine[]): Promise<A
         version: spec.version,
         machine_id: machine.id,
         ...('os_profile' in spec && { os_profile: { ...spec.os_profile } }),
-        install_profile: { ...spec.install_profile, disk_size: (machine.disks[0]?.size ?? 0) },
+        install_profile: { ...spec.install_profile, disk_size: machine.disks[0]?.size ?? 0 },
       }),
     );
   }
   return out;
 }
 
-export async function seedDemo(dataDir: string): Promise<{ accountId: string; machines: Machine[]; appliances: Appliance[]; password: string; key: DemoKey }> {
+export async function seedDemo(
+  dataDir: string,
+): Promise<{ accountId: string; machines: Machine[]; appliances: Appliance[]; password: string; key: DemoKey }> {
   const account = (await adminOps.getAccount(DEMO_LOGIN)) ?? (await adminOps.createAccount(DEMO_LOGIN));
   await adminOps.setPassword(DEMO_LOGIN, DEMO_PASSWORD);
   const files = ensureDemoKeyPair(dataDir);
@@ -114,7 +130,14 @@ export async function seedDemo(dataDir: string): Promise<{ accountId: string; ma
     const file = path.join(diskDir, `${spec.name}.raw`);
     if (!existsSync(file)) await writeDiskFile(file, spec.sizeMiB * MiB, spec.seed);
     machines.push(
-      await adminOps.registerMachine({ login: DEMO_LOGIN, name: spec.name, os: spec.os, type: spec.type, diskFile: file, state: spec.state }),
+      await adminOps.registerMachine({
+        login: DEMO_LOGIN,
+        name: spec.name,
+        os: spec.os,
+        type: spec.type,
+        diskFile: file,
+        state: spec.state,
+      }),
     );
   }
   const appliances = await seedAppliances(account.id, machines);

@@ -303,7 +303,8 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
     const bytes = jsonBytes(value);
     if (bytes <= MAX_STATE_PAYLOAD_BYTES) return;
     const cause = `The state/task '${stateName}' returned a result with a size exceeding the maximum number of bytes service limit.`;
-    const detail = what === 'input' ? `The input of state '${stateName}' (${bytes} bytes) exceeds the maximum number of bytes service limit.` : cause;
+    const detail =
+      what === 'input' ? `The input of state '${stateName}' (${bytes} bytes) exceeds the maximum number of bytes service limit.` : cause;
     endNow(record, 'FAILED', 'States.DataLimitExceeded', detail);
     throw statesError('States.DataLimitExceeded', detail);
   }
@@ -335,21 +336,30 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
         const inFlight = new Promise<void>((resolve) => (settle = resolve));
         tasksInFlight.add(inFlight);
         const call = invokeLocal(
-          { name: taskFunction?.name ?? stateName, timeoutMs: functionTimeoutMs, memoryMb: taskFunction?.memoryMb ?? 128, load: () => async (event: unknown, lambda: Context) => {
-            try {
-              return await handler(event, { executionArn: record.executionArn, stateName, signal: record.controller.signal, lambda });
-            } finally {
-              // the handler itself, even past its deadline, is what waitForIdle waits for
-              tasksInFlight.delete(inFlight);
-              settle();
-            }
-          } },
+          {
+            name: taskFunction?.name ?? stateName,
+            timeoutMs: functionTimeoutMs,
+            memoryMb: taskFunction?.memoryMb ?? 128,
+            load: () => async (event: unknown, lambda: Context) => {
+              try {
+                return await handler(event, { executionArn: record.executionArn, stateName, signal: record.controller.signal, lambda });
+              } finally {
+                // the handler itself, even past its deadline, is what waitForIdle waits for
+                tasksInFlight.delete(inFlight);
+                settle();
+              }
+            },
+          },
           payload,
           { requestId: record.executionArn },
         );
         let stateTimer: NodeJS.Timeout | undefined;
         const stateTimedOut = new Promise<never>((_, reject) => {
-          if (stateTimeoutMs !== undefined) stateTimer = setTimeout(() => reject(statesError('States.Timeout', `Task '${stateName}' timed out (TimeoutSeconds).`)), stateTimeoutMs);
+          if (stateTimeoutMs !== undefined)
+            stateTimer = setTimeout(
+              () => reject(statesError('States.Timeout', `Task '${stateName}' timed out (TimeoutSeconds).`)),
+              stateTimeoutMs,
+            );
         });
         call.catch(() => undefined);
         let result: unknown;
@@ -389,7 +399,10 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
       throw new SfnError('InvalidExecutionInput', `Invalid State Machine Execution Input: '${input}'`);
     }
     if (Buffer.byteLength(input) > MAX_STATE_PAYLOAD_BYTES) {
-      throw new SfnError('InvalidExecutionInput', `Invalid State Machine Execution Input: the input exceeds ${MAX_STATE_PAYLOAD_BYTES} bytes`);
+      throw new SfnError(
+        'InvalidExecutionInput',
+        `Invalid State Machine Execution Input: the input exceeds ${MAX_STATE_PAYLOAD_BYTES} bytes`,
+      );
     }
     const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     const existing = executions.get(executionArn);
@@ -510,11 +523,10 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
 
   function listExecutions(body: Json): Json {
     const stateMachineArn = String(body.stateMachineArn ?? '');
-    if (!machines.has(stateMachineArn)) throw new SfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    if (!machines.has(stateMachineArn))
+      throw new SfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
     const status = body.statusFilter as string | undefined;
-    const all = [...executions.values()]
-      .filter((r) => r.stateMachineArn === stateMachineArn && (!status || r.status === status))
-      .reverse(); // newest first, as AWS lists them
+    const all = [...executions.values()].filter((r) => r.stateMachineArn === stateMachineArn && (!status || r.status === status)).reverse(); // newest first, as AWS lists them
     const start = body.nextToken ? Number(body.nextToken) : 0;
     if (!Number.isInteger(start) || start < 0) throw new SfnError('InvalidToken', 'Invalid nextToken');
     const max = Number(body.maxResults) > 0 ? Math.min(Number(body.maxResults), 1000) : 100;
@@ -618,7 +630,8 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
         const closed = new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
         server.closeIdleConnections();
         for (const r of executions.values()) {
-          if (r.status === 'RUNNING') stopExecution({ executionArn: r.executionArn, error: 'States.Aborted', cause: 'Local endpoint closed' });
+          if (r.status === 'RUNNING')
+            stopExecution({ executionArn: r.executionArn, error: 'States.Aborted', cause: 'Local endpoint closed' });
         }
         await closed;
       })();

@@ -10,7 +10,14 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { localDefinitionFromTemplate, synthesizeTemplate } from '../lib/local-asl';
-import { taskStateFunctions, templateAuthorizer, templateRoutes, templateRules, templateStreamConsumers, type TemplateFunction } from '../lib/local-template';
+import {
+  taskStateFunctions,
+  templateAuthorizer,
+  templateRoutes,
+  templateRules,
+  templateStreamConsumers,
+  type TemplateFunction,
+} from '../lib/local-template';
 import { taskEntry } from '../lambdas/routes';
 import { startLocalDynamo } from './dynamo';
 import { startLocalS3 } from './s3';
@@ -108,7 +115,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const stream = new LocalStream(LOCAL_NAMES.region);
     const dynamo = await startLocalDynamo({ dataDir: path.join(options.dataDir, 'dynamodb'), stream });
     closers.push(() => dynamo.close());
-    const s3 = await startLocalS3({ dataDir: path.join(options.dataDir, 's3'), buckets: [LOCAL_NAMES.imagesBucket, LOCAL_NAMES.disksBucket] });
+    const s3 = await startLocalS3({
+      dataDir: path.join(options.dataDir, 's3'),
+      buckets: [LOCAL_NAMES.imagesBucket, LOCAL_NAMES.disksBucket],
+    });
     closers.push(() => s3.close());
 
     // One synthesized template: the ASL, every function's limits and handler, the API's and the rules' wiring.
@@ -123,7 +133,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return { name, timeoutMs: scaleMs(fn.timeoutSeconds * 1000, timeScale), memoryMb: fn.memoryMb, load };
     };
 
-    const taskFunctions = new Map([...taskStateFunctions(template, build.definition), ...taskStateFunctions(template, provision.definition)]);
+    const taskFunctions = new Map([
+      ...taskStateFunctions(template, build.definition),
+      ...taskStateFunctions(template, provision.definition),
+    ]);
     const taskHandlers: Record<string, LocalTaskHandler> = {};
     const taskFunctionsByState: Record<string, { name: string; timeoutMs: number; memoryMb: number }> = {};
     for (const state of taskStates) {
@@ -137,14 +150,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     const retry = options.retryIntervalMs ?? 200;
     const events = startLocalEvents({
-      rules: templateRules(template, { region: LOCAL_NAMES.region, arns: { [build.stateMachineLogicalId]: LOCAL_NAMES.stateMachineArn, [provision.stateMachineLogicalId]: LOCAL_NAMES.provisionStateMachineArn } }).map((rule) => ({
+      rules: templateRules(template, {
+        region: LOCAL_NAMES.region,
+        arns: {
+          [build.stateMachineLogicalId]: LOCAL_NAMES.stateMachineArn,
+          [provision.stateMachineLogicalId]: LOCAL_NAMES.provisionStateMachineArn,
+        },
+      }).map((rule) => ({
         name: rule.logicalId,
         pattern: rule.pattern,
         targets: rule.targets.map((fn) => localFunction(fn)),
       })),
       retryDelayMs: retry,
     });
-    const eventBridge = await startLocalEventBridge({ buses: [LOCAL_NAMES.eventBus], region: LOCAL_NAMES.region, onDefaultBusEvent: (event) => events.put(event) });
+    const eventBridge = await startLocalEventBridge({
+      buses: [LOCAL_NAMES.eventBus],
+      region: LOCAL_NAMES.region,
+      onDefaultBusEvent: (event) => events.put(event),
+    });
     closers.push(() => eventBridge.close());
     const streamConsumers = startStreamConsumers(
       stream,
@@ -170,7 +193,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       retryIntervalOverrides: Object.fromEntries(taskStates.map((s) => [s, retry])),
       onStatusChange: (event) => {
         const e = event as unknown as Record<string, unknown>;
-        eventBridge.record({ bus: 'default', source: String(e.source), 'detail-type': String(e['detail-type']), time: String(e.time), resources: (e.resources as string[]) ?? [], detail: e.detail as Record<string, unknown> });
+        eventBridge.record({
+          bus: 'default',
+          source: String(e.source),
+          'detail-type': String(e['detail-type']),
+          time: String(e.time),
+          resources: (e.resources as string[]) ?? [],
+          detail: e.detail as Record<string, unknown>,
+        });
         events.put(e);
       },
     });
@@ -192,7 +222,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         { fn: localFunction(r.fn, r.operation), integrationTimeoutMs: scaleMs(r.integrationTimeoutMs, timeScale) },
       ]),
     );
-    const gateway = await startGateway({ port: options.port, ready: options.ready, integrations, authorizer: localFunction(templateAuthorizer(template), 'Authorizer') });
+    const gateway = await startGateway({
+      port: options.port,
+      ready: options.ready,
+      integrations,
+      authorizer: localFunction(templateAuthorizer(template), 'Authorizer'),
+    });
     closers.push(() => gateway.close());
     return {
       url: gateway.url,

@@ -15,11 +15,26 @@ const DOCS = path.join(REPO_ROOT, 'docs');
 
 async function startStack(dir: string): Promise<{ url: string; stop: () => void }> {
   const stateFile = path.join(dir, 'stack.json');
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', 'scripts/run-ts.mjs', 'local/main.ts', 'start', '--port', '0', '--data-dir', path.join(dir, 'data'), '--state-file', stateFile], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--openssl-legacy-provider',
+      'scripts/run-ts.mjs',
+      'local/main.ts',
+      'start',
+      '--port',
+      '0',
+      '--data-dir',
+      path.join(dir, 'data'),
+      '--state-file',
+      stateFile,
+    ],
+    {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    },
+  );
   let out = '';
   await new Promise<void>((resolve, reject) => {
     child.on('exit', (code) => reject(new Error(`local stack exited with ${code}:\n${out}`)));
@@ -61,7 +76,12 @@ async function main() {
       await page.getByRole('button', { name: 'Create image' }).click();
       await page.getByRole('heading', { name: `Building ${name}` }).waitFor();
     };
-    for (const [machine, name, version] of [['web-01', 'web-base', '1.0.0'], ['db-01', 'postgres-16', '16.4'], ['base-zone', 'base-64', '24.4.1'], ['web-01', 'web-base', '1.1.0']]) {
+    for (const [machine, name, version] of [
+      ['web-01', 'web-base', '1.0.0'],
+      ['db-01', 'postgres-16', '16.4'],
+      ['base-zone', 'base-64', '24.4.1'],
+      ['web-01', 'web-base', '1.1.0'],
+    ]) {
       await build(machine, name, version);
       await page.getByTestId('job-image-state').filter({ hasText: 'active' }).waitFor({ timeout: 60_000 });
     }

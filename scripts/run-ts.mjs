@@ -49,9 +49,7 @@ const keepModulePaths = {
       if (loadArgs.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
       const source = readFileSync(loadArgs.path, 'utf8');
       if (!/\b__(dirname|filename)\b/.test(source)) return undefined;
-      const prelude =
-        `var __dirname = ${JSON.stringify(path.dirname(loadArgs.path))}, ` +
-        `__filename = ${JSON.stringify(loadArgs.path)};`;
+      const prelude = `var __dirname = ${JSON.stringify(path.dirname(loadArgs.path))}, ` + `__filename = ${JSON.stringify(loadArgs.path)};`;
       const loader = loadArgs.path.endsWith('x') ? 'tsx' : 'ts';
       return { contents: prelude + source, loader };
     });

@@ -11,8 +11,28 @@ import { buildImageFile, createDiscardSink, createS3MultipartSink, type Compress
 import { s3rverClient } from './s3rver';
 
 export type ChildCase =
-  | { kind: 'local'; file: string; size: number; compression: Compression; level?: number; storeIncompressible?: boolean; chunkSize?: number; maxChunksInFlight?: number }
-  | { kind: 's3'; endpoint: string; bucket: string; sourceKey: string; compression: Compression; level?: number; chunkSize?: number; maxChunksInFlight?: number; partSize?: number; queueSize?: number }
+  | {
+      kind: 'local';
+      file: string;
+      size: number;
+      compression: Compression;
+      level?: number;
+      storeIncompressible?: boolean;
+      chunkSize?: number;
+      maxChunksInFlight?: number;
+    }
+  | {
+      kind: 's3';
+      endpoint: string;
+      bucket: string;
+      sourceKey: string;
+      compression: Compression;
+      level?: number;
+      chunkSize?: number;
+      maxChunksInFlight?: number;
+      partSize?: number;
+      queueSize?: number;
+    }
   | { kind: 'sha256'; file: string }
   | { kind: 's3get'; endpoint: string; bucket: string; sourceKey: string }
   | { kind: 'idle' };
@@ -51,7 +71,14 @@ async function measure(c: ChildCase): Promise<ChildResult> {
         n += (piece as Buffer).length;
       }
       const sha256 = hash.digest('hex');
-      return { wallS: (performance.now() - t0) / 1000, cpuS: cpuSeconds() - c0, maxRssMiB: process.resourceUsage().maxRSS / 1024, inBytes: n, outBytes: 0, sha256 };
+      return {
+        wallS: (performance.now() - t0) / 1000,
+        cpuS: cpuSeconds() - c0,
+        maxRssMiB: process.resourceUsage().maxRSS / 1024,
+        inBytes: n,
+        outBytes: 0,
+        sha256,
+      };
     }
     case 's3get': {
       // the local S3's read rate alone: GetObject → sha256
@@ -67,7 +94,14 @@ async function measure(c: ChildCase): Promise<ChildResult> {
           n += piece.length;
         }
         const sha256 = hash.digest('hex');
-        return { wallS: (performance.now() - t0) / 1000, cpuS: cpuSeconds() - c0, maxRssMiB: process.resourceUsage().maxRSS / 1024, inBytes: n, outBytes: 0, sha256 };
+        return {
+          wallS: (performance.now() - t0) / 1000,
+          cpuS: cpuSeconds() - c0,
+          maxRssMiB: process.resourceUsage().maxRSS / 1024,
+          inBytes: n,
+          outBytes: 0,
+          sha256,
+        };
       } finally {
         client.destroy();
       }
@@ -85,10 +119,20 @@ async function measure(c: ChildCase): Promise<ChildResult> {
         chunkSize: c.chunkSize,
         maxChunksInFlight: c.maxChunksInFlight,
         sink: createDiscardSink(),
-        onStats: (s) => { stats = s; },
+        onStats: (s) => {
+          stats = s;
+        },
       });
       const wallS = (performance.now() - t0) / 1000;
-      return { wallS, cpuS: cpuSeconds() - c0, maxRssMiB: process.resourceUsage().maxRSS / 1024, inBytes: result.sourceBytes, outBytes: result.size, sha256: result.sha256, stats };
+      return {
+        wallS,
+        cpuS: cpuSeconds() - c0,
+        maxRssMiB: process.resourceUsage().maxRSS / 1024,
+        inBytes: result.sourceBytes,
+        outBytes: result.size,
+        sha256: result.sha256,
+        stats,
+      };
     }
     case 's3': {
       const client = s3rverClient(c.endpoint);
@@ -100,7 +144,11 @@ async function measure(c: ChildCase): Promise<ChildResult> {
         const head = await client.send(new HeadObjectCommand({ Bucket: c.bucket, Key: c.sourceKey }));
         const get = await client.send(new GetObjectCommand({ Bucket: c.bucket, Key: c.sourceKey }));
         const sink = createS3MultipartSink({
-          client, bucket: c.bucket, key, partSize: c.partSize, queueSize: c.queueSize,
+          client,
+          bucket: c.bucket,
+          key,
+          partSize: c.partSize,
+          queueSize: c.queueSize,
           sizeHint: Math.ceil(head.ContentLength! * 1.01) + MiB,
         });
         const result = await buildImageFile({
@@ -111,7 +159,9 @@ async function measure(c: ChildCase): Promise<ChildResult> {
           chunkSize: c.chunkSize,
           maxChunksInFlight: c.maxChunksInFlight,
           sink,
-          onStats: (s) => { stats = s; },
+          onStats: (s) => {
+            stats = s;
+          },
         });
         const wallS = (performance.now() - t0) / 1000;
         const cpuS = cpuSeconds() - c0;

@@ -185,12 +185,19 @@ export async function signIn(login: string, password: string): Promise<Session> 
   if (!res.ok) {
     const err = await errorFrom(res);
     if (res.status === 401) {
-      throw new ApiError(401, err.code, 'Wrong login or password. After 10 wrong passwords in a row the password is locked for 5 minutes, and even the right one is refused until then.');
+      throw new ApiError(
+        401,
+        err.code,
+        'Wrong login or password. After 10 wrong passwords in a row the password is locked for 5 minutes, and even the right one is refused until then.',
+      );
     }
     throw err;
   }
   const out = (await res.json()) as { token: string; login: string; expires_at: string };
-  const account = await fetch(`/${encodeURIComponent(out.login)}`, { headers: { accept: 'application/json', 'x-auth-token': out.token }, cache: 'no-store' });
+  const account = await fetch(`/${encodeURIComponent(out.login)}`, {
+    headers: { accept: 'application/json', 'x-auth-token': out.token },
+    cache: 'no-store',
+  });
   if (!account.ok) throw await errorFrom(account);
   const { id } = (await account.json()) as { id: string };
   const s: Session = { login: out.login, accountId: id, token: out.token, expiresAt: out.expires_at };

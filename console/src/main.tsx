@@ -46,10 +46,14 @@ function App() {
   return (
     <>
       {/* biome-ignore lint/a11y/useValidAnchor: the console routes on the URL hash, so the skip link moves focus itself instead of navigating */}
-      <a class="skip" href="#main" onClick={(e) => {
-        e.preventDefault();
-        document.getElementById('main')?.focus();
-      }}>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header class="top">
@@ -66,9 +70,7 @@ function App() {
           </ul>
         </nav>
         <div class="who">
-          <span title={`account id ${session.accountId}`}>
-            {session.login}
-          </span>
+          <span title={`account id ${session.accountId}`}>{session.login}</span>
           <button type="button" onClick={() => void signOut()}>
             Sign out
           </button>

@@ -64,7 +64,16 @@ export function Notice({ children }: { children: ComponentChildren }) {
 }
 
 /** A modal confirmation (the native dialog: focus stays inside, Escape cancels). */
-export function Confirm(props: { open: boolean; title: string; children: ComponentChildren; confirmLabel: string; cancelLabel?: string; danger?: boolean; onConfirm: () => void; onCancel: () => void }) {
+export function Confirm(props: {
+  open: boolean;
+  title: string;
+  children: ComponentChildren;
+  confirmLabel: string;
+  cancelLabel?: string;
+  danger?: boolean;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const d = ref.current;
@@ -73,10 +82,14 @@ export function Confirm(props: { open: boolean; title: string; children: Compone
     if (!props.open && d.open) d.close();
   }, [props.open]);
   return (
-    <dialog ref={ref} aria-labelledby="confirm-title" onCancel={(e) => {
-      e.preventDefault();
-      props.onCancel();
-    }}>
+    <dialog
+      ref={ref}
+      aria-labelledby="confirm-title"
+      onCancel={(e) => {
+        e.preventDefault();
+        props.onCancel();
+      }}
+    >
       <h2 id="confirm-title">{props.title}</h2>
       <div>{props.children}</div>
       <div class="actions">
@@ -121,7 +134,15 @@ export function ProgressBar({ value, label }: { value?: number; label: string })
   }
   const v = Math.max(0, Math.min(100, Math.round(value)));
   return (
-    <div class="progress" role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={v} aria-valuetext={`${v}%`}>
+    <div
+      class="progress"
+      role="progressbar"
+      aria-label={label}
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={v}
+      aria-valuetext={`${v}%`}
+    >
       <div class="progress-fill" style={{ width: `${v}%` }} />
     </div>
   );

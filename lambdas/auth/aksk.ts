@@ -30,7 +30,9 @@ export interface AkskAuthorization {
 }
 
 export function parseAkskAuthorization(header: string | undefined): AkskAuthorization | undefined {
-  const m = /^SDK-HMAC-SHA256\s+Access=([A-Za-z0-9]{1,128}),\s*SignedHeaders=([a-z0-9;_.-]{1,2048}),\s*Signature=([0-9a-f]{64})\s*$/i.exec(header ?? '');
+  const m = /^SDK-HMAC-SHA256\s+Access=([A-Za-z0-9]{1,128}),\s*SignedHeaders=([a-z0-9;_.-]{1,2048}),\s*Signature=([0-9a-f]{64})\s*$/i.exec(
+    header ?? '',
+  );
   if (!m) return undefined;
   return { ak: m[1], signedHeaders: m[2].toLowerCase().split(';').filter(Boolean), signature: m[3].toLowerCase() };
 }
@@ -71,7 +73,9 @@ export function canonicalRequest(p: CanonicalParts): string | undefined {
     if (value === undefined) return undefined;
     headers += `${name}:${value}\n`;
   }
-  return [p.method.toUpperCase(), canonicalUri(p.path), canonicalQuery(p.query), headers, p.signedHeaders.join(';'), p.payloadHash].join('\n');
+  return [p.method.toUpperCase(), canonicalUri(p.path), canonicalQuery(p.query), headers, p.signedHeaders.join(';'), p.payloadHash].join(
+    '\n',
+  );
 }
 
 export const stringToSign = (sdkDate: string, canonical: string): string =>
@@ -99,7 +103,11 @@ export type AkskResult =
  * Checks an AK/SK-signed request. `bodySha256` is the real body's hash when the caller has the body
  * (the handler side); without it the declared or the empty hash is tried.
  */
-export async function authenticateAksk(req: AuthRequest, deps: AuthDeps, opts: { bodySha256?: string } = {}): Promise<AkskResult | undefined> {
+export async function authenticateAksk(
+  req: AuthRequest,
+  deps: AuthDeps,
+  opts: { bodySha256?: string } = {},
+): Promise<AkskResult | undefined> {
   const auth = parseAkskAuthorization(req.headers.authorization);
   // The date and the host must be signed: an unsigned host lets a signature be replayed at another endpoint.
   if (!auth?.signedHeaders.includes('x-sdk-date') || !auth.signedHeaders.includes('host')) return undefined;
@@ -108,7 +116,8 @@ export async function authenticateAksk(req: AuthRequest, deps: AuthDeps, opts: {
   const declared = req.headers['x-sdk-content-sha256'];
   if (declared !== undefined && !auth.signedHeaders.includes('x-sdk-content-sha256')) return undefined;
   // UNSIGNED-PAYLOAD would let any body ride on the signature: only for requests without one.
-  if (declared === UNSIGNED_PAYLOAD && (mayHaveBody(req) || (opts.bodySha256 !== undefined && opts.bodySha256 !== EMPTY_BODY_SHA256))) return undefined;
+  if (declared === UNSIGNED_PAYLOAD && (mayHaveBody(req) || (opts.bodySha256 !== undefined && opts.bodySha256 !== EMPTY_BODY_SHA256)))
+    return undefined;
 
   const cred = await deps.credentials.getAksk(auth.ak);
   if (!cred) return undefined;
@@ -125,7 +134,14 @@ export async function authenticateAksk(req: AuthRequest, deps: AuthDeps, opts: {
   }
   const expected = Buffer.from(auth.signature, 'hex');
   for (const path of req.paths) {
-    const canonical = canonicalRequest({ method: req.method, path, query: req.query, headers: req.headers, signedHeaders: auth.signedHeaders, payloadHash });
+    const canonical = canonicalRequest({
+      method: req.method,
+      path,
+      query: req.query,
+      headers: req.headers,
+      signedHeaders: auth.signedHeaders,
+      payloadHash,
+    });
     if (canonical === undefined) return undefined;
     const actual = Buffer.from(akskSignature(cred.sk, sdkDate, canonical), 'hex');
     if (actual.length === expected.length && timingSafeEqual(actual, expected)) {

@@ -50,7 +50,11 @@ export async function authenticate(req: AuthRequest, deps: AuthDeps): Promise<Au
   if (isAkskAuth(req)) {
     const result = await authenticateAksk(req, deps);
     if (!result) return undefined;
-    const extra: Record<string, string> = result.verified ? (result.bodySha256 ? { bodySha256: result.bodySha256 } : { akskUnsignedPayload: 'true' }) : { akskPending: 'true' };
+    const extra: Record<string, string> = result.verified
+      ? result.bodySha256
+        ? { bodySha256: result.bodySha256 }
+        : { akskUnsignedPayload: 'true' }
+      : { akskPending: 'true' };
     return { principal: result.principal, scheme: 'aksk', extra };
   }
   if (isTokenAuth(req)) {
@@ -72,7 +76,13 @@ function allowAll(methodArn: string, auth: Authenticated): APIGatewayAuthorizerR
       Version: '2012-10-17',
       Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: `${arnPrefix}/${apiId}/${stage}/*` }],
     },
-    context: { accountId: principal.accountId, login: principal.login, roles: principal.roles.join(','), scheme: auth.scheme, ...auth.extra },
+    context: {
+      accountId: principal.accountId,
+      login: principal.login,
+      roles: principal.roles.join(','),
+      scheme: auth.scheme,
+      ...auth.extra,
+    },
   };
 }
 
@@ -97,7 +107,13 @@ const core = async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGateway
     const scheme = attemptedScheme(req);
     if (scheme) {
       countAuthFailure(scheme);
-      logger.warn('authentication failed', { scheme, reason: 'credentials not accepted', source: req.sourceIp ?? 'unknown', method: req.method, path: req.paths[0] });
+      logger.warn('authentication failed', {
+        scheme,
+        reason: 'credentials not accepted',
+        source: req.sourceIp ?? 'unknown',
+        method: req.method,
+        path: req.paths[0],
+      });
     }
     throw new UnauthorizedError();
   }

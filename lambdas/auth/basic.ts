@@ -61,7 +61,13 @@ export async function authenticateBasic(req: AuthRequest, deps: AuthDeps): Promi
  * here; a write that loses its condition (a concurrent password change or upgrade) or fails is
  * simply tried again at the next login.
  */
-async function upgradeHash(deps: AuthDeps, accountId: string, stored: PasswordCredential, password: string, current: ScryptParams): Promise<void> {
+async function upgradeHash(
+  deps: AuthDeps,
+  accountId: string,
+  stored: PasswordCredential,
+  password: string,
+  current: ScryptParams,
+): Promise<void> {
   try {
     await deps.credentials.upgradePassword(accountId, { hash: stored.hash, salt: stored.salt }, await hashPassword(password, current));
   } catch (err) {

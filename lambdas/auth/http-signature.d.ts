@@ -16,6 +16,9 @@ declare module 'http-signature' {
     strict?: boolean;
     authorizationHeaderName?: string;
   }
-  export function parseRequest(request: { method: string; url: string; headers: Record<string, string>; httpVersion?: string }, options?: ParseOptions): ParsedSignature;
+  export function parseRequest(
+    request: { method: string; url: string; headers: Record<string, string>; httpVersion?: string },
+    options?: ParseOptions,
+  ): ParsedSignature;
   export function verifySignature(parsed: ParsedSignature, pubkey: Key | string | Buffer): boolean;
 }

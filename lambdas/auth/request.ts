@@ -55,9 +55,17 @@ export function authRequestFrom(event: EventLike): AuthRequest {
   } else {
     for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (typeof v === 'string') query.push([k, [v]]);
   }
-  const paths = [event.requestContext?.path, event.path].filter((p, i, all): p is string => typeof p === 'string' && p.startsWith('/') && all.indexOf(p) === i);
+  const paths = [event.requestContext?.path, event.path].filter(
+    (p, i, all): p is string => typeof p === 'string' && p.startsWith('/') && all.indexOf(p) === i,
+  );
   const sourceIp = event.requestContext?.identity?.sourceIp ?? undefined;
-  return { method: (event.httpMethod ?? event.requestContext?.httpMethod ?? 'GET').toUpperCase(), paths, query, headers, ...(sourceIp ? { sourceIp } : {}) };
+  return {
+    method: (event.httpMethod ?? event.requestContext?.httpMethod ?? 'GET').toUpperCase(),
+    paths,
+    query,
+    headers,
+    ...(sourceIp ? { sourceIp } : {}),
+  };
 }
 
 export function withinSkew(date: Date, now: Date): boolean {

@@ -78,7 +78,11 @@ export interface ApplianceRepository {
   create(appliance: Appliance): Promise<void>;
   get(id: string): Promise<Appliance | undefined>;
   /** Applies `changes` if the appliance is in one of `expect.states` (and at `expect.rev`); bumps rev. */
-  update(id: string, expect: { states: ApplianceState[]; rev?: number }, changes: Partial<Omit<Appliance, 'id' | 'owner' | 'rev'>>): Promise<Appliance>;
+  update(
+    id: string,
+    expect: { states: ApplianceState[]; rev?: number },
+    changes: Partial<Omit<Appliance, 'id' | 'owner' | 'rev'>>,
+  ): Promise<Appliance>;
   /** The owner's appliances, oldest first (deleted ones included: callers filter). */
   listByOwner(owner: string, page: PageRequest): Promise<Page<Appliance>>;
 }

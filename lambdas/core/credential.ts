@@ -71,4 +71,5 @@ export interface LoginThrottlePolicy {
 
 export const LOGIN_THROTTLE: LoginThrottlePolicy = { maxAttempts: 10, baseLockSeconds: 60, maxLockSeconds: 3600, staleSeconds: 900 };
 
-export const lockSecondsFor = (policy: LoginThrottlePolicy, strikes: number): number => Math.min(policy.maxLockSeconds, policy.baseLockSeconds * 2 ** Math.min(strikes, 30));
+export const lockSecondsFor = (policy: LoginThrottlePolicy, strikes: number): number =>
+  Math.min(policy.maxLockSeconds, policy.baseLockSeconds * 2 ** Math.min(strikes, 30));

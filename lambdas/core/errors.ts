@@ -26,7 +26,10 @@ export interface FieldIssue {
 
 export abstract class ServiceError extends Error {
   abstract readonly code: CoreCode;
-  constructor(message: string, readonly issues: FieldIssue[] = []) {
+  constructor(
+    message: string,
+    readonly issues: FieldIssue[] = [],
+  ) {
     super(message);
     this.name = new.target.name;
   }
@@ -68,7 +71,10 @@ export class InvalidCredentialsError extends ServiceError {
 /** A conditional write lost: the item is not in the state (or revision) the change expected. */
 export class StateConflictError extends ServiceError {
   readonly code = 'StateConflict' as const;
-  constructor(message: string, readonly currentState?: string) {
+  constructor(
+    message: string,
+    readonly currentState?: string,
+  ) {
     super(message);
   }
 }

@@ -5,7 +5,13 @@
 import { StateConflictError } from './errors';
 
 export type JobStatus = 'INIT' | 'RUNNING' | 'SUCCESS' | 'FAIL' | 'CANCELLED';
-export type JobType = 'CreateImageFromMachine' | 'CreateImageFromVolume' | 'ImportImage' | 'ExportImage' | 'UpdateMemberStatus' | 'CloneImage';
+export type JobType =
+  | 'CreateImageFromMachine'
+  | 'CreateImageFromVolume'
+  | 'ImportImage'
+  | 'ExportImage'
+  | 'UpdateMemberStatus'
+  | 'CloneImage';
 
 export interface Job {
   id: string;
@@ -63,8 +69,7 @@ export function estimateEnd(beginTime: string | undefined, progress: number, now
 
 export const isTerminal = (s: JobStatus): boolean => NEXT[s].length === 0;
 
-export const jobStatusesLeadingTo = (to: JobStatus): JobStatus[] =>
-  (Object.keys(NEXT) as JobStatus[]).filter((s) => NEXT[s].includes(to));
+export const jobStatusesLeadingTo = (to: JobStatus): JobStatus[] => (Object.keys(NEXT) as JobStatus[]).filter((s) => NEXT[s].includes(to));
 
 export function assertJobTransition(job: Pick<Job, 'id' | 'status'>, to: JobStatus): void {
   if (!NEXT[job.status].includes(to)) {

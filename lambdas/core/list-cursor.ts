@@ -46,7 +46,11 @@ export function canonicalFilter(filter: ImageFilter): string {
 }
 
 export function bindingDigest(b: CursorBinding): string {
-  return createHash('sha256').update(JSON.stringify([b.accountId, b.scope, canonicalFilter(b.filter)])).digest().subarray(0, 16).toString('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify([b.accountId, b.scope, canonicalFilter(b.filter)]))
+    .digest()
+    .subarray(0, 16)
+    .toString('base64url');
 }
 
 export function encodeListCursor(positions: SourcePositions, binding: CursorBinding): string {
@@ -68,7 +72,11 @@ export function decodeListCursor(cursor: string, sources: readonly ImageSource[]
   if (b !== bindingDigest(binding)) throw invalid('marker was issued to another caller or for other filters');
   const positions = p as Record<string, unknown>;
   const keys = Object.keys(positions);
-  if (keys.length !== sources.length || !keys.every((k) => (SOURCES as readonly string[]).includes(k) && sources.includes(k as ImageSource))) throw invalid();
+  if (
+    keys.length !== sources.length ||
+    !keys.every((k) => (SOURCES as readonly string[]).includes(k) && sources.includes(k as ImageSource))
+  )
+    throw invalid();
   for (const value of Object.values(positions)) {
     if (value !== null && value !== '' && (typeof value !== 'string' || !SORT_KEY_RE.test(value))) throw invalid();
   }

@@ -38,7 +38,9 @@ export function keyUnder(prefix: string, relative: string, field: string): strin
   if (!prefix.endsWith('/')) throw new Error(`key prefix ${prefix} must end with "/"`);
   const key = prefix + assertSafeObjectKey(relative, field);
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
-    throw new ValidationError(`${field} is too long`, [{ field, code: 'Invalid', message: `the stored key would exceed ${MAX_KEY_BYTES} bytes` }]);
+    throw new ValidationError(`${field} is too long`, [
+      { field, code: 'Invalid', message: `the stored key would exceed ${MAX_KEY_BYTES} bytes` },
+    ]);
   }
   return key;
 }

@@ -196,7 +196,11 @@ export interface WorkflowStarter {
  */
 export type CopyWorkflowRequest =
   | { jobId: string; owner: string; imageId: string; copy: { kind: 'clone'; sourceImageId: string; file: ImageFile } }
-  | { jobId: string; owner: string; copy: { kind: 'export'; sourceImageId: string; file: ImageFile; toKey: string; output?: TargetDiskFormat } };
+  | {
+      jobId: string;
+      owner: string;
+      copy: { kind: 'export'; sourceImageId: string; file: ImageFile; toKey: string; output?: TargetDiskFormat };
+    };
 
 export interface CopyWorkflowStarter {
   /** Starts the copy; idempotent per jobId (the execution is named after it). */
@@ -279,7 +283,11 @@ export interface CredentialRepository {
    * item still holds `expect` — a concurrent change or upgrade wins. `updated_at` is kept, so tokens
    * stay valid. False when the condition failed.
    */
-  upgradePassword(accountId: string, expect: { hash: string; salt: string }, next: Pick<import('./credential').PasswordCredential, 'hash' | 'salt' | 'params'>): Promise<boolean>;
+  upgradePassword(
+    accountId: string,
+    expect: { hash: string; salt: string },
+    next: Pick<import('./credential').PasswordCredential, 'hash' | 'salt' | 'params'>,
+  ): Promise<boolean>;
   /** An account's credentials of one kind, oldest first (one Query on the owner index; secrets included: callers strip them). */
   listKeys(accountId: string): Promise<import('./credential').SshKeyCredential[]>;
   listTokens(accountId: string): Promise<import('./credential').TokenCredential[]>;

@@ -6,8 +6,10 @@ import { InvalidArgumentError, MissingParameterError, ValidationError, type Fiel
 
 export function errorFromIssues(issues: FieldIssue[]): Error {
   const missing = issues.filter((i) => i.code === 'MissingParameter');
-  if (missing.length) return new MissingParameterError(`${missing.map((i) => i.field).join(', ')} ${missing.length > 1 ? 'are' : 'is'} required`, issues);
+  if (missing.length)
+    return new MissingParameterError(`${missing.map((i) => i.field).join(', ')} ${missing.length > 1 ? 'are' : 'is'} required`, issues);
   const unknown = issues.filter((i) => i.code === 'Unknown');
-  if (unknown.length === issues.length) return new InvalidArgumentError(`unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.map((i) => i.field).join(', ')}`, issues);
+  if (unknown.length === issues.length)
+    return new InvalidArgumentError(`unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.map((i) => i.field).join(', ')}`, issues);
   return new ValidationError(issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
 }

@@ -121,11 +121,13 @@ export function idempotent(run: (req: HttpRequest) => Promise<HttpResponse>): (r
           ]);
         }
         if (err instanceof IdempotencyAlreadyInProgressError) {
-          if (Date.now() >= deadline) throw new StateConflictError('a request with this Idempotency-Key is still in progress; retry it later');
+          if (Date.now() >= deadline)
+            throw new StateConflictError('a request with this Idempotency-Key is still in progress; retry it later');
           await sleep(Math.min(50 * 2 ** Math.min(attempt, 4), 500));
           continue;
         }
-        if (err instanceof IdempotencyPersistenceLayerError) throw new ServiceUnavailableError('the request could not be recorded; retry it with the same Idempotency-Key');
+        if (err instanceof IdempotencyPersistenceLayerError)
+          throw new ServiceUnavailableError('the request could not be recorded; retry it with the same Idempotency-Key');
         throw err;
       }
     }

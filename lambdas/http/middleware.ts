@@ -17,7 +17,14 @@ import { accountRepository, clock, credentialRepository } from '../wiring';
 import { assertNoControlCharacters } from '../core/text';
 import { correlationIdFrom, withCorrelationId } from '../observability/correlation';
 import { logger, powertools } from '../observability/powertools';
-import { InvalidCredentialsError, MalformedRequestError, NotAuthorizedError, RequestTooLargeError, type ServiceError, isServiceError } from '../core/errors';
+import {
+  InvalidCredentialsError,
+  MalformedRequestError,
+  NotAuthorizedError,
+  RequestTooLargeError,
+  type ServiceError,
+  isServiceError,
+} from '../core/errors';
 
 export { logger };
 
@@ -192,7 +199,13 @@ function dialectResponses(options: HandlerOptions, states: WeakMap<object, Reque
     onError: (request) => {
       const { event, error: err } = request;
       const state = states.get(event) ?? begin(request);
-      const ctx: ErrorContext = { requestId: state.requestId, operation, method: event.httpMethod, path: event.path, headers: lowerHeaders(event.headers) };
+      const ctx: ErrorContext = {
+        requestId: state.requestId,
+        operation,
+        method: event.httpMethod,
+        path: event.path,
+        headers: lowerHeaders(event.headers),
+      };
       let res: HttpResponse;
       if (isServiceError(err)) {
         logger.info('request refused', { operation, requestId: state.requestId, code: err.code, message: err.message });
@@ -220,7 +233,8 @@ function callerChecks(options: HandlerOptions, states: WeakMap<object, RequestSt
       state.params = Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, decodeURIComponent(v ?? '')]));
       const caller = principalFrom(event);
       if (!caller && !options.anonymous) throw new NotAuthorizedError('you are not authorized to do this');
-      if (caller && !(await bodyMatchesSignature(event))) throw new InvalidCredentialsError('the request signature does not match its body');
+      if (caller && !(await bodyMatchesSignature(event)))
+        throw new InvalidCredentialsError('the request signature does not match its body');
       const owner = renderer.pathOwner ? state.params[renderer.pathOwner] : undefined;
       if (caller && owner !== undefined && owner !== 'my' && owner.toLowerCase() !== caller.login.toLowerCase()) {
         throw new NotAuthorizedError(`${caller.login} is not allowed to act as ${owner}`);
@@ -279,7 +293,10 @@ export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => 
       requestId: state.requestId,
       caller: state.caller ?? { accountId: '', login: '', roles: [] },
       params: state.params,
-      query: Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string>,
+      query: Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter(([, v]) => v !== undefined)) as Record<
+        string,
+        string
+      >,
       headers: lowerHeaders(event.headers),
       body: event.body as unknown,
       event,

@@ -69,7 +69,10 @@ export function countAuthFailure(scheme: string): void {
 
 /** Whether Powertools' Tracer would trace here (its own rule: in Lambda, unless switched off). */
 export const tracingWanted = (env: NodeJS.ProcessEnv = process.env): boolean =>
-  !!env.AWS_EXECUTION_ENV && env.AWS_EXECUTION_ENV !== 'AWS_Lambda_amplify-mock' && !env.AWS_SAM_LOCAL && (env.POWERTOOLS_TRACE_ENABLED ?? '').toLowerCase() !== 'false';
+  !!env.AWS_EXECUTION_ENV &&
+  env.AWS_EXECUTION_ENV !== 'AWS_Lambda_amplify-mock' &&
+  !env.AWS_SAM_LOCAL &&
+  (env.POWERTOOLS_TRACE_ENABLED ?? '').toLowerCase() !== 'false';
 
 /**
  * Powertools' `captureLambdaHandler`, created at the first invocation that wants it. Importing the
@@ -79,14 +82,16 @@ export function tracing(): MiddlewareObj {
   let inner: Promise<MiddlewareObj | undefined> | undefined;
   const load = () =>
     (inner ??= tracingWanted()
-      ? import('@aws-lambda-powertools/tracer').then(async ({ Tracer }) => {
-          const { captureLambdaHandler } = await import('@aws-lambda-powertools/tracer/middleware');
-          return captureLambdaHandler(new Tracer({ serviceName: SERVICE_NAME }), { captureResponse: false }) as MiddlewareObj;
-        }).catch((error: unknown) => {
-          // a bundle that leaves the tracer out (to a layer) and runs without it: serve untraced
-          logger.warn('tracing is on but the tracer could not be loaded; continuing without it', { error: error as Error });
-          return undefined;
-        })
+      ? import('@aws-lambda-powertools/tracer')
+          .then(async ({ Tracer }) => {
+            const { captureLambdaHandler } = await import('@aws-lambda-powertools/tracer/middleware');
+            return captureLambdaHandler(new Tracer({ serviceName: SERVICE_NAME }), { captureResponse: false }) as MiddlewareObj;
+          })
+          .catch((error: unknown) => {
+            // a bundle that leaves the tracer out (to a layer) and runs without it: serve untraced
+            logger.warn('tracing is on but the tracer could not be loaded; continuing without it', { error: error as Error });
+            return undefined;
+          })
       : Promise.resolve(undefined));
   return {
     before: async (request) => {

@@ -114,7 +114,9 @@ export function defaultChunksInFlight(): number {
 function toBuffer(piece: unknown): Buffer {
   if (Buffer.isBuffer(piece)) return piece;
   if (piece instanceof Uint8Array) return Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-  throw new TypeError(`pipeline source must yield bytes, got ${typeof piece === 'string' ? 'a string (stream has an encoding set?)' : typeof piece}`);
+  throw new TypeError(
+    `pipeline source must yield bytes, got ${typeof piece === 'string' ? 'a string (stream has an encoding set?)' : typeof piece}`,
+  );
 }
 
 function validate(opts: BuildImageFileOptions): { level: number; chunkSize: number; limit: number } {
@@ -142,7 +144,9 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
   const storeIncompressible = opts.storeIncompressible ?? true;
   const writer = opts.output && opts.output.format !== 'raw' ? createWriter(opts.output, { virtualSize: sourceSize }) : undefined;
   if (writer && writer.headSize > 0 && (!sink.writeHead || (!opts.readBack && (opts.hash ?? true)))) {
-    throw new PipelineOptionsError(`${opts.output!.format} output needs a sink that can write its head (writeHead) and a readBack to hash the result`);
+    throw new PipelineOptionsError(
+      `${opts.output!.format} output needs a sink that can write its head (writeHead) and a readBack to hash the result`,
+    );
   }
   // with a writer, the size check and the raw-bytes count happen before it
   let rawBytes = 0;
@@ -193,7 +197,10 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
     waiters.clear();
     const stream = rawSource as { destroy?: (err?: Error) => void };
     if (typeof stream.destroy === 'function') stream.destroy();
-    else void Promise.resolve().then(() => iterator.return?.()).catch(() => undefined);
+    else
+      void Promise.resolve()
+        .then(() => iterator.return?.())
+        .catch(() => undefined);
   };
   const race = <T>(p: Promise<T>): Promise<T> => {
     if (failed) {
@@ -203,8 +210,14 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
     return new Promise<T>((resolve, reject) => {
       waiters.add(reject);
       p.then(
-        (v) => { waiters.delete(reject); resolve(v); },
-        (e) => { waiters.delete(reject); reject(e); },
+        (v) => {
+          waiters.delete(reject);
+          resolve(v);
+        },
+        (e) => {
+          waiters.delete(reject);
+          reject(e);
+        },
       );
     });
   };
@@ -225,7 +238,9 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
       const r = onProgress(doneBytes);
       if (r && typeof (r as Promise<void>).then === 'function') {
         progressPending = true;
-        (r as Promise<void>).then(() => { progressPending = false; }, fail);
+        (r as Promise<void>).then(() => {
+          progressPending = false;
+        }, fail);
       }
     } catch (err) {
       fail(err);
@@ -285,7 +300,8 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
     if (headSize > 0) {
       // the writer's first piece is the head's placeholder (formats/stage.ts)
       const first = await race(iterator.next());
-      if (first.done || toBuffer(first.value).length !== headSize) throw new Error(`${writer!.format} writer did not start with its ${headSize}-byte head`);
+      if (first.done || toBuffer(first.value).length !== headSize)
+        throw new Error(`${writer!.format} writer did not start with its ${headSize}-byte head`);
       const placeholder = toBuffer(first.value);
       stats.chunks += 1;
       if (compression === 'gzip') {
@@ -344,7 +360,8 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
       let head = writer!.head();
       if (compression === 'gzip') {
         head = await race(gzipMember(head, 0));
-        if (head.length !== headMemberSize) throw new Error(`stored gzip member of the head changed size (${headMemberSize} → ${head.length})`);
+        if (head.length !== headMemberSize)
+          throw new Error(`stored gzip member of the head changed size (${headMemberSize} → ${head.length})`);
       }
       await race(sink.writeHead!(head));
     }
@@ -352,7 +369,15 @@ export async function buildImageFile(opts: BuildImageFileOptions): Promise<Pipel
     await sink.close();
     const format = writer?.format ?? 'raw';
     const virtualSize = writer?.virtualSize ?? sourceSize;
-    if (headSize === 0 || !hashing) return { size: outSize, sha1: hashing ? sha1.digest('hex') : '', sha256: hashing ? sha256.digest('hex') : '', sourceBytes, format, virtualSize };
+    if (headSize === 0 || !hashing)
+      return {
+        size: outSize,
+        sha1: hashing ? sha1.digest('hex') : '',
+        sha256: hashing ? sha256.digest('hex') : '',
+        sourceBytes,
+        format,
+        virtualSize,
+      };
     // digests of the final bytes: read the stored output back
     const h1 = createHash('sha1');
     const h256 = createHash('sha256');

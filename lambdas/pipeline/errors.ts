@@ -1,7 +1,11 @@
 /** The source delivered more or fewer bytes than its announced size (HeadObject ContentLength). */
 export class SourceSizeMismatchError extends Error {
   override readonly name = 'SourceSizeMismatchError';
-  constructor(readonly expected: number, readonly actual: number, readonly complete: boolean) {
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+    readonly complete: boolean,
+  ) {
     super(
       complete
         ? `source ended after ${actual} bytes, expected ${expected}`

@@ -38,7 +38,12 @@ function paddingMember(size: number): Buffer {
 export function gzipPadding(bytes: number): Buffer {
   if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`invalid padding size ${bytes}`);
   if (bytes === 0) return Buffer.alloc(0);
-  const total = bytes < MEMBER_OVERHEAD ? MEMBER_OVERHEAD : bytes < MEMBER_OVERHEAD + SUBFIELD_HEADER && bytes > MEMBER_OVERHEAD ? MEMBER_OVERHEAD + SUBFIELD_HEADER : bytes;
+  const total =
+    bytes < MEMBER_OVERHEAD
+      ? MEMBER_OVERHEAD
+      : bytes < MEMBER_OVERHEAD + SUBFIELD_HEADER && bytes > MEMBER_OVERHEAD
+        ? MEMBER_OVERHEAD + SUBFIELD_HEADER
+        : bytes;
   const count = Math.ceil(total / MAX_PADDING_MEMBER);
   const members: Buffer[] = [];
   let left = total;

@@ -24,5 +24,12 @@ export {
   type S3ObjectParams,
   type S3SinkResult,
 } from './s3-sink';
-export { detectFormat, UnsupportedFormatError, DETECT_HEAD_BYTES, DETECT_TAIL_BYTES, type DetectInput, type DetectedFormat } from './detect-format';
+export {
+  detectFormat,
+  UnsupportedFormatError,
+  DETECT_HEAD_BYTES,
+  DETECT_TAIL_BYTES,
+  type DetectInput,
+  type DetectedFormat,
+} from './detect-format';
 export { gzipPadding } from './gzip-padding';

@@ -38,7 +38,15 @@ export const DEFAULT_QUEUE_SIZE = 4;
 /** Object settings applied to CreateMultipartUpload / PutObject. */
 export type S3ObjectParams = Pick<
   CreateMultipartUploadCommandInput,
-  'ContentType' | 'ContentEncoding' | 'ContentDisposition' | 'Metadata' | 'StorageClass' | 'ServerSideEncryption' | 'SSEKMSKeyId' | 'Tagging' | 'ChecksumAlgorithm'
+  | 'ContentType'
+  | 'ContentEncoding'
+  | 'ContentDisposition'
+  | 'Metadata'
+  | 'StorageClass'
+  | 'ServerSideEncryption'
+  | 'SSEKMSKeyId'
+  | 'Tagging'
+  | 'ChecksumAlgorithm'
 >;
 
 export interface S3MultipartSinkOptions {
@@ -118,14 +126,20 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
   let result: S3SinkResult | undefined;
   const send = { abortSignal: controller.signal };
 
-  const algorithm = async (): Promise<ChecksumAlgorithm | undefined> => opts.params?.ChecksumAlgorithm ?? multipartChecksumAlgorithm(client);
+  const algorithm = async (): Promise<ChecksumAlgorithm | undefined> =>
+    opts.params?.ChecksumAlgorithm ?? multipartChecksumAlgorithm(client);
 
   const createUpload = (): Promise<string> => {
     created ??= (async () => {
       checksumAlgorithm = await algorithm();
       const out = await client.send(
         // not cancellable: if S3 created the upload we must learn its UploadId to abort it
-        new CreateMultipartUploadCommand({ ...opts.params, Bucket, Key, ...(checksumAlgorithm && { ChecksumAlgorithm: checksumAlgorithm }) }),
+        new CreateMultipartUploadCommand({
+          ...opts.params,
+          Bucket,
+          Key,
+          ...(checksumAlgorithm && { ChecksumAlgorithm: checksumAlgorithm }),
+        }),
       );
       if (!out.UploadId) throw new Error(`CreateMultipartUpload s3://${Bucket}/${Key} returned no UploadId`);
       uploadId = out.UploadId;
@@ -137,11 +151,20 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
 
   const startPart = (buffer: Buffer, length: number, PartNumber = nextPart++): void => {
     const body = buffer.subarray(0, length);
-    if (PartNumber > MAX_PARTS) throw new Error(`s3://${Bucket}/${Key}: more than ${MAX_PARTS} parts of ${partSize} bytes; pass a larger partSize or sizeHint`);
+    if (PartNumber > MAX_PARTS)
+      throw new Error(`s3://${Bucket}/${Key}: more than ${MAX_PARTS} parts of ${partSize} bytes; pass a larger partSize or sizeHint`);
     const task = (async () => {
       const UploadId = await createUpload();
       const out = await client.send(
-        new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: body, ContentLength: body.length, ...(checksumAlgorithm && { ChecksumAlgorithm: checksumAlgorithm }) }),
+        new UploadPartCommand({
+          Bucket,
+          Key,
+          UploadId,
+          PartNumber,
+          Body: body,
+          ContentLength: body.length,
+          ...(checksumAlgorithm && { ChecksumAlgorithm: checksumAlgorithm }),
+        }),
         send,
       );
       if (!out.ETag) throw new Error(`UploadPart ${PartNumber} of s3://${Bucket}/${Key} returned no ETag`);
@@ -184,8 +207,12 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
 
   return {
     partSize,
-    get uploadId() { return uploadId; },
-    get result() { return result; },
+    get uploadId() {
+      return uploadId;
+    },
+    get result() {
+      return result;
+    },
 
     async write(chunk: Buffer): Promise<void> {
       if (state !== 'open') throw new Error(`s3 sink: write after ${state}`);
@@ -223,7 +250,10 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
           // everything fits in one part: a single PutObject
           const body = current ? current.subarray(0, filled) : Buffer.alloc(0);
           current = undefined;
-          const out = await client.send(new PutObjectCommand({ ...opts.params, Bucket, Key, Body: body, ContentLength: body.length }), send);
+          const out = await client.send(
+            new PutObjectCommand({ ...opts.params, Bucket, Key, Body: body, ContentLength: body.length }),
+            send,
+          );
           result = { bucket: Bucket, key: Key, bytes, etag: out.ETag, parts: 0, versionId: out.VersionId };
         } else {
           if (current && filled > 0) startPart(current, filled);
@@ -254,7 +284,9 @@ export function createS3MultipartSink(opts: S3MultipartSinkOptions): S3Multipart
       const first = held ?? (nextPart === 1 ? current : undefined);
       const available = held ? held.length : nextPart === 1 ? filled : 0;
       if (!first || head.length > available) {
-        throw new Error(`s3 sink: the head (${head.length} bytes) is not in a part still held (create the sink with holdFirstPart, head ≤ part size)`);
+        throw new Error(
+          `s3 sink: the head (${head.length} bytes) is not in a part still held (create the sink with holdFirstPart, head ≤ part size)`,
+        );
       }
       head.copy(first, 0);
     },

@@ -51,8 +51,12 @@ export function createMemorySink(): MemorySink {
   let aborted = false;
   return {
     chunks,
-    get closed() { return closed; },
-    get aborted() { return aborted; },
+    get closed() {
+      return closed;
+    },
+    get aborted() {
+      return aborted;
+    },
     contents: () => Buffer.concat(chunks),
     async write(chunk) {
       if (closed || aborted) throw new Error('memory sink: write after close or abort');
@@ -87,17 +91,29 @@ export function createDiscardSink(onChunk?: (chunk: Buffer) => void): DiscardSin
   let closed = false;
   let aborted = false;
   return {
-    get bytes() { return bytes; },
-    get writes() { return writes; },
-    get closed() { return closed; },
-    get aborted() { return aborted; },
+    get bytes() {
+      return bytes;
+    },
+    get writes() {
+      return writes;
+    },
+    get closed() {
+      return closed;
+    },
+    get aborted() {
+      return aborted;
+    },
     async write(chunk) {
       bytes += chunk.length;
       writes += 1;
       onChunk?.(chunk);
     },
-    async close() { closed = true; },
-    async abort() { aborted = true; },
+    async close() {
+      closed = true;
+    },
+    async abort() {
+      aborted = true;
+    },
     async writeHead() {},
   };
 }

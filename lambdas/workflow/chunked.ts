@@ -110,7 +110,8 @@ export function planRanges(size: number, preferredRangeBytes: number): { rangeBy
   if (!Number.isSafeInteger(size) || size <= 0) throw new ChunkingError(`cannot plan ranges for ${size} bytes`);
   let rangeBytes = Math.max(MIN_PART_BYTES, Math.ceil(preferredRangeBytes / MiB) * MiB);
   if (Math.ceil(size / rangeBytes) > MAX_RANGES) rangeBytes = Math.ceil(size / MAX_RANGES / MiB) * MiB;
-  if (rangeBytes > MAX_RANGE_BYTES) throw new ChunkingError(`a source of ${size} bytes would need ranges of ${rangeBytes} bytes, over ${MAX_RANGE_BYTES}`);
+  if (rangeBytes > MAX_RANGE_BYTES)
+    throw new ChunkingError(`a source of ${size} bytes would need ranges of ${rangeBytes} bytes, over ${MAX_RANGE_BYTES}`);
   const ranges = Math.ceil(size / rangeBytes);
   if (ranges + 2 > MAX_PART_NUMBER) throw new ChunkingError(`${ranges} ranges exceed S3's ${MAX_PART_NUMBER} parts`);
   return { rangeBytes, ranges };

@@ -61,7 +61,8 @@ function buildOf(input: string | null | undefined): { jobId: string; imageId: st
 function provisionOf(input: string | null | undefined): { machineId: string; diskKey: string } | undefined {
   try {
     const parsed = JSON.parse(input ?? 'null') as { machineId?: unknown; disk?: { key?: unknown } } | null;
-    if (typeof parsed?.machineId === 'string' && typeof parsed.disk?.key === 'string') return { machineId: parsed.machineId, diskKey: parsed.disk.key };
+    if (typeof parsed?.machineId === 'string' && typeof parsed.disk?.key === 'string')
+      return { machineId: parsed.machineId, diskKey: parsed.disk.key };
   } catch {
     // not a provisioning input
   }
@@ -74,7 +75,10 @@ async function endFailedProvisioning(machineId: string, diskKey: string, detail:
   if (machine?.state !== 'provisioning') return 'finished';
   await removeProvisionedDisk(diskKey);
   const failure = failureOf(detail);
-  await failProvisioning({ machines: machineRepository(), clock })(machineId, { ...failure, message: failure.message.replace('the build', 'provisioning') });
+  await failProvisioning({ machines: machineRepository(), clock })(machineId, {
+    ...failure,
+    message: failure.message.replace('the build', 'provisioning'),
+  });
   return 'ended';
 }
 
@@ -101,7 +105,8 @@ async function endExecution(event: ExecutionStatusEvent): Promise<{ executionArn
   const { detail } = event;
   if (!ENDED_STATUSES.includes(detail.status as EndedStatus)) return { executionArn: detail.executionArn, outcome: 'ignored' };
   const provision = provisionOf(detail.input);
-  if (provision) return { executionArn: detail.executionArn, outcome: await endFailedProvisioning(provision.machineId, provision.diskKey, detail) };
+  if (provision)
+    return { executionArn: detail.executionArn, outcome: await endFailedProvisioning(provision.machineId, provision.diskKey, detail) };
   const exported = exportOf(detail.input);
   if (exported) {
     const job = await jobRepository().get(exported.jobId);

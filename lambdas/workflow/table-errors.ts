@@ -4,7 +4,14 @@
  */
 import { TransientStorageError } from './errors';
 
-const TRANSIENT = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'InternalServerError', 'ServiceUnavailable', 'LimitExceededException']);
+const TRANSIENT = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'LimitExceededException',
+]);
 
 export function classifyTableError(err: unknown, what: string): unknown {
   const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };

@@ -72,7 +72,15 @@ export function signatureHeaders(opts: {
 }): { date: string; authorization: string } {
   const date = (opts.date ?? new Date()).toUTCString();
   const signed = opts.headers ?? '(request-target) date';
-  const lines = signed.split(' ').map((h) => (h === '(request-target)' ? `(request-target): ${opts.method.toLowerCase()} ${opts.pathAndQuery}` : h === 'date' ? `date: ${date}` : `${h}: `));
+  const lines = signed
+    .split(' ')
+    .map((h) =>
+      h === '(request-target)'
+        ? `(request-target): ${opts.method.toLowerCase()} ${opts.pathAndQuery}`
+        : h === 'date'
+          ? `date: ${date}`
+          : `${h}: `,
+    );
   const key = opts.key.privateKey;
   const hash = key.type === 'ed25519' ? 'sha512' : 'sha256';
   const signer = key.createSign(hash as sshpk.AlgorithmHashType);
@@ -107,10 +115,20 @@ export function huaweiSignedHeaders(opts: {
   date?: Date;
 }): Record<string, string> {
   const headers: Record<string, string> = { ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers };
-  if (opts.date) headers['X-Sdk-Date'] = opts.date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  if (opts.date)
+    headers['X-Sdk-Date'] = opts.date
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
   const credentials = new BasicCredentials().withAk(opts.aksk.ak).withSk(opts.aksk.sk).withProjectId(opts.aksk.project_id);
   const signed = AKSKSigner.sign(
-    { method: opts.method.toUpperCase(), endpoint: `${opts.baseUrl}${opts.path}`, headers, queryParams: opts.query ?? {}, data: opts.body } as never,
+    {
+      method: opts.method.toUpperCase(),
+      endpoint: `${opts.baseUrl}${opts.path}`,
+      headers,
+      queryParams: opts.query ?? {},
+      data: opts.body,
+    } as never,
     credentials,
   ) as Record<string, string>;
   return signed;
@@ -118,6 +136,8 @@ export function huaweiSignedHeaders(opts: {
 
 /** `?a=1&b=2` for a query object (the order given), URL-encoded as the SDK's HTTP client sends it. */
 export const queryString = (query: Record<string, string | string[]> = {}): string => {
-  const parts = Object.entries(query).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x)}`));
+  const parts = Object.entries(query).flatMap(([k, v]) =>
+    (Array.isArray(v) ? v : [v]).map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x)}`),
+  );
   return parts.length ? `?${parts.join('&')}` : '';
 };

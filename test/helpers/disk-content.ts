@@ -32,7 +32,10 @@ function prng(seed: number): () => number {
   let c = 0xb7e15162 ^ Math.imul(seed, 0xc2b2ae35);
   let d = 1;
   const next = (): number => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
     const t = (a + b + d) >>> 0;
     d = (d + 1) >>> 0;
     a = b ^ (b >>> 9);
@@ -68,14 +71,29 @@ function buildTextCorpus(seed: number): Buffer {
     const pid = 1000 + (rnd() % 200);
     let line: string;
     switch (rnd() % 8) {
-      case 0: line = `${ts} ${host} sshd[${pid}]: Accepted publickey for ${pick(rnd, users)} from ${ip()} port ${30000 + (rnd() % 30000)} ssh2`; break;
-      case 1: line = `${ts} ${host} systemd[1]: Started Session ${rnd() % 5000} of user ${pick(rnd, users)}.`; break;
-      case 2: line = `${ts} ${host} kernel: [${(rnd() % 900000) / 100}] EXT4-fs (vda1): re-mounted. Opts: errors=remount-ro`; break;
-      case 3: line = `${ip()} - - [${ts}] "${pick(rnd, verbs)} ${pick(rnd, urls)}?page=${rnd() % 20} HTTP/1.1" ${pick(rnd, codes)} ${rnd() % 40000} "-" "Mozilla/5.0 (X11; Linux x86_64)"`; break;
-      case 4: line = `${ts} ${host} CRON[${pid}]: (${pick(rnd, users)}) CMD (run-parts /etc/cron.hourly)`; break;
-      case 5: line = `${ts} ${host} postgres[${pid}]: LOG:  duration: ${(rnd() % 100000) / 1000} ms  statement: SELECT * FROM images WHERE account_id = $1 LIMIT ${pick(rnd, [10, 100, 1000])}`; break;
-      case 6: line = `${ts} ${host} dockerd[${pid}]: level=info msg="ignoring event" container=${(rnd() >>> 0).toString(16)}${(rnd() >>> 0).toString(16)} module=libcontainerd`; break;
-      default: line = `${ts} ${host} ${pick(rnd, services)}[${pid}]: open ${pick(rnd, paths)}/${rnd() % 100}: permission denied (uid=${rnd() % 1000})`;
+      case 0:
+        line = `${ts} ${host} sshd[${pid}]: Accepted publickey for ${pick(rnd, users)} from ${ip()} port ${30000 + (rnd() % 30000)} ssh2`;
+        break;
+      case 1:
+        line = `${ts} ${host} systemd[1]: Started Session ${rnd() % 5000} of user ${pick(rnd, users)}.`;
+        break;
+      case 2:
+        line = `${ts} ${host} kernel: [${(rnd() % 900000) / 100}] EXT4-fs (vda1): re-mounted. Opts: errors=remount-ro`;
+        break;
+      case 3:
+        line = `${ip()} - - [${ts}] "${pick(rnd, verbs)} ${pick(rnd, urls)}?page=${rnd() % 20} HTTP/1.1" ${pick(rnd, codes)} ${rnd() % 40000} "-" "Mozilla/5.0 (X11; Linux x86_64)"`;
+        break;
+      case 4:
+        line = `${ts} ${host} CRON[${pid}]: (${pick(rnd, users)}) CMD (run-parts /etc/cron.hourly)`;
+        break;
+      case 5:
+        line = `${ts} ${host} postgres[${pid}]: LOG:  duration: ${(rnd() % 100000) / 1000} ms  statement: SELECT * FROM images WHERE account_id = $1 LIMIT ${pick(rnd, [10, 100, 1000])}`;
+        break;
+      case 6:
+        line = `${ts} ${host} dockerd[${pid}]: level=info msg="ignoring event" container=${(rnd() >>> 0).toString(16)}${(rnd() >>> 0).toString(16)} module=libcontainerd`;
+        break;
+      default:
+        line = `${ts} ${host} ${pick(rnd, services)}[${pid}]: open ${pick(rnd, paths)}/${rnd() % 100}: permission denied (uid=${rnd() % 1000})`;
     }
     lines.push(line);
     length += line.length + 1;
@@ -94,7 +112,10 @@ export class DiskContentGenerator {
   private textOffset = 0;
   private produced = 0;
 
-  constructor(readonly size: number, readonly seed: number) {
+  constructor(
+    readonly size: number,
+    readonly seed: number,
+  ) {
     if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`invalid disk size ${size}`);
     this.rnd = prng(seed);
     this.corpus = buildTextCorpus(seed);

@@ -1,6 +1,14 @@
 /** In-memory AccountRepository and CredentialRepository for unit tests of the authorizer (no network). */
 import type { Account } from '../../lambdas/core/account';
-import { lockSecondsFor, type ScryptParams, type AkskCredential, type LoginThrottlePolicy, type PasswordCredential, type SshKeyCredential, type TokenCredential } from '../../lambdas/core/credential';
+import {
+  lockSecondsFor,
+  type ScryptParams,
+  type AkskCredential,
+  type LoginThrottlePolicy,
+  type PasswordCredential,
+  type SshKeyCredential,
+  type TokenCredential,
+} from '../../lambdas/core/credential';
 import type { AccountRepository, Clock, CredentialRepository } from '../../lambdas/core/ports';
 import type { AuthDeps } from '../../lambdas/auth/request';
 import { NotFoundError } from '../../lambdas/core/errors';
@@ -61,7 +69,11 @@ export class FakeCredentials implements CredentialRepository {
   async recordLoginFailure(source: string, login: string, policy: LoginThrottlePolicy, now: Date) {
     const t = this.throttle.get(`${source}#${login.toLowerCase()}`);
     if (!t || t.attempts < policy.maxAttempts || (t.blocked_until && t.blocked_until > now.toISOString())) return;
-    Object.assign(t, { attempts: 0, strikes: t.strikes + 1, blocked_until: new Date(now.getTime() + lockSecondsFor(policy, t.strikes) * 1000).toISOString() });
+    Object.assign(t, {
+      attempts: 0,
+      strikes: t.strikes + 1,
+      blocked_until: new Date(now.getTime() + lockSecondsFor(policy, t.strikes) * 1000).toISOString(),
+    });
   }
   async releaseLoginAttempt(source: string, login: string) {
     const t = this.throttle.get(`${source}#${login.toLowerCase()}`);
@@ -84,13 +96,18 @@ export class FakeCredentials implements CredentialRepository {
   async getAksk(ak: string) {
     return this.aksks.get(ak);
   }
-  async upgradePassword(accountId: string, expect: { hash: string; salt: string }, next: Pick<PasswordCredential, 'hash' | 'salt' | 'params'>) {
+  async upgradePassword(
+    accountId: string,
+    expect: { hash: string; salt: string },
+    next: Pick<PasswordCredential, 'hash' | 'salt' | 'params'>,
+  ) {
     const c = this.passwords.get(accountId);
     if (!c || c.hash !== expect.hash || c.salt !== expect.salt) return false;
     this.passwords.set(accountId, { ...c, ...next });
     return true;
   }
-  private static byCreation = <T extends { created_at: string }>(xs: T[]) => xs.sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
+  private static byCreation = <T extends { created_at: string }>(xs: T[]) =>
+    xs.sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
   async listKeys(accountId: string) {
     return FakeCredentials.byCreation([...this.keys.values()].filter((k) => k.accountId === accountId));
   }
@@ -122,7 +139,12 @@ export class MutableClock implements Clock {
  */
 export const UNIT_TEST_SCRYPT: ScryptParams = { N: 1024, r: 8, p: 1, keylen: 32 };
 
-export function authWorld(): AuthDeps & { accounts: FakeAccounts; credentials: FakeCredentials; clock: MutableClock; scrypt: ScryptParams } {
+export function authWorld(): AuthDeps & {
+  accounts: FakeAccounts;
+  credentials: FakeCredentials;
+  clock: MutableClock;
+  scrypt: ScryptParams;
+} {
   return { accounts: new FakeAccounts(), credentials: new FakeCredentials(), clock: new MutableClock(), scrypt: UNIT_TEST_SCRYPT };
 }
 

@@ -3,7 +3,17 @@ import { NotFoundError, StateConflictError } from '../../lambdas/core/errors';
 import type { Image, ImageState, MemberStatus } from '../../lambdas/core/image';
 import type { Job, JobStatus } from '../../lambdas/core/job';
 import type { Machine, MachineState } from '../../lambdas/core/machine';
-import type { BuildRequest, ImageRepository, ImageSource, ImageSourcePage, JobRepository, MachineRepository, Page, WorkflowStarter, WorkflowStopper } from '../../lambdas/core/ports';
+import type {
+  BuildRequest,
+  ImageRepository,
+  ImageSource,
+  ImageSourcePage,
+  JobRepository,
+  MachineRepository,
+  Page,
+  WorkflowStarter,
+  WorkflowStopper,
+} from '../../lambdas/core/ports';
 import type { ImageFilter } from '../../lambdas/core/image-filter';
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -36,7 +46,8 @@ export class FakeImages implements ImageRepository {
   async update(id: string, expect: { states: ImageState[]; rev?: number }, changes: Partial<Image>) {
     const cur = this.items.get(id);
     if (!cur) throw new NotFoundError('image not found');
-    if (!expect.states.includes(cur.state) || (expect.rev !== undefined && expect.rev !== cur.rev)) throw new StateConflictError(`image is ${cur.state}`, cur.state);
+    if (!expect.states.includes(cur.state) || (expect.rev !== undefined && expect.rev !== cur.rev))
+      throw new StateConflictError(`image is ${cur.state}`, cur.state);
     const next = { ...cur, ...clone(changes), rev: cur.rev + 1 };
     this.items.set(id, next);
     return clone(next);
@@ -50,7 +61,11 @@ export class FakeImages implements ImageRepository {
   memberStatus = new Map<string, MemberStatus>();
   /** Every listSource call, for assertions on which sources were read. */
   sourceCalls: { source: ImageSource; after?: string }[] = [];
-  async listSource(source: ImageSource, account: string, opts: { after?: string; limit: number; filter: ImageFilter }): Promise<ImageSourcePage> {
+  async listSource(
+    source: ImageSource,
+    account: string,
+    opts: { after?: string; limit: number; filter: ImageFilter },
+  ): Promise<ImageSourcePage> {
     this.sourceCalls.push({ source, after: opts.after });
     const key = (i: Image) => `${i.created_at}#${i.id}`;
     const all = [...this.items.values()]
@@ -59,13 +74,18 @@ export class FakeImages implements ImageRepository {
           ? i.owner === account
           : source === 'public'
             ? i.public
-            : this.aclEntries.has(`${i.id}|${account}`) && (this.memberStatus.get(`${i.id}|${account}`) ?? 'pending') === (opts.filter.memberStatus ?? 'accepted'),
+            : this.aclEntries.has(`${i.id}|${account}`) &&
+              (this.memberStatus.get(`${i.id}|${account}`) ?? 'pending') === (opts.filter.memberStatus ?? 'accepted'),
       )
       .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
       .filter((i) => opts.after === undefined || key(i) > opts.after);
     const page = all.slice(0, opts.limit);
     const exhausted = page.length === all.length;
-    return { items: page.map((i) => ({ image: clone(i), sortKey: key(i) })), lastKey: exhausted ? undefined : key(page[page.length - 1]), exhausted };
+    return {
+      items: page.map((i) => ({ image: clone(i), sortKey: key(i) })),
+      lastKey: exhausted ? undefined : key(page[page.length - 1]),
+      exhausted,
+    };
   }
   async addAclEntries(imageId: string, accounts: string[]) {
     for (const a of accounts) this.aclEntries.add(`${imageId}|${a}`);

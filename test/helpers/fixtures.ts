@@ -42,7 +42,9 @@ export async function makeToken(login: string, ttlSeconds = 3600): Promise<strin
 /** A token that expired a minute ago: issued by the real use case with a clock set in the past. */
 export async function makeExpiredToken(login: string): Promise<string> {
   const past = { now: () => new Date(Date.now() - 3600_000 - 60_000) };
-  const { token } = await issueToken({ accounts: accountRepository(), credentials: credentialRepository(), clock: past })(login, { ttlSeconds: 3600 });
+  const { token } = await issueToken({ accounts: accountRepository(), credentials: credentialRepository(), clock: past })(login, {
+    ttlSeconds: 3600,
+  });
   return token;
 }
 
@@ -55,7 +57,10 @@ export interface MachineFixture {
   diskBytes: () => Buffer;
 }
 
-export async function makeMachine(login: string, opts: { size?: number; seed?: number; state?: MachineState; os?: string; type?: string } = {}): Promise<MachineFixture> {
+export async function makeMachine(
+  login: string,
+  opts: { size?: number; seed?: number; state?: MachineState; os?: string; type?: string } = {},
+): Promise<MachineFixture> {
   const size = opts.size ?? 3 * 1024 * 1024 + 12345;
   const seed = opts.seed ?? Math.floor(Math.random() * 1e9);
   const file = path.join(dir, `${login}-${seed}.raw`);

@@ -35,8 +35,20 @@ export function vmdkSparse(virtualSize: number): Buffer {
 /** A VMDK text descriptor with two extents. */
 export function vmdkDescriptor(sectorsA: number, sectorsB: number): Buffer {
   return Buffer.from(
-    ['# Disk DescriptorFile', 'version=1', 'CID=fffffffe', 'parentCID=ffffffff', 'createType="twoGbMaxExtentSparse"', '', '# Extent description',
-      `RW ${sectorsA} SPARSE "disk-s001.vmdk"`, `RW ${sectorsB} SPARSE "disk-s002.vmdk"`, '', 'ddb.virtualHWVersion = "4"', ''].join('\n'),
+    [
+      '# Disk DescriptorFile',
+      'version=1',
+      'CID=fffffffe',
+      'parentCID=ffffffff',
+      'createType="twoGbMaxExtentSparse"',
+      '',
+      '# Extent description',
+      `RW ${sectorsA} SPARSE "disk-s001.vmdk"`,
+      `RW ${sectorsB} SPARSE "disk-s002.vmdk"`,
+      '',
+      'ddb.virtualHWVersion = "4"',
+      '',
+    ].join('\n'),
   );
 }
 
@@ -66,8 +78,17 @@ export function iso(size = 0x8800): Buffer {
 
 export const notADisk = () => gzipSync(randomBytes(4096));
 
-export async function putUserObject(s3: S3Client, imagesBucket: string, accountId: string, bucket: string, key: string, body: Buffer): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: imagesBucket, Key: userBucketKey(accountId, { bucket, key }), Body: body, ContentLength: body.length }));
+export async function putUserObject(
+  s3: S3Client,
+  imagesBucket: string,
+  accountId: string,
+  bucket: string,
+  key: string,
+  body: Buffer,
+): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({ Bucket: imagesBucket, Key: userBucketKey(accountId, { bucket, key }), Body: body, ContentLength: body.length }),
+  );
 }
 
 /** Adds data disks (uploaded to the disks bucket) to a registered machine, returning the updated machine. */

@@ -26,8 +26,7 @@ export const BASE = stack.url;
 
 let s3client: S3Client | undefined;
 /** A raw S3 client on the local stack, for inspecting what the service stored. */
-export const s3 = (): S3Client =>
-  (s3client ??= localS3Client(stack.env.AWS_ENDPOINT_URL_S3));
+export const s3 = (): S3Client => (s3client ??= localS3Client(stack.env.AWS_ENDPOINT_URL_S3));
 
 export function closeLocalStackClients(): void {
   s3client?.destroy();
@@ -54,7 +53,11 @@ export interface ApiInit extends RequestInit {
 
 /** The login a path names: Triton's `/{login}/…`, UForge's `/users/{uid}/…`. */
 export function loginInPath(path: string): string | undefined {
-  const segments = path.split('?')[0].split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+  const segments = path
+    .split('?')[0]
+    .split('/')
+    .filter(Boolean)
+    .map((s) => decodeURIComponent(s));
   if (segments[0] === 'users' && segments[1]) return segments[1];
   return segments[0];
 }
@@ -75,7 +78,9 @@ function tokenFor(login: string, password: string): Promise<string> {
   const key = `${login.toLowerCase()}\0${password}`;
   let token = tokens.get(key);
   if (!token) {
-    token = import('../../local/admin-ops').then(async ({ adminOps }) => (await adminOps.createToken(login, { ttlSeconds: 12 * 3600 })).token);
+    token = import('../../local/admin-ops').then(
+      async ({ adminOps }) => (await adminOps.createToken(login, { ttlSeconds: 12 * 3600 })).token,
+    );
     token.catch(() => tokens.delete(key));
     tokens.set(key, token);
   }
@@ -87,7 +92,8 @@ async function authorizationFor(path: string, init: ApiInit): Promise<string | u
   if (typeof init.as === 'object' && init.as) return basicAuthorization(init.as);
   const login = typeof init.as === 'string' ? init.as : loginInPath(path);
   const password = login ? passwordOf(login) : undefined;
-  if (typeof init.as === 'string' && password === undefined) throw new Error(`api(): no password known for ${init.as} (make the account with makeAccount)`);
+  if (typeof init.as === 'string' && password === undefined)
+    throw new Error(`api(): no password known for ${init.as} (make the account with makeAccount)`);
   return login && password !== undefined ? `Bearer ${await tokenFor(login, password)}` : undefined;
 }
 

@@ -10,7 +10,11 @@ export type Disarm = (() => Promise<void>) & { seen(): Promise<number> };
 
 export async function armS3Fault(...rules: FaultRule[]): Promise<Disarm> {
   const endpoint = stack.env.AWS_ENDPOINT_URL_S3;
-  const res = await fetch(`${endpoint}${FAULTS_PATH}`, { method: 'POST', body: JSON.stringify(rules), headers: { 'content-type': 'application/json' } });
+  const res = await fetch(`${endpoint}${FAULTS_PATH}`, {
+    method: 'POST',
+    body: JSON.stringify(rules),
+    headers: { 'content-type': 'application/json' },
+  });
   if (res.status !== 200) throw new Error(`arming S3 faults: ${res.status} ${await res.text()}`);
   const ids = new Set(((await res.json()) as { id: string }[]).map((r) => r.id));
   const disarm = async () => {

@@ -31,16 +31,33 @@ describe('Authentication in the stack', () => {
     ['THROTTLED', '429', 'RequestThrottled'],
     ['INTEGRATION_TIMEOUT', '504', 'GatewayTimeout'],
   ] as const)('answers %s with %s and the shared body {code:"%s", error_code, error_msg}', (type, status, code) => {
-    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: type, StatusCode: status, ResponseTemplates: { 'application/json': gatewayResponseTemplate(type) } });
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: type,
+      StatusCode: status,
+      ResponseTemplates: { 'application/json': gatewayResponseTemplate(type) },
+    });
     const body = JSON.parse(gatewayResponseTemplate(type).replace('$context.requestId', 'r'));
-    expect(body).toEqual({ code, message: expect.any(String), error_code: expect.stringMatching(/^APIGW\./), error_msg: body.message, request_id: 'r', statusCode: Number(status) });
+    expect(body).toEqual({
+      code,
+      message: expect.any(String),
+      error_code: expect.stringMatching(/^APIGW\./),
+      error_msg: body.message,
+      request_id: 'r',
+      statusCode: Number(status),
+    });
   });
 
   it.each(['DEFAULT_4XX', 'DEFAULT_5XX'] as const)('answers %s with the original status and the shared body', (type) => {
     const found = template.findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: type } });
     const [resource] = Object.values(found) as { Properties: Record<string, unknown> }[];
     expect(resource.Properties.StatusCode).toBeUndefined();
-    expect(JSON.parse(gatewayResponseTemplate(type).replace('$context.requestId', 'r'))).toEqual({ code: expect.any(String), message: expect.any(String), error_code: expect.any(String), error_msg: expect.any(String), request_id: 'r' });
+    expect(JSON.parse(gatewayResponseTemplate(type).replace('$context.requestId', 'r'))).toEqual({
+      code: expect.any(String),
+      message: expect.any(String),
+      error_code: expect.any(String),
+      error_msg: expect.any(String),
+      request_id: 'r',
+    });
   });
 
   it('lets the authorizer GetItem on the table, and UpdateItem only the lockout counters and password items (dynamodb:LeadingKeys)', () => {
@@ -48,7 +65,9 @@ describe('Authentication in the stack', () => {
       Properties: { Roles: Match.arrayWith([{ Ref: Match.stringLikeRegexp('Authorizer') }]) },
     });
     type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown; Effect: string };
-    const statements = Object.values(policies).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+    const statements = Object.values(policies).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+    );
     const dynamo = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
     const tableArn = { 'Fn::GetAtt': [expect.stringMatching(/Table/), 'Arn'] };
     expect(dynamo).toEqual(
@@ -76,7 +95,10 @@ describe('Authentication in the stack', () => {
   });
 
   it('gives the authorizer the memory (and so the CPU) scrypt at N=2^17 needs', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^Request authorizer'), MemorySize: 1024 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Request authorizer'),
+      MemorySize: 1024,
+    });
   });
 
   it('lets the authorizer read items and update (never put, delete or scan) them', () => {
@@ -84,7 +106,9 @@ describe('Authentication in the stack', () => {
       Properties: { Roles: Match.arrayWith([{ Ref: Match.stringLikeRegexp('Authorizer') }]) },
     });
     const actions = Object.values(policies).flatMap((p) =>
-      (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } }).Properties.PolicyDocument.Statement.flatMap((s) => s.Action),
+      (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } }).Properties.PolicyDocument.Statement.flatMap(
+        (s) => s.Action,
+      ),
     );
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
     for (const forbidden of ['dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem']) expect(actions).not.toContain(forbidden);

@@ -27,10 +27,14 @@ describe('createServiceFunction bundling', () => {
     const assets = readdirSync(outdir).filter((name) => name.startsWith('asset.'));
     const bundle = path.join(outdir, assets[0] ?? 'missing', 'index.mjs');
     const exported = existsSync(bundle)
-      ? execFileSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(bundle)}); console.log(typeof m.handler);`], {
-          encoding: 'utf8',
-          env: { ...process.env, AWS_REGION: 'us-east-1' },
-        }).trim()
+      ? execFileSync(
+          process.execPath,
+          ['--input-type=module', '-e', `const m = await import(${JSON.stringify(bundle)}); console.log(typeof m.handler);`],
+          {
+            encoding: 'utf8',
+            env: { ...process.env, AWS_REGION: 'us-east-1' },
+          },
+        ).trim()
       : 'no bundle';
 
     // Assess

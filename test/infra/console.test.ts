@@ -26,7 +26,12 @@ describe('web console bucket', () => {
   it('is private, encrypted and TLS-only', () => {
     const bucket = resources[idOf(stack.console.bucket)];
     expect(bucket.Properties).toMatchObject({
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
     });
@@ -55,7 +60,9 @@ describe('web console bucket', () => {
         ]),
       },
     });
-    const policies = Object.values(template.findResources('AWS::S3::BucketPolicy')).filter((p) => p.Properties.Bucket.Ref === idOf(stack.console.bucket));
+    const policies = Object.values(template.findResources('AWS::S3::BucketPolicy')).filter(
+      (p) => p.Properties.Bucket.Ref === idOf(stack.console.bucket),
+    );
     const allows = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).filter((s: { Effect: string }) => s.Effect === 'Allow');
     for (const s of allows) expect(JSON.stringify(s.Principal)).not.toContain('"*"');
   });
@@ -72,7 +79,7 @@ describe('web console bucket', () => {
 });
 
 describe('web console deployment helpers', () => {
-  it('adds only CDK\'s BucketDeployment and auto-delete handlers as functions', () => {
+  it("adds only CDK's BucketDeployment and auto-delete handlers as functions", () => {
     const helpers = Object.entries(resources).filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('Custom'));
     expect(helpers).toHaveLength(2);
     const ids = helpers.map(([id]) => id).sort();
@@ -113,10 +120,18 @@ describe('web console distribution', () => {
     const s3 = Origins.find((o: any) => o.S3OriginConfig);
     expect(CacheBehaviors.map((b: any) => b.PathPattern).sort()).toEqual(['/console', '/console/*']);
     for (const b of CacheBehaviors) {
-      expect(b).toMatchObject({ TargetOriginId: s3.Id, ViewerProtocolPolicy: 'redirect-to-https', AllowedMethods: ['GET', 'HEAD'], Compress: true });
+      expect(b).toMatchObject({
+        TargetOriginId: s3.Id,
+        ViewerProtocolPolicy: 'redirect-to-https',
+        AllowedMethods: ['GET', 'HEAD'],
+        Compress: true,
+      });
       expect(b.FunctionAssociations).toEqual([expect.objectContaining({ EventType: 'viewer-request' })]);
     }
-    template.hasResourceProperties('AWS::CloudFront::Function', { FunctionCode: CONSOLE_INDEX_FUNCTION, FunctionConfig: Match.objectLike({ Runtime: 'cloudfront-js-2.0' }) });
+    template.hasResourceProperties('AWS::CloudFront::Function', {
+      FunctionCode: CONSOLE_INDEX_FUNCTION,
+      FunctionConfig: Match.objectLike({ Runtime: 'cloudfront-js-2.0' }),
+    });
   });
 
   it('answers the console with the same CSP and security headers as the local stack, plus HSTS', () => {
@@ -131,7 +146,10 @@ describe('web console distribution', () => {
       StrictTransportSecurity: { AccessControlMaxAgeSec: 31_536_000, IncludeSubdomains: true, Override: true },
     });
     const custom = Object.fromEntries(policy.CustomHeadersConfig.Items.map((h: { Header: string; Value: string }) => [h.Header, h.Value]));
-    expect(custom).toEqual({ 'permissions-policy': CONSOLE_HEADERS['permissions-policy'], 'cross-origin-opener-policy': CONSOLE_HEADERS['cross-origin-opener-policy'] });
+    expect(custom).toEqual({
+      'permissions-policy': CONSOLE_HEADERS['permissions-policy'],
+      'cross-origin-opener-policy': CONSOLE_HEADERS['cross-origin-opener-policy'],
+    });
     expect(CONSOLE_CSP).toMatch(/script-src 'self'(;|$)/);
     expect(CONSOLE_CSP).not.toMatch(/unsafe-inline|unsafe-eval/);
   });

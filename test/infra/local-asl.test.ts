@@ -24,7 +24,12 @@ const mkdtemp = jest.spyOn(fs, 'mkdtempSync').mockImplementation(((prefix: strin
 const local: LocalDefinition = synthesizeLocalDefinition();
 mkdtemp.mockRestore();
 
-const input = { jobId: 'job-1', imageId: 'image-1', source: { type: 'machine', machineId: 'm-1' }, target: { format: 'raw', compression: 'gzip' } };
+const input = {
+  jobId: 'job-1',
+  imageId: 'image-1',
+  source: { type: 'machine', machineId: 'm-1' },
+  target: { format: 'raw', compression: 'gzip' },
+};
 
 /** Runs the definition with every Task mapped to a local function; records each task's input. */
 const run = async (overrides: Handlers) => {
@@ -105,7 +110,9 @@ describe('the build workflow, run locally', () => {
       HashFile: (i) => {
         hashCalls += 1;
         const offset = (i.hash?.offset ?? 0) + 40;
-        return offset >= 100 ? { offset: 100, done: true, invocations: hashCalls, file: { size: 100, sha1: 'a', sha256: 'b' } } : { offset, done: false, invocations: hashCalls };
+        return offset >= 100
+          ? { offset: 100, done: true, invocations: hashCalls, file: { size: 100, sha1: 'a', sha256: 'b' } }
+          : { offset, done: false, invocations: hashCalls };
       },
     });
     // Assess
@@ -167,7 +174,10 @@ describe('the build workflow, run locally', () => {
     expect(calls.Finalize).toBeUndefined();
     expect(calls.Cleanup).toEqual([expect.objectContaining({ error: expect.objectContaining({ Error: 'SourceUnavailableError' }) })]);
     expect(calls.MarkFailed).toEqual([
-      expect.objectContaining({ error: expect.objectContaining({ Error: 'SourceUnavailableError' }), cleanup: { deletedObjects: 1, abortedUploads: 1 } }),
+      expect.objectContaining({
+        error: expect.objectContaining({ Error: 'SourceUnavailableError' }),
+        cleanup: { deletedObjects: 1, abortedUploads: 1 },
+      }),
     ]);
   });
 

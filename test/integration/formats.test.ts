@@ -23,7 +23,11 @@ const dir = mkdtempSync(path.join(tmpdir(), 'formats-it-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function waitForJob(account: Account, token: string, jobId: string) {
-  return poll(() => api('GET', `/v1/${account.id}/jobs/${jobId}`, undefined, ims(token)), (r) => ['SUCCESS', 'FAIL'].includes(r.body?.status), { intervalMs: 200, attempts: 300 });
+  return poll(
+    () => api('GET', `/v1/${account.id}/jobs/${jobId}`, undefined, ims(token)),
+    (r) => ['SUCCESS', 'FAIL'].includes(r.body?.status),
+    { intervalMs: 200, attempts: 300 },
+  );
 }
 
 const maybe = hasQemuImg ? describe : describe.skip;
@@ -46,7 +50,12 @@ maybe('disk formats over HTTP', () => {
     await putUserObject(s3(), stack.env.IMAGES_BUCKET, alice.id, 'ims-image', 'disk.qcow2', readFileSync(qcow));
 
     // Act: import, then provision
-    const res = await api('POST', '/v2/cloudimages/action', { name: 'qcow2-import', image_url: 'ims-image:disk.qcow2', min_disk: 40, os_version: 'Ubuntu 22.04 64bit' }, ims(token));
+    const res = await api(
+      'POST',
+      '/v2/cloudimages/action',
+      { name: 'qcow2-import', image_url: 'ims-image:disk.qcow2', min_disk: 40, os_version: 'Ubuntu 22.04 64bit' },
+      ims(token),
+    );
     expect(res.status).toBe(200);
     const job = await waitForJob(alice, token, res.body.job_id);
     expect(job.body.status).toBe('SUCCESS');
@@ -54,11 +63,17 @@ maybe('disk formats over HTTP', () => {
     const machine = await api('POST', `/${alice.login}/machines`, { image: imageId, package: 'g1-small', name: 'from-qcow2' });
 
     // Assert
-    expect((await api('GET', `/v2/cloudimages?id=${imageId}`, undefined, ims(token))).body.images[0]).toMatchObject({ disk_format: 'qcow2', status: 'active' });
+    expect((await api('GET', `/v2/cloudimages?id=${imageId}`, undefined, ims(token))).body.images[0]).toMatchObject({
+      disk_format: 'qcow2',
+      status: 'active',
+    });
     expect(machine.status).toBe(201);
     // CreateMachine answers at once; the provisioning workflow reads the qcow2 and makes it running
     expect(machine.body).toMatchObject({ state: 'provisioning', image: imageId });
-    const running = await poll(() => api('GET', `/${alice.login}/machines/${machine.body.id}`), (r) => r.body?.state !== 'provisioning');
+    const running = await poll(
+      () => api('GET', `/${alice.login}/machines/${machine.body.id}`),
+      (r) => r.body?.state !== 'provisioning',
+    );
     expect(running.body).toMatchObject({ state: 'running', image: imageId });
     const stored = await machineRepository().get(machine.body.id);
     const object = await s3().send(new GetObjectCommand({ Bucket: stack.env.DISKS_BUCKET, Key: stored!.disks[0].key }));
@@ -73,18 +88,33 @@ maybe('disk formats over HTTP', () => {
     const created = await api('POST', '/v2/cloudimages/action', { name: 'to-export', instance_id: machine.id }, ims(token));
     const imageId = (await waitForJob(alice, token, created.body.job_id)).body.entities.image_id;
 
-    for (const [fileFormat, qemu] of [['qcow2', 'qcow2'], ['vmdk', 'vmdk'], ['vhd', 'vpc'], ['zvhd', 'vpc']] as const) {
+    for (const [fileFormat, qemu] of [
+      ['qcow2', 'qcow2'],
+      ['vmdk', 'vmdk'],
+      ['vhd', 'vpc'],
+      ['zvhd', 'vpc'],
+    ] as const) {
       // Act
-      const exp = await api('POST', `/v1/cloudimages/${imageId}/file`, { bucket_url: `exports:disk.${fileFormat}`, file_format: fileFormat }, ims(token));
+      const exp = await api(
+        'POST',
+        `/v1/cloudimages/${imageId}/file`,
+        { bucket_url: `exports:disk.${fileFormat}`, file_format: fileFormat },
+        ims(token),
+      );
 
       // Assert
       expect(exp.status).toBe(200);
       expect((await waitForJob(alice, token, exp.body.job_id)).body.status).toBe('SUCCESS');
-      const out = await s3().send(new GetObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: `user-buckets/${alice.id}/exports/disk.${fileFormat}` }));
+      const out = await s3().send(
+        new GetObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: `user-buckets/${alice.id}/exports/disk.${fileFormat}` }),
+      );
       const file = path.join(dir, `export.${fileFormat}`);
       writeFileSync(file, Buffer.from(await out.Body!.transformToByteArray()));
       if (qemu !== 'vpc') expect(qemuImg(['check', '-f', qemu, file]).out).toMatch(/No errors were found/);
-      expect(JSON.parse(qemuImg(['info', '--output=json', file]).out)).toMatchObject({ format: qemu, 'virtual-size': readFileSync(source).length });
+      expect(JSON.parse(qemuImg(['info', '--output=json', file]).out)).toMatchObject({
+        format: qemu,
+        'virtual-size': readFileSync(source).length,
+      });
       expect(qemuImg(['compare', '-f', 'raw', '-F', qemu, source, file]).out).toMatch(/Images are identical/);
     }
   }, 120_000);

@@ -20,11 +20,18 @@ describe('quotas cannot be bypassed', () => {
     const token = await makeToken(user.login);
     const h = { as: null, headers: { ...json, 'x-auth-token': token } };
     const { machine } = await makeMachine(user.login, { size: 64 * 1024 });
-    const appliance = await api('POST', `/users/${user.login}/appliances`, { name: 'burst', version: '1', machineId: machine.id, osProfile: { name: 'CentOS', version: '7', arch: 'x86_64' } }, h);
+    const appliance = await api(
+      'POST',
+      `/users/${user.login}/appliances`,
+      { name: 'burst', version: '1', machineId: machine.id, osProfile: { name: 'CentOS', version: '7', arch: 'x86_64' } },
+      h,
+    );
     expect(appliance.status).toBe(201);
     const aid = String(appliance.body.uri).split('/').pop()!;
     const burst = await Promise.all(
-      Array.from({ length: 3 * DEFAULT_QUOTAS.concurrentBuilds }, () => api('POST', `/users/${user.login}/appliances/${aid}/images`, { compress: true, targetFormat: { name: 'Raw' } }, h)),
+      Array.from({ length: 3 * DEFAULT_QUOTAS.concurrentBuilds }, () =>
+        api('POST', `/users/${user.login}/appliances/${aid}/images`, { compress: true, targetFormat: { name: 'Raw' } }, h),
+      ),
     );
     const accepted = burst.filter((r) => r.status === 201);
     const refused = burst.filter((r) => r.status !== 201);
@@ -53,15 +60,36 @@ describe('quotas cannot be bypassed', () => {
     const owner = await makeAccount('clonesrc');
     const now = new Date().toISOString();
     for (let i = 0; i < DEFAULT_QUOTAS.images - 1; i++) {
-      const image: Image = { id: randomUUID(), owner: user.id, name: `held-${i}`, version: '1.0.0', acl: [], tags: {}, requirements: {}, os: 'linux', type: 'lx-dataset', state: 'active', public: false, created_at: now, updated_at: now, files: [], rev: 1 };
+      const image: Image = {
+        id: randomUUID(),
+        owner: user.id,
+        name: `held-${i}`,
+        version: '1.0.0',
+        acl: [],
+        tags: {},
+        requirements: {},
+        os: 'linux',
+        type: 'lx-dataset',
+        state: 'active',
+        public: false,
+        created_at: now,
+        updated_at: now,
+        files: [],
+        rev: 1,
+      };
       await imageRepository().create(image);
     }
     const { machine } = await makeMachine(owner.login, { size: 4096 });
     const src = await api('POST', `/${owner.login}/images`, { machine: machine.id, name: 'clone-src', version: '1.0.0', acl: [user.id] });
     expect(src.status).toBe(201);
-    await poll(() => api('GET', `/${owner.login}/images/${src.body.id}`), (x) => x.body?.state !== 'creating');
+    await poll(
+      () => api('GET', `/${owner.login}/images/${src.body.id}`),
+      (x) => x.body?.state !== 'creating',
+    );
     const h = { as: null, headers: { 'x-auth-token': await makeToken(user.login) } };
-    const burst = await Promise.all(Array.from({ length: 20 }, () => api('POST', `/${user.login}/images/${src.body.id}?action=clone`, {}, h)));
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, () => api('POST', `/${user.login}/images/${src.body.id}?action=clone`, {}, h)),
+    );
     for (const r of burst.filter((x) => x.status !== 200)) expect([r.status, r.body.code]).toEqual([409, 'QuotaExceeded']);
     const held = await api('GET', `/${user.login}/images?state=all&owner=${user.id}&limit=1000`, undefined, h);
     expect(held.status).toBe(200);
@@ -75,10 +103,15 @@ describe('quotas cannot be bypassed', () => {
     const { machine } = await makeMachine(user.login, { size: 64 * 1024 });
     const created = await api('POST', `/${user.login}/images`, { machine: machine.id, name: 'seed', version: '1.0.0' });
     expect(created.status).toBe(201);
-    await poll(() => api('GET', `/${user.login}/images/${created.body.id}`), (x) => x.body?.state !== 'creating');
+    await poll(
+      () => api('GET', `/${user.login}/images/${created.body.id}`),
+      (x) => x.body?.state !== 'creating',
+    );
     const h = { as: null, headers: { 'x-auth-token': await makeToken(user.login) } };
     const burst = await Promise.all(
-      Array.from({ length: 3 * DEFAULT_QUOTAS.concurrentProvisions }, () => api('POST', `/${user.login}/machines`, { image: created.body.id, package: 'g1-small' }, h)),
+      Array.from({ length: 3 * DEFAULT_QUOTAS.concurrentProvisions }, () =>
+        api('POST', `/${user.login}/machines`, { image: created.body.id, package: 'g1-small' }, h),
+      ),
     );
     const accepted = burst.filter((r) => r.status === 201);
     const refused = burst.filter((r) => r.status !== 201);
@@ -89,10 +122,26 @@ describe('quotas cannot be bypassed', () => {
     const listed = await api('GET', `/${user.login}/machines`, undefined, h);
     expect(listed.body.length).toBe(1 + accepted.length); // the registered machine and the accepted ones
     // once they are provisioned, the account may create more, up to the machines it may hold
-    for (const r of accepted) await poll(() => api('GET', `/${user.login}/machines/${r.body.id}`, undefined, h), (x) => x.body?.state !== 'provisioning');
+    for (const r of accepted)
+      await poll(
+        () => api('GET', `/${user.login}/machines/${r.body.id}`, undefined, h),
+        (x) => x.body?.state !== 'provisioning',
+      );
     const now = new Date().toISOString();
     for (let i = listed.body.length; i < DEFAULT_QUOTAS.machines; i++) {
-      await machineRepository().create({ id: randomUUID(), owner: user.id, name: `held-${i}`, state: 'stopped', os: 'linux', type: 'lx-dataset', image: created.body.id, disks: [], created_at: now, updated_at: now, rev: 1 });
+      await machineRepository().create({
+        id: randomUUID(),
+        owner: user.id,
+        name: `held-${i}`,
+        state: 'stopped',
+        os: 'linux',
+        type: 'lx-dataset',
+        image: created.body.id,
+        disks: [],
+        created_at: now,
+        updated_at: now,
+        rev: 1,
+      });
     }
     const full = await api('POST', `/${user.login}/machines`, { image: created.body.id, package: 'g1-small' }, h);
     expect([full.status, full.body.code]).toEqual([409, 'QuotaExceeded']);

@@ -64,7 +64,11 @@ describe('Isolation matrix (route × principal)', () => {
     const imageName = `private-${randomBytes(6).toString('hex')}`;
     const created = await api('POST', `/${account.login}/images`, { machine: machine.id, name: imageName, version: '1.0.0' });
     expect(created.status).toBe(201);
-    await poll(() => api('GET', `/${account.login}/images/${created.body.id}`), (r) => r.body?.state !== 'creating', { intervalMs: 200, attempts: 150 });
+    await poll(
+      () => api('GET', `/${account.login}/images/${created.body.id}`),
+      (r) => r.body?.state !== 'creating',
+      { intervalMs: 200, attempts: 150 },
+    );
     const mine = await api('GET', `/${account.login}/images/${created.body.id}`);
     expect(mine.body).toMatchObject({ name: imageName, state: 'active' });
     const applianceName = `appl-${randomBytes(6).toString('hex')}`;
@@ -76,11 +80,20 @@ describe('Isolation matrix (route × principal)', () => {
     );
     expect(appliance.status).toBe(201);
     const applianceId = String(appliance.body.uri).split('/').pop()!;
-    const generated = await api('POST', `/users/${account.login}/appliances/${applianceId}/images`, { compress: true, targetFormat: { name: 'Raw' } }, { headers: { accept: 'application/json' } });
+    const generated = await api(
+      'POST',
+      `/users/${account.login}/appliances/${applianceId}/images`,
+      { compress: true, targetFormat: { name: 'Raw' } },
+      { headers: { accept: 'application/json' } },
+    );
     expect(generated.status).toBe(201);
     const uforgeImageId = String(generated.body.uri).split('/').pop()!;
     const statusPath = `/users/${account.login}/appliances/${applianceId}/images/${uforgeImageId}/status`;
-    const done = await poll(() => api('GET', statusPath, undefined, { headers: { accept: 'application/json' } }), (r) => r.body?.complete === true || r.body?.error === true, { intervalMs: 200, attempts: 150 });
+    const done = await poll(
+      () => api('GET', statusPath, undefined, { headers: { accept: 'application/json' } }),
+      (r) => r.body?.complete === true || r.body?.error === true,
+      { intervalMs: 200, attempts: 150 },
+    );
     expect(done.body.complete).toBe(true);
     owner = {
       login: account.login,
@@ -119,10 +132,21 @@ describe('Isolation matrix (route × principal)', () => {
 
   /** Owner data the body must not carry, minus what the request itself names. */
   const secretsFor = (path: string) =>
-    [owner.imageName, owner.imageId, owner.jobId, owner.machineId, owner.machineName, owner.applianceId, owner.applianceName, owner.uforgeImageId].filter((s) => !path.includes(s));
+    [
+      owner.imageName,
+      owner.imageId,
+      owner.jobId,
+      owner.machineId,
+      owner.machineName,
+      owner.applianceId,
+      owner.applianceName,
+      owner.uforgeImageId,
+    ].filter((s) => !path.includes(s));
   /** An acl member may see the shared image, never the owner's job or machine. */
   const memberSecretsFor = (path: string) =>
-    [owner.jobId, owner.machineId, owner.machineName, owner.applianceId, owner.applianceName, owner.uforgeImageId].filter((s) => !path.includes(s));
+    [owner.jobId, owner.machineId, owner.machineName, owner.applianceId, owner.applianceName, owner.uforgeImageId].filter(
+      (s) => !path.includes(s),
+    );
 
   const NON_OWNERS: Principal[] = ['anonymous', 'bad signature', 'expired token', 'wrong password', 'other', 'other via /my', 'acl member'];
   const cases = [
@@ -156,7 +180,9 @@ describe('Isolation matrix (route × principal)', () => {
         if (namesCaller(route)) {
           expect(res.status).toBe(403);
           // Triton, IMS, gateway or UForge (uforgeError, XML by default) shape
-          expect(res.body?.code ?? res.body?.error?.code ?? res.body?.error_code ?? (/<ns0:uforgeError[ >]/.test(text) || undefined)).toBeTruthy();
+          expect(
+            res.body?.code ?? res.body?.error?.code ?? res.body?.error_code ?? (/<ns0:uforgeError[ >]/.test(text) || undefined),
+          ).toBeTruthy();
         } else {
           expect([401, 403]).not.toContain(res.status);
         }

@@ -84,14 +84,24 @@ describe('the local stack enforces AWS limits (scaled by 0.1)', () => {
     const account = await makeAccount('tmo');
     const { machine } = await makeMachine(account.login, { size: 1024 * 1024 });
     // PrepareSource (3 s here) waits 5 s on HeadObject of the disk
-    stack.latency.s3.delay({ match: (req) => req.method === 'HEAD' && (req.url ?? '').startsWith(`/${LOCAL_NAMES.disksBucket}/`), delayMs: 5_000, times: 1 });
+    stack.latency.s3.delay({
+      match: (req) => req.method === 'HEAD' && (req.url ?? '').startsWith(`/${LOCAL_NAMES.disksBucket}/`),
+      delayMs: 5_000,
+      times: 1,
+    });
 
     const created = await call('POST', `/${account.login}/images`, account, { machine: machine.id, name: 'tmo', version: '1.0.0' });
     expect(created.status).toBe(201);
     await stack.waitForIdle();
 
-    expect(await imageRepository().get(created.body.id)).toMatchObject({ state: 'failed', error: { code: 'Sandbox.Timedout', message: expect.stringMatching(/Task timed out after 3\.00 seconds/) } });
-    expect(await jobRepository().get(created.headers.get('x-joyent-jobid')!)).toMatchObject({ status: 'FAIL', error_code: 'Sandbox.Timedout' });
+    expect(await imageRepository().get(created.body.id)).toMatchObject({
+      state: 'failed',
+      error: { code: 'Sandbox.Timedout', message: expect.stringMatching(/Task timed out after 3\.00 seconds/) },
+    });
+    expect(await jobRepository().get(created.headers.get('x-joyent-jobid')!)).toMatchObject({
+      status: 'FAIL',
+      error_code: 'Sandbox.Timedout',
+    });
     expect(await imagesUnder(created.body.id)).toEqual({ objects: 0, uploads: 0 });
   }, 60_000);
 });
@@ -103,11 +113,17 @@ describe('no stuck work: an execution that ends outside its Catch path', () => {
     const { machine } = await makeMachine(account.login, { size: 40 * 1024 * 1024 });
     // …whose parts the images bucket holds for 8 s
     stack.latency.s3.delay({
-      match: (req) => req.method === 'PUT' && (req.url ?? '').startsWith(`/${LOCAL_NAMES.imagesBucket}/`) && /[?&]uploadId=/.test(req.url ?? ''),
+      match: (req) =>
+        req.method === 'PUT' && (req.url ?? '').startsWith(`/${LOCAL_NAMES.imagesBucket}/`) && /[?&]uploadId=/.test(req.url ?? ''),
       delayMs: 8_000,
     });
 
-    const created = await call('POST', `/${account.login}/images`, account, { machine: machine.id, name: 'stop', version: '1.0.0', compression: 'none' });
+    const created = await call('POST', `/${account.login}/images`, account, {
+      machine: machine.id,
+      name: 'stop',
+      version: '1.0.0',
+      compression: 'none',
+    });
     expect(created.status).toBe(201);
     const imageId: string = created.body.id;
     const jobId = created.headers.get('x-joyent-jobid')!;

@@ -36,7 +36,8 @@ function queryOf(f: Filters, accountId: string, limit: number, marker?: string):
   return q.toString();
 }
 
-export const accessOf = (image: Image, accountId: string): string => (image.owner === accountId ? 'own' : image.public ? 'public' : 'shared');
+export const accessOf = (image: Image, accountId: string): string =>
+  image.owner === accountId ? 'own' : image.public ? 'public' : 'shared';
 
 /** Shares offered to this account that it has not answered yet (`member_status=pending`). */
 function PendingShares({ onAnswered }: { onAnswered: () => void }) {
@@ -71,10 +72,21 @@ function PendingShares({ onAnswered }: { onAnswered: () => void }) {
             </a>{' '}
             <span class="muted">from account {image.owner}</span>
             <span class="actions">
-              <button type="button" class="primary" disabled={action.busy} onClick={() => void answer(image, 'accept')} aria-label={`Accept ${image.name} ${image.version}`}>
+              <button
+                type="button"
+                class="primary"
+                disabled={action.busy}
+                onClick={() => void answer(image, 'accept')}
+                aria-label={`Accept ${image.name} ${image.version}`}
+              >
                 Accept
               </button>
-              <button type="button" disabled={action.busy} onClick={() => void answer(image, 'reject')} aria-label={`Reject ${image.name} ${image.version}`}>
+              <button
+                type="button"
+                disabled={action.busy}
+                onClick={() => void answer(image, 'reject')}
+                aria-label={`Reject ${image.name} ${image.version}`}
+              >
                 Reject
               </button>
             </span>
@@ -127,7 +139,12 @@ export function Catalog({ session }: { session: Session }) {
   const field = (key: keyof Filters, label: string, placeholder = '') => (
     <label>
       {label}
-      <input name={key} value={draft[key]} placeholder={placeholder} onInput={(e) => setDraft({ ...draft, [key]: e.currentTarget.value })} />
+      <input
+        name={key}
+        value={draft[key]}
+        placeholder={placeholder}
+        onInput={(e) => setDraft({ ...draft, [key]: e.currentTarget.value })}
+      />
     </label>
   );
 
@@ -158,7 +175,11 @@ export function Catalog({ session }: { session: Session }) {
         </label>
         <label>
           Whose
-          <select name="scope" value={draft.scope} onChange={(e) => setDraft({ ...draft, scope: e.currentTarget.value as Filters['scope'] })}>
+          <select
+            name="scope"
+            value={draft.scope}
+            onChange={(e) => setDraft({ ...draft, scope: e.currentTarget.value as Filters['scope'] })}
+          >
             <option value="all">own, shared and public</option>
             <option value="own">own</option>
             <option value="public">public</option>
@@ -168,12 +189,15 @@ export function Catalog({ session }: { session: Session }) {
           <button type="submit" class="primary">
             Apply
           </button>
-          <button type="button" onClick={() => {
-            setDraft(EMPTY);
-            setTrail([]);
-            setMarker(undefined);
-            setFilters(EMPTY);
-          }}>
+          <button
+            type="button"
+            onClick={() => {
+              setDraft(EMPTY);
+              setTrail([]);
+              setMarker(undefined);
+              setFilters(EMPTY);
+            }}
+          >
             Reset
           </button>
         </div>
@@ -185,11 +209,14 @@ export function Catalog({ session }: { session: Session }) {
         </button>
         <label class="inline">
           Per page
-          <select value={String(limit)} onChange={(e) => {
-            setTrail([]);
-            setMarker(undefined);
-            setLimit(Number(e.currentTarget.value));
-          }}>
+          <select
+            value={String(limit)}
+            onChange={(e) => {
+              setTrail([]);
+              setMarker(undefined);
+              setLimit(Number(e.currentTarget.value));
+            }}
+          >
             {[10, 25, 50, 100].map((n) => (
               <option key={n} value={String(n)}>
                 {n}

@@ -50,9 +50,16 @@ export function CreateImage({ machine: preselected }: { session: Session; machin
           <div class="choices">
             {machines?.map((m) => (
               <label key={m.id} class="choice">
-                <input type="radio" name="machine" value={m.id} checked={form.machine === m.id} onChange={() => setForm({ ...form, machine: m.id })} />
+                <input
+                  type="radio"
+                  name="machine"
+                  value={m.id}
+                  checked={form.machine === m.id}
+                  onChange={() => setForm({ ...form, machine: m.id })}
+                />
                 <span>
-                  <strong>{m.name}</strong> <span class="muted">
+                  <strong>{m.name}</strong>{' '}
+                  <span class="muted">
                     {m.os} · {m.brand} · {m.disk} MiB · updated {formatDate(m.updated)}
                   </span>
                 </span>
@@ -62,15 +69,36 @@ export function CreateImage({ machine: preselected }: { session: Session; machin
         </fieldset>
         <label>
           Name
-          <input name="name" required maxLength={512} pattern="[A-Za-z0-9._/ \-]+" title="letters, digits, '.', '_', '/', ' ' and '-'" value={form.name} onInput={(e) => setForm({ ...form, name: e.currentTarget.value })} />
+          <input
+            name="name"
+            required
+            maxLength={512}
+            pattern="[A-Za-z0-9._/ \-]+"
+            title="letters, digits, '.', '_', '/', ' ' and '-'"
+            value={form.name}
+            onInput={(e) => setForm({ ...form, name: e.currentTarget.value })}
+          />
         </label>
         <label>
           Version
-          <input name="version" required maxLength={128} pattern="[A-Za-z0-9._/\-]+" title="letters, digits, '.', '_', '/' and '-'" value={form.version} onInput={(e) => setForm({ ...form, version: e.currentTarget.value })} />
+          <input
+            name="version"
+            required
+            maxLength={128}
+            pattern="[A-Za-z0-9._/\-]+"
+            title="letters, digits, '.', '_', '/' and '-'"
+            value={form.version}
+            onInput={(e) => setForm({ ...form, version: e.currentTarget.value })}
+          />
         </label>
         <label>
           Description
-          <input name="description" maxLength={512} value={form.description} onInput={(e) => setForm({ ...form, description: e.currentTarget.value })} />
+          <input
+            name="description"
+            maxLength={512}
+            value={form.description}
+            onInput={(e) => setForm({ ...form, description: e.currentTarget.value })}
+          />
         </label>
         <label>
           Compression

@@ -16,7 +16,21 @@ type Pending =
   | { kind: 'unshare'; account: string }
   | { kind: 'save'; changes: Record<string, unknown> };
 
-const SHOWN = ['id', 'name', 'version', 'os', 'type', 'state', 'owner', 'public', 'published_at', 'origin', 'description', 'homepage', 'eula'];
+const SHOWN = [
+  'id',
+  'name',
+  'version',
+  'os',
+  'type',
+  'state',
+  'owner',
+  'public',
+  'published_at',
+  'origin',
+  'description',
+  'homepage',
+  'eula',
+];
 
 const tagsToText = (tags: Image['tags']): string =>
   Object.entries(tags ?? {})
@@ -38,15 +52,33 @@ function textToTags(text: string, before: Image['tags']): Record<string, string 
 function describe(p: Pending, image: Image): { title: string; body: string; label: string; danger?: boolean } {
   switch (p.kind) {
     case 'delete':
-      return { title: 'Delete image', body: `Delete ${image.name} ${image.version} (${image.id}) and its file? This cannot be undone.`, label: 'Delete', danger: true };
+      return {
+        title: 'Delete image',
+        body: `Delete ${image.name} ${image.version} (${image.id}) and its file? This cannot be undone.`,
+        label: 'Delete',
+        danger: true,
+      };
     case 'clone':
-      return { title: 'Clone image', body: `Make a copy of ${image.name} ${image.version} owned by you, with its own copy of the file.`, label: 'Clone' };
+      return {
+        title: 'Clone image',
+        body: `Make a copy of ${image.name} ${image.version} owned by you, with its own copy of the file.`,
+        label: 'Clone',
+      };
     case 'export':
-      return { title: 'Export image', body: `Write the image file and its manifest under ${p.mantaPath} in your export area.`, label: 'Export' };
+      return {
+        title: 'Export image',
+        body: `Write the image file and its manifest under ${p.mantaPath} in your export area.`,
+        label: 'Export',
+      };
     case 'share':
       return { title: 'Share image', body: `Let account ${p.account} see and use ${image.name} ${image.version}.`, label: 'Share' };
     case 'unshare':
-      return { title: 'Stop sharing', body: `Account ${p.account} will no longer see ${image.name} ${image.version}.`, label: 'Unshare', danger: true };
+      return {
+        title: 'Stop sharing',
+        body: `Account ${p.account} will no longer see ${image.name} ${image.version}.`,
+        label: 'Unshare',
+        danger: true,
+      };
     case 'save':
       return { title: 'Save changes', body: `Update ${Object.keys(p.changes).join(', ')} of ${image.name}.`, label: 'Save' };
   }
@@ -66,7 +98,12 @@ export function ImageDetail({ id, session }: { id: string; session: Session }) {
     call<Image>('GET', path('images', id))
       .then((res) => {
         setImage(res.body);
-        setEdit({ name: res.body.name, version: res.body.version, description: res.body.description ?? '', tags: tagsToText(res.body.tags) });
+        setEdit({
+          name: res.body.name,
+          version: res.body.version,
+          description: res.body.description ?? '',
+          tags: tagsToText(res.body.tags),
+        });
         setMantaPath(`exports/${res.body.name}-${res.body.version}`);
       })
       .catch(setLoadError);
@@ -97,7 +134,11 @@ export function ImageDetail({ id, session }: { id: string; session: Session }) {
         const res = await call<Image>('POST', `${path('images', id)}?action=clone`, {});
         go(`#/images/${res.body.id}`);
       } else if (p.kind === 'export') {
-        const res = await call<{ manta_url: string; image_path: string; download_url?: string }>('POST', `${path('images', id)}?action=export`, { manta_path: p.mantaPath });
+        const res = await call<{ manta_url: string; image_path: string; download_url?: string }>(
+          'POST',
+          `${path('images', id)}?action=export`,
+          { manta_path: p.mantaPath },
+        );
         setNotice(
           <>
             Exported to <code>{res.body.image_path}</code>.{' '}
@@ -111,11 +152,17 @@ export function ImageDetail({ id, session }: { id: string; session: Session }) {
       } else {
         const acl = image.acl ?? [];
         const changes =
-          p.kind === 'share' ? { acl: [...acl.filter((a) => a !== p.account), p.account] } : p.kind === 'unshare' ? { acl: acl.filter((a) => a !== p.account) } : p.changes;
+          p.kind === 'share'
+            ? { acl: [...acl.filter((a) => a !== p.account), p.account] }
+            : p.kind === 'unshare'
+              ? { acl: acl.filter((a) => a !== p.account) }
+              : p.changes;
         const res = await call<Image>('POST', `${path('images', id)}?action=update`, changes);
         setImage(res.body);
         if (p.kind === 'share') setShareWith('');
-        setNotice(p.kind === 'share' ? `Shared with ${p.account}.` : p.kind === 'unshare' ? `No longer shared with ${p.account}.` : 'Saved.');
+        setNotice(
+          p.kind === 'share' ? `Shared with ${p.account}.` : p.kind === 'unshare' ? `No longer shared with ${p.account}.` : 'Saved.',
+        );
       }
     });
   };
@@ -123,7 +170,9 @@ export function ImageDetail({ id, session }: { id: string; session: Session }) {
   const answerShare = (verb: 'accept' | 'reject') =>
     action.run(async () => {
       await call('POST', `${path('images', id)}?action=${verb}-share`, {});
-      setNotice(verb === 'accept' ? 'Share accepted: the image is in your catalog.' : 'Share rejected: the image is no longer in your catalog.');
+      setNotice(
+        verb === 'accept' ? 'Share accepted: the image is in your catalog.' : 'Share rejected: the image is no longer in your catalog.',
+      );
     });
 
   const download = () =>
@@ -264,7 +313,13 @@ export function ImageDetail({ id, session }: { id: string; session: Session }) {
           >
             <label>
               Share with account id
-              <input name="share" value={shareWith} required placeholder="00000000-0000-0000-0000-000000000000" onInput={(e) => setShareWith(e.currentTarget.value)} />
+              <input
+                name="share"
+                value={shareWith}
+                required
+                placeholder="00000000-0000-0000-0000-000000000000"
+                onInput={(e) => setShareWith(e.currentTarget.value)}
+              />
             </label>
             <button type="submit">Share</button>
           </form>
@@ -281,7 +336,11 @@ export function ImageDetail({ id, session }: { id: string; session: Session }) {
             </label>
             <label>
               Description
-              <input name="description" value={edit.description} onInput={(e) => setEdit({ ...edit, description: e.currentTarget.value })} />
+              <input
+                name="description"
+                value={edit.description}
+                onInput={(e) => setEdit({ ...edit, description: e.currentTarget.value })}
+              />
             </label>
             <label>
               Tags (one key=value a line)
@@ -324,7 +383,14 @@ export function ImageDetail({ id, session }: { id: string; session: Session }) {
         </div>
       )}
 
-      <Confirm open={!!pending} title={d?.title ?? ''} confirmLabel={d?.label ?? 'OK'} danger={d?.danger} onConfirm={() => void confirm()} onCancel={() => setPending(null)}>
+      <Confirm
+        open={!!pending}
+        title={d?.title ?? ''}
+        confirmLabel={d?.label ?? 'OK'}
+        danger={d?.danger}
+        onConfirm={() => void confirm()}
+        onCancel={() => setPending(null)}
+      >
         <p>{d?.body}</p>
       </Confirm>
     </section>

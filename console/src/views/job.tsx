@@ -33,10 +33,12 @@ export function JobView({ id }: { id: string }) {
         const j = (await call<Job>('GET', path('jobs', id))).body;
         if (!live) return;
         setJob(j);
-        const img = j.entities?.image_id ? (await call<Image>('GET', path('images', j.entities.image_id)).catch(() => null))?.body ?? null : null;
+        const img = j.entities?.image_id
+          ? ((await call<Image>('GET', path('images', j.entities.image_id)).catch(() => null))?.body ?? null)
+          : null;
         if (!live) return;
         setImage(img);
-        const settled = TERMINAL.includes(j.status) && (img?.state !== 'creating');
+        const settled = TERMINAL.includes(j.status) && img?.state !== 'creating';
         if (!settled) timer = setTimeout(() => void tick(), POLL_MS);
       } catch (err) {
         if (live) setError(err);
@@ -117,7 +119,15 @@ export function JobView({ id }: { id: string }) {
           </p>
         )}
       </div>
-      <Confirm open={confirmCancel} title="Cancel build" confirmLabel="Cancel build" cancelLabel="Keep building" danger onConfirm={doCancel} onCancel={() => setConfirmCancel(false)}>
+      <Confirm
+        open={confirmCancel}
+        title="Cancel build"
+        confirmLabel="Cancel build"
+        cancelLabel="Keep building"
+        danger
+        onConfirm={doCancel}
+        onCancel={() => setConfirmCancel(false)}
+      >
         <p>Stop building this image? What was written so far is removed.</p>
       </Confirm>
     </section>

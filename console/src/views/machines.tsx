@@ -53,7 +53,11 @@ export function Machines(_: { session: Session }) {
     e.preventDefault();
     setNotice(null);
     void provision.run(async () => {
-      const res = await call<Machine>('POST', path('machines'), { image: form.image, package: form.package, ...(form.name.trim() ? { name: form.name.trim() } : {}) });
+      const res = await call<Machine>('POST', path('machines'), {
+        image: form.image,
+        package: form.package,
+        ...(form.name.trim() ? { name: form.name.trim() } : {}),
+      });
       setNotice(`Provisioned ${res.body.name} (${res.body.state}).`);
       setForm({ ...form, name: '' });
       await load();
@@ -112,7 +116,12 @@ export function Machines(_: { session: Session }) {
                         </a>
                       </>
                     )}
-                    <button type="button" class="danger" onClick={() => setPending({ kind: 'delete', machine: m })} aria-label={`Delete ${m.name}`}>
+                    <button
+                      type="button"
+                      class="danger"
+                      onClick={() => setPending({ kind: 'delete', machine: m })}
+                      aria-label={`Delete ${m.name}`}
+                    >
                       Delete
                     </button>
                   </div>
@@ -154,7 +163,12 @@ export function Machines(_: { session: Session }) {
         </label>
         <label>
           Name (optional)
-          <input name="machine-name" pattern="[A-Za-z0-9][A-Za-z0-9._\-]*" value={form.name} onInput={(e) => setForm({ ...form, name: e.currentTarget.value })} />
+          <input
+            name="machine-name"
+            pattern="[A-Za-z0-9][A-Za-z0-9._\-]*"
+            value={form.name}
+            onInput={(e) => setForm({ ...form, name: e.currentTarget.value })}
+          />
         </label>
         {provision.busy && (
           <div>

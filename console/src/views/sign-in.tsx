@@ -20,15 +20,34 @@ export function SignIn({ notice }: { notice?: string }) {
       <form onSubmit={submit} aria-describedby={notice ? 'sign-in-notice' : undefined}>
         <PageTitle>Sign in</PageTitle>
         <p class="muted">Machine images: browse, create, share and provision.</p>
-        {notice && <div id="sign-in-notice"><Notice>{notice}</Notice></div>}
+        {notice && (
+          <div id="sign-in-notice">
+            <Notice>{notice}</Notice>
+          </div>
+        )}
         <ErrorMessage error={action.error} />
         <label>
           Login
-          <input name="login" autoComplete="username" required autoCapitalize="none" spellcheck={false} value={login} onInput={(e) => setLogin(e.currentTarget.value)} />
+          <input
+            name="login"
+            autoComplete="username"
+            required
+            autoCapitalize="none"
+            spellcheck={false}
+            value={login}
+            onInput={(e) => setLogin(e.currentTarget.value)}
+          />
         </label>
         <label>
           Password
-          <input name="password" type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+          <input
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onInput={(e) => setPassword(e.currentTarget.value)}
+          />
         </label>
         <button type="submit" class="primary" disabled={action.busy}>
           {action.busy ? 'Signing in…' : 'Sign in'}

@@ -11,7 +11,10 @@ import type { AccountRepository } from '../../core/ports';
 import { keys } from './table';
 
 export class DynamoAccountRepository implements AccountRepository {
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
 
   async create(account: Account): Promise<void> {
     const existing = await this.getByLogin(account.login);

@@ -6,7 +6,14 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Appliance, ApplianceImage, ApplianceImageRepository, ApplianceImageState, ApplianceRepository, ApplianceState } from '../../core/appliance';
+import type {
+  Appliance,
+  ApplianceImage,
+  ApplianceImageRepository,
+  ApplianceImageState,
+  ApplianceRepository,
+  ApplianceState,
+} from '../../core/appliance';
 import { StateConflictError } from '../../core/errors';
 import type { Page, PageRequest } from '../../core/ports';
 import { getConsistent, putNew } from './items';
@@ -20,10 +27,19 @@ const strip = <T>(item: Record<string, unknown>): T => {
 };
 
 export class DynamoApplianceRepository implements ApplianceRepository {
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
 
   async create(appliance: Appliance): Promise<void> {
-    const item = { ...keys.appliance(appliance.id), entity: 'Appliance', GSI1PK: keys.ownerAppliances(appliance.owner), GSI1SK: `${appliance.created_at}#${appliance.id}`, ...appliance };
+    const item = {
+      ...keys.appliance(appliance.id),
+      entity: 'Appliance',
+      GSI1PK: keys.ownerAppliances(appliance.owner),
+      GSI1SK: `${appliance.created_at}#${appliance.id}`,
+      ...appliance,
+    };
     await putNew(this.doc, this.tableName, item, `appliance ${appliance.id}`);
   }
 
@@ -46,10 +62,19 @@ export class DynamoApplianceRepository implements ApplianceRepository {
 }
 
 export class DynamoApplianceImageRepository implements ApplianceImageRepository {
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
 
   async create(image: ApplianceImage): Promise<void> {
-    const item = { ...keys.applianceImage(image.id), entity: 'ApplianceImage', GSI1PK: keys.applianceImages(image.appliance_id), GSI1SK: `${image.created_at}#${image.id}`, ...image };
+    const item = {
+      ...keys.applianceImage(image.id),
+      entity: 'ApplianceImage',
+      GSI1PK: keys.applianceImages(image.appliance_id),
+      GSI1SK: `${image.created_at}#${image.id}`,
+      ...image,
+    };
     await putNew(this.doc, this.tableName, item, `machine image ${image.id}`);
   }
 
@@ -98,7 +123,8 @@ export class DynamoApplianceImageRepository implements ApplianceImageRepository 
       );
       return strip<ApplianceImage>(out.Attributes as Record<string, unknown>);
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw new StateConflictError('the download key is not valid (it may have been used already)');
+      if (err instanceof ConditionalCheckFailedException)
+        throw new StateConflictError('the download key is not valid (it may have been used already)');
       throw err;
     }
   }

@@ -8,7 +8,14 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { lockSecondsFor, type AkskCredential, type LoginThrottlePolicy, type PasswordCredential, type SshKeyCredential, type TokenCredential } from '../../core/credential';
+import {
+  lockSecondsFor,
+  type AkskCredential,
+  type LoginThrottlePolicy,
+  type PasswordCredential,
+  type SshKeyCredential,
+  type TokenCredential,
+} from '../../core/credential';
 import type { CredentialRepository } from '../../core/ports';
 import { INDEXES, keys, TTL_ATTRIBUTE } from './table';
 
@@ -27,7 +34,10 @@ const ownerIndex = (accountId: string, kind: CredentialKind, created_at: string,
 });
 
 export class DynamoCredentialRepository implements CredentialRepository {
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
 
   private async get<T>(key: Record<string, string>): Promise<T | undefined> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
@@ -39,7 +49,10 @@ export class DynamoCredentialRepository implements CredentialRepository {
   }
 
   putKey(key: SshKeyCredential): Promise<void> {
-    return this.put(keys.sshKey(key.login, key.fingerprint), 'SshKey', { ...key, ...ownerIndex(key.accountId, 'KEY', key.created_at, key.fingerprint) });
+    return this.put(keys.sshKey(key.login, key.fingerprint), 'SshKey', {
+      ...key,
+      ...ownerIndex(key.accountId, 'KEY', key.created_at, key.fingerprint),
+    });
   }
 
   getKey(login: string, md5Fingerprint: string): Promise<SshKeyCredential | undefined> {
@@ -64,7 +77,8 @@ export class DynamoCredentialRepository implements CredentialRepository {
           TableName: this.tableName,
           Key,
           UpdateExpression: 'SET attempts = if_not_exists(attempts, :zero) + :one, touched_at = :now, #ttl = :ttl',
-          ConditionExpression: '(attribute_not_exists(blocked_until) OR blocked_until <= :now) AND (attribute_not_exists(attempts) OR attempts < :max)',
+          ConditionExpression:
+            '(attribute_not_exists(blocked_until) OR blocked_until <= :now) AND (attribute_not_exists(attempts) OR attempts < :max)',
           ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
           ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':now': iso, ':ttl': ttl, ':max': policy.maxAttempts },
         }),
@@ -80,8 +94,14 @@ export class DynamoCredentialRepository implements CredentialRepository {
           TableName: this.tableName,
           Key,
           UpdateExpression: 'SET attempts = :one, touched_at = :now',
-          ConditionExpression: '(attribute_not_exists(blocked_until) OR blocked_until <= :now) AND attempts >= :max AND touched_at < :stale',
-          ExpressionAttributeValues: { ':one': 1, ':now': iso, ':max': policy.maxAttempts, ':stale': new Date(now.getTime() - policy.staleSeconds * 1000).toISOString() },
+          ConditionExpression:
+            '(attribute_not_exists(blocked_until) OR blocked_until <= :now) AND attempts >= :max AND touched_at < :stale',
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':now': iso,
+            ':max': policy.maxAttempts,
+            ':stale': new Date(now.getTime() - policy.staleSeconds * 1000).toISOString(),
+          },
         }),
       );
       return true;
@@ -103,7 +123,8 @@ export class DynamoCredentialRepository implements CredentialRepository {
           TableName: this.tableName,
           Key,
           UpdateExpression: 'SET blocked_until = :until, strikes = :next, attempts = :zero',
-          ConditionExpression: 'attempts >= :max AND (attribute_not_exists(blocked_until) OR blocked_until <= :now) AND (attribute_not_exists(strikes) OR strikes = :strikes)',
+          ConditionExpression:
+            'attempts >= :max AND (attribute_not_exists(blocked_until) OR blocked_until <= :now) AND (attribute_not_exists(strikes) OR strikes = :strikes)',
           ExpressionAttributeValues: {
             ':until': new Date(now.getTime() + lockSecondsFor(policy, strikes) * 1000).toISOString(),
             ':next': strikes + 1,
@@ -139,7 +160,12 @@ export class DynamoCredentialRepository implements CredentialRepository {
     // TTL_ATTRIBUTE lets DynamoDB delete the item a day after it expires (the table's TTL; deletion
     // lags, so the authorizer checks expires_at itself, lambdas/auth/token.ts).
     const ttl = Math.floor(Date.parse(token.expires_at) / 1000) + 86_400;
-    return this.put(keys.token(token.hash), 'Token', { ...token, ...ownerIndex(token.accountId, 'TOKEN', token.created_at, token.hash), [TTL_ATTRIBUTE]: ttl }, 'attribute_not_exists(PK)');
+    return this.put(
+      keys.token(token.hash),
+      'Token',
+      { ...token, ...ownerIndex(token.accountId, 'TOKEN', token.created_at, token.hash), [TTL_ATTRIBUTE]: ttl },
+      'attribute_not_exists(PK)',
+    );
   }
 
   async getToken(hash: string): Promise<TokenCredential | undefined> {
@@ -154,14 +180,23 @@ export class DynamoCredentialRepository implements CredentialRepository {
   }
 
   putAksk(cred: AkskCredential): Promise<void> {
-    return this.put(keys.aksk(cred.ak), 'Aksk', { ...cred, ...ownerIndex(cred.accountId, 'AKSK', cred.created_at, cred.ak) }, 'attribute_not_exists(PK)');
+    return this.put(
+      keys.aksk(cred.ak),
+      'Aksk',
+      { ...cred, ...ownerIndex(cred.accountId, 'AKSK', cred.created_at, cred.ak) },
+      'attribute_not_exists(PK)',
+    );
   }
 
   getAksk(ak: string): Promise<AkskCredential | undefined> {
     return this.get(keys.aksk(ak));
   }
 
-  async upgradePassword(accountId: string, expect: { hash: string; salt: string }, next: Pick<PasswordCredential, 'hash' | 'salt' | 'params'>): Promise<boolean> {
+  async upgradePassword(
+    accountId: string,
+    expect: { hash: string; salt: string },
+    next: Pick<PasswordCredential, 'hash' | 'salt' | 'params'>,
+  ): Promise<boolean> {
     try {
       await this.doc.send(
         new UpdateCommand({
@@ -170,7 +205,13 @@ export class DynamoCredentialRepository implements CredentialRepository {
           UpdateExpression: 'SET #hash = :hash, salt = :salt, params = :params',
           ConditionExpression: '#hash = :oldHash AND salt = :oldSalt',
           ExpressionAttributeNames: { '#hash': 'hash' },
-          ExpressionAttributeValues: { ':hash': next.hash, ':salt': next.salt, ':params': next.params, ':oldHash': expect.hash, ':oldSalt': expect.salt },
+          ExpressionAttributeValues: {
+            ':hash': next.hash,
+            ':salt': next.salt,
+            ':params': next.params,
+            ':oldHash': expect.hash,
+            ':oldSalt': expect.salt,
+          },
         }),
       );
       return true;

@@ -10,7 +10,8 @@ export function encodeCursor(key: Record<string, unknown> | undefined): string |
 
 export function decodeCursor(cursor: string | undefined, expectedKeys: string[]): Record<string, string> | undefined {
   if (cursor === undefined || cursor === '') return undefined;
-  const bad = () => new ValidationError('invalid marker', [{ field: 'marker', code: 'Invalid', message: 'marker is not a cursor this service issued' }]);
+  const bad = () =>
+    new ValidationError('invalid marker', [{ field: 'marker', code: 'Invalid', message: 'marker is not a cursor this service issued' }]);
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -19,7 +20,9 @@ export function decodeCursor(cursor: string | undefined, expectedKeys: string[])
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw bad();
   const obj = parsed as Record<string, unknown>;
-  const keysOk = Object.keys(obj).length === expectedKeys.length && expectedKeys.every((k) => typeof obj[k] === 'string' && (obj[k] as string).length < 1024);
+  const keysOk =
+    Object.keys(obj).length === expectedKeys.length &&
+    expectedKeys.every((k) => typeof obj[k] === 'string' && (obj[k] as string).length < 1024);
   if (!keysOk) throw bad();
   return obj as Record<string, string>;
 }

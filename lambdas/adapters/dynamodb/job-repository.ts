@@ -25,10 +25,18 @@ const isMissingMap = (err: unknown): boolean =>
   (err as { name?: string })?.name === 'ValidationException' && /document path/i.test((err as Error).message ?? '');
 
 export class DynamoJobRepository implements JobRepository {
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
 
   async create(job: Job): Promise<void> {
-    await putNew(this.doc, this.tableName, { ...keys.job(job.id), entity: 'Job', GSI1PK: keys.ownerJobs(job.owner), GSI1SK: `${job.created_at}#${job.id}`, ...job }, `job ${job.id}`);
+    await putNew(
+      this.doc,
+      this.tableName,
+      { ...keys.job(job.id), entity: 'Job', GSI1PK: keys.ownerJobs(job.owner), GSI1SK: `${job.created_at}#${job.id}`, ...job },
+      `job ${job.id}`,
+    );
   }
 
   async get(id: string): Promise<Job | undefined> {
@@ -64,7 +72,12 @@ export class DynamoJobRepository implements JobRepository {
             UpdateExpression: 'SET #units.#u = :done ADD work_done :rise',
             ConditionExpression: `#status = :running AND ${prev === 0 ? 'attribute_not_exists(#units.#u)' : '#units.#u = :prev'}`,
             ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ':done': work.done, ':rise': work.done - prev, ':running': 'RUNNING', ...(prev !== 0 && { ':prev': prev }) },
+            ExpressionAttributeValues: {
+              ':done': work.done,
+              ':rise': work.done - prev,
+              ':running': 'RUNNING',
+              ...(prev !== 0 && { ':prev': prev }),
+            },
             ReturnValues: 'ALL_NEW',
           }),
         );

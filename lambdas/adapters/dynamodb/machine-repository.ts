@@ -13,10 +13,24 @@ const strip = (item: Record<string, unknown>): Machine => {
 };
 
 export class DynamoMachineRepository implements MachineRepository {
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
 
   async create(machine: Machine): Promise<void> {
-    await putNew(this.doc, this.tableName, { ...keys.machine(machine.id), entity: 'Machine', GSI1PK: keys.ownerMachines(machine.owner), GSI1SK: `${machine.name}#${machine.id}`, ...machine }, `machine ${machine.id}`);
+    await putNew(
+      this.doc,
+      this.tableName,
+      {
+        ...keys.machine(machine.id),
+        entity: 'Machine',
+        GSI1PK: keys.ownerMachines(machine.owner),
+        GSI1SK: `${machine.name}#${machine.id}`,
+        ...machine,
+      },
+      `machine ${machine.id}`,
+    );
   }
 
   async get(id: string): Promise<Machine | undefined> {

@@ -65,19 +65,33 @@ export class DynamoQuotaGate implements QuotaGate {
     const now = this.clock.now().toISOString();
     const slots = kind === 'BUILDSLOT' ? this.limits.concurrentBuilds : this.limits.concurrentProvisions;
     for (let n = 0; n < slots; n++) {
-      const Item = { ...slotKey(owner, n, kind), entity: kind === 'BUILDSLOT' ? 'BuildSlot' : 'ProvisionSlot', holder: imageId, acquired_at: now };
+      const Item = {
+        ...slotKey(owner, n, kind),
+        entity: kind === 'BUILDSLOT' ? 'BuildSlot' : 'ProvisionSlot',
+        holder: imageId,
+        acquired_at: now,
+      };
       try {
         await this.doc.send(new PutCommand({ TableName: this.tableName, Item, ConditionExpression: 'attribute_not_exists(PK)' }));
         return true;
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
       }
-      const current = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: slotKey(owner, n, kind), ConsistentRead: true }))).Item as { holder?: string; acquired_at?: string } | undefined;
+      const current = (
+        await this.doc.send(new GetCommand({ TableName: this.tableName, Key: slotKey(owner, n, kind), ConsistentRead: true }))
+      ).Item as { holder?: string; acquired_at?: string } | undefined;
       // re-admitting the same image (a use case that checks before writing its own records) keeps its slot
       if (current?.holder === imageId) return true;
       if (!current || (await this.holds(current, kind))) continue;
       try {
-        await this.doc.send(new PutCommand({ TableName: this.tableName, Item, ConditionExpression: 'holder = :old', ExpressionAttributeValues: { ':old': current.holder } }));
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item,
+            ConditionExpression: 'holder = :old',
+            ExpressionAttributeValues: { ':old': current.holder },
+          }),
+        );
         return true;
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
@@ -91,7 +105,9 @@ export class DynamoQuotaGate implements QuotaGate {
       throw new QuotaExceededError(`the account holds its quota of ${this.limits.images} images; delete some first`);
     }
     if (opts.build && !(await this.takeSlot(owner, imageId))) {
-      throw new QuotaExceededError(`the account already has ${this.limits.concurrentBuilds} images building, its quota; retry when one is done`);
+      throw new QuotaExceededError(
+        `the account already has ${this.limits.concurrentBuilds} images building, its quota; retry when one is done`,
+      );
     }
     // counted again with the slot held: requests that passed the first count while earlier ones finished
     // and freed their slots would otherwise all get in; now the overshoot is at most the slots
@@ -106,7 +122,14 @@ export class DynamoQuotaGate implements QuotaGate {
     const slots = kind === 'BUILDSLOT' ? this.limits.concurrentBuilds : this.limits.concurrentProvisions;
     for (let n = 0; n < slots; n++) {
       await this.doc
-        .send(new DeleteCommand({ TableName: this.tableName, Key: slotKey(owner, n, kind), ConditionExpression: 'holder = :h', ExpressionAttributeValues: { ':h': holder } }))
+        .send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: slotKey(owner, n, kind),
+            ConditionExpression: 'holder = :h',
+            ExpressionAttributeValues: { ':h': holder },
+          }),
+        )
         .catch((err) => {
           if (!(err instanceof ConditionalCheckFailedException)) throw err;
         });
@@ -118,7 +141,9 @@ export class DynamoQuotaGate implements QuotaGate {
       throw new QuotaExceededError(`the account holds its quota of ${this.limits.machines} machines; delete some first`);
     }
     if (!(await this.takeSlot(owner, machineId, 'PROVSLOT'))) {
-      throw new QuotaExceededError(`the account already has ${this.limits.concurrentProvisions} machines provisioning, its quota; retry when one is done`);
+      throw new QuotaExceededError(
+        `the account already has ${this.limits.concurrentProvisions} machines provisioning, its quota; retry when one is done`,
+      );
     }
     if ((await this.countImages(owner, this.limits.machines, keys.ownerMachines(owner))) >= this.limits.machines) {
       await this.releaseSlot(owner, machineId, 'PROVSLOT');
@@ -129,7 +154,8 @@ export class DynamoQuotaGate implements QuotaGate {
   async usage(owner: string): Promise<QuotaUsage & { limits: QuotaLimits }> {
     let building = 0;
     for (let n = 0; n < this.limits.concurrentBuilds; n++) {
-      const slot = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: slotKey(owner, n), ConsistentRead: true }))).Item as { holder?: string; acquired_at?: string } | undefined;
+      const slot = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: slotKey(owner, n), ConsistentRead: true })))
+        .Item as { holder?: string; acquired_at?: string } | undefined;
       if (slot && (await this.holds(slot))) building++;
     }
     return { images: await this.countImages(owner, Number.POSITIVE_INFINITY), concurrentBuilds: building, limits: this.limits };

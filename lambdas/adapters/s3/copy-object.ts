@@ -37,7 +37,10 @@ export const DEFAULT_COPY_SETTINGS: CopySettings = { multipartThreshold: MAX_COP
 export function copySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): CopySettings {
   const positive = (v: string | undefined): number | undefined => (v && Number(v) > 0 ? Math.floor(Number(v)) : undefined);
   return {
-    multipartThreshold: Math.min(positive(env.COPY_MULTIPART_THRESHOLD_BYTES) ?? DEFAULT_COPY_SETTINGS.multipartThreshold, MAX_COPY_OBJECT_BYTES),
+    multipartThreshold: Math.min(
+      positive(env.COPY_MULTIPART_THRESHOLD_BYTES) ?? DEFAULT_COPY_SETTINGS.multipartThreshold,
+      MAX_COPY_OBJECT_BYTES,
+    ),
     partSize: positive(env.COPY_PART_BYTES) ?? DEFAULT_COPY_SETTINGS.partSize,
     concurrency: DEFAULT_COPY_SETTINGS.concurrency,
   };
@@ -51,9 +54,15 @@ export interface ObjectRef {
 const copySource = (from: ObjectRef): string => `${from.bucket}/${from.key.split('/').map(encodeURIComponent).join('/')}`;
 
 /** The part size for an object: at least `partSize` and 5 MiB, and large enough for 10,000 parts. */
-export const copyPartSize = (size: number, partSize: number): number => Math.max(partSize, MIN_PART_BYTES, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+export const copyPartSize = (size: number, partSize: number): number =>
+  Math.max(partSize, MIN_PART_BYTES, Math.ceil(size / MAX_PARTS / MiB) * MiB);
 
-export async function copyObject(s3: S3Client, from: ObjectRef, to: ObjectRef, settings: CopySettings = DEFAULT_COPY_SETTINGS): Promise<{ size: number; parts: number }> {
+export async function copyObject(
+  s3: S3Client,
+  from: ObjectRef,
+  to: ObjectRef,
+  settings: CopySettings = DEFAULT_COPY_SETTINGS,
+): Promise<{ size: number; parts: number }> {
   const head = await s3.send(new HeadObjectCommand({ Bucket: from.bucket, Key: from.key }));
   const size = head.ContentLength ?? 0;
   const CopySource = copySource(from);
@@ -65,7 +74,9 @@ export async function copyObject(s3: S3Client, from: ObjectRef, to: ObjectRef, s
 
   const partSize = copyPartSize(size, settings.partSize);
   const count = Math.ceil(size / partSize);
-  const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, ...(head.ContentType && { ContentType: head.ContentType }) }));
+  const created = await s3.send(
+    new CreateMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, ...(head.ContentType && { ContentType: head.ContentType }) }),
+  );
   const UploadId = created.UploadId!;
   const parts: CompletedPart[] = new Array(count);
   let next = 0;
@@ -77,7 +88,15 @@ export async function copyObject(s3: S3Client, from: ObjectRef, to: ObjectRef, s
       const last = Math.min(size, first + partSize) - 1;
       try {
         const out = await s3.send(
-          new UploadPartCopyCommand({ Bucket: to.bucket, Key: to.key, UploadId, PartNumber: index + 1, CopySource, CopySourceRange: `bytes=${first}-${last}`, ...pin }),
+          new UploadPartCopyCommand({
+            Bucket: to.bucket,
+            Key: to.key,
+            UploadId,
+            PartNumber: index + 1,
+            CopySource,
+            CopySourceRange: `bytes=${first}-${last}`,
+            ...pin,
+          }),
         );
         parts[index] = { PartNumber: index + 1, ETag: out.CopyPartResult?.ETag };
       } catch (err) {

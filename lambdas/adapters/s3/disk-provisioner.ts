@@ -29,10 +29,15 @@ import { ImageFileCorruptError } from '../../core/errors';
 import { s3RandomAccess } from './random-access';
 import { verifyingStream, verifyStoredObject } from './verify';
 
-const isZlibError = (err: unknown): boolean => typeof (err as { code?: unknown })?.code === 'string' && String((err as { code: string }).code).startsWith('Z_');
+const isZlibError = (err: unknown): boolean =>
+  typeof (err as { code?: unknown })?.code === 'string' && String((err as { code: string }).code).startsWith('Z_');
 
 export class S3DiskProvisioner implements DiskProvisioner {
-  constructor(private readonly s3: S3Client, private readonly imagesBucket: string, private readonly disksBucket: string) {}
+  constructor(
+    private readonly s3: S3Client,
+    private readonly imagesBucket: string,
+    private readonly disksBucket: string,
+  ) {}
 
   /** The image file as raw disk bytes, checked against its manifest. */
   private async rawBytes(file: ImageFile): Promise<{ bytes: AsyncIterable<Buffer>; source?: Readable }> {
@@ -48,7 +53,10 @@ export class S3DiskProvisioner implements DiskProvisioner {
       if (bytes !== checked) checked.once('error', (err) => bytes.destroy(err));
       return { bytes: bytes as AsyncIterable<Buffer>, source };
     }
-    if (file.compression !== 'none') throw new SourceFormatError(`${label} is a ${file.compression}-compressed ${file.format} file; machines are made from uncompressed ${file.format} files`);
+    if (file.compression !== 'none')
+      throw new SourceFormatError(
+        `${label} is a ${file.compression}-compressed ${file.format} file; machines are made from uncompressed ${file.format} files`,
+      );
     await verifyStoredObject(this.s3, this.imagesBucket, file.key, file, 'the image file').catch((err) => {
       throw err instanceof ImageFileCorruptError ? err : classifyS3Error(err, label);
     });
@@ -75,7 +83,8 @@ export class S3DiskProvisioner implements DiskProvisioner {
       source?.destroy();
       await sink.abort(err).catch(() => undefined);
       if (isZlibError(err)) throw new SourceFormatError(`the image file ${file.key} is not a valid gzip file: ${(err as Error).message}`);
-      if (err instanceof DiskFormatError) throw new SourceFormatError(`the image file ${file.key} cannot be read as ${file.format}: ${err.message}`);
+      if (err instanceof DiskFormatError)
+        throw new SourceFormatError(`the image file ${file.key} cannot be read as ${file.format}: ${err.message}`);
       if (err instanceof ImageFileCorruptError) throw err; // final: not in the Retry's error list
       if (err instanceof Error && (err.name === 'SourceUnavailableError' || err.name === 'SourceFormatError')) throw err;
       throw new TransientStorageError(`writing the disk ${diskKey}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -87,9 +96,12 @@ export class S3DiskProvisioner implements DiskProvisioner {
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     do {
-      const page = await this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.disksBucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      const page = await this.s3.send(
+        new ListMultipartUploadsCommand({ Bucket: this.disksBucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+      );
       for (const u of page.Uploads ?? []) {
-        if (u.Key === key) await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.disksBucket, Key: key, UploadId: u.UploadId! }));
+        if (u.Key === key)
+          await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.disksBucket, Key: key, UploadId: u.UploadId! }));
       }
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
       uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;

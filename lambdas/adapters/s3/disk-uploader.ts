@@ -6,7 +6,10 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { DiskUploader } from '../../core/use-cases/admin';
 
 export class S3DiskUploader implements DiskUploader {
-  constructor(private readonly s3: S3Client, private readonly bucket: string) {}
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+  ) {}
 
   async putDisk(key: string, file: string): Promise<number> {
     const { size } = await stat(file);

@@ -4,7 +4,10 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { FileUrlSigner } from '../../core/ports';
 
 export class S3FileUrlSigner implements FileUrlSigner {
-  constructor(private readonly s3: S3Client, private readonly bucket: string) {}
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+  ) {}
 
   presignImageFile(key: string, opts: { expiresInSeconds: number; filename: string }): Promise<string> {
     const safeName = opts.filename.replace(/[^A-Za-z0-9._-]/g, '_');

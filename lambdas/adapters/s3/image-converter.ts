@@ -17,7 +17,10 @@ import { s3RandomAccess } from './random-access';
 import { verifyStoredObject } from './verify';
 
 export class S3ImageFileConverter implements ImageFileConverter {
-  constructor(private readonly s3: S3Client, private readonly bucket: string) {}
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+  ) {}
 
   private async gunzipped(key: string): Promise<Readable> {
     const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
@@ -39,7 +42,8 @@ export class S3ImageFileConverter implements ImageFileConverter {
       }
       return { source: await this.gunzipped(file.key), size };
     }
-    if (file.compression !== 'none') throw new InvalidParameterError(`a ${file.compression}-compressed ${file.format} file cannot be converted`);
+    if (file.compression !== 'none')
+      throw new InvalidParameterError(`a ${file.compression}-compressed ${file.format} file cannot be converted`);
     try {
       const reader = await openDisk(file.format, await s3RandomAccess(this.s3, this.bucket, file.key));
       return { source: reader.stream(), size: reader.virtualSize };

@@ -23,10 +23,15 @@ import type { ImageFileStore } from '../../core/ports';
 import { imageFilePrefix } from '../../workflow/state';
 
 /** An export's key: always under the account's own `exports/<accountId>/` (the path is checked by segment). */
-export const exportKey = (accountId: string, path: string): string => keyUnder(`exports/${accountId}/`, path.replace(/^\/+/, ''), 'manta_path');
+export const exportKey = (accountId: string, path: string): string =>
+  keyUnder(`exports/${accountId}/`, path.replace(/^\/+/, ''), 'manta_path');
 
 export class S3ImageFileStore implements ImageFileStore {
-  constructor(private readonly s3: S3Client, private readonly bucket: string, private readonly copy: CopySettings = DEFAULT_COPY_SETTINGS) {}
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly copy: CopySettings = DEFAULT_COPY_SETTINGS,
+  ) {}
 
   async copyFile(file: ImageFile, toImageId: string): Promise<ImageFile> {
     const name = file.key.slice(file.key.lastIndexOf('/') + 1);
@@ -42,8 +47,11 @@ export class S3ImageFileStore implements ImageFileStore {
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     do {
-      const page = await this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
-      for (const u of page.Uploads ?? []) await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key!, UploadId: u.UploadId! }));
+      const page = await this.s3.send(
+        new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+      );
+      for (const u of page.Uploads ?? [])
+        await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key!, UploadId: u.UploadId! }));
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
       uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
     } while (keyMarker);
@@ -76,7 +84,9 @@ export class S3ImageFileStore implements ImageFileStore {
         ContentType: 'application/json',
       }),
     );
-    const downloadUrl = await getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: imageKey }), { expiresIn: target.expiresInSeconds });
+    const downloadUrl = await getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: imageKey }), {
+      expiresIn: target.expiresInSeconds,
+    });
     return { location: `s3://${this.bucket}/exports/${target.accountId}`, downloadUrl };
   }
 }

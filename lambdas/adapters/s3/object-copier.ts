@@ -11,7 +11,11 @@ import { verifyStoredObject } from './verify';
 import { copyObject, DEFAULT_COPY_SETTINGS, type CopySettings } from './copy-object';
 
 export class S3ObjectCopier implements ObjectCopier {
-  constructor(private readonly s3: S3Client, private readonly bucket: string, private readonly copy: CopySettings = DEFAULT_COPY_SETTINGS) {}
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly copy: CopySettings = DEFAULT_COPY_SETTINGS,
+  ) {}
 
   async copyImageFile(file: ImageFile, toKey: string): Promise<void> {
     await copyObject(this.s3, { bucket: this.bucket, key: file.key }, { bucket: this.bucket, key: toKey }, this.copy);

@@ -14,11 +14,15 @@ export async function s3RandomAccess(s3: S3Client, bucket: string, key: string):
   return {
     size,
     async read(offset: number, length: number): Promise<Buffer> {
-      if (offset < 0 || length < 0 || offset + length > size) throw new RangeError(`read of ${length} bytes at ${offset} is outside s3://${bucket}/${key} (${size} bytes)`);
+      if (offset < 0 || length < 0 || offset + length > size)
+        throw new RangeError(`read of ${length} bytes at ${offset} is outside s3://${bucket}/${key} (${size} bytes)`);
       if (length === 0) return Buffer.alloc(0);
-      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}`, ...(etag && { IfMatch: etag }) }));
+      const out = await s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}`, ...(etag && { IfMatch: etag }) }),
+      );
       const bytes = Buffer.from(await out.Body!.transformToByteArray());
-      if (bytes.length !== length) throw new Error(`ranged GET of s3://${bucket}/${key} returned ${bytes.length} bytes, expected ${length}`);
+      if (bytes.length !== length)
+        throw new Error(`ranged GET of s3://${bucket}/${key} returned ${bytes.length} bytes, expected ${length}`);
       return bytes;
     },
   };

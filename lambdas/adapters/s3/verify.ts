@@ -28,7 +28,8 @@ export function verifyingStream(expected: Expected, label: string): Transform {
     flush(cb: TransformCallback) {
       if (size !== expected.size) return cb(new ImageFileCorruptError(`${label} has ${size} bytes, its manifest ${expected.size}`));
       const [s1, s256] = [sha1.digest('hex'), sha256.digest('hex')];
-      if (s1 !== expected.sha1 || s256 !== expected.sha256) return cb(new ImageFileCorruptError(`${label} does not match its manifest's checksums`));
+      if (s1 !== expected.sha1 || s256 !== expected.sha256)
+        return cb(new ImageFileCorruptError(`${label} does not match its manifest's checksums`));
       cb();
     },
   });

@@ -7,14 +7,20 @@ import { StateConflictError } from '../../core/errors';
 import type { ProvisionRequest, ProvisionStarter } from '../../core/ports';
 
 export class SfnProvisionStarter implements ProvisionStarter {
-  constructor(private readonly sfn: SFNClient, private readonly stateMachineArn: string) {}
+  constructor(
+    private readonly sfn: SFNClient,
+    private readonly stateMachineArn: string,
+  ) {}
 
   async startProvision(request: ProvisionRequest): Promise<{ executionArn: string }> {
     try {
-      const out = await this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: request.machineId, input: JSON.stringify(request) }));
+      const out = await this.sfn.send(
+        new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: request.machineId, input: JSON.stringify(request) }),
+      );
       return { executionArn: out.executionArn! };
     } catch (err) {
-      if (err instanceof ExecutionAlreadyExists) throw new StateConflictError(`machine ${request.machineId} was already provisioned with other input`);
+      if (err instanceof ExecutionAlreadyExists)
+        throw new StateConflictError(`machine ${request.machineId} was already provisioned with other input`);
       throw err;
     }
   }

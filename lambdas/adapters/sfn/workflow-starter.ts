@@ -7,7 +7,10 @@ import { StateConflictError } from '../../core/errors';
 import type { BuildRequest, CopyWorkflowRequest, CopyWorkflowStarter, WorkflowStarter } from '../../core/ports';
 
 export class SfnWorkflowStarter implements WorkflowStarter, CopyWorkflowStarter {
-  constructor(private readonly sfn: SFNClient, private readonly stateMachineArn: string) {}
+  constructor(
+    private readonly sfn: SFNClient,
+    private readonly stateMachineArn: string,
+  ) {}
 
   startBuild(request: BuildRequest): Promise<{ executionArn: string }> {
     return this.start(request);

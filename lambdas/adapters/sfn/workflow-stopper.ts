@@ -11,7 +11,9 @@ export class SfnWorkflowStopper implements WorkflowStopper {
 
   async stop(executionArn: string, reason: { error: string; cause: string }): Promise<void> {
     try {
-      await this.sfn.send(new StopExecutionCommand({ executionArn, error: reason.error.slice(0, 256), cause: reason.cause.slice(0, 32768) }));
+      await this.sfn.send(
+        new StopExecutionCommand({ executionArn, error: reason.error.slice(0, 256), cause: reason.cause.slice(0, 32768) }),
+      );
     } catch (err) {
       if (err instanceof ExecutionDoesNotExist) throw new NotFoundError(`execution ${executionArn} does not exist`);
       throw err;

@@ -25,7 +25,12 @@ export const createAccount =
         { field: 'login', code: 'Invalid', message: '3–32 characters: a letter, then letters, digits, "_", ".", "@" or "-"' },
       ]);
     }
-    const account: Account = { id: opts.id ?? deps.ids.uuid(), login, ...(opts.email && { email: opts.email }), created_at: deps.clock.now().toISOString() };
+    const account: Account = {
+      id: opts.id ?? deps.ids.uuid(),
+      login,
+      ...(opts.email && { email: opts.email }),
+      created_at: deps.clock.now().toISOString(),
+    };
     await deps.accounts.create(account);
     return account;
   };

@@ -69,7 +69,9 @@ export const generateApplianceImage =
   async (caller: Principal, applianceId: string, cmd: GenerateCommand): Promise<GeneratedImage> => {
     const appliance = await getAppliance(deps)(caller, applianceId);
     if (!appliance.os_profile) {
-      throw new NotAvailableError(`appliance ${appliance.id} has no OS profile: a machine image can only be generated from an appliance with an OS profile`);
+      throw new NotAvailableError(
+        `appliance ${appliance.id} has no OS profile: a machine image can only be generated from an appliance with an OS profile`,
+      );
     }
     const machine = await machineForImage(deps)(caller, appliance.machine_id);
     const now = deps.clock.now().toISOString();
@@ -77,7 +79,14 @@ export const generateApplianceImage =
     // an OVA describes the virtual machine around its disk: the appliance's name and memory
     const output: TargetDiskFormat =
       cmd.output.format === 'ova'
-        ? { format: 'ova', ova: { name: appliance.name, ...(appliance.description && { description: appliance.description }), ...(install.memory_size && { memoryMiB: install.memory_size }) } }
+        ? {
+            format: 'ova',
+            ova: {
+              name: appliance.name,
+              ...(appliance.description && { description: appliance.description }),
+              ...(install.memory_size && { memoryMiB: install.memory_size }),
+            },
+          }
         : cmd.output;
     const record: ApplianceImage = {
       id: deps.ids.uuid(),
@@ -161,7 +170,10 @@ export const cancelApplianceImage =
   async (caller: Principal, applianceId: string, id: string): Promise<GeneratedImage> => {
     const { record, job } = await getApplianceImage(deps)(caller, applianceId, id);
     if (job?.status === 'CANCELLED') return withBuild(deps, record);
-    await cancelJob({ jobs: deps.jobs, images: deps.images, files: deps.files, workflow: deps.stopper, clock: deps.clock })(caller, record.job_id);
+    await cancelJob({ jobs: deps.jobs, images: deps.images, files: deps.files, workflow: deps.stopper, clock: deps.clock })(
+      caller,
+      record.job_id,
+    );
     return withBuild(deps, record);
   };
 
@@ -173,15 +185,31 @@ export const deleteApplianceImage =
     await removeGenerated(deps, caller, record, job, image);
   };
 
-async function removeGenerated(deps: ApplianceImageDeps, caller: Principal, record: ApplianceImage, job: Job | undefined, image: Image | undefined): Promise<void> {
+async function removeGenerated(
+  deps: ApplianceImageDeps,
+  caller: Principal,
+  record: ApplianceImage,
+  job: Job | undefined,
+  image: Image | undefined,
+): Promise<void> {
   if (job && (job.status === 'INIT' || job.status === 'RUNNING')) {
-    await cancelJob({ jobs: deps.jobs, images: deps.images, files: deps.files, workflow: deps.stopper, clock: deps.clock })(caller, job.id).catch((err) => {
+    await cancelJob({ jobs: deps.jobs, images: deps.images, files: deps.files, workflow: deps.stopper, clock: deps.clock })(
+      caller,
+      job.id,
+    ).catch((err) => {
       if (!(err instanceof StateConflictError)) throw err; // it ended meanwhile: delete it as it is
     });
   }
-  await deps.applianceImages.update(record.id, { states: ['active'], rev: record.rev }, { state: 'deleted', updated_at: deps.clock.now().toISOString() });
+  await deps.applianceImages.update(
+    record.id,
+    { states: ['active'], rev: record.rev },
+    { state: 'deleted', updated_at: deps.clock.now().toISOString() },
+  );
   if (image) {
-    await deleteImage({ images: deps.images, files: deps.files, jobs: deps.jobs, workflow: deps.stopper, clock: deps.clock })(caller, image.id).catch((err) => {
+    await deleteImage({ images: deps.images, files: deps.files, jobs: deps.jobs, workflow: deps.stopper, clock: deps.clock })(
+      caller,
+      image.id,
+    ).catch((err) => {
       if (!(err instanceof NotFoundError)) throw err;
     });
   }
@@ -247,14 +275,24 @@ export const downloadApplianceImage =
       throw err;
     });
     const { record, image } = generated;
-    if (record.compression !== 'gzip') throw new NotAvailableError(`machine image ${id} was generated without compress: only compressed machine images can be downloaded`);
+    if (record.compression !== 'gzip')
+      throw new NotAvailableError(`machine image ${id} was generated without compress: only compressed machine images can be downloaded`);
     const file = image?.files[0];
-    if (image?.state !== 'active' || !file) throw new StateConflictError(`machine image ${id} is not generated yet (or its generation failed): nothing to download`, image?.state);
+    if (image?.state !== 'active' || !file)
+      throw new StateConflictError(
+        `machine image ${id} is not generated yet (or its generation failed): nothing to download`,
+        image?.state,
+      );
     if ('downloadKey' in who) {
       await deps.applianceImages
-        .update(record.id, { states: ['active'], downloadKey: who.downloadKey }, { download_key: newDownloadKey(deps.ids), updated_at: deps.clock.now().toISOString() })
+        .update(
+          record.id,
+          { states: ['active'], downloadKey: who.downloadKey },
+          { download_key: newDownloadKey(deps.ids), updated_at: deps.clock.now().toISOString() },
+        )
         .catch((err) => {
-          if (err instanceof StateConflictError || err instanceof NotFoundError) throw new InvalidCredentialsError('the download key is not valid (each key works once; read the image for a new one)');
+          if (err instanceof StateConflictError || err instanceof NotFoundError)
+            throw new InvalidCredentialsError('the download key is not valid (each key works once; read the image for a new one)');
           throw err;
         });
     }
@@ -264,7 +302,11 @@ export const downloadApplianceImage =
   };
 
 /** The file name a generated image downloads as: `<name>_<version>.<ext>[.gz]`. */
-export function generatedFileName(record: ApplianceImage, image: Pick<Image, 'name' | 'version'>, extension: string = record.format): string {
+export function generatedFileName(
+  record: ApplianceImage,
+  image: Pick<Image, 'name' | 'version'>,
+  extension: string = record.format,
+): string {
   const base = `${image.name}_${image.version}`.replace(/[^A-Za-z0-9._-]+/g, '_');
   return `${base}.${extension}${record.compression === 'gzip' ? '.gz' : ''}`;
 }

@@ -27,7 +27,9 @@ export interface ApplianceDeps {
 async function assertMachineUsable(machines: MachineRepository, caller: Principal, machineId: string): Promise<void> {
   const machine = await machines.get(machineId);
   if (!machine || machine.owner !== caller.accountId || machine.state === 'deleted') {
-    throw new InvalidParameterError(`machine ${machineId} does not exist or is not yours`, [{ field: 'machineId', code: 'Invalid', message: 'no such machine for this account' }]);
+    throw new InvalidParameterError(`machine ${machineId} does not exist or is not yours`, [
+      { field: 'machineId', code: 'Invalid', message: 'no such machine for this account' },
+    ]);
   }
 }
 
@@ -59,7 +61,8 @@ export const getAppliance =
   (deps: Pick<ApplianceDeps, 'appliances'>) =>
   async (caller: Principal, id: string): Promise<Appliance> => {
     const appliance = await deps.appliances.get(id);
-    if (!appliance || appliance.owner !== caller.accountId || appliance.state !== 'active') throw new NotFoundError(`appliance ${id} not found`);
+    if (!appliance || appliance.owner !== caller.accountId || appliance.state !== 'active')
+      throw new NotFoundError(`appliance ${id} not found`);
     return appliance;
   };
 
@@ -82,7 +85,8 @@ export const updateAppliance =
   (deps: ApplianceDeps) =>
   async (caller: Principal, id: string, changes: Partial<ApplianceCommand>): Promise<Appliance> => {
     const current = await getAppliance(deps)(caller, id);
-    if (changes.machine_id !== undefined && changes.machine_id !== current.machine_id) await assertMachineUsable(deps.machines, caller, changes.machine_id);
+    if (changes.machine_id !== undefined && changes.machine_id !== current.machine_id)
+      await assertMachineUsable(deps.machines, caller, changes.machine_id);
     const set: Partial<Appliance> = {
       ...(changes.name !== undefined && { name: changes.name }),
       ...(changes.version !== undefined && { version: changes.version }),
@@ -100,5 +104,9 @@ export const markApplianceDeleted =
   (deps: Pick<ApplianceDeps, 'appliances' | 'clock'>) =>
   async (caller: Principal, id: string): Promise<void> => {
     const current = await getAppliance(deps)(caller, id);
-    await deps.appliances.update(id, { states: ['active'], rev: current.rev }, { state: 'deleted', updated_at: deps.clock.now().toISOString() });
+    await deps.appliances.update(
+      id,
+      { states: ['active'], rev: current.rev },
+      { state: 'deleted', updated_at: deps.clock.now().toISOString() },
+    );
   };

@@ -14,33 +14,39 @@ export interface BuildStepDeps {
 }
 
 /** INIT → RUNNING, once the image is confirmed still `creating`. */
-export const beginBuild = (deps: BuildStepDeps) => async (jobId: string, imageId: string, phase: string): Promise<Job> => {
-  const image = await deps.images.get(imageId);
-  if (image?.state !== 'creating') throw new StateConflictError(`image ${imageId} is ${image?.state ?? 'gone'}; nothing to build`, image?.state);
-  const job = await deps.jobs.get(jobId);
-  if (job?.status === 'RUNNING') return job;
-  return deps.jobs.update(jobId, { statuses: ['INIT'] }, { status: 'RUNNING', phase, begin_time: deps.clock.now().toISOString() });
-};
+export const beginBuild =
+  (deps: BuildStepDeps) =>
+  async (jobId: string, imageId: string, phase: string): Promise<Job> => {
+    const image = await deps.images.get(imageId);
+    if (image?.state !== 'creating')
+      throw new StateConflictError(`image ${imageId} is ${image?.state ?? 'gone'}; nothing to build`, image?.state);
+    const job = await deps.jobs.get(jobId);
+    if (job?.status === 'RUNNING') return job;
+    return deps.jobs.update(jobId, { statuses: ['INIT'] }, { status: 'RUNNING', phase, begin_time: deps.clock.now().toISOString() });
+  };
 
 /**
  * Whether the build is still wanted: the job RUNNING and the image `creating`. A task that finished
  * writing asks this before handing its result on, since a cancel (cancel-job.ts) or a delete may have
  * landed after its last progress write; if not, it removes what it wrote.
  */
-export const isStillBuilding = (deps: BuildStepDeps) => async (jobId: string, imageId: string): Promise<boolean> => {
-  const [job, image] = await Promise.all([deps.jobs.get(jobId), deps.images.get(imageId)]);
-  return job?.status === 'RUNNING' && image?.state === 'creating';
-};
+export const isStillBuilding =
+  (deps: BuildStepDeps) =>
+  async (jobId: string, imageId: string): Promise<boolean> => {
+    const [job, image] = await Promise.all([deps.jobs.get(jobId), deps.images.get(imageId)]);
+    return job?.status === 'RUNNING' && image?.state === 'creating';
+  };
 
 /** Progress is monotonic: a report below the job's current progress changes nothing. Throws StateConflictError once the job is no longer RUNNING. */
-export const reportProgress = (deps: BuildStepDeps) => async (jobId: string, progress: number, phase: string): Promise<void> => {
-  const p = Math.max(0, Math.min(99, Math.floor(progress)));
-  const job = await deps.jobs.get(jobId);
-  // a job that is no longer RUNNING (failed, cancelled) stops the task that reports on it
-  if (job?.status !== 'RUNNING') throw new StateConflictError(`job ${jobId} is ${job?.status ?? 'gone'}; expected RUNNING`, job?.status);
-  await deps.jobs.raiseProgress(jobId, { progress: p, phase, ...withEta(job?.begin_time, p, deps.clock.now()) });
-};
-
+export const reportProgress =
+  (deps: BuildStepDeps) =>
+  async (jobId: string, progress: number, phase: string): Promise<void> => {
+    const p = Math.max(0, Math.min(99, Math.floor(progress)));
+    const job = await deps.jobs.get(jobId);
+    // a job that is no longer RUNNING (failed, cancelled) stops the task that reports on it
+    if (job?.status !== 'RUNNING') throw new StateConflictError(`job ${jobId} is ${job?.status ?? 'gone'}; expected RUNNING`, job?.status);
+    await deps.jobs.raiseProgress(jobId, { progress: p, phase, ...withEta(job?.begin_time, p, deps.clock.now()) });
+  };
 
 const withEta = (beginTime: string | undefined, progress: number, now: Date) => {
   const eta = estimateEnd(beginTime, progress, now);
@@ -64,36 +70,50 @@ export const reportWork =
   };
 
 /** creating → active with its file; then the job → SUCCESS at 100 %. */
-export const completeBuild = (deps: BuildStepDeps) => async (jobId: string, imageId: string, file: ImageFile): Promise<void> => {
-  const now = deps.clock.now().toISOString();
-  try {
-    await deps.images.update(imageId, { states: ['creating'] }, { state: 'active', files: [file], published_at: now });
-  } catch (err) {
-    const current = await deps.images.get(imageId);
-    const sameFile = current?.state === 'active' && current.files[0]?.sha256 === file.sha256;
-    if (!sameFile) throw err;
-  }
-  const job = await deps.jobs.get(jobId);
-  if (job?.status === 'SUCCESS') return;
-  await deps.jobs.update(jobId, { statuses: ['INIT', 'RUNNING'] }, { status: 'SUCCESS', progress: 100, phase: 'Finalize', end_time: now });
-};
+export const completeBuild =
+  (deps: BuildStepDeps) =>
+  async (jobId: string, imageId: string, file: ImageFile): Promise<void> => {
+    const now = deps.clock.now().toISOString();
+    try {
+      await deps.images.update(imageId, { states: ['creating'] }, { state: 'active', files: [file], published_at: now });
+    } catch (err) {
+      const current = await deps.images.get(imageId);
+      const sameFile = current?.state === 'active' && current.files[0]?.sha256 === file.sha256;
+      if (!sameFile) throw err;
+    }
+    const job = await deps.jobs.get(jobId);
+    if (job?.status === 'SUCCESS') return;
+    await deps.jobs.update(
+      jobId,
+      { statuses: ['INIT', 'RUNNING'] },
+      { status: 'SUCCESS', progress: 100, phase: 'Finalize', end_time: now },
+    );
+  };
 
 /** creating → failed with the reason; the job → FAIL. Leaves images that already left `creating` alone. */
-export const failBuild = (deps: BuildStepDeps) => async (jobId: string, imageId: string, error: ImageError): Promise<void> => {
-  const now = deps.clock.now().toISOString();
-  const image = await deps.images.get(imageId);
-  if (image?.state === 'creating') {
-    await deps.images.update(imageId, { states: ['creating'] }, { state: 'failed', error }).catch((err) => {
-      if (!(err instanceof StateConflictError)) throw err;
-    });
-  }
-  const job = await deps.jobs.get(jobId);
-  if (job && (job.status === 'INIT' || job.status === 'RUNNING')) {
-    await deps.jobs.update(jobId, { statuses: ['INIT', 'RUNNING'] }, { status: 'FAIL', error_code: error.code, fail_reason: error.message, end_time: now }).catch((err) => {
-      if (!(err instanceof StateConflictError)) throw err;
-    });
-  }
-};
+export const failBuild =
+  (deps: BuildStepDeps) =>
+  async (jobId: string, imageId: string, error: ImageError): Promise<void> => {
+    const now = deps.clock.now().toISOString();
+    const image = await deps.images.get(imageId);
+    if (image?.state === 'creating') {
+      await deps.images.update(imageId, { states: ['creating'] }, { state: 'failed', error }).catch((err) => {
+        if (!(err instanceof StateConflictError)) throw err;
+      });
+    }
+    const job = await deps.jobs.get(jobId);
+    if (job && (job.status === 'INIT' || job.status === 'RUNNING')) {
+      await deps.jobs
+        .update(
+          jobId,
+          { statuses: ['INIT', 'RUNNING'] },
+          { status: 'FAIL', error_code: error.code, fail_reason: error.message, end_time: now },
+        )
+        .catch((err) => {
+          if (!(err instanceof StateConflictError)) throw err;
+        });
+    }
+  };
 
 export interface EndFailedBuildDeps extends BuildStepDeps {
   /** Removes every object and open multipart upload under the image's prefix; idempotent. */

@@ -30,14 +30,22 @@ export interface CancelDeps {
 
 export const CANCELLED: ImageError = { code: 'Cancelled', message: 'the build was cancelled by the owner' };
 
-const jobCancelled = (deps: CancelDeps) => async (job: Job, reason: string): Promise<Job> =>
-  deps.jobs.update(job.id, { statuses: ['INIT', 'RUNNING'] }, { status: 'CANCELLED', error_code: CANCELLED.code, fail_reason: reason, end_time: deps.clock.now().toISOString() });
+const jobCancelled =
+  (deps: CancelDeps) =>
+  async (job: Job, reason: string): Promise<Job> =>
+    deps.jobs.update(
+      job.id,
+      { statuses: ['INIT', 'RUNNING'] },
+      { status: 'CANCELLED', error_code: CANCELLED.code, fail_reason: reason, end_time: deps.clock.now().toISOString() },
+    );
 
-const stopExecution = (deps: CancelDeps) => async (job: Job, cause: string): Promise<void> => {
-  if (!job.execution_arn) return;
-  // Best effort (see above): the conditional writes already stopped the work.
-  await deps.workflow.stop(job.execution_arn, { error: 'Cancelled', cause }).catch(() => undefined);
-};
+const stopExecution =
+  (deps: CancelDeps) =>
+  async (job: Job, cause: string): Promise<void> => {
+    if (!job.execution_arn) return;
+    // Best effort (see above): the conditional writes already stopped the work.
+    await deps.workflow.stop(job.execution_arn, { error: 'Cancelled', cause }).catch(() => undefined);
+  };
 
 /** Cancels the caller's INIT or RUNNING job; answers the job, now CANCELLED. A finished job is a StateConflict. */
 export const cancelJob =
@@ -55,7 +63,11 @@ export const cancelJob =
         if (!(err instanceof StateConflictError || err instanceof NotFoundError)) throw err;
         // deleted meanwhile: nothing to fail, the job is still cancelled; anything else: the build ended first
         const image = await deps.images.get(imageId);
-        if (image && image.state !== 'deleted') throw new StateConflictError(`job ${jobId} is finishing (image ${imageId} is ${image.state}); it can no longer be cancelled`, job.status);
+        if (image && image.state !== 'deleted')
+          throw new StateConflictError(
+            `job ${jobId} is finishing (image ${imageId} is ${image.state}); it can no longer be cancelled`,
+            job.status,
+          );
       });
     }
     const cancelled = await jobCancelled(deps)(job, CANCELLED.message).catch(async (err) => {

@@ -29,8 +29,10 @@ export const cloneImage =
   async (caller: Principal, id: string): Promise<Image> => {
     const source = await deps.images.get(id);
     if (!source || !canSee(source, caller.accountId)) throw new NotFoundError('image not found');
-    if (source.owner === caller.accountId) throw new InvalidArgumentError(`image ${id} is already yours; only images shared with you or public ones can be cloned`);
-    if (source.state !== 'active') throw new StateConflictError(`image ${id} is ${source.state}; only active images can be cloned`, source.state);
+    if (source.owner === caller.accountId)
+      throw new InvalidArgumentError(`image ${id} is already yours; only images shared with you or public ones can be cloned`);
+    if (source.state !== 'active')
+      throw new StateConflictError(`image ${id} is ${source.state}; only active images can be cloned`, source.state);
     const file = source.files[0];
     if (!file) throw new StateConflictError(`image ${id} has no file to clone`, source.state);
 
@@ -60,10 +62,16 @@ export const cloneImage =
     await deps.images.create(clone);
     try {
       const copied = await deps.files.copyFile(file, clone.id);
-      return await deps.images.update(clone.id, { states: ['creating'] }, { state: 'active', files: [copied], published_at: deps.clock.now().toISOString() });
+      return await deps.images.update(
+        clone.id,
+        { states: ['creating'] },
+        { state: 'active', files: [copied], published_at: deps.clock.now().toISOString() },
+      );
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      await deps.images.update(clone.id, { states: ['creating'] }, { state: 'failed', error: { code: 'CloneFailed', message: reason } }).catch(() => undefined);
+      await deps.images
+        .update(clone.id, { states: ['creating'] }, { state: 'failed', error: { code: 'CloneFailed', message: reason } })
+        .catch(() => undefined);
       await deps.files.removeFiles(clone.id).catch(() => undefined);
       if (err instanceof ServiceError) throw err;
       throw new ServiceUnavailableError(`image ${id} could not be cloned; try again`);
@@ -91,14 +99,29 @@ async function cloneInWorkflow(
   await deps.images.create(clone);
   try {
     await run.jobs.create(job);
-    const { executionArn } = await run.workflow.startCopy({ jobId: job.id, owner: clone.owner, imageId: clone.id, copy: { kind: 'clone', sourceImageId, file } });
+    const { executionArn } = await run.workflow.startCopy({
+      jobId: job.id,
+      owner: clone.owner,
+      imageId: clone.id,
+      copy: { kind: 'clone', sourceImageId, file },
+    });
     await run.jobs.update(job.id, { statuses: ['INIT', 'RUNNING', 'SUCCESS', 'FAIL'] }, { execution_arn: executionArn });
     return clone;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    await deps.images.update(clone.id, { states: ['creating'] }, { state: 'failed', error: { code: 'CloneFailed', message: `could not start the copy: ${reason}` } }).catch(() => undefined);
+    await deps.images
+      .update(
+        clone.id,
+        { states: ['creating'] },
+        { state: 'failed', error: { code: 'CloneFailed', message: `could not start the copy: ${reason}` } },
+      )
+      .catch(() => undefined);
     await run.jobs
-      .update(job.id, { statuses: ['INIT'] }, { status: 'FAIL', error_code: 'InternalError', fail_reason: reason, end_time: deps.clock.now().toISOString() })
+      .update(
+        job.id,
+        { statuses: ['INIT'] },
+        { status: 'FAIL', error_code: 'InternalError', fail_reason: reason, end_time: deps.clock.now().toISOString() },
+      )
       .catch(() => undefined);
     if (err instanceof ServiceError) throw err;
     throw new ServiceUnavailableError(`image ${sourceImageId} could not be cloned; try again`);

@@ -63,9 +63,10 @@ function diskOf(machine: Machine, diskId: string | undefined): MachineDisk {
   const disk = diskId === undefined ? bootDisk(machine) : machine.disks.find((d) => d.id === diskId && !d.boot);
   if (!disk) {
     const field = diskId === undefined ? 'machine' : 'disk';
-    throw new InvalidParameterError(diskId === undefined ? `machine ${machine.id} has no disk` : `disk ${diskId} is not a data disk of machine ${machine.id}`, [
-      { field, code: 'Invalid', message: diskId === undefined ? 'machine has no disk' : 'no such data disk on this machine' },
-    ]);
+    throw new InvalidParameterError(
+      diskId === undefined ? `machine ${machine.id} has no disk` : `disk ${diskId} is not a data disk of machine ${machine.id}`,
+      [{ field, code: 'Invalid', message: diskId === undefined ? 'machine has no disk' : 'no such data disk on this machine' }],
+    );
   }
   return disk;
 }
@@ -105,7 +106,13 @@ export const createImageFromCheckedMachine =
         },
         jobType: 'CreateImageFromMachine',
         entities: { machine_id: machine.id, ...(dataDisk && { volume_id: disk.id }), ...preset.entities },
-        source: { kind: dataDisk ? 'volume' : 'machine', bucket: 'disks', key: disk.key, size: disk.size, label: dataDisk ? `volume ${disk.id} of machine ${machine.id}` : `source disk of machine ${machine.id}` },
+        source: {
+          kind: dataDisk ? 'volume' : 'machine',
+          bucket: 'disks',
+          key: disk.key,
+          size: disk.size,
+          label: dataDisk ? `volume ${disk.id} of machine ${machine.id}` : `source disk of machine ${machine.id}`,
+        },
         target: { format: cmd.output?.format ?? 'raw', ...(cmd.output && { output: cmd.output }), compression: cmd.compression ?? 'gzip' },
       },
       preset,

@@ -33,7 +33,10 @@ const scrypt = (password: string, salt: Buffer, p: ScryptParams): Promise<Buffer
     scryptCb(password.normalize('NFC'), salt, p.keylen, opts, (err, key) => (err ? reject(err) : resolve(key)));
   });
 
-export async function hashPassword(password: string, params: ScryptParams = DEFAULT_SCRYPT): Promise<Pick<PasswordCredential, 'hash' | 'salt' | 'params'>> {
+export async function hashPassword(
+  password: string,
+  params: ScryptParams = DEFAULT_SCRYPT,
+): Promise<Pick<PasswordCredential, 'hash' | 'salt' | 'params'>> {
   const salt = randomBytes(16);
   const hash = await scrypt(password, salt, params);
   return { hash: hash.toString('base64'), salt: salt.toString('base64'), params };
@@ -90,7 +93,11 @@ export const setPassword =
       ]);
     }
     const account = await accountOf(deps, login);
-    await deps.credentials.putPassword({ accountId: account.id, ...(await hashPassword(password, deps.scrypt ?? DEFAULT_SCRYPT)), updated_at: deps.clock.now().toISOString() });
+    await deps.credentials.putPassword({
+      accountId: account.id,
+      ...(await hashPassword(password, deps.scrypt ?? DEFAULT_SCRYPT)),
+      updated_at: deps.clock.now().toISOString(),
+    });
     return { login: account.login, accountId: account.id };
   };
 
@@ -107,7 +114,8 @@ export const addKey =
       throw new InvalidParameterError(`not an SSH public key: ${(err as Error).message}`);
     }
     if (sshpk.PrivateKey.isPrivateKey(key, [1, 0])) key = (key as sshpk.PrivateKey).toPublic();
-    if (!['rsa', 'ed25519', 'ecdsa'].includes(key.type)) throw new InvalidParameterError(`${key.type} keys are not supported (rsa, ed25519, ecdsa)`);
+    if (!['rsa', 'ed25519', 'ecdsa'].includes(key.type))
+      throw new InvalidParameterError(`${key.type} keys are not supported (rsa, ed25519, ecdsa)`);
     if (key.type === 'rsa' && key.size < 2048) throw new InvalidParameterError('RSA keys need at least 2048 bits');
     const account = await accountOf(deps, login);
     const cred: SshKeyCredential = {
@@ -135,7 +143,13 @@ export const issueToken =
     const token = randomBytes(32).toString('base64url');
     const now = deps.clock.now();
     const expires_at = new Date(now.getTime() + opts.ttlSeconds * 1000).toISOString();
-    await deps.credentials.putToken({ hash: sha256Hex(token), accountId: account.id, login: account.login, expires_at, created_at: now.toISOString() });
+    await deps.credentials.putToken({
+      hash: sha256Hex(token),
+      accountId: account.id,
+      login: account.login,
+      expires_at,
+      created_at: now.toISOString(),
+    });
     return { token, login: account.login, accountId: account.id, expires_at };
   };
 
@@ -233,9 +247,11 @@ export const deleteKey =
   (deps: Deps) =>
   async (login: string, fingerprint: string): Promise<{ login: string; fingerprint: string; deleted: true }> => {
     const fp = fingerprint.replace(/^md5:/i, '').toLowerCase();
-    if (!/^([0-9a-f]{2}:){15}[0-9a-f]{2}$/.test(fp)) throw new InvalidParameterError(`${JSON.stringify(fingerprint)} is not an MD5 key fingerprint (aa:bb:…, as \`key list\` shows)`);
+    if (!/^([0-9a-f]{2}:){15}[0-9a-f]{2}$/.test(fp))
+      throw new InvalidParameterError(`${JSON.stringify(fingerprint)} is not an MD5 key fingerprint (aa:bb:…, as \`key list\` shows)`);
     const account = await accountOf(deps, login);
-    if (!(await deps.credentials.deleteKey(account.login, fp, account.id))) throw new NotFoundError(`key ${fp} of ${account.login} not found`);
+    if (!(await deps.credentials.deleteKey(account.login, fp, account.id)))
+      throw new NotFoundError(`key ${fp} of ${account.login} not found`);
     return { login: account.login, fingerprint: fp, deleted: true };
   };
 
@@ -257,12 +273,16 @@ export const revokeTokenById =
   (deps: Deps) =>
   async (login: string, id: string): Promise<{ login: string; id: string; revoked: true }> => {
     const prefix = id.toLowerCase();
-    if (!/^[0-9a-f]{8,64}$/.test(prefix)) throw new InvalidParameterError(`${JSON.stringify(id)} is not a token id (hex, as \`token list\` shows)`);
+    if (!/^[0-9a-f]{8,64}$/.test(prefix))
+      throw new InvalidParameterError(`${JSON.stringify(id)} is not a token id (hex, as \`token list\` shows)`);
     const account = await accountOf(deps, login);
     const hashes =
-      prefix.length === 64 ? [prefix] : (await deps.credentials.listTokens(account.id)).map((t) => t.hash).filter((h) => h.startsWith(prefix));
+      prefix.length === 64
+        ? [prefix]
+        : (await deps.credentials.listTokens(account.id)).map((t) => t.hash).filter((h) => h.startsWith(prefix));
     if (hashes.length > 1) throw new InvalidParameterError(`token id ${id} is ambiguous: give more of it`);
-    if (!hashes.length || !(await deps.credentials.deleteToken(hashes[0], account.id))) throw new NotFoundError(`token ${id} of ${account.login} not found`);
+    if (!hashes.length || !(await deps.credentials.deleteToken(hashes[0], account.id)))
+      throw new NotFoundError(`token ${id} of ${account.login} not found`);
     return { login: account.login, id: hashes[0].slice(0, TOKEN_ID_LENGTH), revoked: true };
   };
 

@@ -16,7 +16,11 @@ export const deleteImage =
   (deps: { images: ImageRepository; files: ImageFileStore; jobs: JobRepository; workflow: WorkflowStopper; clock: Clock }) =>
   async (caller: Principal, id: string): Promise<void> => {
     const image = await ownedImage(deps.images, caller, id, 'delete');
-    await deps.images.update(id, { states: statesLeadingTo('deleted'), rev: image.rev }, { state: 'deleted', updated_at: deps.clock.now().toISOString() });
+    await deps.images.update(
+      id,
+      { states: statesLeadingTo('deleted'), rev: image.rev },
+      { state: 'deleted', updated_at: deps.clock.now().toISOString() },
+    );
     if (image.state === 'creating') await cancelBuildOfDeletedImage(deps)(image);
     await deps.images.removeAclEntries(id, 'all');
     await deps.images.releaseName(image.owner, image.name, id);

@@ -24,8 +24,12 @@ export interface ExportImageResult {
 /** A slash-separated path with no empty, `.` or `..` segments. */
 export function normalizeExportPath(raw: string): string {
   const segments = raw.split('/').filter((s) => s !== '');
-  const bad = segments.length === 0 || raw.length > 1024 || segments.some((s) => s === '.' || s === '..' || !/^[A-Za-z0-9._@+=, -]+$/.test(s));
-  if (bad) throw new ValidationError('manta_path is not a valid path', [{ field: 'manta_path', code: 'Invalid', message: 'a path of letters, digits and ._@+=,- segments' }]);
+  const bad =
+    segments.length === 0 || raw.length > 1024 || segments.some((s) => s === '.' || s === '..' || !/^[A-Za-z0-9._@+=, -]+$/.test(s));
+  if (bad)
+    throw new ValidationError('manta_path is not a valid path', [
+      { field: 'manta_path', code: 'Invalid', message: 'a path of letters, digits and ._@+=,- segments' },
+    ]);
   return `/${segments.join('/')}`;
 }
 
@@ -35,7 +39,8 @@ export const exportImage =
     const dir = normalizeExportPath(opts.path);
     const image = await ownedImage(deps.images, caller, id, 'export');
     const file = image.files[0];
-    if (image.state !== 'active' || !file) throw new StateConflictError(`image ${id} is ${image.state}; only active images can be exported`, image.state);
+    if (image.state !== 'active' || !file)
+      throw new StateConflictError(`image ${id} is ${image.state}; only active images can be exported`, image.state);
     const base = `${image.name}-${image.version}`.replace(/[^A-Za-z0-9._-]/g, '_');
     const ext = `${file.format}${file.compression === 'gzip' ? '.gz' : ''}`;
     const imagePath = `${dir}/${base}.${ext}`;

@@ -41,7 +41,12 @@ export interface ImageAttributes {
 export type ImsCreateCommand =
   | { form: 'machine'; machine: string; system?: ImageAttributes; dataImages: (ImageAttributes & { volume: string })[] }
   | { form: 'dataVolumes'; dataImages: (ImageAttributes & { volume: string })[] }
-  | { form: 'bucketObject'; object: BucketObjectRef; system: ImageAttributes & { minDiskGiB: number }; dataImages: (ImageAttributes & { object: BucketObjectRef; minDiskGiB: number })[] }
+  | {
+      form: 'bucketObject';
+      object: BucketObjectRef;
+      system: ImageAttributes & { minDiskGiB: number };
+      dataImages: (ImageAttributes & { object: BucketObjectRef; minDiskGiB: number })[];
+    }
   | { form: 'volume'; volume: string; system: ImageAttributes };
 
 const PAGE = 1000;
@@ -62,7 +67,11 @@ async function claimNames(deps: Pick<CreateImageDeps, 'images'>, owner: string, 
   const claimed: number[] = [];
   for (let i = 0; i < names.length; i++) {
     if (!(await deps.images.claimName(owner, names[i], imageIds[i], { exclusive: true }))) {
-      await releaseUnbuilt(deps, owner, claimed.map((j) => ({ name: names[j], imageId: imageIds[j] })));
+      await releaseUnbuilt(
+        deps,
+        owner,
+        claimed.map((j) => ({ name: names[j], imageId: imageIds[j] })),
+      );
       throw nameTaken([names[i]]);
     }
     claimed.push(i);
@@ -70,14 +79,22 @@ async function claimNames(deps: Pick<CreateImageDeps, 'images'>, owner: string, 
 }
 
 /** Compensation: the claims of images that were never written go (an image written holds its name). */
-async function releaseUnbuilt(deps: Pick<CreateImageDeps, 'images'>, owner: string, claims: { name: string; imageId: string }[]): Promise<void> {
+async function releaseUnbuilt(
+  deps: Pick<CreateImageDeps, 'images'>,
+  owner: string,
+  claims: { name: string; imageId: string }[],
+): Promise<void> {
   for (const c of claims) {
     if (!(await deps.images.get(c.imageId))) await deps.images.releaseName(owner, c.name, c.imageId);
   }
 }
 
 /** A machine disk by id among the caller's machines (a Query of the owner's machines, never a Scan). */
-export async function findVolume(machines: MachineRepository, caller: Principal, volumeId: string): Promise<{ machine: Machine; disk: MachineDisk }> {
+export async function findVolume(
+  machines: MachineRepository,
+  caller: Principal,
+  volumeId: string,
+): Promise<{ machine: Machine; disk: MachineDisk }> {
   let cursor: string | undefined;
   do {
     const page = await machines.listByOwner(caller.accountId, { limit: PAGE, cursor });
@@ -88,7 +105,9 @@ export async function findVolume(machines: MachineRepository, caller: Principal,
     }
     cursor = page.cursor;
   } while (cursor);
-  throw new InvalidParameterError(`volume ${volumeId} does not exist or is not yours`, [{ field: 'volume', code: 'Invalid', message: 'no such volume for this account' }]);
+  throw new InvalidParameterError(`volume ${volumeId} does not exist or is not yours`, [
+    { field: 'volume', code: 'Invalid', message: 'no such volume for this account' },
+  ]);
 }
 
 const imageFields = (a: ImageAttributes) => ({
@@ -107,7 +126,12 @@ async function startFamily(
   starts: ((preset: { imageId: string; jobId: string; entities?: { sub_job_ids?: string[] } }) => Promise<{ image: Image; job: Job }>)[],
 ): Promise<Job> {
   const presets = starts.map(() => ({ imageId: deps.ids.uuid(), jobId: deps.ids.uuid() }));
-  await claimNames(deps, owner, names, presets.map((p) => p.imageId));
+  await claimNames(
+    deps,
+    owner,
+    names,
+    presets.map((p) => p.imageId),
+  );
   const claims = presets.map((p, i) => ({ name: names[i], imageId: p.imageId }));
   const subIds = presets.slice(1).map((p) => p.jobId);
   let parent: { job: Job };
@@ -131,21 +155,34 @@ async function startFamily(
 export const createImsImage =
   (deps: CreateImageDeps) =>
   async (caller: Principal, cmd: ImsCreateCommand): Promise<Job> => {
-    const names = [...('system' in cmd && cmd.system ? [cmd.system.name] : []), ...('dataImages' in cmd ? cmd.dataImages.map((d) => d.name) : [])];
+    const names = [
+      ...('system' in cmd && cmd.system ? [cmd.system.name] : []),
+      ...('dataImages' in cmd ? cmd.dataImages.map((d) => d.name) : []),
+    ];
 
     switch (cmd.form) {
       case 'machine': {
         const machine = await machineForImage(deps)(caller, cmd.machine);
         for (const d of cmd.dataImages) {
           if (!machine.disks.some((disk) => disk.id === d.volume && !disk.boot)) {
-            throw new InvalidParameterError(`volume ${d.volume} is not a data disk of machine ${machine.id}`, [{ field: 'volume', code: 'Invalid', message: 'no such data disk on this machine' }]);
+            throw new InvalidParameterError(`volume ${d.volume} is not a data disk of machine ${machine.id}`, [
+              { field: 'volume', code: 'Invalid', message: 'no such data disk on this machine' },
+            ]);
           }
         }
         const fromMachine = createImageFromCheckedMachine(deps);
         const common = { version: IMS_IMAGE_VERSION, compression: 'none' as const };
         const starts = [
-          ...(cmd.system ? [(p: Parameters<typeof fromMachine>[3]) => fromMachine(caller, machine, { ...common, machine: machine.id, ...imageFields(cmd.system!) }, p)] : []),
-          ...cmd.dataImages.map((d) => (p: Parameters<typeof fromMachine>[3]) => fromMachine(caller, machine, { ...common, machine: machine.id, ...imageFields(d), disk: d.volume }, p)),
+          ...(cmd.system
+            ? [
+                (p: Parameters<typeof fromMachine>[3]) =>
+                  fromMachine(caller, machine, { ...common, machine: machine.id, ...imageFields(cmd.system!) }, p),
+              ]
+            : []),
+          ...cmd.dataImages.map(
+            (d) => (p: Parameters<typeof fromMachine>[3]) =>
+              fromMachine(caller, machine, { ...common, machine: machine.id, ...imageFields(d), disk: d.volume }, p),
+          ),
         ];
         return startFamily(deps, caller.accountId, names, starts as never);
       }
@@ -160,7 +197,15 @@ export const createImsImage =
           deps,
           caller.accountId,
           names,
-          cmd.dataImages.map((d, i) => (p) => fromMachine(caller, found[i], { machine: found[i].id, version: IMS_IMAGE_VERSION, compression: 'none', ...imageFields(d), disk: d.volume }, p)),
+          cmd.dataImages.map(
+            (d, i) => (p) =>
+              fromMachine(
+                caller,
+                found[i],
+                { machine: found[i].id, version: IMS_IMAGE_VERSION, compression: 'none', ...imageFields(d), disk: d.volume },
+                p,
+              ),
+          ),
         );
       }
       case 'volume': {
@@ -172,7 +217,14 @@ export const createImsImage =
             startImageBuild(deps)(
               {
                 owner: caller.accountId,
-                image: { ...imageFields(cmd.system), version: IMS_IMAGE_VERSION, os: cmd.system.os ?? machine.os, type: 'zvol', origin: machine.image, made_from: { kind: 'volume', id: disk.id } },
+                image: {
+                  ...imageFields(cmd.system),
+                  version: IMS_IMAGE_VERSION,
+                  os: cmd.system.os ?? machine.os,
+                  type: 'zvol',
+                  origin: machine.image,
+                  made_from: { kind: 'volume', id: disk.id },
+                },
                 jobType: 'CreateImageFromVolume',
                 entities: { volume_id: disk.id, machine_id: machine.id, ...p.entities },
                 source,
@@ -183,28 +235,36 @@ export const createImsImage =
         ]);
       }
       case 'bucketObject': {
-        const importOne = (a: ImageAttributes, object: BucketObjectRef, minDiskGiB: number, dataDisk: boolean) => (p: { imageId: string; jobId: string; entities?: { sub_job_ids?: string[] } }) => {
-          const source: BuildSource = { kind: 'bucketObject', bucket: 'images', key: userBucketKey(caller.accountId, object), size: 0, label: describeBucketObject(object) };
-          const target: BuildTarget = { compression: 'none', minDiskGiB };
-          return startImageBuild(deps)(
-            {
-              owner: caller.accountId,
-              image: {
-                ...imageFields(a),
-                requirements: { ...a.requirements, min_disk: minDiskGiB },
-                version: IMS_IMAGE_VERSION,
-                os: a.os ?? 'other',
-                type: dataDisk ? 'data-disk' : 'zvol',
-                made_from: { kind: 'file', id: `${object.bucket}:${object.key}` },
+        const importOne =
+          (a: ImageAttributes, object: BucketObjectRef, minDiskGiB: number, dataDisk: boolean) =>
+          (p: { imageId: string; jobId: string; entities?: { sub_job_ids?: string[] } }) => {
+            const source: BuildSource = {
+              kind: 'bucketObject',
+              bucket: 'images',
+              key: userBucketKey(caller.accountId, object),
+              size: 0,
+              label: describeBucketObject(object),
+            };
+            const target: BuildTarget = { compression: 'none', minDiskGiB };
+            return startImageBuild(deps)(
+              {
+                owner: caller.accountId,
+                image: {
+                  ...imageFields(a),
+                  requirements: { ...a.requirements, min_disk: minDiskGiB },
+                  version: IMS_IMAGE_VERSION,
+                  os: a.os ?? 'other',
+                  type: dataDisk ? 'data-disk' : 'zvol',
+                  made_from: { kind: 'file', id: `${object.bucket}:${object.key}` },
+                },
+                jobType: 'ImportImage',
+                entities: { ...p.entities },
+                source,
+                target,
               },
-              jobType: 'ImportImage',
-              entities: { ...p.entities },
-              source,
-              target,
-            },
-            p,
-          );
-        };
+              p,
+            );
+          };
         return startFamily(deps, caller.accountId, names, [
           importOne(cmd.system, cmd.object, cmd.system.minDiskGiB, false),
           ...cmd.dataImages.map((d) => importOne(d, d.object, d.minDiskGiB, true)),

@@ -43,11 +43,14 @@ export const exportImageToBucket =
   async (caller: Principal, id: string, cmd: { destination: BucketObjectRef; format: DiskFormat | string }): Promise<Job> => {
     const image = await ownedImage(deps.images, caller, id, 'export');
     const file = image.files[0];
-    if (image.state !== 'active' || !file) throw new StateConflictError(`image ${id} is ${image.state}; only active images can be exported`, image.state);
+    if (image.state !== 'active' || !file)
+      throw new StateConflictError(`image ${id} is ${image.state}; only active images can be exported`, image.state);
     const copy = cmd.format === file.format && file.compression === 'none';
     const output = IMS_EXPORT_FORMATS[cmd.format];
     if (!copy && !output) {
-      throw new NotAvailableError(`image ${id} is stored as ${file.format}; it can be exported as ${Object.keys(IMS_EXPORT_FORMATS).join(', ')}, not ${cmd.format}`);
+      throw new NotAvailableError(
+        `image ${id} is stored as ${file.format}; it can be exported as ${Object.keys(IMS_EXPORT_FORMATS).join(', ')}, not ${cmd.format}`,
+      );
     }
     const destination = userBucketKey(caller.accountId, cmd.destination);
     const now = deps.clock.now().toISOString();
@@ -71,7 +74,16 @@ export const exportImageToBucket =
         return await deps.jobs.update(job.id, { statuses: ['INIT', 'RUNNING', 'SUCCESS', 'FAIL'] }, { execution_arn: executionArn });
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
-        return deps.jobs.update(job.id, { statuses: ['INIT'] }, { status: 'FAIL', error_code: 'InternalError', fail_reason: `could not start the export: ${reason}`, end_time: deps.clock.now().toISOString() });
+        return deps.jobs.update(
+          job.id,
+          { statuses: ['INIT'] },
+          {
+            status: 'FAIL',
+            error_code: 'InternalError',
+            fail_reason: `could not start the export: ${reason}`,
+            end_time: deps.clock.now().toISOString(),
+          },
+        );
       }
     }
     try {
@@ -79,7 +91,20 @@ export const exportImageToBucket =
       else await deps.converter.convertImageFile(file, output!, destination);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      return deps.jobs.update(job.id, { statuses: ['RUNNING'] }, { status: 'FAIL', error_code: err instanceof ServiceError ? err.code : 'StorageError', fail_reason: reason, end_time: deps.clock.now().toISOString() });
+      return deps.jobs.update(
+        job.id,
+        { statuses: ['RUNNING'] },
+        {
+          status: 'FAIL',
+          error_code: err instanceof ServiceError ? err.code : 'StorageError',
+          fail_reason: reason,
+          end_time: deps.clock.now().toISOString(),
+        },
+      );
     }
-    return deps.jobs.update(job.id, { statuses: ['RUNNING'] }, { status: 'SUCCESS', progress: 100, end_time: deps.clock.now().toISOString() });
+    return deps.jobs.update(
+      job.id,
+      { statuses: ['RUNNING'] },
+      { status: 'SUCCESS', progress: 100, end_time: deps.clock.now().toISOString() },
+    );
   };

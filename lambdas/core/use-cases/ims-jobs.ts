@@ -49,7 +49,9 @@ export const getJobFamily =
           ? { error_code: 'InternalError', fail_reason: `sub-job ${failed.id} was never started` }
           : { error_code: failed.error_code, fail_reason: failed.fail_reason }
         : {};
-    const progress = Math.floor(all.reduce((n, j) => n + ('missing' in j ? 100 : j.status === 'SUCCESS' ? 100 : j.progress), 0) / all.length);
+    const progress = Math.floor(
+      all.reduce((n, j) => n + ('missing' in j ? 100 : j.status === 'SUCCESS' ? 100 : j.progress), 0) / all.length,
+    );
     const ends = all.map((j) => ('missing' in j ? undefined : j.end_time));
     const end_time = isTerminal(status) && ends.every(Boolean) ? (ends as string[]).sort().at(-1) : undefined;
     return { job, subJobs, status, progress, ...failure, ...(end_time && { end_time }) };

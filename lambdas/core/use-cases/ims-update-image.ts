@@ -24,38 +24,49 @@ export const updateImsImage =
   (deps: { images: ImageRepository; clock: Clock }) =>
   async (caller: Principal, id: string, changes: ImsImageChangesCommand): Promise<Image> => {
     const image = await ownedImage(deps.images, caller, id, 'update');
-    if (image.state !== 'active') throw new StateConflictError(`image ${id} is ${image.state}; only active images can be updated`, image.state);
+    if (image.state !== 'active')
+      throw new StateConflictError(`image ${id} is ${image.state}; only active images can be updated`, image.state);
     const requirements = { ...image.requirements };
     for (const k of ['min_ram', 'max_ram'] as const) {
       const v = changes[k];
       if (v === null) delete requirements[k];
       else if (v !== undefined) requirements[k] = v;
     }
-    if (requirements.min_ram !== undefined && requirements.max_ram !== undefined && requirements.max_ram > 0 && requirements.min_ram > requirements.max_ram) {
-      throw new ValidationError('min_ram must not exceed max_ram', [{ field: 'min_ram', code: 'Invalid', message: 'must not exceed max_ram' }]);
+    if (
+      requirements.min_ram !== undefined &&
+      requirements.max_ram !== undefined &&
+      requirements.max_ram > 0 &&
+      requirements.min_ram > requirements.max_ram
+    ) {
+      throw new ValidationError('min_ram must not exceed max_ram', [
+        { field: 'min_ram', code: 'Invalid', message: 'must not exceed max_ram' },
+      ]);
     }
     // A rename claims the new name first (exclusively, IMG.0009), releases the old one once written,
     // and gives the new one back if the write loses (docs/decisions/name-uniqueness.md).
     const renaming = changes.name !== undefined && changes.name !== image.name;
     if (renaming && !(await deps.images.claimName(image.owner, changes.name!, id, { exclusive: true }))) {
-      throw new InvalidParameterError(`an image named ${JSON.stringify(changes.name)} already exists`, [{ field: 'name', code: 'Invalid', message: 'an image with this name already exists' }]);
+      throw new InvalidParameterError(`an image named ${JSON.stringify(changes.name)} already exists`, [
+        { field: 'name', code: 'Invalid', message: 'an image with this name already exists' },
+      ]);
     }
     let updated: Image;
     try {
       updated = await deps.images.update(
-      id,
-      { states: ['active'], rev: image.rev },
-      {
-        ...(changes.name !== undefined && { name: changes.name }),
-        ...(changes.description !== undefined && { description: changes.description ?? undefined }),
-        ...(changes.os_version !== undefined && { os_version: changes.os_version ?? undefined }),
-        requirements,
-        updated_at: deps.clock.now().toISOString(),
-      },
-    );
+        id,
+        { states: ['active'], rev: image.rev },
+        {
+          ...(changes.name !== undefined && { name: changes.name }),
+          ...(changes.description !== undefined && { description: changes.description ?? undefined }),
+          ...(changes.os_version !== undefined && { os_version: changes.os_version ?? undefined }),
+          requirements,
+          updated_at: deps.clock.now().toISOString(),
+        },
+      );
     } catch (err) {
       // Give the new name back, unless a concurrent rename of this image to it won.
-      if (renaming && (await deps.images.get(id))?.name !== changes.name) await deps.images.releaseName(image.owner, changes.name!, id).catch(() => undefined);
+      if (renaming && (await deps.images.get(id))?.name !== changes.name)
+        await deps.images.releaseName(image.owner, changes.name!, id).catch(() => undefined);
       throw err;
     }
     if (renaming) await deps.images.releaseName(image.owner, image.name, id);

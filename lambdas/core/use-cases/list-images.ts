@@ -99,7 +99,9 @@ export const listVisibleImages =
         const want = needy();
         if (want.length === 0 || budget <= 0) return;
         const share = Math.floor(budget / want.length);
-        const order = [...want].sort((a, b) => (a.after < b.after ? -1 : a.after > b.after ? 1 : 0)).slice(0, Math.min(want.length, budget));
+        const order = [...want]
+          .sort((a, b) => (a.after < b.after ? -1 : a.after > b.after ? 1 : 0))
+          .slice(0, Math.min(want.length, budget));
         await Promise.all(
           order.map((r) => {
             const ask = Math.max(1, r.calls === 0 ? Math.min(limit + 1, share) : share);
@@ -116,10 +118,10 @@ export const listVisibleImages =
     while (items.length < limit) {
       await refill();
       const stalled = needy();
-      const horizon = stalled.length ? stalled.reduce((min, r) => (r.after < min ? r.after : min), stalled[0].after) : undefined;
+      const horizon = stalled.length ? smallest(stalled.map((r) => r.after)) : undefined;
       const live = readers.filter((r) => r.buffer.length > 0);
       if (live.length === 0) break;
-      const key = live.reduce((min, r) => (r.buffer[0].sortKey < min ? r.buffer[0].sortKey : min), live[0].buffer[0].sortKey);
+      const key = smallest(live.map((r) => r.buffer[0].sortKey));
       if (horizon !== undefined && key > horizon) break;
       let candidate: Image | undefined;
       for (const r of live) {
@@ -148,3 +150,10 @@ export const listVisibleImages =
 
 /** The name the first slice's handler used. */
 export const listImages = listVisibleImages;
+
+/** The least of sort keys (strings: Math.min does not apply). */
+function smallest(keys: string[]): string {
+  let min = keys[0];
+  for (const k of keys) if (k < min) min = k;
+  return min;
+}

@@ -38,7 +38,11 @@ export const listMachinesPage =
       cursor = page.cursor;
     } while (cursor);
     const matching = all.filter(
-      (m) => m.state !== 'deleted' && (q.name === undefined || m.name === q.name) && (q.state === undefined || m.state === q.state) && (q.image === undefined || m.image === q.image),
+      (m) =>
+        m.state !== 'deleted' &&
+        (q.name === undefined || m.name === q.name) &&
+        (q.state === undefined || m.state === q.state) &&
+        (q.image === undefined || m.image === q.image),
     );
     return { items: matching.slice(q.offset, q.offset + q.limit), total: matching.length };
   };
@@ -50,17 +54,31 @@ export interface CreateMachineCommand {
 }
 
 export const createMachine =
-  (deps: { machines: MachineRepository; images: ImageRepository; workflow: ProvisionStarter; clock: Clock; ids: IdGenerator; quotas?: QuotaGate }) =>
+  (deps: {
+    machines: MachineRepository;
+    images: ImageRepository;
+    workflow: ProvisionStarter;
+    clock: Clock;
+    ids: IdGenerator;
+    quotas?: QuotaGate;
+  }) =>
   async (caller: Principal, cmd: CreateMachineCommand): Promise<Machine> => {
     const pkg = findPackage(cmd.package);
-    if (!pkg) throw new InvalidParameterError(`package ${cmd.package} does not exist`, [{ field: 'package', code: 'Invalid', message: 'no such package' }]);
+    if (!pkg)
+      throw new InvalidParameterError(`package ${cmd.package} does not exist`, [
+        { field: 'package', code: 'Invalid', message: 'no such package' },
+      ]);
     const image = await deps.images.get(cmd.image);
     if (!image || !canSee(image, caller.accountId)) {
-      throw new InvalidParameterError(`image ${cmd.image} does not exist`, [{ field: 'image', code: 'Invalid', message: 'no such image visible to this account' }]);
+      throw new InvalidParameterError(`image ${cmd.image} does not exist`, [
+        { field: 'image', code: 'Invalid', message: 'no such image visible to this account' },
+      ]);
     }
     const file = image.files[0];
     if (image.state !== 'active' || !file) {
-      throw new InvalidParameterError(`image ${image.id} is ${image.state}; machines are created from active images`, [{ field: 'image', code: 'Invalid', message: 'image is not active' }]);
+      throw new InvalidParameterError(`image ${image.id} is ${image.state}; machines are created from active images`, [
+        { field: 'image', code: 'Invalid', message: 'image is not active' },
+      ]);
     }
     const now = deps.clock.now().toISOString();
     const id = deps.ids.uuid();
@@ -83,13 +101,28 @@ export const createMachine =
     await deps.quotas?.admitMachine(caller.accountId, id);
     await deps.machines.create(machine);
     try {
-      await deps.workflow.startProvision({ machineId: id, owner: caller.accountId, imageId: image.id, file, disk: { id: diskId, key: machineDiskKey(id, diskId) }, ...(currentCorrelationId() ? { correlationId: currentCorrelationId() } : {}) });
+      await deps.workflow.startProvision({
+        machineId: id,
+        owner: caller.accountId,
+        imageId: image.id,
+        file,
+        disk: { id: diskId, key: machineDiskKey(id, diskId) },
+        ...(currentCorrelationId() ? { correlationId: currentCorrelationId() } : {}),
+      });
       return machine;
     } catch (err) {
       // Nothing was written to the disks store yet: failing the machine is the whole clean-up.
       const reason = err instanceof Error ? err.message : String(err);
       await deps.machines
-        .update(id, { states: ['provisioning'] }, { state: 'failed', error: { code: 'InternalError', message: `could not start provisioning: ${reason}` }, updated_at: deps.clock.now().toISOString() })
+        .update(
+          id,
+          { states: ['provisioning'] },
+          {
+            state: 'failed',
+            error: { code: 'InternalError', message: `could not start provisioning: ${reason}` },
+            updated_at: deps.clock.now().toISOString(),
+          },
+        )
         .catch(() => undefined);
       if (err instanceof ServiceError) throw err;
       throw new ServiceUnavailableError(`machine ${id} could not be provisioned; try again`);
@@ -122,7 +155,10 @@ export const deleteMachine =
   async (caller: Principal, id: string): Promise<void> => {
     const machine = await getMachine(deps)(caller, id);
     if (machine.state === 'provisioning') throw new StateConflictError(`machine ${id} is still provisioning`, machine.state);
-    await deps.machines.update(id, { states: ['running', 'stopped', 'failed'] }, { state: 'deleted', updated_at: deps.clock.now().toISOString() });
+    await deps.machines.update(
+      id,
+      { states: ['running', 'stopped', 'failed'] },
+      { state: 'deleted', updated_at: deps.clock.now().toISOString() },
+    );
     for (const disk of machine.disks) await deps.disks.removeDisk(disk.key);
   };
-

@@ -18,7 +18,11 @@ export const completeProvisioning =
   (deps: ProvisionStepDeps) =>
   async (machineId: string, disk: MachineDisk): Promise<Machine> => {
     try {
-      return await deps.machines.update(machineId, { states: ['provisioning'] }, { state: 'running', disks: [disk], updated_at: deps.clock.now().toISOString() });
+      return await deps.machines.update(
+        machineId,
+        { states: ['provisioning'] },
+        { state: 'running', disks: [disk], updated_at: deps.clock.now().toISOString() },
+      );
     } catch (err) {
       const current = await deps.machines.get(machineId);
       if (current && current.state !== 'provisioning' && current.disks.some((d) => d.key === disk.key)) return current;
@@ -35,7 +39,9 @@ export const failProvisioning =
   async (machineId: string, error: { code: string; message: string }): Promise<void> => {
     const machine = await deps.machines.get(machineId);
     if (machine?.state !== 'provisioning') return;
-    await deps.machines.update(machineId, { states: ['provisioning'] }, { state: 'failed', error, updated_at: deps.clock.now().toISOString() }).catch((err) => {
-      if (!(err instanceof StateConflictError)) throw err;
-    });
+    await deps.machines
+      .update(machineId, { states: ['provisioning'] }, { state: 'failed', error, updated_at: deps.clock.now().toISOString() })
+      .catch((err) => {
+        if (!(err instanceof StateConflictError)) throw err;
+      });
   };

@@ -84,10 +84,18 @@ export const startImageBuild =
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       await deps.images
-        .update(image.id, { states: ['creating'] }, { state: 'failed', error: { code: 'InternalError', message: `could not start the build: ${reason}` } })
+        .update(
+          image.id,
+          { states: ['creating'] },
+          { state: 'failed', error: { code: 'InternalError', message: `could not start the build: ${reason}` } },
+        )
         .catch(() => undefined);
       await deps.jobs
-        .update(job.id, { statuses: ['INIT'] }, { status: 'FAIL', error_code: 'InternalError', fail_reason: reason, end_time: deps.clock.now().toISOString() })
+        .update(
+          job.id,
+          { statuses: ['INIT'] },
+          { status: 'FAIL', error_code: 'InternalError', fail_reason: reason, end_time: deps.clock.now().toISOString() },
+        )
         .catch(() => undefined);
       if (err instanceof ServiceError) throw err;
       throw new ServiceUnavailableError('the build could not be started; try again');

@@ -46,7 +46,8 @@ export const updateImage =
         );
       } catch (err) {
         // Give the new name back, unless a concurrent rename of this image to it won.
-        if (renaming && (await deps.images.get(id))?.name !== changes.name) await deps.images.releaseName(image.owner, changes.name!, id).catch(() => undefined);
+        if (renaming && (await deps.images.get(id))?.name !== changes.name)
+          await deps.images.releaseName(image.owner, changes.name!, id).catch(() => undefined);
         if (added.length) {
           // Undo entries nobody else granted meanwhile (harmless if left: readers check the image).
           const current = await deps.images.get(id);

@@ -30,7 +30,11 @@ export const IMS_ERRORS = {
   NotAuthorized: { status: 403, imgCode: 'IMG.0032', description: 'You do not have the rights to perform the operation.' },
   InvalidCredentials: { status: 401, imgCode: 'APIGW.0301', description: 'Authentication failed.' },
   StateConflict: { status: 400, imgCode: 'IMG.0046', description: 'The image is unavailable.' },
-  MachineNotStopped: { status: 400, imgCode: 'IMG.0008', description: 'The ECS cannot be used to create images because it is not in stopped state.' },
+  MachineNotStopped: {
+    status: 400,
+    imgCode: 'IMG.0008',
+    description: 'The ECS cannot be used to create images because it is not in stopped state.',
+  },
   NotAvailable: { status: 400, imgCode: 'IMG.0024', description: 'The operation is not supported for this image.' },
   ServiceUnavailable: { status: 503, imgCode: 'IMG.0500', description: 'The service is unavailable.' },
   RequestTooLarge: { status: 413, imgCode: 'IMG.0001', description: 'The request body is too large.' },
@@ -60,9 +64,14 @@ export function imgCodeFor(error: ServiceError): { status: number; code: string 
   const first: FieldIssue | undefined =
     (error.code === 'MissingParameter' ? error.issues.find((i) => i.code === 'MissingParameter') : undefined) ?? error.issues[0];
   if (first) {
-    const field = first.field.split('.').filter((p) => !/^\d+$/.test(p)).pop() ?? first.field;
+    const field =
+      first.field
+        .split('.')
+        .filter((p) => !/^\d+$/.test(p))
+        .pop() ?? first.field;
     // IMG.0003 (name format) and IMG.0002 (name length) are both "name is invalid" to the core.
-    if (error.code === 'ValidationFailed' && field === 'name' && /format/.test(first.message)) return { status: row.status, code: 'IMG.0003' };
+    if (error.code === 'ValidationFailed' && field === 'name' && /format/.test(first.message))
+      return { status: row.status, code: 'IMG.0003' };
     const code = FIELD_CODES[`${error.code}:${first.field}:${first.code}`] ?? FIELD_CODES[`${error.code}:${field}`];
     if (code) return { status: row.status, code };
   }
@@ -74,7 +83,10 @@ export function renderImsError(error: ServiceError | undefined, req: { requestId
   // Authentication failures come from the gateway layer in IMS: its flat shape.
   if (error.code === 'InvalidCredentials' || error.code === 'NotAuthorized') {
     const status = IMS_ERRORS[error.code].status;
-    return { status, body: { error_code: status === 401 ? 'APIGW.0301' : 'APIGW.0302', error_msg: error.message, request_id: req.requestId } };
+    return {
+      status,
+      body: { error_code: status === 401 ? 'APIGW.0301' : 'APIGW.0302', error_msg: error.message, request_id: req.requestId },
+    };
   }
   const { status, code } = imgCodeFor(error);
   return { status, body: { error: { code, message: error.message } } };

@@ -13,7 +13,14 @@ import { errorFromIssues } from '../../core/validation';
 import { fieldIssues } from '../../http/zod-issues';
 import { imageType, osType, platform } from './serialize';
 
-const STATUS_TO_STATE: Record<string, ImageState> = { queued: 'unactivated', saving: 'creating', active: 'active', killed: 'failed', deleted: 'deleted', deactivated: 'disabled' };
+const STATUS_TO_STATE: Record<string, ImageState> = {
+  queued: 'unactivated',
+  saving: 'creating',
+  active: 'active',
+  killed: 'failed',
+  deleted: 'deleted',
+  deactivated: 'disabled',
+};
 
 export const listQuery = z.object({
   __imagetype: z.enum(['private', 'shared', 'gold']).optional(),

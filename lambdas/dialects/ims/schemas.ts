@@ -30,9 +30,17 @@ export const description = z
   .max(1024, 'must be at most 1024 characters')
   .refine((s) => !/[\r\n<>]/.test(s), 'must not contain carriage returns or angle brackets');
 
-const tagString = z.string().min(1).max(255).regex(/^[^.]+(\..*)?$/, 'must be "key.value"');
+const tagString = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[^.]+(\..*)?$/, 'must be "key.value"');
 const imageTag = z.strictObject({ key: z.string().min(1).max(128), value: z.string().max(255) });
-const ram = z.number().int('must be an integer').min(0, 'must be ≥ 0').max(1024 * 1024);
+const ram = z
+  .number()
+  .int('must be an integer')
+  .min(0, 'must be ≥ 0')
+  .max(1024 * 1024);
 const osVersion = z.string().min(1).max(255);
 
 /** "bucket:key" (IMS `image_url`, `bucket_url`). */
@@ -68,7 +76,11 @@ const machineDataImage = z.strictObject({
   image_tags: z.array(imageTag).max(50).optional(),
 });
 
-export const fromMachine = z.strictObject({ ...shared, instance_id: z.string().min(1).max(64), data_images: z.array(machineDataImage).max(16).optional() });
+export const fromMachine = z.strictObject({
+  ...shared,
+  instance_id: z.string().min(1).max(64),
+  data_images: z.array(machineDataImage).max(16).optional(),
+});
 export const dataImagesOnly = z.strictObject({ data_images: z.array(machineDataImage).min(1).max(16) });
 
 const bucketDataImage = z.strictObject({
@@ -103,7 +115,8 @@ export const fromVolume = z.strictObject({
 /** The shared rules that span fields: tags XOR image_tags, min_ram ≤ max_ram. */
 function crossFieldIssues(body: Record<string, unknown>, prefix = ''): { field: string; code: 'Invalid'; message: string }[] {
   const out: { field: string; code: 'Invalid'; message: string }[] = [];
-  if (body.tags !== undefined && body.image_tags !== undefined) out.push({ field: `${prefix}image_tags`, code: 'Invalid', message: 'use either tags or image_tags, not both' });
+  if (body.tags !== undefined && body.image_tags !== undefined)
+    out.push({ field: `${prefix}image_tags`, code: 'Invalid', message: 'use either tags or image_tags, not both' });
   if (typeof body.min_ram === 'number' && typeof body.max_ram === 'number' && body.min_ram > body.max_ram) {
     out.push({ field: `${prefix}min_ram`, code: 'Invalid', message: 'must not exceed max_ram' });
   }
@@ -114,7 +127,11 @@ function parse<T extends z.ZodType>(schema: T, input: Record<string, unknown>): 
   const result = schema.safeParse(input);
   const cross = [
     ...crossFieldIssues(input),
-    ...(Array.isArray(input.data_images) ? input.data_images.flatMap((d, i) => (d && typeof d === 'object' ? crossFieldIssues(d as Record<string, unknown>, `data_images.${i}.`) : [])) : []),
+    ...(Array.isArray(input.data_images)
+      ? input.data_images.flatMap((d, i) =>
+          d && typeof d === 'object' ? crossFieldIssues(d as Record<string, unknown>, `data_images.${i}.`) : [],
+        )
+      : []),
   ];
   if (result.success && cross.length === 0) return result.data;
   throw errorFromIssues([...(result.success ? [] : fieldIssues(result.error, input)), ...cross]);
@@ -134,12 +151,29 @@ function tagsOf(b: { tags?: string[]; image_tags?: { key: string; value: string 
 }
 
 const OS: Record<string, string> = { Linux: 'linux', Windows: 'windows', Other: 'other' };
-const osFromVersion = (v: string | undefined): string | undefined => (v === undefined ? undefined : /windows/i.test(v) ? 'windows' : 'linux');
+const osFromVersion = (v: string | undefined): string | undefined =>
+  v === undefined ? undefined : /windows/i.test(v) ? 'windows' : 'linux';
 
-function attributes(b: { name: string; description?: string; tags?: string[]; image_tags?: { key: string; value: string }[]; min_ram?: number; max_ram?: number }, extra: Partial<ImageAttributes> = {}): ImageAttributes {
+function attributes(
+  b: {
+    name: string;
+    description?: string;
+    tags?: string[];
+    image_tags?: { key: string; value: string }[];
+    min_ram?: number;
+    max_ram?: number;
+  },
+  extra: Partial<ImageAttributes> = {},
+): ImageAttributes {
   const tags = tagsOf(b);
   const requirements = { ...(b.min_ram !== undefined && { min_ram: b.min_ram }), ...(b.max_ram !== undefined && { max_ram: b.max_ram }) };
-  return { name: b.name, ...(b.description !== undefined && { description: b.description }), ...(tags && { tags }), requirements, ...extra };
+  return {
+    name: b.name,
+    ...(b.description !== undefined && { description: b.description }),
+    ...(tags && { tags }),
+    requirements,
+    ...extra,
+  };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -152,7 +186,13 @@ export function parseCreateImage(body: unknown): ImsCreateCommand {
 
   const keyFields = (['instance_id', 'image_url', 'volume_id'] as const).filter((k) => body[k] !== undefined);
   if (keyFields.length > 1) {
-    throw errorFromIssues(keyFields.slice(1).map((k) => ({ field: k, code: 'Invalid', message: `cannot be combined with ${keyFields[0]}: a request creates an image from one kind of source` })));
+    throw errorFromIssues(
+      keyFields.slice(1).map((k) => ({
+        field: k,
+        code: 'Invalid',
+        message: `cannot be combined with ${keyFields[0]}: a request creates an image from one kind of source`,
+      })),
+    );
   }
   switch (keyFields[0]) {
     case 'instance_id': {
@@ -169,7 +209,7 @@ export function parseCreateImage(body: unknown): ImsCreateCommand {
       if (b.is_quick_import && b.os_version === undefined) {
         throw errorFromIssues([{ field: 'os_version', code: 'MissingParameter', message: 'is required with is_quick_import' }]);
       }
-      const os = b.os_type ? OS[b.os_type] : osFromVersion(b.os_version) ?? 'other';
+      const os = b.os_type ? OS[b.os_type] : (osFromVersion(b.os_version) ?? 'other');
       return {
         form: 'bucketObject',
         object: b.image_url,

@@ -65,7 +65,10 @@ export function serializeImage(image: Image, accountId: string): Record<string, 
     __image_location: type === 'private' ? 'local' : '',
     // IMS names the source: "instance,<server id>", "volume,<volume id>" or "file,<bucket:key>" —
     // the owner's own resources, so only the owner is told.
-    __data_origin: image.made_from && image.owner === accountId ? `${image.made_from.kind === 'machine' ? 'instance' : image.made_from.kind},${image.made_from.id}` : '',
+    __data_origin:
+      image.made_from && image.owner === accountId
+        ? `${image.made_from.kind === 'machine' ? 'instance' : image.made_from.kind},${image.made_from.id}`
+        : '',
     __support_kvm: 'true',
     virtual_env_type: dataDisk ? 'DataImage' : 'FusionCompute',
     disk_format: file?.format ?? 'raw',
@@ -131,7 +134,7 @@ export function serializeJob(family: JobFamily): Record<string, unknown> {
 export function serializeJobProgress(family: JobFamily): Record<string, unknown> {
   const base = serializeJob(family);
   const { job } = family;
-  const task = family.status === 'SUCCESS' ? 'Finished' : job.phase ?? (family.status === 'INIT' ? 'Queued' : 'Running');
+  const task = family.status === 'SUCCESS' ? 'Finished' : (job.phase ?? (family.status === 'INIT' ? 'Queued' : 'Running'));
   return {
     ...base,
     entities: {

@@ -16,7 +16,11 @@ export const TRITON_ERRORS = {
   ValidationFailed: { status: 409, wireCode: 'InvalidArgument', description: 'A field has an invalid value' },
   MissingParameter: { status: 409, wireCode: 'MissingParameter', description: 'A required field is missing' },
   InvalidParameter: { status: 422, wireCode: 'InvalidParameter', description: 'A referenced resource cannot be used by the caller' },
-  InvalidArgument: { status: 409, wireCode: 'InvalidArgument', description: 'The request has a field or action the operation does not take' },
+  InvalidArgument: {
+    status: 409,
+    wireCode: 'InvalidArgument',
+    description: 'The request has a field or action the operation does not take',
+  },
   ResourceNotFound: { status: 404, wireCode: 'ResourceNotFound', description: 'No such resource visible to the caller' },
   NotAuthorized: { status: 403, wireCode: 'NotAuthorized', description: 'The caller may not do this' },
   InvalidCredentials: { status: 401, wireCode: 'InvalidCredentials', description: 'The credentials are missing or wrong' },
@@ -40,7 +44,9 @@ export function renderTritonError(error: ServiceError | undefined, req: { reques
     body: {
       code: row.wireCode,
       message: error.message,
-      ...(fieldIssues.length && row.status !== 404 ? { errors: fieldIssues.map((i) => ({ field: i.field, code: i.code === 'Unknown' ? 'Invalid' : i.code, message: i.message })) } : {}),
+      ...(fieldIssues.length && row.status !== 404
+        ? { errors: fieldIssues.map((i) => ({ field: i.field, code: i.code === 'Unknown' ? 'Invalid' : i.code, message: i.message })) }
+        : {}),
     },
   };
 }

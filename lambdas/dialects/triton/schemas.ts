@@ -7,8 +7,16 @@ import type { CreateImageFromMachineCommand } from '../../core/use-cases/create-
 import { errorFromIssues } from '../../core/validation';
 import { fieldIssues } from '../../http/zod-issues';
 
-export const imageName = z.string().min(1).max(512).regex(/^[A-Za-z0-9._/ -]+$/, 'may contain only letters, digits, ".", "_", "/", " " and "-"');
-export const imageVersion = z.string().min(1).max(128).regex(/^[A-Za-z0-9._/-]+$/, 'may contain only letters, digits, ".", "_", "/" and "-"');
+export const imageName = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[A-Za-z0-9._/ -]+$/, 'may contain only letters, digits, ".", "_", "/", " " and "-"');
+export const imageVersion = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._/-]+$/, 'may contain only letters, digits, ".", "_", "/" and "-"');
 const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
 const tagKey = z.string().min(1).max(128);
 const tagValue = z.union([z.string().max(1024), z.number(), z.boolean()]);
@@ -21,7 +29,10 @@ export const createImageFromMachineBody = z.strictObject({
   homepage: httpUrl.optional(),
   eula: httpUrl.optional(),
   acl: z.array(z.guid()).max(100).optional(),
-  tags: z.record(tagKey, tagValue).refine((t) => Object.keys(t).length <= 50, 'at most 50 tags').optional(),
+  tags: z
+    .record(tagKey, tagValue)
+    .refine((t) => Object.keys(t).length <= 50, 'at most 50 tags')
+    .optional(),
   /** An extension of CloudAPI's inputs: how the image file is compressed (default gzip). */
   compression: z.enum(['gzip', 'none']).optional(),
 });
@@ -36,8 +47,7 @@ export function parseWith<T extends z.ZodType>(schema: T, input: unknown): z.out
   throw errorFromIssues(fieldIssues(result.error, input ?? {}));
 }
 
-export const parseCreateImageFromMachine = (body: unknown): CreateImageFromMachineCommand =>
-  parseWith(createImageFromMachineBody, body);
+export const parseCreateImageFromMachine = (body: unknown): CreateImageFromMachineCommand => parseWith(createImageFromMachineBody, body);
 
 export const uuidParam = z.guid();
 
@@ -49,7 +59,10 @@ export const updateImageBody = z.strictObject({
   homepage: httpUrl.optional(),
   eula: httpUrl.optional(),
   acl: z.array(z.guid()).max(100).optional(),
-  tags: z.record(tagKey, tagValue).refine((t) => Object.keys(t).length <= 50, 'at most 50 tags').optional(),
+  tags: z
+    .record(tagKey, tagValue)
+    .refine((t) => Object.keys(t).length <= 50, 'at most 50 tags')
+    .optional(),
 });
 
 /** ExportImage (`action=export`, in the query or the body as the CLI sends it). */
@@ -77,7 +90,12 @@ export const listImagesQuery = z.object({
 export const createMachineBody = z.looseObject({
   image: z.guid(),
   package: z.string().min(1).max(128),
-  name: z.string().min(1).max(189).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-"').optional(),
+  name: z
+    .string()
+    .min(1)
+    .max(189)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-"')
+    .optional(),
 });
 
 /** ListMachines: filters and CloudAPI's offset paging. */

@@ -75,7 +75,19 @@ export function serializeAccount(a: Account): Record<string, unknown> {
 }
 
 export function serializePackage(p: Package): Record<string, unknown> {
-  return { id: p.id, name: p.name, memory: p.memory, disk: p.disk, swap: p.swap, vcpus: p.vcpus, lwps: p.lwps, version: p.version, group: p.group, description: p.description, default: p.default };
+  return {
+    id: p.id,
+    name: p.name,
+    memory: p.memory,
+    disk: p.disk,
+    swap: p.swap,
+    vcpus: p.vcpus,
+    lwps: p.lwps,
+    version: p.version,
+    group: p.group,
+    description: p.description,
+    default: p.default,
+  };
 }
 
 /** The manifest written beside an exported file: IMGAPI's manifest (v2), `uuid` and all. */

@@ -29,6 +29,11 @@ export const applianceImageDeps = (): ApplianceImageDeps => ({
 });
 
 /** What read-only routes need (no object storage, no workflow). */
-export const readDeps = () => ({ appliances: applianceRepository(), applianceImages: applianceImageRepository(), images: imageRepository(), jobs: jobRepository() });
+export const readDeps = () => ({
+  appliances: applianceRepository(),
+  applianceImages: applianceImageRepository(),
+  images: imageRepository(),
+  jobs: jobRepository(),
+});
 
 export const applianceDeps = () => ({ appliances: applianceRepository(), machines: machineRepository(), clock, ids });

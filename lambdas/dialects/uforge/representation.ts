@@ -60,7 +60,10 @@ export function parseUforgeBody(raw: string, headers: Record<string, string>): U
 export function parseXml(raw: string): UforgeBody {
   if (/<!DOCTYPE|<!ENTITY/i.test(raw)) throw new MalformedRequestError('XML request bodies must not contain a DTD or entity declarations');
   const valid = XMLValidator.validate(raw);
-  if (valid !== true) throw new MalformedRequestError(`request body is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`);
+  if (valid !== true)
+    throw new MalformedRequestError(
+      `request body is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`,
+    );
   let doc: unknown;
   try {
     doc = parser.parse(raw);

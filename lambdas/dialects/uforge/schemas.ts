@@ -13,7 +13,15 @@ import { bodyFields } from './representation';
 
 const xbool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const xint = (max: number) =>
-  z.union([z.number(), z.string().regex(/^\s*\d+\s*$/, 'must be a whole number').transform(Number)]).pipe(z.number().int('must be a whole number').min(0, 'must be ≥ 0').max(max, `must be ≤ ${max}`));
+  z
+    .union([
+      z.number(),
+      z
+        .string()
+        .regex(/^\s*\d+\s*$/, 'must be a whole number')
+        .transform(Number),
+    ])
+    .pipe(z.number().int('must be a whole number').min(0, 'must be ≥ 0').max(max, `must be ≤ ${max}`));
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 
 const installProfile = z.object({
@@ -50,7 +58,10 @@ export function parseGenerate(body: unknown): GenerateRequest {
   return {
     targetFormat: v.targetFormat.name,
     compress: v.compress ?? false,
-    installProfile: { ...(ip.memorySize !== undefined && { memory_size: ip.memorySize }), ...(ip.diskSize !== undefined && { disk_size: ip.diskSize }) },
+    installProfile: {
+      ...(ip.memorySize !== undefined && { memory_size: ip.memorySize }),
+      ...(ip.diskSize !== undefined && { disk_size: ip.diskSize }),
+    },
   };
 }
 
@@ -94,7 +105,9 @@ const toCommand = (v: ApplianceInput): Partial<ApplianceCommand> => ({
 export const parseCreateAppliance = (body: unknown): ApplianceCommand =>
   toCommand(parse(createAppliance, required(bodyFields(body, 'appliance'), 'appliance'))) as ApplianceCommand;
 
-export const parseUpdateAppliance = (body: unknown): Partial<ApplianceCommand> => toCommand(parse(updateAppliance, required(bodyFields(body, 'appliance'), 'appliance')));
+export const parseUpdateAppliance = (body: unknown): Partial<ApplianceCommand> =>
+  toCommand(parse(updateAppliance, required(bodyFields(body, 'appliance'), 'appliance')));
 
 /** Path ids are ours (UUIDs); anything else names nothing (404, never a 400 that leaks the id format). */
-export const isId = (s: string | undefined): s is string => typeof s === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+export const isId = (s: string | undefined): s is string =>
+  typeof s === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);

@@ -37,7 +37,13 @@ export function serializeAppliance(a: Appliance, login: string) {
     installProfile: installProfileOf(a.install_profile, `${uri}/installProfile`),
     ...(a.os_profile && {
       osProfileUri: `${uri}/osprofile`,
-      osProfile: { uri: `${uri}/osprofile`, name: a.os_profile.name, version: a.os_profile.version, arch: a.os_profile.arch, applianceUri: uri },
+      osProfile: {
+        uri: `${uri}/osprofile`,
+        name: a.os_profile.name,
+        version: a.os_profile.version,
+        arch: a.os_profile.arch,
+        applianceUri: uri,
+      },
     }),
     machineId: a.machine_id,
   };

@@ -33,10 +33,24 @@ export const TARGET_FORMATS: readonly TargetFormat[] = [
   { name: 'OpenStack', primitive: 'openstack', type: 'cloud', disk: 'qcow2', output: { format: 'qcow2' }, extension: 'qcow2' },
   { name: 'VirtualBox', primitive: 'vbox', type: 'virtual', disk: 'ova', output: { format: 'ova' }, extension: 'ova' },
   { name: 'VMware vCenter', primitive: 'vcenter', type: 'virtual', disk: 'ova', output: { format: 'ova' }, extension: 'ova' },
-  { name: 'VMware Workstation', primitive: 'vmware', type: 'virtual', disk: 'vmdk', output: { format: 'vmdk', subformat: 'monolithicSparse' }, extension: 'vmdk' },
+  {
+    name: 'VMware Workstation',
+    primitive: 'vmware',
+    type: 'virtual',
+    disk: 'vmdk',
+    output: { format: 'vmdk', subformat: 'monolithicSparse' },
+    extension: 'vmdk',
+  },
   { name: 'Hyper-V', primitive: 'hyperv', type: 'virtual', disk: 'vhd', output: { format: 'vhd', subformat: 'dynamic' }, extension: 'vhd' },
   { name: 'OVF', primitive: 'ova', type: 'virtual', disk: 'ova', output: { format: 'ova' }, extension: 'ova' },
-  { name: 'VMDK', primitive: 'vmdk', type: 'virtual', disk: 'vmdk', output: { format: 'vmdk', subformat: 'streamOptimized' }, extension: 'vmdk' },
+  {
+    name: 'VMDK',
+    primitive: 'vmdk',
+    type: 'virtual',
+    disk: 'vmdk',
+    output: { format: 'vmdk', subformat: 'streamOptimized' },
+    extension: 'vmdk',
+  },
   { name: 'VHD', primitive: 'vhd', type: 'virtual', disk: 'vhd', output: { format: 'vhd', subformat: 'fixed' }, extension: 'vhd' },
 ];
 
@@ -50,17 +64,21 @@ export const generatableTargetFormats = (): TargetFormat[] => TARGET_FORMATS.fil
 /** The target format a name denotes, if it can be generated; a 400 naming the ones that can otherwise. */
 export function resolveTargetFormat(name: string): TargetFormat {
   const wanted = norm(name);
-  const found = TARGET_FORMATS.find((f) => norm(f.name) === wanted) ?? TARGET_FORMATS.find((f) => norm(f.primitive) === wanted || f.disk === wanted);
-  const known = generatableTargetFormats().map((f) => f.name).join(', ');
+  const found =
+    TARGET_FORMATS.find((f) => norm(f.name) === wanted) ?? TARGET_FORMATS.find((f) => norm(f.primitive) === wanted || f.disk === wanted);
+  const known = generatableTargetFormats()
+    .map((f) => f.name)
+    .join(', ');
   if (!found) {
     throw new InvalidParameterError(`unknown target format "${name}"; known target formats: ${known}`, [
       { field: 'targetFormat.name', code: 'Invalid', message: `must be one of ${known}` },
     ]);
   }
   if (!GENERATABLE.has(found.disk)) {
-    throw new InvalidParameterError(`target format "${found.name}" (${found.disk}) cannot be generated yet; available target formats: ${known}`, [
-      { field: 'targetFormat.name', code: 'Invalid', message: `must be one of ${known}` },
-    ]);
+    throw new InvalidParameterError(
+      `target format "${found.name}" (${found.disk}) cannot be generated yet; available target formats: ${known}`,
+      [{ field: 'targetFormat.name', code: 'Invalid', message: `must be one of ${known}` }],
+    );
   }
   return found;
 }

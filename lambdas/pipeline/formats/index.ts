@@ -19,7 +19,16 @@ import { createVhdWriter, openVhd } from './vhd';
 import { createVmdkWriter, openVmdk } from './vmdk';
 import { DiskFormatError, type DiskReader, type DiskWriter, type RandomAccessSource } from './stage';
 
-export { DiskFormatError, bufferSource, cachedSource, collect, type DiskReader, type DiskWriter, type RandomAccessSource, type RawSource } from './stage';
+export {
+  DiskFormatError,
+  bufferSource,
+  cachedSource,
+  collect,
+  type DiskReader,
+  type DiskWriter,
+  type RandomAccessSource,
+  type RawSource,
+} from './stage';
 export { qcow2Layout } from './qcow2';
 
 /** What the writers produce. */

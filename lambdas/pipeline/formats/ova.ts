@@ -43,9 +43,21 @@ const pad = (n: number): Buffer => zeros(roundUp(n, BLOCK) - n);
 const safeName = (name: string): string => name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60) || 'disk';
 
 /** The OVF 1.0 envelope: one virtual system with one disk on an LSI Logic SCSI controller and one NIC. */
-export function ovfDescriptor(o: { name: string; description?: string; diskFile: string; capacity: number; cpus: number; memoryMiB: number; osTypeId: number }): string {
+export function ovfDescriptor(o: {
+  name: string;
+  description?: string;
+  diskFile: string;
+  capacity: number;
+  cpus: number;
+  memoryMiB: number;
+  osTypeId: number;
+}): string {
   const item = (fields: Record<string, string | number | boolean>) =>
-    Object.fromEntries(Object.keys(fields).sort().map((k) => [`rasd:${k}`, fields[k]]));
+    Object.fromEntries(
+      Object.keys(fields)
+        .sort()
+        .map((k) => [`rasd:${k}`, fields[k]]),
+    );
   const envelope = {
     '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' },
     Envelope: {
@@ -81,26 +93,76 @@ export function ovfDescriptor(o: { name: string; description?: string; diskFile:
             'vssd:VirtualSystemType': 'vmx-07',
           },
           Item: [
-            item({ AllocationUnits: 'hertz * 10^6', Description: 'Number of Virtual CPUs', ElementName: `${o.cpus} virtual CPU(s)`, InstanceID: 1, ResourceType: 3, VirtualQuantity: o.cpus }),
-            item({ AllocationUnits: 'byte * 2^20', Description: 'Memory Size', ElementName: `${o.memoryMiB}MB of memory`, InstanceID: 2, ResourceType: 4, VirtualQuantity: o.memoryMiB }),
-            item({ Description: 'SCSI Controller', ElementName: 'scsiController0', InstanceID: 3, ResourceSubType: 'lsilogic', ResourceType: 6 }),
-            item({ AddressOnParent: 0, ElementName: 'disk1', HostResource: 'ovf:/disk/vmdisk1', InstanceID: 4, Parent: 3, ResourceType: 17 }),
-            item({ AutomaticAllocation: true, Connection: 'nat', ElementName: 'ethernet0', InstanceID: 5, ResourceSubType: 'E1000', ResourceType: 10 }),
+            item({
+              AllocationUnits: 'hertz * 10^6',
+              Description: 'Number of Virtual CPUs',
+              ElementName: `${o.cpus} virtual CPU(s)`,
+              InstanceID: 1,
+              ResourceType: 3,
+              VirtualQuantity: o.cpus,
+            }),
+            item({
+              AllocationUnits: 'byte * 2^20',
+              Description: 'Memory Size',
+              ElementName: `${o.memoryMiB}MB of memory`,
+              InstanceID: 2,
+              ResourceType: 4,
+              VirtualQuantity: o.memoryMiB,
+            }),
+            item({
+              Description: 'SCSI Controller',
+              ElementName: 'scsiController0',
+              InstanceID: 3,
+              ResourceSubType: 'lsilogic',
+              ResourceType: 6,
+            }),
+            item({
+              AddressOnParent: 0,
+              ElementName: 'disk1',
+              HostResource: 'ovf:/disk/vmdisk1',
+              InstanceID: 4,
+              Parent: 3,
+              ResourceType: 17,
+            }),
+            item({
+              AutomaticAllocation: true,
+              Connection: 'nat',
+              ElementName: 'ethernet0',
+              InstanceID: 5,
+              ResourceSubType: 'E1000',
+              ResourceType: 10,
+            }),
           ],
         },
       },
     },
   };
-  return new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true }).build(envelope) as string;
+  return new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true }).build(
+    envelope,
+  ) as string;
 }
 
 export function createOvaWriter(opts: OvaWriterOptions): DiskWriter {
   const name = safeName(opts.name ?? 'disk');
   const mtime = opts.mtime ?? new Date();
   const diskFile = `${name}-disk1.vmdk`;
-  const vmdk = createVmdkWriter({ virtualSize: opts.virtualSize, subformat: 'streamOptimized', fileName: diskFile, level: opts.level, concurrency: opts.concurrency });
+  const vmdk = createVmdkWriter({
+    virtualSize: opts.virtualSize,
+    subformat: 'streamOptimized',
+    fileName: diskFile,
+    level: opts.level,
+    concurrency: opts.concurrency,
+  });
   const ovf = Buffer.from(
-    ovfDescriptor({ name: opts.name ?? name, description: opts.description, diskFile, capacity: vmdk.virtualSize, cpus: opts.cpus ?? 1, memoryMiB: opts.memoryMiB ?? 1024, osTypeId: opts.osTypeId ?? 101 }),
+    ovfDescriptor({
+      name: opts.name ?? name,
+      description: opts.description,
+      diskFile,
+      capacity: vmdk.virtualSize,
+      cpus: opts.cpus ?? 1,
+      memoryMiB: opts.memoryMiB ?? 1024,
+      osTypeId: opts.osTypeId ?? 101,
+    }),
   );
   const ovfPart = Buffer.concat([tarHeader(`${name}.ovf`, ovf.length, mtime), ovf, pad(ovf.length)]);
   const headSize = ovfPart.length + BLOCK;
@@ -123,7 +185,9 @@ export function createOvaWriter(opts: OvaWriterOptions): DiskWriter {
         yield b;
       }
       yield pad(size);
-      const manifest = Buffer.from(`SHA256(${name}.ovf)= ${createHash('sha256').update(ovf).digest('hex')}\nSHA256(${diskFile})= ${hash.digest('hex')}\n`);
+      const manifest = Buffer.from(
+        `SHA256(${name}.ovf)= ${createHash('sha256').update(ovf).digest('hex')}\nSHA256(${diskFile})= ${hash.digest('hex')}\n`,
+      );
       yield tarHeader(`${name}.mf`, manifest.length, mtime);
       yield manifest;
       yield pad(manifest.length);
@@ -138,7 +202,8 @@ function window(source: RandomAccessSource, offset: number, size: number): Rando
   return {
     size,
     read: (at, length) => {
-      if (at < 0 || at + length > size) throw new DiskFormatError(`read of ${length} bytes at ${at} is past the end of the entry (${size} bytes)`);
+      if (at < 0 || at + length > size)
+        throw new DiskFormatError(`read of ${length} bytes at ${at} is past the end of the entry (${size} bytes)`);
       return source.read(offset + at, length);
     },
   };

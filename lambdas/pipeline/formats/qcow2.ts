@@ -100,7 +100,6 @@ export function qcow2Layout(virtualSize: number): Layout {
 
 type Encoded = { block: Block; deflated?: Buffer };
 
-
 export function createQcow2Writer(opts: Qcow2WriterOptions): DiskWriter {
   const size = opts.virtualSize;
   if (!Number.isSafeInteger(size) || size < 0 || size > MAX_VIRTUAL) throw new RangeError(`invalid qcow2 virtual size ${size}`);
@@ -144,7 +143,10 @@ export function createQcow2Writer(opts: Qcow2WriterOptions): DiskWriter {
       const ref = (cluster: number): void => {
         const b = Math.floor(cluster / REFBLOCK_ENTRIES);
         let counts = refblocks.get(b);
-        if (!counts) refblocks.set(b, (counts = new Uint16Array(REFBLOCK_ENTRIES)));
+        if (!counts) {
+          counts = new Uint16Array(REFBLOCK_ENTRIES);
+          refblocks.set(b, counts);
+        }
         counts[cluster % REFBLOCK_ENTRIES]++;
       };
       const encodeRefblock = (counts: Uint16Array): Buffer => {
@@ -273,7 +275,7 @@ export function createQcow2Writer(opts: Qcow2WriterOptions): DiskWriter {
         }
       }
       const pending = [...refblocks.keys()].sort((a, b) => a - b);
-      pending.forEach((_, i) => ref(first + i));
+      for (let i = 0; i < pending.length; i++) ref(first + i);
       for (const b of pending) {
         rt.writeBigUInt64BE(BigInt(pos), b * 8);
         out.push(encodeRefblock(refblocks.get(b)!));
@@ -322,13 +324,16 @@ function parseHeader(h: Buffer, fileSize: number): Qcow2Header {
   const l1Offset = u64(h, 40);
   const clusterSize = 2 ** clusterBits;
   if (l1Entries * (clusterSize / 8) * clusterSize < virtualSize) throw new DiskFormatError('qcow2 L1 table too small for the virtual size');
-  if (l1Entries > 0 && (l1Offset % clusterSize !== 0 || l1Offset + l1Entries * 8 > fileSize)) throw new DiskFormatError('qcow2 L1 table lies outside the file');
+  if (l1Entries > 0 && (l1Offset % clusterSize !== 0 || l1Offset + l1Entries * 8 > fileSize))
+    throw new DiskFormatError('qcow2 L1 table lies outside the file');
   return { virtualSize, clusterBits, l1Entries, l1Offset };
 }
 
 function inflateRaw(data: Buffer, size: number): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    zlib.inflateRaw(data, { chunkSize: size, finishFlush: zlib.constants.Z_SYNC_FLUSH }, (err, out) => (err ? reject(new DiskFormatError(`qcow2: a compressed cluster does not inflate: ${err.message}`)) : resolve(out))),
+    zlib.inflateRaw(data, { chunkSize: size, finishFlush: zlib.constants.Z_SYNC_FLUSH }, (err, out) =>
+      err ? reject(new DiskFormatError(`qcow2: a compressed cluster does not inflate: ${err.message}`)) : resolve(out),
+    ),
   );
 }
 
@@ -380,14 +385,15 @@ export async function openQcow2(file: RandomAccessSource, opts: { concurrency?: 
           continue;
         }
         const at = Number(e & OFFSET_MASK);
-        if ((e & 1n) || at === 0) {
+        if (e & 1n || at === 0) {
           if (run) yield* flushRun();
           zero += length;
           continue;
         }
         if (at + length > file.size) throw new DiskFormatError('qcow2: a data cluster lies outside the file');
         if (zero > 0) yield* flushRun();
-        if (run && run.at + run.length === at && run.length + length <= 8 * 1024 * 1024 && run.length % clusterSize === 0) run.length += length;
+        if (run && run.at + run.length === at && run.length + length <= 8 * 1024 * 1024 && run.length % clusterSize === 0)
+          run.length += length;
         else {
           yield* flushRun();
           run = { at, length };

@@ -261,7 +261,11 @@ export async function* blocks(raw: RawSource, size: number, blockSize: number, b
  * in input order. The source is not pulled while the window is full (backpressure), so memory is
  * bounded by `concurrency` items and results.
  */
-export async function* orderedMap<T, R>(items: AsyncIterable<T> | Iterable<T>, fn: (item: T) => Promise<R>, concurrency: number): AsyncGenerator<R> {
+export async function* orderedMap<T, R>(
+  items: AsyncIterable<T> | Iterable<T>,
+  fn: (item: T) => Promise<R>,
+  concurrency: number,
+): AsyncGenerator<R> {
   const window: Promise<R>[] = [];
   try {
     for await (const item of items as AsyncIterable<T>) {
@@ -289,7 +293,8 @@ export function bufferSource(buf: Buffer): RandomAccessSource {
   return {
     size: buf.length,
     async read(offset, length) {
-      if (offset < 0 || offset + length > buf.length) throw new DiskFormatError(`read of ${length} bytes at ${offset} is past the end of the file (${buf.length} bytes)`);
+      if (offset < 0 || offset + length > buf.length)
+        throw new DiskFormatError(`read of ${length} bytes at ${offset} is past the end of the file (${buf.length} bytes)`);
       return buf.subarray(offset, offset + length);
     },
   };
@@ -319,7 +324,8 @@ export function cachedSource(source: RandomAccessSource, windowSize = 8 * MiB, w
   return {
     size: source.size,
     async read(offset, length) {
-      if (offset < 0 || offset + length > source.size) throw new DiskFormatError(`read of ${length} bytes at ${offset} is past the end of the file (${source.size} bytes)`);
+      if (offset < 0 || offset + length > source.size)
+        throw new DiskFormatError(`read of ${length} bytes at ${offset} is past the end of the file (${source.size} bytes)`);
       if (length >= windowSize) return source.read(offset, length);
       const first = Math.floor(offset / windowSize);
       const last = Math.floor((offset + length - 1) / windowSize);

@@ -14,7 +14,20 @@
  */
 import { createHash } from 'node:crypto';
 import { createRawWriter } from './raw';
-import { DiskFormatError, blockRuns, cachedSource, orderedMap, roundUp, SECTOR, splitZeros, zeros, type DiskReader, type DiskWriter, type RandomAccessSource, type RawSource } from './stage';
+import {
+  DiskFormatError,
+  blockRuns,
+  cachedSource,
+  orderedMap,
+  roundUp,
+  SECTOR,
+  splitZeros,
+  zeros,
+  type DiskReader,
+  type DiskWriter,
+  type RandomAccessSource,
+  type RawSource,
+} from './stage';
 
 const BLOCK = 2 * 1024 * 1024;
 const BITMAP = roundUp(BLOCK / SECTOR / 8, SECTOR);
@@ -93,7 +106,8 @@ function footer(virtualSize: number, type: number, timestamp: Date): Buffer {
 
 export function createVhdWriter(opts: VhdWriterOptions): DiskWriter {
   const size = opts.virtualSize;
-  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_VIRTUAL) throw new RangeError(`invalid vhd virtual size ${size} (at most 2040 GiB)`);
+  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_VIRTUAL)
+    throw new RangeError(`invalid vhd virtual size ${size} (at most 2040 GiB)`);
   const virtualSize = roundUp(size, SECTOR);
   const timestamp = opts.timestamp ?? new Date();
   const variant = opts.subformat ?? 'dynamic';
@@ -175,21 +189,24 @@ export async function openVhd(file: RandomAccessSource): Promise<DiskReader> {
       format: 'vhd',
       virtualSize,
       async *stream() {
-        for (let off = 0; off < virtualSize; off += 8 * 1024 * 1024) yield await file.read(off, Math.min(8 * 1024 * 1024, virtualSize - off));
+        for (let off = 0; off < virtualSize; off += 8 * 1024 * 1024)
+          yield await file.read(off, Math.min(8 * 1024 * 1024, virtualSize - off));
       },
     };
   }
   if (type === 4) throw new DiskFormatError('differencing vhd disks are not supported (merge it with its parent first)');
   if (type !== DYNAMIC) throw new DiskFormatError(`vhd disk type ${type} is not valid`);
   const dynOffset = Number(foot.readBigUInt64BE(16));
-  if (!Number.isSafeInteger(dynOffset) || dynOffset + 1024 > file.size) throw new DiskFormatError('vhd: the dynamic header lies outside the file');
+  if (!Number.isSafeInteger(dynOffset) || dynOffset + 1024 > file.size)
+    throw new DiskFormatError('vhd: the dynamic header lies outside the file');
   const dyn = await source.read(dynOffset, 1024);
   if (dyn.toString('latin1', 0, 8) !== 'cxsparse') throw new DiskFormatError('vhd: dynamic header missing');
   if (checksum(dyn, 36) !== dyn.readUInt32BE(36)) throw new DiskFormatError('vhd dynamic header checksum mismatch');
   const batOffset = Number(dyn.readBigUInt64BE(16));
   const entries = dyn.readUInt32BE(28);
   const blockSize = dyn.readUInt32BE(32);
-  if (blockSize < SECTOR || blockSize % SECTOR !== 0 || blockSize > 256 * 1024 * 1024) throw new DiskFormatError(`vhd block size ${blockSize} is not valid`);
+  if (blockSize < SECTOR || blockSize % SECTOR !== 0 || blockSize > 256 * 1024 * 1024)
+    throw new DiskFormatError(`vhd block size ${blockSize} is not valid`);
   if (entries * blockSize < virtualSize) throw new DiskFormatError('vhd: the BAT does not cover the disk');
   if (batOffset + entries * 4 > file.size) throw new DiskFormatError('vhd: the BAT lies outside the file');
   const bitmapBytes = roundUp(blockSize / SECTOR / 8, SECTOR);

@@ -132,10 +132,10 @@ function marker(type: number, sectors: number): Buffer {
   return m;
 }
 
-
 export function createVmdkWriter(opts: VmdkWriterOptions): DiskWriter {
   const size = opts.virtualSize;
-  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_VIRTUAL) throw new RangeError(`invalid vmdk virtual size ${size} (at most 2 TiB)`);
+  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_VIRTUAL)
+    throw new RangeError(`invalid vmdk virtual size ${size} (at most 2 TiB)`);
   const virtualSize = roundUp(size, SECTOR);
   const sectors = virtualSize / SECTOR;
   const grains = Math.ceil(virtualSize / GRAIN);
@@ -268,14 +268,17 @@ export async function openVmdk(file: RandomAccessSource, opts: { concurrency?: n
   const source = cachedSource(file);
   const first = await source.read(0, Math.min(file.size, SECTOR));
   if (first.toString('latin1', 0, 21) === '# Disk DescriptorFile') {
-    throw new DiskFormatError('this vmdk is a descriptor that refers to separate extent files; use a single-file vmdk (streamOptimized or monolithicSparse)');
+    throw new DiskFormatError(
+      'this vmdk is a descriptor that refers to separate extent files; use a single-file vmdk (streamOptimized or monolithicSparse)',
+    );
   }
   if (first.length < 80 || first.toString('latin1', 0, 4) !== 'KDMV') throw new DiskFormatError('not a vmdk sparse extent');
   let header = first;
   if (header.readBigUInt64LE(56) === GD_AT_END) {
     if (file.size < 3 * SECTOR) throw new DiskFormatError('vmdk: grain directory at end, but no footer');
     header = await source.read(file.size - 2 * SECTOR, SECTOR);
-    if (header.toString('latin1', 0, 4) !== 'KDMV' || header.readBigUInt64LE(56) === GD_AT_END) throw new DiskFormatError('vmdk: the footer is missing or invalid');
+    if (header.toString('latin1', 0, 4) !== 'KDMV' || header.readBigUInt64LE(56) === GD_AT_END)
+      throw new DiskFormatError('vmdk: the footer is missing or invalid');
   }
   const version = header.readUInt32LE(4);
   if (version < 1 || version > 3) throw new DiskFormatError(`vmdk version ${version} is not supported`);
@@ -286,8 +289,16 @@ export async function openVmdk(file: RandomAccessSource, opts: { concurrency?: n
   const gdSector = Number(header.readBigUInt64LE(56));
   const compressed = (flags & FLAG_COMPRESSED) !== 0;
   if (compressed && !(flags & FLAG_MARKERS)) throw new DiskFormatError('vmdk: compressed grains without markers are not supported');
-  if (compressed && header.readUInt16LE(77) !== 1) throw new DiskFormatError(`vmdk compression algorithm ${header.readUInt16LE(77)} is not supported`);
-  if (!Number.isSafeInteger(capacity * SECTOR) || grainSectors < 1 || grainSectors > 2048 || (grainSectors & (grainSectors - 1)) !== 0 || gtEntries < 1 || gtEntries > 4096) {
+  if (compressed && header.readUInt16LE(77) !== 1)
+    throw new DiskFormatError(`vmdk compression algorithm ${header.readUInt16LE(77)} is not supported`);
+  if (
+    !Number.isSafeInteger(capacity * SECTOR) ||
+    grainSectors < 1 ||
+    grainSectors > 2048 ||
+    (grainSectors & (grainSectors - 1)) !== 0 ||
+    gtEntries < 1 ||
+    gtEntries > 4096
+  ) {
     throw new DiskFormatError('vmdk: implausible header fields');
   }
   const virtualSize = capacity * SECTOR;
@@ -310,9 +321,12 @@ export async function openVmdk(file: RandomAccessSource, opts: { concurrency?: n
     for (let t = 0; t < tableCount; t++) {
       const gtSector = gd.readUInt32LE(t * 4);
       const count = Math.min(gtEntries, grains - t * gtEntries);
-      const gt = gtSector === 0 ? undefined : await source.read(gtSector * SECTOR, gtEntries * 4).catch(() => {
-        throw new DiskFormatError('vmdk: a grain table lies outside the file');
-      });
+      const gt =
+        gtSector === 0
+          ? undefined
+          : await source.read(gtSector * SECTOR, gtEntries * 4).catch(() => {
+              throw new DiskFormatError('vmdk: a grain table lies outside the file');
+            });
       for (let j = 0; j < count; j++) {
         const index = t * gtEntries + j;
         const length = Math.min(grain, virtualSize - index * grain);
@@ -350,7 +364,9 @@ export async function openVmdk(file: RandomAccessSource, opts: { concurrency?: n
     if (p.markerAt + 12 + dataSize > file.size) throw new DiskFormatError('vmdk: a grain lies outside the file');
     const data = await source.read(p.markerAt + 12, dataSize);
     const inflated = await new Promise<Buffer>((resolve, reject) =>
-      zlib.inflate(data, { chunkSize: grain }, (err, out) => (err ? reject(new DiskFormatError(`vmdk: a grain does not inflate: ${err.message}`)) : resolve(out))),
+      zlib.inflate(data, { chunkSize: grain }, (err, out) =>
+        err ? reject(new DiskFormatError(`vmdk: a grain does not inflate: ${err.message}`)) : resolve(out),
+      ),
     );
     if (inflated.length < p.length) throw new DiskFormatError('vmdk: a grain inflates to less than its size');
     return inflated.subarray(0, p.length);

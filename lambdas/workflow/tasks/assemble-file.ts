@@ -35,7 +35,9 @@ export const handler = observedTask('AssembleFile', async (state: BuildState & {
     const expected = Array.from({ length: ranges }, (_, i) => partNumberOf(i));
     const found = parts.map((p) => p.PartNumber);
     if (found.length !== expected.length || found.some((n, i) => n !== expected[i])) {
-      throw new IncompleteUploadError(`s3://${Bucket}/${Key}: expected parts ${expected[0]}…${expected[expected.length - 1]}, found ${found.length} parts`);
+      throw new IncompleteUploadError(
+        `s3://${Bucket}/${Key}: expected parts ${expected[0]}…${expected[expected.length - 1]}, found ${found.length} parts`,
+      );
     }
     const completed: CompletedPart[] = parts.map((p) => ({
       PartNumber: p.PartNumber,
@@ -48,11 +50,16 @@ export const handler = observedTask('AssembleFile', async (state: BuildState & {
     await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: completed } }));
   } catch (err) {
     if (err instanceof IncompleteUploadError) throw err;
-    if (!isNoSuchUpload(err)) throw new TransientStorageError(`assembling s3://${Bucket}/${Key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    if (!isNoSuchUpload(err))
+      throw new TransientStorageError(`assembling s3://${Bucket}/${Key}: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     // completed by an earlier attempt (or aborted: then HeadObject fails below)
   }
   const head = await s3.send(new HeadObjectCommand({ Bucket, Key })).catch((err) => {
-    throw new TransientStorageError(`s3://${Bucket}/${Key} after assembly: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new TransientStorageError(`s3://${Bucket}/${Key} after assembly: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   });
   await steps.progress(state.jobId, 80, 'HashFile');
   return { size: head.ContentLength ?? 0, etag: head.ETag ?? '', parts: ranges };

@@ -30,7 +30,13 @@ export const handler = observedTask('BuildImageFile', async (state: BuildState):
   const s3 = s3Client();
   const sourceSize = state.prepared?.size ?? state.source.size;
   const object = await s3
-    .send(new GetObjectCommand({ Bucket: sourceBucket(state.source.bucket), Key: state.source.key, ...(state.prepared?.etag && { IfMatch: state.prepared.etag }) }))
+    .send(
+      new GetObjectCommand({
+        Bucket: sourceBucket(state.source.bucket),
+        Key: state.source.key,
+        ...(state.prepared?.etag && { IfMatch: state.prepared.etag }),
+      }),
+    )
     .catch((err) => {
       throw classifyS3Error(err, state.source.label);
     });

@@ -45,7 +45,8 @@ function bufferSink(expected: number): PipelineSink & { bytes(): Buffer } {
 }
 
 const isPreconditionFailed = (err: unknown): boolean =>
-  (err as { name?: string })?.name === 'PreconditionFailed' || (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412;
+  (err as { name?: string })?.name === 'PreconditionFailed' ||
+  (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412;
 
 export const handler = observedTask('BuildRange', async (task: RangeTask): Promise<RangeResult> => {
   const s3 = s3Client();
@@ -53,10 +54,14 @@ export const handler = observedTask('BuildRange', async (task: RangeTask): Promi
   const { key: Key, uploadId: UploadId, rangeBytes, ranges } = task.upload;
   const PartNumber = partNumberOf(task.index);
   const storage = (what: string) => (err: unknown) => {
-    throw new TransientStorageError(`${what} of s3://${Bucket}/${Key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new TransientStorageError(`${what} of s3://${Bucket}/${Key}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   };
 
-  const listed = await s3.send(new ListPartsCommand({ Bucket, Key, UploadId, PartNumberMarker: String(PartNumber - 1), MaxParts: 1 })).catch(storage('ListParts'));
+  const listed = await s3
+    .send(new ListPartsCommand({ Bucket, Key, UploadId, PartNumberMarker: String(PartNumber - 1), MaxParts: 1 }))
+    .catch(storage('ListParts'));
   const { start, end } = rangeBounds(task.index, rangeBytes, task.size);
   if (listed.Parts?.[0]?.PartNumber === PartNumber) {
     // counted once whether or not the attempt that uploaded it got to report it (chunked-progress.ts)
@@ -65,7 +70,14 @@ export const handler = observedTask('BuildRange', async (task: RangeTask): Promi
   }
 
   const object = await s3
-    .send(new GetObjectCommand({ Bucket: sourceBucket(task.source.bucket), Key: task.source.key, Range: `bytes=${start}-${end - 1}`, ...(task.prepared.etag && { IfMatch: task.prepared.etag }) }))
+    .send(
+      new GetObjectCommand({
+        Bucket: sourceBucket(task.source.bucket),
+        Key: task.source.key,
+        Range: `bytes=${start}-${end - 1}`,
+        ...(task.prepared.etag && { IfMatch: task.prepared.etag }),
+      }),
+    )
     .catch((err) => {
       if (isPreconditionFailed(err)) throw new SourceUnavailableError(`${task.source.label} changed while the image was being built`);
       throw classifyS3Error(err, task.source.label);
@@ -86,7 +98,17 @@ export const handler = observedTask('BuildRange', async (task: RangeTask): Promi
   }
   const algorithm = await multipartChecksumAlgorithm(s3);
   await s3
-    .send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: body, ContentLength: body.length, ...(algorithm && { ChecksumAlgorithm: algorithm }) }))
+    .send(
+      new UploadPartCommand({
+        Bucket,
+        Key,
+        UploadId,
+        PartNumber,
+        Body: body,
+        ContentLength: body.length,
+        ...(algorithm && { ChecksumAlgorithm: algorithm }),
+      }),
+    )
     .catch(storage(`UploadPart ${PartNumber}`));
   await reportRangeBytes(task, end - start);
   return { index: task.index, bytes: body.length, skipped: false };

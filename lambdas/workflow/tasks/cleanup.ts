@@ -3,12 +3,7 @@
  * image's prefix, so a failed build leaves nothing behind. Idempotent; safe to retry. A failed export
  * (lambdas/workflow/copy.ts) removes its one destination object instead: the image is not its own.
  */
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectsCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-} from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { config, s3Client } from '../../wiring';
 import { isExportState, removeExportedObject, type CopyState } from '../copy';
 import { TransientStorageError } from '../errors';

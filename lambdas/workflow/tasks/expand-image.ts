@@ -11,7 +11,8 @@ import { observedTask } from '../../observability/powertools';
 
 export const handler = observedTask('ExpandImage', async (state: ProvisionState): Promise<{ size: number }> => {
   const machine = await machineRepository().get(state.machineId);
-  if (machine?.state !== 'provisioning') throw new BuildConflictError(`machine ${state.machineId} is ${machine?.state ?? 'gone'}; nothing to provision`);
+  if (machine?.state !== 'provisioning')
+    throw new BuildConflictError(`machine ${state.machineId} is ${machine?.state ?? 'gone'}; nothing to provision`);
   const size = await diskProvisioner().expandImage(state.file, state.disk.key);
   return { size };
 });

@@ -25,7 +25,7 @@ export const handler = observedTask('Finalize', async (state: BuildState | CopyS
     }
     return { ok: true };
   }
-  let before;
+  let before: Awaited<ReturnType<ReturnType<typeof jobRepository>['get']>>;
   try {
     before = await jobRepository().get(state.jobId);
     await steps.complete(state.jobId, (state as BuildState).imageId, file!);

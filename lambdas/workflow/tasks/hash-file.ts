@@ -27,65 +27,80 @@ const progressOf = (offset: number, size: number) => 80 + (size > 0 ? (19 * offs
 
 type HashState = BuildState & { chunking: ChunkingState; assembled: AssembledFile; hash?: HashCheckpoint };
 
-export const handler = observedTask('HashFile', async (state: HashState, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<HashCheckpoint> => {
-  const { size, etag } = state.assembled;
-  const previous = state.hash;
-  let offset = previous?.offset ?? 0;
-  const sha1 = await createSHA1();
-  const sha256 = await createSHA256();
-  if (previous) {
-    sha1.load(Buffer.from(previous.sha1State, 'base64'));
-    sha256.load(Buffer.from(previous.sha256State, 'base64'));
-  } else {
-    sha1.init();
-    sha256.init();
-  }
-  const key = imageFileKey(state.imageId, state.target.compression);
-  const end = Math.min(size, offset + state.chunking.hashBytesPerInvocation);
-  if (offset < end) {
-    const s3 = s3Client();
-    try {
-      const object = await s3.send(new GetObjectCommand({ Bucket: config.imagesBucket(), Key: key, Range: `bytes=${offset}-${end - 1}`, IfMatch: etag }));
-      const body = object.Body as Readable;
-      let lastReport = Date.now();
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        sha1.update(chunk);
-        sha256.update(chunk);
-        offset += chunk.length;
-        if (context && context.getRemainingTimeInMillis() < TIME_MARGIN_MS) {
-          body.destroy();
-          break;
-        }
-        if (Date.now() - lastReport >= 1000) {
-          lastReport = Date.now();
-          await steps.progress(state.jobId, progressOf(offset, size), 'HashFile');
-        }
-      }
-    } catch (err) {
-      // the job left RUNNING (failed, cancelled): stop, don't retry
-      if (err instanceof StateConflictError) throw new BuildConflictError(err.message);
-      throw new TransientStorageError(`hashing s3://${config.imagesBucket()}/${key} from byte ${offset}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+export const handler = observedTask(
+  'HashFile',
+  async (state: HashState, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<HashCheckpoint> => {
+    const { size, etag } = state.assembled;
+    const previous = state.hash;
+    let offset = previous?.offset ?? 0;
+    const sha1 = await createSHA1();
+    const sha256 = await createSHA256();
+    if (previous) {
+      sha1.load(Buffer.from(previous.sha1State, 'base64'));
+      sha256.load(Buffer.from(previous.sha256State, 'base64'));
+    } else {
+      sha1.init();
+      sha256.init();
     }
-    if (offset > end) throw new TransientStorageError(`s3://${config.imagesBucket()}/${key}: the ranged GET returned more bytes than asked`);
-  }
-  const invocations = (previous?.invocations ?? 0) + 1;
-  if (offset < size) {
-    await steps.progress(state.jobId, progressOf(offset, size), 'HashFile');
-    return { offset, sha1State: Buffer.from(sha1.save()).toString('base64'), sha256State: Buffer.from(sha256.save()).toString('base64'), invocations, done: false };
-  }
-  return {
-    offset,
-    sha1State: '',
-    sha256State: '',
-    invocations,
-    done: true,
-    file: {
-      size,
-      sha1: sha1.digest('hex'),
-      sha256: sha256.digest('hex'),
-      compression: state.target.compression,
-      format: state.target.format ?? state.prepared?.format ?? 'raw',
-      key,
-    },
-  };
-});
+    const key = imageFileKey(state.imageId, state.target.compression);
+    const end = Math.min(size, offset + state.chunking.hashBytesPerInvocation);
+    if (offset < end) {
+      const s3 = s3Client();
+      try {
+        const object = await s3.send(
+          new GetObjectCommand({ Bucket: config.imagesBucket(), Key: key, Range: `bytes=${offset}-${end - 1}`, IfMatch: etag }),
+        );
+        const body = object.Body as Readable;
+        let lastReport = Date.now();
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          sha1.update(chunk);
+          sha256.update(chunk);
+          offset += chunk.length;
+          if (context && context.getRemainingTimeInMillis() < TIME_MARGIN_MS) {
+            body.destroy();
+            break;
+          }
+          if (Date.now() - lastReport >= 1000) {
+            lastReport = Date.now();
+            await steps.progress(state.jobId, progressOf(offset, size), 'HashFile');
+          }
+        }
+      } catch (err) {
+        // the job left RUNNING (failed, cancelled): stop, don't retry
+        if (err instanceof StateConflictError) throw new BuildConflictError(err.message);
+        throw new TransientStorageError(
+          `hashing s3://${config.imagesBucket()}/${key} from byte ${offset}: ${err instanceof Error ? err.message : String(err)}`,
+          { cause: err },
+        );
+      }
+      if (offset > end)
+        throw new TransientStorageError(`s3://${config.imagesBucket()}/${key}: the ranged GET returned more bytes than asked`);
+    }
+    const invocations = (previous?.invocations ?? 0) + 1;
+    if (offset < size) {
+      await steps.progress(state.jobId, progressOf(offset, size), 'HashFile');
+      return {
+        offset,
+        sha1State: Buffer.from(sha1.save()).toString('base64'),
+        sha256State: Buffer.from(sha256.save()).toString('base64'),
+        invocations,
+        done: false,
+      };
+    }
+    return {
+      offset,
+      sha1State: '',
+      sha256State: '',
+      invocations,
+      done: true,
+      file: {
+        size,
+        sha1: sha1.digest('hex'),
+        sha256: sha256.digest('hex'),
+        compression: state.target.compression,
+        format: state.target.format ?? state.prepared?.format ?? 'raw',
+        key,
+      },
+    };
+  },
+);

@@ -28,26 +28,29 @@ export function describeFailure(error: CaughtError | undefined): { code: string;
   return { code, message: message || error.Error || 'the build failed' };
 }
 
-export const handler = observedTask('MarkFailed', async (state: (BuildState & { cleanupError?: CaughtError }) | CopyState): Promise<{ ok: true }> => {
-  const failure = describeFailure(state.error);
-  if (state.cleanupError) failure.message += ' (removing its partial files also failed; see the execution history)';
-  if (isExportState(state)) {
-    try {
-      await exportSteps.fail(state.jobId, failure);
-    } catch (err) {
-      throw classifyDynamoError(err, `marking export job ${state.jobId} failed`);
+export const handler = observedTask(
+  'MarkFailed',
+  async (state: (BuildState & { cleanupError?: CaughtError }) | CopyState): Promise<{ ok: true }> => {
+    const failure = describeFailure(state.error);
+    if (state.cleanupError) failure.message += ' (removing its partial files also failed; see the execution history)';
+    if (isExportState(state)) {
+      try {
+        await exportSteps.fail(state.jobId, failure);
+      } catch (err) {
+        throw classifyDynamoError(err, `marking export job ${state.jobId} failed`);
+      }
+      return { ok: true };
     }
+    const { imageId } = state as BuildState;
+    try {
+      const before = await jobRepository().get(state.jobId);
+      await steps.fail(state.jobId, imageId, failure);
+      // counted by the invocation that failed it, not by a retry (nor for a cancelled job)
+      if (before && !isTerminal(before.status)) countMetric('ImagesFailed');
+    } catch (err) {
+      throw classifyDynamoError(err, `marking image ${imageId} failed`);
+    }
+    logger.info('build failed', { error_code: failure.code, reason: failure.message });
     return { ok: true };
-  }
-  const { imageId } = state as BuildState;
-  try {
-    const before = await jobRepository().get(state.jobId);
-    await steps.fail(state.jobId, imageId, failure);
-    // counted by the invocation that failed it, not by a retry (nor for a cancelled job)
-    if (before && !isTerminal(before.status)) countMetric('ImagesFailed');
-  } catch (err) {
-    throw classifyDynamoError(err, `marking image ${imageId} failed`);
-  }
-  logger.info('build failed', { error_code: failure.code, reason: failure.message });
-  return { ok: true };
-});
+  },
+);

@@ -48,8 +48,11 @@ export const handler = observedTask('PrepareSource', async (state: BuildState): 
   const size = prepared.size;
   if (size === 0) throw new SourceFormatError(`${source.label} is empty`);
   const first = await readRange(bucket, source.key, `bytes=0-${Math.min(size, DETECT_HEAD_BYTES) - 1}`, prepared.etag, source.label);
-  const last = size <= DETECT_HEAD_BYTES ? first.subarray(Math.max(0, first.length - DETECT_TAIL_BYTES)) : await readRange(bucket, source.key, `bytes=${size - DETECT_TAIL_BYTES}-${size - 1}`, prepared.etag, source.label);
-  let detected;
+  const last =
+    size <= DETECT_HEAD_BYTES
+      ? first.subarray(Math.max(0, first.length - DETECT_TAIL_BYTES))
+      : await readRange(bucket, source.key, `bytes=${size - DETECT_TAIL_BYTES}-${size - 1}`, prepared.etag, source.label);
+  let detected: ReturnType<typeof detectFormat>;
   try {
     detected = detectFormat({ head: first, tail: last, size });
   } catch (err) {
@@ -58,7 +61,9 @@ export const handler = observedTask('PrepareSource', async (state: BuildState): 
   }
   if (target.minDiskGiB !== undefined && detected.virtualSize > target.minDiskGiB * GiB) {
     const need = Math.ceil(detected.virtualSize / GiB);
-    throw new MinDiskTooSmallError(`${source.label} is a ${detected.format} disk of ${need} GiB, larger than min_disk ${target.minDiskGiB} GiB`);
+    throw new MinDiskTooSmallError(
+      `${source.label} is a ${detected.format} disk of ${need} GiB, larger than min_disk ${target.minDiskGiB} GiB`,
+    );
   }
   return { ...prepared, format: detected.format, virtualSize: detected.virtualSize };
 });

@@ -16,4 +16,7 @@ export async function removeProvisionedDisk(key: string): Promise<{ removed: str
   return { removed: key };
 }
 
-export const handler = observedTask('RemoveDisk', async (state: ProvisionState): Promise<{ removed: string }> => removeProvisionedDisk(state.disk.key));
+export const handler = observedTask(
+  'RemoveDisk',
+  async (state: ProvisionState): Promise<{ removed: string }> => removeProvisionedDisk(state.disk.key),
+);

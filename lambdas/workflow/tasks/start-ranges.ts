@@ -16,8 +16,14 @@ import { observedTask } from '../../observability/powertools';
 export const handler = observedTask('StartRanges', async (state: BuildState & { chunking: ChunkingState }): Promise<ChunkedUpload> => {
   const size = state.prepared?.size ?? state.source.size;
   // ranges write raw bytes only so far (docs/decisions/disk-formats.md: the range contract for formats)
-  if (state.target.output && state.target.output.format !== 'raw') throw new ChunkingError(`${state.source.label} is ${size} bytes; writing ${state.target.output.format} is limited to disks below the chunking threshold for now`);
-  if (size > MAX_SOURCE_BYTES) throw new ChunkingError(`${state.source.label} is ${size} bytes; the largest disk an image can be built from is ${MAX_SOURCE_BYTES} bytes (1 TiB)`);
+  if (state.target.output && state.target.output.format !== 'raw')
+    throw new ChunkingError(
+      `${state.source.label} is ${size} bytes; writing ${state.target.output.format} is limited to disks below the chunking threshold for now`,
+    );
+  if (size > MAX_SOURCE_BYTES)
+    throw new ChunkingError(
+      `${state.source.label} is ${size} bytes; the largest disk an image can be built from is ${MAX_SOURCE_BYTES} bytes (1 TiB)`,
+    );
   const { rangeBytes, ranges } = planRanges(size, state.chunking.rangeBytes);
   const s3 = s3Client();
   const Bucket = config.imagesBucket();

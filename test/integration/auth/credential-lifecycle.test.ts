@@ -13,7 +13,13 @@ import { randomBytes } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { api, BASE } from '../../helpers/local-stack';
 import { makeAccount, uniqueLogin } from '../../helpers/fixtures';
-import { basicAuthorization, generateTestKeyPair, huaweiSignedHeaders, signatureHeaders, type TestKeyPair } from '../../helpers/credentials';
+import {
+  basicAuthorization,
+  generateTestKeyPair,
+  huaweiSignedHeaders,
+  signatureHeaders,
+  type TestKeyPair,
+} from '../../helpers/credentials';
 import { COMMANDS, runAdmin } from '../../../local/admin-cli';
 import { keys, TTL_ATTRIBUTE } from '../../../lambdas/adapters/dynamodb/table';
 import { config, credentialRepository, documentClient } from '../../../lambdas/wiring';
@@ -42,12 +48,16 @@ async function admin(args: string[], stdin = ''): Promise<{ code: number; out: a
 
 /** The real `npm run admin` process against the test stack. */
 function adminProcess(args: string[]) {
-  const res = spawnSync(process.execPath, ['--openssl-legacy-provider', 'scripts/run-ts.mjs', 'local/main.ts', 'admin', ...args, '--state-file', process.env.LOCAL_STACK_FILE!], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, TABLE_NAME: '', IMAGES_BUCKET: '', DISKS_BUCKET: '' },
-    timeout: 60_000,
-  });
+  const res = spawnSync(
+    process.execPath,
+    ['--openssl-legacy-provider', 'scripts/run-ts.mjs', 'local/main.ts', 'admin', ...args, '--state-file', process.env.LOCAL_STACK_FILE!],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, TABLE_NAME: '', IMAGES_BUCKET: '', DISKS_BUCKET: '' },
+      timeout: 60_000,
+    },
+  );
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
@@ -93,18 +103,43 @@ describe('admin commands', () => {
     const file = path.join(dir, `${alice.login}.pub`);
     writeFileSync(file, `${pair.publicKey} laptop\n`);
     const added = await admin(['key', 'add', alice.login, file, '--name', 'laptop']);
-    expect(added).toMatchObject({ code: 0, out: { fingerprint: pair.fingerprint, type: 'ed25519', name: 'laptop', env: expect.arrayContaining([`TRITON_KEY_ID=${pair.fingerprint}`]) } });
+    expect(added).toMatchObject({
+      code: 0,
+      out: {
+        fingerprint: pair.fingerprint,
+        type: 'ed25519',
+        name: 'laptop',
+        env: expect.arrayContaining([`TRITON_KEY_ID=${pair.fingerprint}`]),
+      },
+    });
 
     const listed = await admin(['key', 'list', alice.login]);
-    expect(listed.out).toEqual([{ fingerprint: pair.fingerprint, sha256_fingerprint: added.out.sha256_fingerprint, type: 'ed25519', name: 'laptop', created_at: expect.any(String) }]);
+    expect(listed.out).toEqual([
+      {
+        fingerprint: pair.fingerprint,
+        sha256_fingerprint: added.out.sha256_fingerprint,
+        type: 'ed25519',
+        name: 'laptop',
+        created_at: expect.any(String),
+      },
+    ]);
     expect(JSON.stringify(listed.out)).not.toContain(pair.publicKey.split(' ')[1]);
 
-    const signed = () => api('GET', `/${alice.login}`, undefined, { as: null, headers: signatureHeaders({ method: 'GET', pathAndQuery: `/${alice.login}`, login: alice.login, key: pair }) });
+    const signed = () =>
+      api('GET', `/${alice.login}`, undefined, {
+        as: null,
+        headers: signatureHeaders({ method: 'GET', pathAndQuery: `/${alice.login}`, login: alice.login, key: pair }),
+      });
     expect((await signed()).status).toBe(200);
-    expect(await admin(['key', 'delete', alice.login, pair.fingerprint])).toMatchObject({ code: 0, out: { fingerprint: pair.fingerprint, deleted: true } });
+    expect(await admin(['key', 'delete', alice.login, pair.fingerprint])).toMatchObject({
+      code: 0,
+      out: { fingerprint: pair.fingerprint, deleted: true },
+    });
     expect((await signed()).status).toBe(401);
     expect((await admin(['key', 'list', alice.login])).out).toEqual([]);
-    await expect(admin(['key', 'delete', alice.login, pair.fingerprint])).rejects.toMatchObject({ message: expect.stringMatching(/not found/) });
+    await expect(admin(['key', 'delete', alice.login, pair.fingerprint])).rejects.toMatchObject({
+      message: expect.stringMatching(/not found/),
+    });
   }, 120_000);
 
   it('token create | list | revoke: the list shows ids and times, never the token; a revoked token is refused at once, the other still works', async () => {
@@ -117,13 +152,22 @@ describe('admin commands', () => {
 
     const listed = (await admin(['token', 'list', alice.login])).out as { id: string; expires_at: string; expired: boolean }[];
     expect(listed.map((t) => t.id).sort()).toEqual([sha256Hex(one.token).slice(0, 16), sha256Hex(two.token).slice(0, 16)].sort());
-    for (const t of listed) expect(t).toEqual({ id: expect.stringMatching(/^[0-9a-f]{16}$/), created_at: expect.any(String), expires_at: expect.any(String), expired: false });
+    for (const t of listed)
+      expect(t).toEqual({
+        id: expect.stringMatching(/^[0-9a-f]{16}$/),
+        created_at: expect.any(String),
+        expires_at: expect.any(String),
+        expired: false,
+      });
     const text = JSON.stringify(listed);
     for (const secret of [one.token, two.token, sha256Hex(one.token)]) expect(text).not.toContain(secret);
 
     const byToken = (token: string) => api('GET', `/${alice.login}`, undefined, { as: null, headers: { 'x-auth-token': token } });
     expect((await byToken(one.token)).status).toBe(200);
-    expect(await admin(['token', 'revoke', alice.login, sha256Hex(one.token).slice(0, 16)])).toMatchObject({ code: 0, out: { revoked: true } });
+    expect(await admin(['token', 'revoke', alice.login, sha256Hex(one.token).slice(0, 16)])).toMatchObject({
+      code: 0,
+      out: { revoked: true },
+    });
     expect((await byToken(one.token)).status).toBe(401);
     expect((await byToken(two.token)).status).toBe(200);
     expect((await admin(['token', 'list', alice.login])).out).toHaveLength(1);
@@ -138,7 +182,8 @@ describe('admin commands', () => {
     expect(JSON.stringify(listed)).not.toContain(pair.sk);
 
     const p = `/${alice.login}`;
-    const signed = () => api('GET', p, undefined, { as: null, headers: huaweiSignedHeaders({ baseUrl: BASE, method: 'GET', path: p, aksk: pair }) });
+    const signed = () =>
+      api('GET', p, undefined, { as: null, headers: huaweiSignedHeaders({ baseUrl: BASE, method: 'GET', path: p, aksk: pair }) });
     expect((await signed()).status).toBe(200);
     expect(await admin(['aksk', 'delete', alice.login, pair.ak])).toMatchObject({ code: 0, out: { ak: pair.ak, deleted: true } });
     expect((await signed()).status).toBe(401);
@@ -149,8 +194,23 @@ describe('admin commands', () => {
     const alice = await makeAccount('admput');
     const file = path.join(dir, 'disk.raw');
     writeFileSync(file, randomBytes(64 * 1024));
-    expect(await admin(['bucket', 'put', alice.login, 'my-bucket:in/disk.raw', file])).toMatchObject({ code: 0, out: { bucket: 'my-bucket', key: 'in/disk.raw', size: 64 * 1024 } });
-    const machine = await admin(['machine', 'register', alice.login, '--name', 'web', '--os', 'linux', '--type', 'lx-dataset', '--disk', file]);
+    expect(await admin(['bucket', 'put', alice.login, 'my-bucket:in/disk.raw', file])).toMatchObject({
+      code: 0,
+      out: { bucket: 'my-bucket', key: 'in/disk.raw', size: 64 * 1024 },
+    });
+    const machine = await admin([
+      'machine',
+      'register',
+      alice.login,
+      '--name',
+      'web',
+      '--os',
+      'linux',
+      '--type',
+      'lx-dataset',
+      '--disk',
+      file,
+    ]);
     expect(machine).toMatchObject({ code: 0, out: { name: 'web', state: 'stopped', disks: [{ size: 64 * 1024 }] } });
     expect((await api('GET', `/${alice.login}/machines/${machine.out.id}`)).body).toMatchObject({ id: machine.out.id, name: 'web' });
   }, 120_000);
@@ -163,7 +223,17 @@ describe('admin commands', () => {
       const one = await admin([...c.name.split(' '), '--help']);
       expect(one).toMatchObject({ code: 0, out: `usage: npm run admin -- ${c.name} ${c.args}\n  ${c.description}` });
     }
-    for (const name of ['key list', 'key delete', 'token list', 'token revoke', 'aksk list', 'aksk delete', 'account disable', 'account enable']) expect(all.out).toContain(name);
+    for (const name of [
+      'key list',
+      'key delete',
+      'token list',
+      'token revoke',
+      'aksk list',
+      'aksk delete',
+      'account disable',
+      'account enable',
+    ])
+      expect(all.out).toContain(name);
     const unknown = await admin(['key', 'frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/unknown command `key frobnicate`/);
@@ -242,9 +312,15 @@ describe('password hash upgrade', () => {
   it('leaves an old hash alone after a wrong password', async () => {
     const account = await makeAccount('noupgrade');
     const OLD = { N: 2 ** 14, r: 8, p: 1, keylen: 32 };
-    await credentialRepository().putPassword({ accountId: account.id, ...(await hashPassword('the right password', OLD)), updated_at: new Date().toISOString() });
+    await credentialRepository().putPassword({
+      accountId: account.id,
+      ...(await hashPassword('the right password', OLD)),
+      updated_at: new Date().toISOString(),
+    });
     const before = await item(keys.password(account.id));
-    expect((await api('GET', `/${account.login}`, undefined, { as: { login: account.login, password: 'a wrong password' } })).status).toBe(401);
+    expect((await api('GET', `/${account.login}`, undefined, { as: { login: account.login, password: 'a wrong password' } })).status).toBe(
+      401,
+    );
     expect(await item(keys.password(account.id))).toEqual(before);
   }, 120_000);
 });

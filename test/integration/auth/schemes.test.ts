@@ -36,9 +36,23 @@ describe('Authentication', () => {
     const key = await makeKey(alice.login, 'ed25519');
     const path = `/${alice.login}/images`;
     const good = signatureHeaders({ method: 'GET', pathAndQuery: path, login: alice.login, key });
-    const tampered = { ...good, authorization: good.authorization.replace(/signature="(.)/, (_, c) => `signature="${c === 'A' ? 'B' : 'A'}`) };
-    const skewed = signatureHeaders({ method: 'GET', pathAndQuery: path, login: alice.login, key, date: new Date(Date.now() - 10 * 60_000) });
-    const unknown = signatureHeaders({ method: 'GET', pathAndQuery: path, login: alice.login, key: { ...key, fingerprint: '00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff' } });
+    const tampered = {
+      ...good,
+      authorization: good.authorization.replace(/signature="(.)/, (_, c) => `signature="${c === 'A' ? 'B' : 'A'}`),
+    };
+    const skewed = signatureHeaders({
+      method: 'GET',
+      pathAndQuery: path,
+      login: alice.login,
+      key,
+      date: new Date(Date.now() - 10 * 60_000),
+    });
+    const unknown = signatureHeaders({
+      method: 'GET',
+      pathAndQuery: path,
+      login: alice.login,
+      key: { ...key, fingerprint: '00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff' },
+    });
     for (const headers of [tampered, skewed, unknown]) {
       const res = await api('GET', path, undefined, { headers });
       expect(res.status).toBe(401);
@@ -92,8 +106,15 @@ describe('Authentication', () => {
       'Signature',
       'Signature keyId="/x/keys/zz",algorithm="rsa-sha256",headers="(request-target) date",signature="!!"',
       `Signature keyId="/${alice.login}/keys/00:11",algorithm="ed25519-sha512",signature="AAAA"`,
-      'Basic', 'Basic ====', `Basic ${Buffer.from('\u0000:\u0000').toString('base64')}`, `Basic ${Buffer.from(`${alice.login}:${'x'.repeat(5000)}`).toString('base64')}`,
-      'SDK-HMAC-SHA256 Access=, SignedHeaders=, Signature=', 'Bearer', 'Bearer \u00ff', 'Negotiate abc', 'x'.repeat(8000),
+      'Basic',
+      'Basic ====',
+      `Basic ${Buffer.from('\u0000:\u0000').toString('base64')}`,
+      `Basic ${Buffer.from(`${alice.login}:${'x'.repeat(5000)}`).toString('base64')}`,
+      'SDK-HMAC-SHA256 Access=, SignedHeaders=, Signature=',
+      'Bearer',
+      'Bearer \u00ff',
+      'Negotiate abc',
+      'x'.repeat(8000),
     ];
     for (const authorization of garbage) {
       const res = await api('GET', `/${alice.login}/images`, undefined, { headers: { authorization, date: 'not a date' } });

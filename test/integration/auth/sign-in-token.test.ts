@@ -28,7 +28,9 @@ describe('Sign-in tokens', () => {
 
     const token: string = res.body.token;
     expect((await api('GET', `/${alice.login}/images`, undefined, asToken(token))).status).toBe(200);
-    expect((await api('GET', `/${alice.login}/images`, undefined, { as: null, headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(
+      (await api('GET', `/${alice.login}/images`, undefined, { as: null, headers: { authorization: `Bearer ${token}` } })).status,
+    ).toBe(200);
 
     expect((await api('DELETE', `/${alice.login}/tokens/current`, undefined, asToken(token))).status).toBe(204);
     const after = await api('GET', `/${alice.login}/images`, undefined, asToken(token));
@@ -37,7 +39,10 @@ describe('Sign-in tokens', () => {
   });
 
   it('revokes only the token the request carries', async () => {
-    const [one, two] = await Promise.all([api('POST', `/${alice.login}/tokens`, undefined, { as: alice }), api('POST', `/${alice.login}/tokens`, undefined, { as: alice })]);
+    const [one, two] = await Promise.all([
+      api('POST', `/${alice.login}/tokens`, undefined, { as: alice }),
+      api('POST', `/${alice.login}/tokens`, undefined, { as: alice }),
+    ]);
     expect((await api('DELETE', `/${alice.login}/tokens/current`, undefined, asToken(one.body.token))).status).toBe(204);
     expect((await api('GET', `/${alice.login}/images`, undefined, asToken(two.body.token))).status).toBe(200);
   });

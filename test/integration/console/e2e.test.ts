@@ -87,7 +87,15 @@ describe('web console in a browser', () => {
     await page.getByRole('heading', { name: `Building ${name}` }).waitFor();
     const bar = page.getByRole('progressbar', { name: 'Build progress' });
     const seen = new Set<string>();
-    for (let i = 0; i < 600 && (await page.getByTestId('job-image-state').textContent().catch(() => null)) !== 'active'; i++) {
+    for (
+      let i = 0;
+      i < 600 &&
+      (await page
+        .getByTestId('job-image-state')
+        .textContent()
+        .catch(() => null)) !== 'active';
+      i++
+    ) {
       seen.add((await bar.getAttribute('aria-valuenow')) ?? '');
       await page.waitForTimeout(50);
     }

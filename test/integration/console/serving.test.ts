@@ -78,7 +78,11 @@ describe('web console serving', () => {
     const { machine } = await makeMachine(login, { size: 1024 * 1024 });
     const created = await api('POST', `/${login}/images`, { machine: machine.id, name: 'dl', version: '1' });
     expect(created.status).toBe(201);
-    const image = await poll(() => api('GET', `/${login}/images/${created.body.id}`), (r) => r.body?.state !== 'creating', { intervalMs: 250, attempts: 240 });
+    const image = await poll(
+      () => api('GET', `/${login}/images/${created.body.id}`),
+      (r) => r.body?.state !== 'creating',
+      { intervalMs: 250, attempts: 240 },
+    );
     expect(image.body.state).toBe('active');
 
     const res = await api('GET', `/${login}/images/${created.body.id}/file?redirect=false`);

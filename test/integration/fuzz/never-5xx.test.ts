@@ -25,22 +25,73 @@ function rng(seed: number) {
 }
 
 const FIELDS = [
-  'machine', 'name', 'version', 'description', 'homepage', 'eula', 'acl', 'tags', 'compression', 'action', 'manta_path',
-  'instance_id', 'image_url', 'min_disk', 'min_ram', 'max_ram', 'os_version', 'data_images', 'volume_id', 'type',
-  'image_tags', 'bucket_url', 'file_format', 'package', 'image', 'op', 'path', 'value', 'state', 'public',
+  'machine',
+  'name',
+  'version',
+  'description',
+  'homepage',
+  'eula',
+  'acl',
+  'tags',
+  'compression',
+  'action',
+  'manta_path',
+  'instance_id',
+  'image_url',
+  'min_disk',
+  'min_ram',
+  'max_ram',
+  'os_version',
+  'data_images',
+  'volume_id',
+  'type',
+  'image_tags',
+  'bucket_url',
+  'file_format',
+  'package',
+  'image',
+  'op',
+  'path',
+  'value',
+  'state',
+  'public',
 ];
-const STRINGS = ['', ' ', 'a'.repeat(5000), '\u0000', '<script>', '../../etc/passwd', 'bucket:', ':key', '💥', '%00', 'null', '1e309', '-1', '00000000-0000-0000-0000-000000000000', 'not-a-uuid'];
+const STRINGS = [
+  '',
+  ' ',
+  'a'.repeat(5000),
+  '\u0000',
+  '<script>',
+  '../../etc/passwd',
+  'bucket:',
+  ':key',
+  '💥',
+  '%00',
+  'null',
+  '1e309',
+  '-1',
+  '00000000-0000-0000-0000-000000000000',
+  'not-a-uuid',
+];
 
 function value(r: () => number, depth: number): unknown {
   const pick = Math.floor(r() * 10);
   switch (pick) {
-    case 0: return null;
-    case 1: return r() < 0.5;
-    case 2: return [0, -1, 1e308, -0, 2 ** 53 + 1, 3.5, 40, 2048][Math.floor(r() * 8)];
-    case 3: case 4: return STRINGS[Math.floor(r() * STRINGS.length)];
-    case 5: return depth > 3 ? [] : Array.from({ length: Math.floor(r() * 4) }, () => value(r, depth + 1));
-    case 6: return depth > 3 ? {} : object(r, depth + 1);
-    default: return `s${Math.floor(r() * 1e6)}`;
+    case 0:
+      return null;
+    case 1:
+      return r() < 0.5;
+    case 2:
+      return [0, -1, 1e308, -0, 2 ** 53 + 1, 3.5, 40, 2048][Math.floor(r() * 8)];
+    case 3:
+    case 4:
+      return STRINGS[Math.floor(r() * STRINGS.length)];
+    case 5:
+      return depth > 3 ? [] : Array.from({ length: Math.floor(r() * 4) }, () => value(r, depth + 1));
+    case 6:
+      return depth > 3 ? {} : object(r, depth + 1);
+    default:
+      return `s${Math.floor(r() * 1e6)}`;
   }
 }
 
@@ -61,14 +112,70 @@ function body(r: () => number): string {
 }
 
 function query(r: () => number): string {
-  const keys = ['limit', 'marker', 'state', 'name', 'os', 'type', 'public', 'owner', 'tag.role', 'action', 'offset', '__imagetype', 'status', 'sort_key', 'sort_dir', 'min_disk'];
+  const keys = [
+    'limit',
+    'marker',
+    'state',
+    'name',
+    'os',
+    'type',
+    'public',
+    'owner',
+    'tag.role',
+    'action',
+    'offset',
+    '__imagetype',
+    'status',
+    'sort_key',
+    'sort_dir',
+    'min_disk',
+  ];
   const n = Math.floor(r() * 4);
-  const parts = Array.from({ length: n }, () => `${encodeURIComponent(keys[Math.floor(r() * keys.length)])}=${encodeURIComponent(String(value(r, 3)))}`);
+  const parts = Array.from(
+    { length: n },
+    () => `${encodeURIComponent(keys[Math.floor(r() * keys.length)])}=${encodeURIComponent(String(value(r, 3)))}`,
+  );
   return parts.length ? `?${parts.join('&')}` : '';
 }
 
-const XML_FIELDS = ['image', 'appliance', 'name', 'version', 'machineId', 'compress', 'targetFormat', 'format', 'installProfile', 'memorySize', 'diskSize', 'osProfile', 'arch', 'description', 'x', '__proto__', 'constructor', 'toString'];
-const XML_TEXT = ['', 'true', 'Raw', '-1', '1e400', '99999999999999999999', 'NaN', '../../x', '%2e%2e%2f', '&amp;&lt;', '&#x41;', '&#x1b;[31m', '&#0;', '<![CDATA[<!DOCTYPE]]>', 'a'.repeat(3000), '💥'];
+const XML_FIELDS = [
+  'image',
+  'appliance',
+  'name',
+  'version',
+  'machineId',
+  'compress',
+  'targetFormat',
+  'format',
+  'installProfile',
+  'memorySize',
+  'diskSize',
+  'osProfile',
+  'arch',
+  'description',
+  'x',
+  '__proto__',
+  'constructor',
+  'toString',
+];
+const XML_TEXT = [
+  '',
+  'true',
+  'Raw',
+  '-1',
+  '1e400',
+  '99999999999999999999',
+  'NaN',
+  '../../x',
+  '%2e%2e%2f',
+  '&amp;&lt;',
+  '&#x41;',
+  '&#x1b;[31m',
+  '&#0;',
+  '<![CDATA[<!DOCTYPE]]>',
+  'a'.repeat(3000),
+  '💥',
+];
 /** Hostile XML documents: DTDs and entities, processing instructions, XInclude, broken and wide trees. */
 const XML_FIXED = [
   '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><image>&a;</image>',
@@ -98,7 +205,15 @@ function xmlBody(r: () => number): string {
   return `<ns0:${root} xmlns:ns0="http://www.usharesoft.com/uforge">${Array.from({ length: Math.floor(r() * 5) }, () => xmlElement(r, 1)).join('')}</ns0:${root}>`;
 }
 
-const CONTENT_TYPES = ['application/xml', 'text/xml', 'application/xml; charset=utf-16', 'application/x-www-form-urlencoded', 'application/json', 'text/plain', ''];
+const CONTENT_TYPES = [
+  'application/xml',
+  'text/xml',
+  'application/xml; charset=utf-16',
+  'application/x-www-form-urlencoded',
+  'application/json',
+  'text/plain',
+  '',
+];
 
 describe('never a 5xx for bad input', () => {
   let login: string;
@@ -110,9 +225,21 @@ describe('never a 5xx for bad input', () => {
     login = account.login;
     accountId = account.id;
     const { machine } = await makeMachine(login, { size: 64 * 1024 });
-    const appliance = await api('POST', `/users/${login}/appliances`, { name: 'fuzz', version: '1', machineId: machine.id, osProfile: { name: 'CentOS', version: '7', arch: 'x86_64' } }, { as: login, headers: { accept: 'application/json' } });
+    const appliance = await api(
+      'POST',
+      `/users/${login}/appliances`,
+      { name: 'fuzz', version: '1', machineId: machine.id, osProfile: { name: 'CentOS', version: '7', arch: 'x86_64' } },
+      { as: login, headers: { accept: 'application/json' } },
+    );
     expect(appliance.status).toBe(201);
-    ids = [machine.id, String(appliance.body.uri).split('/').pop()!, '00000000-0000-4000-8000-000000000000', 'zzz', '%E2%80%AE', 'a'.repeat(300)];
+    ids = [
+      machine.id,
+      String(appliance.body.uri).split('/').pop()!,
+      '00000000-0000-4000-8000-000000000000',
+      'zzz',
+      '%E2%80%AE',
+      'a'.repeat(300),
+    ];
   }, 60_000);
 
   const fill = (route: Route, r: () => number) =>
@@ -122,31 +249,51 @@ describe('never a 5xx for bad input', () => {
       return ids[Math.floor(r() * ids.length)];
     });
 
-  it.each(routes.filter((r) => r.auth !== 'none').map((r) => [`${r.method} ${r.path}`, r] as const))('%s', async (_name, route) => {
-    const r = rng(SEED ^ route.operation.split('').reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
-    for (let i = 0; i < RUNS; i++) {
-      const path = fill(route, r) + query(r);
-      const sent = ['POST', 'PUT', 'PATCH'].includes(route.method) ? body(r) : undefined;
-      const res = await api(route.method, path, sent, { as: login, headers: sent !== undefined ? { 'content-type': 'application/json' } : {} });
-      if (res.status >= 500) throw new Error(`seed ${SEED}: ${route.method} ${path} ${sent ?? ''} → ${res.status} ${JSON.stringify(res.body)}`);
-      // UForge answers in XML unless the client asks for JSON (Accept): its uforgeError either way
-      if (res.status >= 400 && route.dialect === 'uforge' && typeof res.body === 'string') expect(res.body).toMatch(/<(\w+:)?uforgeError[\s>]/);
-      else if (res.status >= 400) expect(typeof res.body).toBe('object');
-    }
-  }, 60_000);
+  it.each(routes.filter((r) => r.auth !== 'none').map((r) => [`${r.method} ${r.path}`, r] as const))(
+    '%s',
+    async (_name, route) => {
+      const r = rng(SEED ^ route.operation.split('').reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
+      for (let i = 0; i < RUNS; i++) {
+        const path = fill(route, r) + query(r);
+        const sent = ['POST', 'PUT', 'PATCH'].includes(route.method) ? body(r) : undefined;
+        const res = await api(route.method, path, sent, {
+          as: login,
+          headers: sent !== undefined ? { 'content-type': 'application/json' } : {},
+        });
+        if (res.status >= 500)
+          throw new Error(`seed ${SEED}: ${route.method} ${path} ${sent ?? ''} → ${res.status} ${JSON.stringify(res.body)}`);
+        // UForge answers in XML unless the client asks for JSON (Accept): its uforgeError either way
+        if (res.status >= 400 && route.dialect === 'uforge' && typeof res.body === 'string')
+          expect(res.body).toMatch(/<(\w+:)?uforgeError[\s>]/);
+        else if (res.status >= 400) expect(typeof res.body).toBe('object');
+      }
+    },
+    60_000,
+  );
 
   // UForge reads XML: hostile and random documents under every Content-Type its clients send
-  it.each(routes.filter((r) => r.dialect === 'uforge' && ['POST', 'PUT'].includes(r.method)).map((r) => [`${r.method} ${r.path} (XML)`, r] as const))('%s', async (_name, route) => {
-    const r = rng(SEED ^ 0x5eed ^ route.operation.split('').reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
-    for (let i = 0; i < RUNS; i++) {
-      const path = fill(route, r);
-      const sent = xmlBody(r);
-      const contentType = CONTENT_TYPES[Math.floor(r() * CONTENT_TYPES.length)];
-      const res = await api(route.method, path, sent, { as: login, headers: contentType ? { 'content-type': contentType } : {} });
-      if (res.status >= 500) throw new Error(`seed ${SEED}: ${route.method} ${path} [${contentType}] ${sent.slice(0, 200)} → ${res.status} ${JSON.stringify(res.body)}`);
-      // the gateway's own answers (no such route for an odd path value) are its JSON; the dialect's are uforgeError XML
-      if (res.status >= 400 && typeof res.body === 'string') expect(res.body).toMatch(/<(\w+:)?uforgeError[\s>]/);
-      else if (res.status >= 400) expect(typeof res.body).toBe('object');
-    }
-  }, 60_000);
+  it.each(
+    routes
+      .filter((r) => r.dialect === 'uforge' && ['POST', 'PUT'].includes(r.method))
+      .map((r) => [`${r.method} ${r.path} (XML)`, r] as const),
+  )(
+    '%s',
+    async (_name, route) => {
+      const r = rng(SEED ^ 0x5eed ^ route.operation.split('').reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
+      for (let i = 0; i < RUNS; i++) {
+        const path = fill(route, r);
+        const sent = xmlBody(r);
+        const contentType = CONTENT_TYPES[Math.floor(r() * CONTENT_TYPES.length)];
+        const res = await api(route.method, path, sent, { as: login, headers: contentType ? { 'content-type': contentType } : {} });
+        if (res.status >= 500)
+          throw new Error(
+            `seed ${SEED}: ${route.method} ${path} [${contentType}] ${sent.slice(0, 200)} → ${res.status} ${JSON.stringify(res.body)}`,
+          );
+        // the gateway's own answers (no such route for an odd path value) are its JSON; the dialect's are uforgeError XML
+        if (res.status >= 400 && typeof res.body === 'string') expect(res.body).toMatch(/<(\w+:)?uforgeError[\s>]/);
+        else if (res.status >= 400) expect(typeof res.body).toBe('object');
+      }
+    },
+    60_000,
+  );
 });

@@ -43,8 +43,35 @@ const nasty = fc.constantFrom(
 );
 const str = fc.oneof(nasty, fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 200 }));
 const leaf = fc.oneof(str, fc.integer(), fc.double(), fc.boolean(), fc.constant(null));
-const FIELDS = ['machine', 'name', 'version', 'description', 'acl', 'tags', 'compression', 'action', 'manta_path', 'instance_id', 'image_url', 'min_disk', 'bucket_url', 'file_format', 'data_images', 'volume_id', 'package', 'image', 'op', 'path', 'value', 'public'];
-const objectBody = fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), fc.string({ maxLength: 20 })), fc.oneof(leaf, fc.array(leaf, { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 10 }), leaf, { maxKeys: 4 })), { maxKeys: 8 });
+const FIELDS = [
+  'machine',
+  'name',
+  'version',
+  'description',
+  'acl',
+  'tags',
+  'compression',
+  'action',
+  'manta_path',
+  'instance_id',
+  'image_url',
+  'min_disk',
+  'bucket_url',
+  'file_format',
+  'data_images',
+  'volume_id',
+  'package',
+  'image',
+  'op',
+  'path',
+  'value',
+  'public',
+];
+const objectBody = fc.dictionary(
+  fc.oneof(fc.constantFrom(...FIELDS), fc.string({ maxLength: 20 })),
+  fc.oneof(leaf, fc.array(leaf, { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 10 }), leaf, { maxKeys: 4 })),
+  { maxKeys: 8 },
+);
 const body = fc.oneof(
   objectBody.map((o) => JSON.stringify(o)),
   fc.array(objectBody, { maxLength: 3 }).map((a) => JSON.stringify(a)),
@@ -52,7 +79,11 @@ const body = fc.oneof(
   fc.string({ maxLength: 500 }),
   fc.constant(`{"pad":"${'x'.repeat(70_000)}"}`),
 );
-const query = fc.dictionary(fc.oneof(fc.constantFrom('limit', 'marker', 'name', 'state', 'action', 'tag.k', '__imagetype', 'os', 'id'), fc.string({ maxLength: 10 })), str, { maxKeys: 4 });
+const query = fc.dictionary(
+  fc.oneof(fc.constantFrom('limit', 'marker', 'name', 'state', 'action', 'tag.k', '__imagetype', 'os', 'id'), fc.string({ maxLength: 10 })),
+  str,
+  { maxKeys: 4 },
+);
 type Auth = 'basic' | 'token' | 'forged-signature' | 'forged-aksk' | 'bad-token' | 'none';
 const auth = fc.constantFrom<Auth>('basic', 'basic', 'token', 'forged-signature', 'forged-aksk', 'bad-token', 'none');
 const bigHeader = fc.option(fc.constantFrom('x'.repeat(9000), '\u00ff\u00fe', 'a'.repeat(200)), { nil: undefined });
@@ -88,29 +119,49 @@ describe(`property-based abuse of every route (seed ${SEED}, ${RUNS} requests)`,
     const { machine } = await makeMachine(alice.login, { size: 4096 });
     const before = new Set(await allKeys());
     const fill = (route: Route, v: string) =>
-      route.path.replace(/\{(\w+)\}/g, (_, p: string) => (p === 'login' ? alice.login : p === 'project_id' ? alice.id : p === 'id' && v === '' ? machine.id : encodeURIComponent(v) || 'x'));
+      route.path.replace(/\{(\w+)\}/g, (_, p: string) =>
+        p === 'login' ? alice.login : p === 'project_id' ? alice.id : p === 'id' && v === '' ? machine.id : encodeURIComponent(v) || 'x',
+      );
     let count = 0;
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...routes), body, query, str, auth, bigHeader, fc.boolean(), async (route, b, q, pathValue, how, header, withBody) => {
-        count++;
-        const path = fill(route, pathValue.slice(0, 200)) + (Object.keys(q).length ? `?${new URLSearchParams(q as Record<string, string>)}` : '');
-        const headers: Record<string, string> = { 'content-type': 'application/json' };
-        if (header !== undefined) headers['x-fuzz'] = header.replace(/[^\x20-\x7e]/g, '?');
-        if (how === 'token') headers['x-auth-token'] = token;
-        if (how === 'bad-token') headers['x-auth-token'] = `${token.slice(0, -2)}zz`;
-        if (how === 'forged-signature') {
-          headers.authorization = `Signature keyId="/${alice.login}/keys/00:11:22",algorithm="rsa-sha256",headers="date",signature="Zm9yZ2Vk"`;
-          headers.date = new Date(Date.now() - 3600_000).toUTCString(); // replayed: an hour old
-        }
-        if (how === 'forged-aksk') headers.authorization = 'SDK-HMAC-SHA256 Access=AKFORGED, SignedHeaders=host;x-sdk-date, Signature=00';
-        const method = route.method;
-        const res = await api(method, path, withBody && method !== 'GET' ? b : undefined, {
-          headers,
-          ...(how === 'basic' ? { as: alice.login } : how === 'none' || !headers['x-auth-token'] && !headers.authorization ? { anonymous: true } : {}),
-        });
-        if (res.status >= 500) throw new Error(`${method} ${path.slice(0, 200)} → ${res.status} ${String(JSON.stringify(res.body)).slice(0, 300)}`);
-        if (!isDialectError(route, res.status, res.body)) throw new Error(`${method} ${path.slice(0, 200)} → ${res.status} not in the ${route.dialect} shape: ${String(JSON.stringify(res.body)).slice(0, 300)}`);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        body,
+        query,
+        str,
+        auth,
+        bigHeader,
+        fc.boolean(),
+        async (route, b, q, pathValue, how, header, withBody) => {
+          count++;
+          const path =
+            fill(route, pathValue.slice(0, 200)) + (Object.keys(q).length ? `?${new URLSearchParams(q as Record<string, string>)}` : '');
+          const headers: Record<string, string> = { 'content-type': 'application/json' };
+          if (header !== undefined) headers['x-fuzz'] = header.replace(/[^\x20-\x7e]/g, '?');
+          if (how === 'token') headers['x-auth-token'] = token;
+          if (how === 'bad-token') headers['x-auth-token'] = `${token.slice(0, -2)}zz`;
+          if (how === 'forged-signature') {
+            headers.authorization = `Signature keyId="/${alice.login}/keys/00:11:22",algorithm="rsa-sha256",headers="date",signature="Zm9yZ2Vk"`;
+            headers.date = new Date(Date.now() - 3600_000).toUTCString(); // replayed: an hour old
+          }
+          if (how === 'forged-aksk') headers.authorization = 'SDK-HMAC-SHA256 Access=AKFORGED, SignedHeaders=host;x-sdk-date, Signature=00';
+          const method = route.method;
+          const res = await api(method, path, withBody && method !== 'GET' ? b : undefined, {
+            headers,
+            ...(how === 'basic'
+              ? { as: alice.login }
+              : how === 'none' || (!headers['x-auth-token'] && !headers.authorization)
+                ? { anonymous: true }
+                : {}),
+          });
+          if (res.status >= 500)
+            throw new Error(`${method} ${path.slice(0, 200)} → ${res.status} ${String(JSON.stringify(res.body)).slice(0, 300)}`);
+          if (!isDialectError(route, res.status, res.body))
+            throw new Error(
+              `${method} ${path.slice(0, 200)} → ${res.status} not in the ${route.dialect} shape: ${String(JSON.stringify(res.body)).slice(0, 300)}`,
+            );
+        },
+      ),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );
     const allowed = [`user-buckets/${alice.id}/`, `exports/${alice.id}/`, 'images/'];

@@ -15,7 +15,11 @@ type Account = Awaited<ReturnType<typeof makeAccount>>;
 const ims = (token: string) => ({ headers: { 'x-auth-token': token } });
 
 async function waitForJob(account: Account, token: string, jobId: string) {
-  return poll(() => api('GET', `/v1/${account.id}/jobs/${jobId}`, undefined, ims(token)), (r) => ['SUCCESS', 'FAIL'].includes(r.body?.status), { intervalMs: 200, attempts: 300 });
+  return poll(
+    () => api('GET', `/v1/${account.id}/jobs/${jobId}`, undefined, ims(token)),
+    (r) => ['SUCCESS', 'FAIL'].includes(r.body?.status),
+    { intervalMs: 200, attempts: 300 },
+  );
 }
 
 describe('IMS CreateImage over HTTP', () => {
@@ -34,11 +38,24 @@ describe('IMS CreateImage over HTTP', () => {
     const early = await api('GET', `/v1/${alice.id}/jobs/${res.body.job_id}`, undefined, ims(token));
     expect(['INIT', 'RUNNING', 'SUCCESS']).toContain(early.body.status);
     const job = await waitForJob(alice, token, res.body.job_id);
-    expect(job.body).toMatchObject({ job_type: 'imsCreateImageByInstance', status: 'SUCCESS', error_code: null, fail_reason: null, entities: { image_name: 'ims_test', image_id: expect.any(String) } });
+    expect(job.body).toMatchObject({
+      job_type: 'imsCreateImageByInstance',
+      status: 'SUCCESS',
+      error_code: null,
+      fail_reason: null,
+      entities: { image_name: 'ims_test', image_id: expect.any(String) },
+    });
     const progress = await api('GET', `/v1/cloudimages/job/${res.body.job_id}`, undefined, ims(token));
     expect(progress.body.entities).toMatchObject({ process_percent: 1, current_task: expect.any(String) });
     const listed = await api('GET', `/v2/cloudimages?id=${job.body.entities.image_id}`, undefined, { as: alice });
-    expect(listed.body.images[0]).toMatchObject({ name: 'ims_test', status: 'active', disk_format: 'raw', __imagetype: 'private', tags: ['aaa.111'], __data_origin: `instance,${machine.id}` });
+    expect(listed.body.images[0]).toMatchObject({
+      name: 'ims_test',
+      status: 'active',
+      disk_format: 'raw',
+      __imagetype: 'private',
+      tags: ['aaa.111'],
+      __data_origin: `instance,${machine.id}`,
+    });
   });
 
   it('answers the documented IMG codes: empty body, long name, bad description, mixed forms, missing machine, running machine, duplicate name', async () => {
@@ -58,7 +75,10 @@ describe('IMS CreateImage over HTTP', () => {
       const res = await api('POST', '/v2/cloudimages/action', body, ims(token));
       expect([res.status, res.body]).toEqual([400, { error: { code, message: expect.any(String) } }]);
     }
-    const malformed = await api('POST', '/v2/cloudimages/action', '{"name":', { ...ims(token), headers: { ...ims(token).headers, 'content-type': 'application/json' } });
+    const malformed = await api('POST', '/v2/cloudimages/action', '{"name":', {
+      ...ims(token),
+      headers: { ...ims(token).headers, 'content-type': 'application/json' },
+    });
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('IMG.0001');
   });
@@ -75,21 +95,40 @@ describe('IMS CreateImage over HTTP', () => {
     ['vhd', () => vhdFixed(Buffer.alloc(8192, 5))],
     ['iso', () => iso()],
     ['raw', () => Buffer.alloc(100_000, 1)],
-  ])('imports a %s file from the caller\'s bucket and exports it back byte for byte', async (format, make) => {
+  ])("imports a %s file from the caller's bucket and exports it back byte for byte", async (format, make) => {
     const bytes = make();
     const key = `images/${format}-${bytes.length}`;
     await putUserObject(s3(), stack.env.IMAGES_BUCKET, alice.id, 'ims-image', key, bytes);
     const name = `import-${format}-${bytes.length}`;
-    const res = await api('POST', '/v2/cloudimages/action', { name, image_url: `ims-image:${key}`, min_disk: 40, os_version: 'CentOS 7.0 64bit' }, ims(token));
+    const res = await api(
+      'POST',
+      '/v2/cloudimages/action',
+      { name, image_url: `ims-image:${key}`, min_disk: 40, os_version: 'CentOS 7.0 64bit' },
+      ims(token),
+    );
     expect(res.status).toBe(200);
     const job = await waitForJob(alice, token, res.body.job_id);
     expect(job.body).toMatchObject({ job_type: 'imsImportImageJob', status: 'SUCCESS' });
     const image = (await api('GET', `/v2/cloudimages?name=${name}`, undefined, ims(token))).body.images[0];
-    expect(image).toMatchObject({ disk_format: format, size: bytes.length, min_disk: 40, status: 'active', __platform: 'CentOS', __data_origin: `file,ims-image:${key}` });
-    const exp = await api('POST', `/v1/cloudimages/${image.id}/file`, { bucket_url: `exports-bkt:${key}`, file_format: format }, ims(token));
+    expect(image).toMatchObject({
+      disk_format: format,
+      size: bytes.length,
+      min_disk: 40,
+      status: 'active',
+      __platform: 'CentOS',
+      __data_origin: `file,ims-image:${key}`,
+    });
+    const exp = await api(
+      'POST',
+      `/v1/cloudimages/${image.id}/file`,
+      { bucket_url: `exports-bkt:${key}`, file_format: format },
+      ims(token),
+    );
     expect(exp.status).toBe(200);
     expect((await waitForJob(alice, token, exp.body.job_id)).body.status).toBe('SUCCESS');
-    const out = await s3().send(new GetObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: `user-buckets/${alice.id}/exports-bkt/${key}` }));
+    const out = await s3().send(
+      new GetObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: `user-buckets/${alice.id}/exports-bkt/${key}` }),
+    );
     expect(Buffer.from(await out.Body!.transformToByteArray()).equals(bytes)).toBe(true);
   });
 
@@ -97,7 +136,12 @@ describe('IMS CreateImage over HTTP', () => {
     await putUserObject(s3(), stack.env.IMAGES_BUCKET, alice.id, 'ims-image', 'bad.gz', notADisk());
     const res = await api('POST', '/v2/cloudimages/action', { name: 'bad-file', image_url: 'ims-image:bad.gz', min_disk: 40 }, ims(token));
     const job = await waitForJob(alice, token, res.body.job_id);
-    expect(job.body).toMatchObject({ status: 'FAIL', error_code: 'SourceFormatError', fail_reason: expect.stringMatching(/gzip/), end_time: expect.any(String) });
+    expect(job.body).toMatchObject({
+      status: 'FAIL',
+      error_code: 'SourceFormatError',
+      fail_reason: expect.stringMatching(/gzip/),
+      end_time: expect.any(String),
+    });
     const image = (await api('GET', '/v2/cloudimages?name=bad-file', undefined, ims(token))).body.images[0];
     expect(image.status).toBe('killed');
   });
@@ -112,7 +156,12 @@ describe('IMS list, PATCH, DELETE over HTTP', () => {
     token = await makeToken(bob.login);
     const { machine } = await makeMachine(bob.login, { size: 64 * 1024 });
     for (const name of ['p-1', 'p-2', 'p-3']) {
-      const res = await api('POST', '/v2/cloudimages/action', { name, instance_id: machine.id, image_tags: [{ key: 'tier', value: name === 'p-3' ? 'db' : 'web' }] }, ims(token));
+      const res = await api(
+        'POST',
+        '/v2/cloudimages/action',
+        { name, instance_id: machine.id, image_tags: [{ key: 'tier', value: name === 'p-3' ? 'db' : 'web' }] },
+        ims(token),
+      );
       ids.push((await waitForJob(bob, token, res.body.job_id)).body.entities.image_id);
     }
   });
@@ -122,17 +171,29 @@ describe('IMS list, PATCH, DELETE over HTTP', () => {
     expect(page1.body.images.map((i: { id: string }) => i.id)).toEqual(ids.slice(0, 2));
     const page2 = await api('GET', page1.body.next, undefined, ims(token));
     expect(page2.body.images.map((i: { id: string }) => i.id)).toEqual([ids[2]]);
-    expect((await api('GET', '/v2/cloudimages?tag=tier=db', undefined, ims(token))).body.images.map((i: { name: string }) => i.name)).toEqual(['p-3']);
+    expect(
+      (await api('GET', '/v2/cloudimages?tag=tier=db', undefined, ims(token))).body.images.map((i: { name: string }) => i.name),
+    ).toEqual(['p-3']);
     expect((await api('GET', '/v2/cloudimages?status=saving&__imagetype=private', undefined, ims(token))).body.images).toEqual([]);
   });
 
   it('PATCHes with a JSON-patch list and DELETEs with the Glance route', async () => {
-    const patched = await api('PATCH', `/v2/cloudimages/${ids[0]}`, [{ op: 'replace', path: '/name', value: 'p-renamed' }, { op: 'replace', path: '/max_ram', value: 4096 }], ims(token));
+    const patched = await api(
+      'PATCH',
+      `/v2/cloudimages/${ids[0]}`,
+      [
+        { op: 'replace', path: '/name', value: 'p-renamed' },
+        { op: 'replace', path: '/max_ram', value: 4096 },
+      ],
+      ims(token),
+    );
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ name: 'p-renamed', max_ram: '4096' });
     const del = await api('DELETE', `/v2/images/${ids[1]}`, undefined, ims(token));
     expect(del.status).toBe(204);
-    const names = (await api('GET', '/v2/cloudimages?__imagetype=private', undefined, ims(token))).body.images.map((i: { name: string }) => i.name);
+    const names = (await api('GET', '/v2/cloudimages?__imagetype=private', undefined, ims(token))).body.images.map(
+      (i: { name: string }) => i.name,
+    );
     expect(names).toEqual(['p-renamed', 'p-3']);
     const other = await makeAccount('imsother');
     expect((await api('DELETE', `/v2/images/${ids[2]}`, undefined, { as: other })).status).toBe(404);

@@ -96,7 +96,10 @@ describe('bounded listing pages', () => {
     const sizes: number[] = [];
     let marker: string | null = null;
     do {
-      const res: ApiResponse = await api('GET', `/${alice.login}/images?owner=${alice.id}&tag.tier=${tier}&limit=5${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`);
+      const res: ApiResponse = await api(
+        'GET',
+        `/${alice.login}/images?owner=${alice.id}&tag.tier=${tier}&limit=5${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`,
+      );
       expect(res.status).toBe(200);
       ids.push(...res.body.map((i: { id: string }) => i.id));
       sizes.push(res.body.length);
@@ -118,7 +121,10 @@ describe('bounded listing pages', () => {
     let marker: string | null = null;
     let pages = 0;
     do {
-      const res: ApiResponse = await api('GET', `/${alice.login}/images?owner=${alice.id}&state=all&limit=250${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`);
+      const res: ApiResponse = await api(
+        'GET',
+        `/${alice.login}/images?owner=${alice.id}&state=all&limit=250${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`,
+      );
       ids.push(...res.body.map((i: { id: string }) => i.id));
       if (res.headers.get('x-next-marker')) expect(res.body).toHaveLength(250);
       marker = res.headers.get('x-next-marker');
@@ -182,10 +188,18 @@ describe('bounded listing pages', () => {
     const aliceMarker = everySource.headers.get('x-next-marker')!;
     expect(aliceMarker).toBeTruthy();
     const asBob = await api('GET', `/${bob.login}/images?tag.tier=${tier}&limit=5&marker=${encodeURIComponent(aliceMarker)}`);
-    expect(asBob.body).toMatchObject({ code: expect.any(String), errors: [{ field: 'marker', message: expect.stringMatching(/another caller/) }] });
+    expect(asBob.body).toMatchObject({
+      code: expect.any(String),
+      errors: [{ field: 'marker', message: expect.stringMatching(/another caller/) }],
+    });
     expect(asBob.status).toBeGreaterThanOrEqual(400);
     expect(asBob.status).toBeLessThan(500);
-    for (const q of [`owner=${alice.id}&tag.tier=other`, `owner=${alice.id}`, `tag.tier=${tier}`, `owner=${alice.id}&tag.tier=${tier}&state=all`]) {
+    for (const q of [
+      `owner=${alice.id}&tag.tier=other`,
+      `owner=${alice.id}`,
+      `tag.tier=${tier}`,
+      `owner=${alice.id}&tag.tier=${tier}&state=all`,
+    ]) {
       const other = await api('GET', `/${alice.login}/images?${q}&limit=5&marker=${m}`);
       expect(other.body).toMatchObject({ code: expect.any(String), message: expect.any(String) });
       expect(other.status).toBeGreaterThanOrEqual(400);
@@ -194,15 +208,24 @@ describe('bounded listing pages', () => {
     // the same caller and filters with another page size: fine
     expect((await api('GET', `/${alice.login}/images?owner=${alice.id}&tag.tier=${tier}&limit=50&marker=${m}`)).status).toBe(200);
 
-    const ims = await api('GET', `/v2/cloudimages?tag=tier=${tier}&status=active&limit=5`, undefined, { headers: { 'x-auth-token': aliceToken } });
+    const ims = await api('GET', `/v2/cloudimages?tag=tier=${tier}&status=active&limit=5`, undefined, {
+      headers: { 'x-auth-token': aliceToken },
+    });
     const imsMarker = new URL(ims.body.next, 'http://x').searchParams.get('marker')!;
     for (const q of [`tag=tier=${tier}&status=active&__os_type=Linux`, `tag=tier=${tier}&status=queued`]) {
-      const other = await api('GET', `/v2/cloudimages?${q}&limit=5&marker=${encodeURIComponent(imsMarker)}`, undefined, { headers: { 'x-auth-token': aliceToken } });
+      const other = await api('GET', `/v2/cloudimages?${q}&limit=5&marker=${encodeURIComponent(imsMarker)}`, undefined, {
+        headers: { 'x-auth-token': aliceToken },
+      });
       expect(other.status).toBe(400);
       expect(other.body.error).toEqual({ code: expect.stringMatching(/^IMG\.\d{4}$/), message: expect.any(String) });
     }
     const bobToken = await makeToken(bob.login);
-    const bobIms = await api('GET', `/v2/cloudimages?tag=tier=${tier}&status=active&limit=5&marker=${encodeURIComponent(imsMarker)}`, undefined, { headers: { 'x-auth-token': bobToken } });
+    const bobIms = await api(
+      'GET',
+      `/v2/cloudimages?tag=tier=${tier}&status=active&limit=5&marker=${encodeURIComponent(imsMarker)}`,
+      undefined,
+      { headers: { 'x-auth-token': bobToken } },
+    );
     expect(bobIms.status).toBe(400);
     expect(bobIms.body.error.code).toMatch(/^IMG\.\d{4}$/);
     // a Triton marker in IMS

@@ -92,7 +92,8 @@ function emfMetrics(): Array<{ name: string; unit: string; namespace: string; di
     const doc = json(line);
     const meta = doc?._aws?.CloudWatchMetrics?.[0];
     if (!meta) continue;
-    for (const m of meta.Metrics) out.push({ name: m.Name, unit: m.Unit, namespace: meta.Namespace, dimensions: meta.Dimensions[0], values: doc! });
+    for (const m of meta.Metrics)
+      out.push({ name: m.Name, unit: m.Unit, namespace: meta.Namespace, dimensions: meta.Dimensions[0], values: doc! });
   }
   return out;
 }
@@ -107,7 +108,10 @@ describe('handler logs over a run of real requests', () => {
     const wrongPassword = 'Wr0ng-Pa55word-Never-Logged';
     secrets.push(wrongPassword);
     expect((await call('GET', `/${alice.login}/images`, basic)).status).toBe(200);
-    expect((await call('GET', `/${alice.login}/images`, { authorization: basicAuthorization({ login: alice.login, password: wrongPassword }) })).status).toBe(401);
+    expect(
+      (await call('GET', `/${alice.login}/images`, { authorization: basicAuthorization({ login: alice.login, password: wrongPassword }) }))
+        .status,
+    ).toBe(401);
 
     // Tokens: one issued over the API (its answer holds it), one from the admin; a bogus one
     const issued = await call('POST', `/${alice.login}/tokens`, basic, {});
@@ -128,7 +132,12 @@ describe('handler logs over a run of real requests', () => {
     const signed = huaweiSignedHeaders({ baseUrl: stack.url, method: 'GET', path: imsPath, aksk });
     secrets.push(/Signature=([0-9a-f]+)/i.exec(signed.Authorization ?? signed.authorization)![1]);
     expect((await call('GET', imsPath, signed)).status).toBe(200);
-    const wrongSk = huaweiSignedHeaders({ baseUrl: stack.url, method: 'GET', path: imsPath, aksk: { ...aksk, sk: 'wrong-secret-key-never-logged-0123456789' } });
+    const wrongSk = huaweiSignedHeaders({
+      baseUrl: stack.url,
+      method: 'GET',
+      path: imsPath,
+      aksk: { ...aksk, sk: 'wrong-secret-key-never-logged-0123456789' },
+    });
     secrets.push('wrong-secret-key-never-logged-0123456789');
     expect((await call('GET', imsPath, wrongSk)).status).toBe(401);
 
@@ -138,13 +147,21 @@ describe('handler logs over a run of real requests', () => {
     const signature = /signature="([^"]+)"/.exec(sig.authorization)![1];
     secrets.push(signature);
     expect((await call('GET', `/${alice.login}/images`, sig)).status).toBe(200);
-    const tampered = { ...sig, authorization: sig.authorization.replace(/signature="(.)/, (_, c) => `signature="${c === 'A' ? 'B' : 'A'}`) };
+    const tampered = {
+      ...sig,
+      authorization: sig.authorization.replace(/signature="(.)/, (_, c) => `signature="${c === 'A' ? 'B' : 'A'}`),
+    };
     expect((await call('GET', `/${alice.login}/images`, tampered)).status).toBe(401);
 
     // A build with our correlation id, then the image file's presigned URL
     const correlationId = `it-logs-${Date.now()}`;
     const { machine } = await makeMachine(alice.login, { size: 256 * 1024 });
-    const created = await call('POST', `/${alice.login}/images`, { ...basic, 'x-request-id': correlationId }, { machine: machine.id, name: 'logged', version: '1.0.0' });
+    const created = await call(
+      'POST',
+      `/${alice.login}/images`,
+      { ...basic, 'x-request-id': correlationId },
+      { machine: machine.id, name: 'logged', version: '1.0.0' },
+    );
     expect(created.status).toBe(201);
     const done = await until(
       () => call('GET', `/${alice.login}/images/${created.body.id}`, basic),
@@ -173,10 +190,13 @@ describe('handler logs over a run of real requests', () => {
     const leaks = [];
     for (const secret of secrets) {
       const forms = [secret, Buffer.from(secret).toString('base64'), encodeURIComponent(secret)];
-      for (const line of lines) if (forms.some((f) => line.text.includes(f))) leaks.push({ secret: secret.slice(0, 6) + '…', line: line.text.slice(0, 300) });
+      for (const line of lines)
+        if (forms.some((f) => line.text.includes(f))) leaks.push({ secret: `${secret.slice(0, 6)}…`, line: line.text.slice(0, 300) });
     }
     expect(leaks).toEqual([]);
-    expect(lines.filter((l) => /authorization"?\s*:|x-auth-token"?\s*:|Basic [A-Za-z0-9+/=]{8,}/i.test(l.text)).map((l) => l.text.slice(0, 200))).toEqual([]);
+    expect(
+      lines.filter((l) => /authorization"?\s*:|x-auth-token"?\s*:|Basic [A-Za-z0-9+/=]{8,}/i.test(l.text)).map((l) => l.text.slice(0, 200)),
+    ).toEqual([]);
 
     // --- every workflow task of the build logs the correlation id (and the request lines too)
     const taskLines = lines.map(json).filter((d) => d?.task && d.job_id === jobId);
@@ -200,8 +220,20 @@ describe('handler logs over a run of real requests', () => {
     const metrics = emfMetrics();
     for (const m of metrics) expect(m.namespace).toBe('MachineImageService');
     const byName = (name: string) => metrics.filter((m) => m.name === name);
-    expect(byName('ImagesCreated')).toEqual([expect.objectContaining({ unit: 'Count', dimensions: ['service'], values: expect.objectContaining({ service: 'machine-image-service', ImagesCreated: 1 }) })]);
-    expect(byName('BuildBytes')).toEqual([expect.objectContaining({ unit: 'Bytes', dimensions: ['service'], values: expect.objectContaining({ BuildBytes: done.body.files[0].size }) })]);
+    expect(byName('ImagesCreated')).toEqual([
+      expect.objectContaining({
+        unit: 'Count',
+        dimensions: ['service'],
+        values: expect.objectContaining({ service: 'machine-image-service', ImagesCreated: 1 }),
+      }),
+    ]);
+    expect(byName('BuildBytes')).toEqual([
+      expect.objectContaining({
+        unit: 'Bytes',
+        dimensions: ['service'],
+        values: expect.objectContaining({ BuildBytes: done.body.files[0].size }),
+      }),
+    ]);
     expect(byName('BuildSeconds')).toEqual([expect.objectContaining({ unit: 'Seconds', dimensions: ['service'] })]);
     const authFailures = byName('AuthFailures');
     for (const m of authFailures) expect(m).toMatchObject({ unit: 'Count', dimensions: ['service', 'Scheme'] });

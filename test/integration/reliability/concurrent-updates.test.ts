@@ -25,9 +25,17 @@ describe('concurrent updates of one image', () => {
   beforeAll(async () => {
     alice = await makeAccount('race');
     const { machine } = await makeMachine(alice.login, { size: 4096 });
-    const created = await api('POST', `/${alice.login}/images`, { machine: machine.id, name: 'raced', version: '1.0.0', tags: { keep: 'me' } });
+    const created = await api('POST', `/${alice.login}/images`, {
+      machine: machine.id,
+      name: 'raced',
+      version: '1.0.0',
+      tags: { keep: 'me' },
+    });
     imageId = created.body.id;
-    await poll(() => api('GET', `/${alice.login}/images/${imageId}`), (r) => r.body.state === 'active');
+    await poll(
+      () => api('GET', `/${alice.login}/images/${imageId}`),
+      (r) => r.body.state === 'active',
+    );
   });
 
   it('Triton ?action=update ×50: applied or 409 InvalidState, rev counts every applied one, the last applied wins whole', async () => {
@@ -35,7 +43,14 @@ describe('concurrent updates of one image', () => {
     const token = await makeToken(alice.login);
     const answers = await Promise.all(
       // a token: parallel password checks for one login past the lockout's round are refused (docs/decisions/lockout.md)
-      Array.from({ length: N }, (_, i) => api('POST', `/${alice.login}/images/${imageId}?action=update`, { description: `d${i}`, homepage: `https://example.com/${i}` }, { as: null, headers: { 'x-auth-token': token } })),
+      Array.from({ length: N }, (_, i) =>
+        api(
+          'POST',
+          `/${alice.login}/images/${imageId}?action=update`,
+          { description: `d${i}`, homepage: `https://example.com/${i}` },
+          { as: null, headers: { 'x-auth-token': token } },
+        ),
+      ),
     );
     const applied = answers.flatMap((a, i) => (a.status === 200 ? [i] : []));
     for (const a of answers) {
@@ -61,7 +76,15 @@ describe('concurrent updates of one image', () => {
     const before = await item(imageId);
     const answers = await Promise.all(
       Array.from({ length: N }, (_, i) =>
-        api('PATCH', `/v2/cloudimages/${imageId}`, [{ op: 'replace', path: '/__description', value: `p${i}` }, { op: 'replace', path: '/min_ram', value: 1024 + i }], { headers: { 'x-auth-token': token } }),
+        api(
+          'PATCH',
+          `/v2/cloudimages/${imageId}`,
+          [
+            { op: 'replace', path: '/__description', value: `p${i}` },
+            { op: 'replace', path: '/min_ram', value: 1024 + i },
+          ],
+          { headers: { 'x-auth-token': token } },
+        ),
       ),
     );
     const applied = answers.flatMap((a, i) => (a.status === 200 ? [i] : []));
@@ -74,6 +97,11 @@ describe('concurrent updates of one image', () => {
     const winner = Number(String(after.description).slice(1));
     expect(applied).toContain(winner);
     expect(after.requirements.min_ram).toBe(1024 + winner);
-    expect({ name: after.name, homepage: after.homepage, tags: after.tags, state: after.state }).toEqual({ name: before.name, homepage: before.homepage, tags: before.tags, state: before.state });
+    expect({ name: after.name, homepage: after.homepage, tags: after.tags, state: after.state }).toEqual({
+      name: before.name,
+      homepage: before.homepage,
+      tags: before.tags,
+      state: before.state,
+    });
   });
 });

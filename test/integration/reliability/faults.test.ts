@@ -29,12 +29,19 @@ async function setPlan(rules: FaultRule[]): Promise<void> {
   expect(res.status).toBe(200);
 }
 async function plan(): Promise<(FaultRule & { matched: number; fired: number })[]> {
-  return ((await (await fetch(`${stack.env.AWS_ENDPOINT_URL_DYNAMODB}/--faults`)).json()) as { rules: (FaultRule & { matched: number; fired: number })[] }).rules;
+  return (
+    (await (await fetch(`${stack.env.AWS_ENDPOINT_URL_DYNAMODB}/--faults`)).json()) as {
+      rules: (FaultRule & { matched: number; fired: number })[];
+    }
+  ).rules;
 }
 
 async function objectsUnder(prefix: string) {
   const Bucket = stack.env.IMAGES_BUCKET;
-  const [objects, uploads] = await Promise.all([s3().send(new ListObjectsV2Command({ Bucket, Prefix: prefix })), s3().send(new ListMultipartUploadsCommand({ Bucket, Prefix: prefix }))]);
+  const [objects, uploads] = await Promise.all([
+    s3().send(new ListObjectsV2Command({ Bucket, Prefix: prefix })),
+    s3().send(new ListMultipartUploadsCommand({ Bucket, Prefix: prefix })),
+  ]);
   return { objects: objects.Contents?.length ?? 0, uploads: uploads.Uploads?.length ?? 0 };
 }
 
@@ -68,7 +75,10 @@ describe('storage faults during a build', () => {
       // Finalize: the image's move to active is throttled past the SDK's retries.
       { service: 'dynamodb', operation: 'UpdateItem', bodyIncludes: `IMAGE#${imageId}"`, times: SDK_ATTEMPTS, error: THROTTLED },
     ]);
-    const done = await poll(() => api('GET', `/${alice.login}/images/${imageId}`), (r) => r.body.state !== 'creating');
+    const done = await poll(
+      () => api('GET', `/${alice.login}/images/${imageId}`),
+      (r) => r.body.state !== 'creating',
+    );
     expect(done.body.state).toBe('active');
     const fired = (await plan()).map((r) => r.fired);
     expect(fired).toEqual([SDK_ATTEMPTS, SDK_ATTEMPTS, SDK_ATTEMPTS]);
@@ -86,12 +96,20 @@ describe('storage faults during a build', () => {
     const before = await diskBytes(diskKey);
     const hold: FaultRule = { service: 's3', operation: 'HeadObject', keyPrefix: diskKey, delayMs: 1500, times: 1 };
     await setPlan([hold]);
-    const created = await api('POST', `/${alice.login}/images`, { machine: machine.id, name: 'doomed', version: '1.0.0', compression: 'none' });
+    const created = await api('POST', `/${alice.login}/images`, {
+      machine: machine.id,
+      name: 'doomed',
+      version: '1.0.0',
+      compression: 'none',
+    });
     expect(created.status).toBe(201);
     const imageId: string = created.body.id;
     // Every UploadPart from the 2nd on (16 MiB parts) answers 500: the upload is open when it fails.
     await setPlan([{ service: 's3', operation: 'UploadPart', keyPrefix: `images/${imageId}/`, nth: 2, times: 0, error: S3_500 }]);
-    const done = await poll(() => api('GET', `/${alice.login}/images/${imageId}`), (r) => r.body.state !== 'creating');
+    const done = await poll(
+      () => api('GET', `/${alice.login}/images/${imageId}`),
+      (r) => r.body.state !== 'creating',
+    );
     expect(done.body.state).toBe('failed');
     expect(done.body.error).toEqual({ code: expect.any(String), message: expect.any(String) });
     const job = await api('GET', `/${alice.login}/jobs/${created.headers.get('x-joyent-jobid')}`);

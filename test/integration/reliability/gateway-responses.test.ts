@@ -16,14 +16,21 @@ const shared = (code: string, statusCode?: number) => ({
 
 describe('gateway responses on the local gateway', () => {
   it('an unknown path or method is 404 in the shared shape (MISSING_AUTHENTICATION_TOKEN)', async () => {
-    for (const [method, path] of [['GET', '/no/such/route/here'], ['PUT', '/v2/cloudimages'], ['DELETE', '/--ping']]) {
+    for (const [method, path] of [
+      ['GET', '/no/such/route/here'],
+      ['PUT', '/v2/cloudimages'],
+      ['DELETE', '/--ping'],
+    ]) {
       const res = await api(method, path, undefined, { anonymous: true });
       expect([res.status, res.body]).toEqual([404, shared('ResourceNotFound', 404)]);
     }
   });
 
   it('a body over the payload limit is 413 in the shared shape (DEFAULT_4XX)', async () => {
-    const res = await api('POST', '/v2/cloudimages/action', 'x'.repeat(10 * 1024 * 1024 + 1), { anonymous: true, headers: { 'content-type': 'application/json' } });
+    const res = await api('POST', '/v2/cloudimages/action', 'x'.repeat(10 * 1024 * 1024 + 1), {
+      anonymous: true,
+      headers: { 'content-type': 'application/json' },
+    });
     expect([res.status, res.body]).toEqual([413, shared('BadRequest', 413)]);
   });
 

@@ -70,7 +70,12 @@ describe('Idempotency-Key on create routes', () => {
     expect(await executionsOf([...jobIds] as string[])).toHaveLength(1);
 
     // A later retry with the same key and body: the same answer again, nothing new started.
-    const again = await api('POST', `/${alice.login}/images`, { version: '1.0.0', name: 'idem-image', machine: machine.id }, { headers: { 'idempotency-key': key } });
+    const again = await api(
+      'POST',
+      `/${alice.login}/images`,
+      { version: '1.0.0', name: 'idem-image', machine: machine.id },
+      { headers: { 'idempotency-key': key } },
+    );
     expect([again.status, again.body.id, again.headers.get('x-joyent-jobid')]).toEqual([201, [...ids][0], [...jobIds][0]]);
     expect((await partition(keys.ownerImages(alice.id))).filter((i) => i.name === 'idem-image')).toHaveLength(1);
   });
@@ -78,19 +83,49 @@ describe('Idempotency-Key on create routes', () => {
   it('Triton: the same key with a different body is 422 InvalidParameter and changes nothing', async () => {
     const { machine } = await makeMachine(alice.login, { size: 64 * 1024 });
     const key = randomUUID();
-    const first = await api('POST', `/${alice.login}/images`, { machine: machine.id, name: 'idem-a', version: '1.0.0' }, { headers: { 'idempotency-key': key } });
+    const first = await api(
+      'POST',
+      `/${alice.login}/images`,
+      { machine: machine.id, name: 'idem-a', version: '1.0.0' },
+      { headers: { 'idempotency-key': key } },
+    );
     expect(first.status).toBe(201);
-    const other = await api('POST', `/${alice.login}/images`, { machine: machine.id, name: 'idem-b', version: '1.0.0' }, { headers: { 'idempotency-key': key } });
-    expect([other.status, other.body]).toEqual([422, { code: 'InvalidParameter', message: expect.stringMatching(/Idempotency-Key/), errors: [expect.objectContaining({ field: 'Idempotency-Key' })] }]);
+    const other = await api(
+      'POST',
+      `/${alice.login}/images`,
+      { machine: machine.id, name: 'idem-b', version: '1.0.0' },
+      { headers: { 'idempotency-key': key } },
+    );
+    expect([other.status, other.body]).toEqual([
+      422,
+      {
+        code: 'InvalidParameter',
+        message: expect.stringMatching(/Idempotency-Key/),
+        errors: [expect.objectContaining({ field: 'Idempotency-Key' })],
+      },
+    ]);
     expect((await partition(keys.ownerImages(alice.id))).filter((i) => i.name === 'idem-b')).toHaveLength(0);
   });
 
   it('a key is scoped to the caller: another account with the same key gets its own image', async () => {
     const bob = await makeAccount('idemb');
-    const [{ machine: ma }, { machine: mb }] = await Promise.all([makeMachine(alice.login, { size: 4096 }), makeMachine(bob.login, { size: 4096 })]);
+    const [{ machine: ma }, { machine: mb }] = await Promise.all([
+      makeMachine(alice.login, { size: 4096 }),
+      makeMachine(bob.login, { size: 4096 }),
+    ]);
     const key = randomUUID();
-    const a = await api('POST', `/${alice.login}/images`, { machine: ma.id, name: 'scoped', version: '1.0.0' }, { headers: { 'idempotency-key': key } });
-    const b = await api('POST', `/${bob.login}/images`, { machine: mb.id, name: 'scoped', version: '1.0.0' }, { headers: { 'idempotency-key': key } });
+    const a = await api(
+      'POST',
+      `/${alice.login}/images`,
+      { machine: ma.id, name: 'scoped', version: '1.0.0' },
+      { headers: { 'idempotency-key': key } },
+    );
+    const b = await api(
+      'POST',
+      `/${bob.login}/images`,
+      { machine: mb.id, name: 'scoped', version: '1.0.0' },
+      { headers: { 'idempotency-key': key } },
+    );
     expect([a.status, b.status]).toEqual([201, 201]);
     expect(a.body.id).not.toBe(b.body.id);
     expect(b.body.owner).toBe(bob.id);
@@ -98,15 +133,30 @@ describe('Idempotency-Key on create routes', () => {
 
   it('a refused request is not remembered: fixing it and retrying with the same key runs it', async () => {
     const key = randomUUID();
-    const bad = await api('POST', `/${alice.login}/images`, { name: 'no-machine', version: '1.0.0' }, { headers: { 'idempotency-key': key } });
+    const bad = await api(
+      'POST',
+      `/${alice.login}/images`,
+      { name: 'no-machine', version: '1.0.0' },
+      { headers: { 'idempotency-key': key } },
+    );
     expect(bad.status).toBe(409);
     const { machine } = await makeMachine(alice.login, { size: 4096 });
-    const good = await api('POST', `/${alice.login}/images`, { machine: machine.id, name: 'no-machine', version: '1.0.0' }, { headers: { 'idempotency-key': key } });
+    const good = await api(
+      'POST',
+      `/${alice.login}/images`,
+      { machine: machine.id, name: 'no-machine', version: '1.0.0' },
+      { headers: { 'idempotency-key': key } },
+    );
     expect(good.status).toBe(201);
   });
 
   it('a malformed key is a 409 InvalidArgument (Triton) before anything runs', async () => {
-    const res = await api('POST', `/${alice.login}/images`, { name: 'x', version: '1.0.0', machine: randomUUID() }, { headers: { 'idempotency-key': 'a'.repeat(256) } });
+    const res = await api(
+      'POST',
+      `/${alice.login}/images`,
+      { name: 'x', version: '1.0.0', machine: randomUUID() },
+      { headers: { 'idempotency-key': 'a'.repeat(256) } },
+    );
     expect([res.status, res.body.code]).toEqual([409, 'InvalidArgument']);
   });
 
@@ -115,7 +165,9 @@ describe('Idempotency-Key on create routes', () => {
     const { machine } = await makeMachine(alice.login, { size: 64 * 1024 });
     const key = randomUUID();
     const headers = { 'x-auth-token': token, 'idempotency-key': key };
-    const answers = await Promise.all(Array.from({ length: 20 }, () => api('POST', '/v2/cloudimages/action', { name: 'idem_ims', instance_id: machine.id }, { headers })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => api('POST', '/v2/cloudimages/action', { name: 'idem_ims', instance_id: machine.id }, { headers })),
+    );
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
     const jobIds = new Set(answers.map((a) => a.body.job_id));
     expect(jobIds.size).toBe(1);
@@ -130,11 +182,16 @@ describe('Idempotency-Key on create routes', () => {
     const image = await api('POST', `/${alice.login}/images`, { machine: machine.id, name: 'for-machines', version: '1.0.0' });
     expect(image.status).toBe(201);
     const { poll } = await import('../../helpers/local-stack');
-    await poll(() => api('GET', `/${alice.login}/images/${image.body.id}`), (r) => r.body.state !== 'creating');
+    await poll(
+      () => api('GET', `/${alice.login}/images/${image.body.id}`),
+      (r) => r.body.state !== 'creating',
+    );
     const packages = await api('GET', `/${alice.login}/packages`);
     const key = randomUUID();
     const body = { image: image.body.id, package: packages.body[0].id, name: 'idem-vm' };
-    const answers = await Promise.all(Array.from({ length: 5 }, () => api('POST', `/${alice.login}/machines`, body, { headers: { 'idempotency-key': key } })));
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => api('POST', `/${alice.login}/machines`, body, { headers: { 'idempotency-key': key } })),
+    );
     expect(answers.map((a) => a.status)).toEqual(Array(5).fill(201));
     expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
     expect((await partition(keys.ownerMachines(alice.id))).filter((m) => m.name === 'idem-vm')).toHaveLength(1);

@@ -14,7 +14,9 @@ jest.setTimeout(120_000);
 type Account = Awaited<ReturnType<typeof makeAccount>>;
 
 async function holders(owner: string, name: string): Promise<string[]> {
-  const out = await documentClient().send(new GetCommand({ TableName: config.tableName(), Key: keys.imageName(owner, name), ConsistentRead: true }));
+  const out = await documentClient().send(
+    new GetCommand({ TableName: config.tableName(), Key: keys.imageName(owner, name), ConsistentRead: true }),
+  );
   return [...((out.Item?.holders as Set<string> | undefined) ?? [])].sort();
 }
 
@@ -27,7 +29,10 @@ describe('IMS name uniqueness', () => {
   });
 
   async function imageOfJob(jobId: string): Promise<string> {
-    const job = await poll(() => api('GET', `/v1/${alice.id}/jobs/${jobId}`, undefined, ims), (r) => ['SUCCESS', 'FAIL'].includes(r.body?.status));
+    const job = await poll(
+      () => api('GET', `/v1/${alice.id}/jobs/${jobId}`, undefined, ims),
+      (r) => ['SUCCESS', 'FAIL'].includes(r.body?.status),
+    );
     expect(job.body.status).toBe('SUCCESS');
     return job.body.entities.image_id;
   }
@@ -35,7 +40,9 @@ describe('IMS name uniqueness', () => {
   it('20 concurrent creates of one name: exactly one succeeds, the rest IMG.0009', async () => {
     const machines = await Promise.all(Array.from({ length: 4 }, () => makeMachine(alice.login, { size: 4096 })));
     const answers = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => api('POST', '/v2/cloudimages/action', { name: 'contended', instance_id: machines[i % 4].machine.id }, ims)),
+      Array.from({ length: 20 }, (_, i) =>
+        api('POST', '/v2/cloudimages/action', { name: 'contended', instance_id: machines[i % 4].machine.id }, ims),
+      ),
     );
     const ok = answers.filter((a) => a.status === 200);
     expect(ok).toHaveLength(1);
@@ -62,7 +69,9 @@ describe('IMS name uniqueness', () => {
 
   it('a delete frees the name', async () => {
     const { machine } = await makeMachine(alice.login, { size: 4096 });
-    const id = await imageOfJob((await api('POST', '/v2/cloudimages/action', { name: 'short-lived', instance_id: machine.id }, ims)).body.job_id);
+    const id = await imageOfJob(
+      (await api('POST', '/v2/cloudimages/action', { name: 'short-lived', instance_id: machine.id }, ims)).body.job_id,
+    );
     expect((await api('DELETE', `/v2/images/${id}`, undefined, ims)).status).toBeLessThan(300);
     expect(await holders(alice.id, 'short-lived')).toEqual([]);
     expect((await api('POST', '/v2/cloudimages/action', { name: 'short-lived', instance_id: machine.id }, ims)).status).toBe(200);
@@ -79,7 +88,12 @@ describe('IMS name uniqueness', () => {
   });
 
   it('a request whose names repeat is IMG.0009 and claims nothing', async () => {
-    const res = await api('POST', '/v2/cloudimages/action', { name: 'twice', image_url: 'bkt:disk.raw', min_disk: 40, data_images: [{ name: 'twice', image_url: 'bkt:data.raw', min_disk: 1 }] }, ims);
+    const res = await api(
+      'POST',
+      '/v2/cloudimages/action',
+      { name: 'twice', image_url: 'bkt:disk.raw', min_disk: 40, data_images: [{ name: 'twice', image_url: 'bkt:data.raw', min_disk: 1 }] },
+      ims,
+    );
     expect([res.status, res.body.error.code]).toEqual([400, 'IMG.0009']);
     expect(await holders(alice.id, 'twice')).toEqual([]);
   });

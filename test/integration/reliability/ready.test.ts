@@ -40,11 +40,26 @@ describe('npm start readiness', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'mis-ready-'));
     const stateFile = path.join(dir, 'stack.json');
     const port = await freePort();
-    child = spawn(process.execPath, ['--openssl-legacy-provider', 'scripts/run-ts.mjs', 'local/main.ts', 'start', '--port', String(port), '--data-dir', path.join(dir, 'data'), '--state-file', stateFile], {
-      cwd: ROOT,
-      stdio: 'ignore',
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
-    });
+    child = spawn(
+      process.execPath,
+      [
+        '--openssl-legacy-provider',
+        'scripts/run-ts.mjs',
+        'local/main.ts',
+        'start',
+        '--port',
+        String(port),
+        '--data-dir',
+        path.join(dir, 'data'),
+        '--state-file',
+        stateFile,
+      ],
+      {
+        cwd: ROOT,
+        stdio: 'ignore',
+        env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
+      },
+    );
     let pinged = false;
     for (let i = 0; i < 1200 && !pinged; i++) {
       try {
@@ -56,16 +71,37 @@ describe('npm start readiness', () => {
     expect(pinged).toBe(true);
     // Not the jest run's own stack: no deployed-stack variables, only the state file.
     const env = { ...process.env, TABLE_NAME: '', DISKS_BUCKET: '', IMAGES_BUCKET: '' };
-    const admin = spawnSync(process.execPath, ['--openssl-legacy-provider', 'scripts/run-ts.mjs', 'local/main.ts', 'admin', 'account', 'create', 'readyuser', '--state-file', stateFile], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env,
+    const admin = spawnSync(
+      process.execPath,
+      [
+        '--openssl-legacy-provider',
+        'scripts/run-ts.mjs',
+        'local/main.ts',
+        'admin',
+        'account',
+        'create',
+        'readyuser',
+        '--state-file',
+        stateFile,
+      ],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env,
+      },
+    );
+    expect({ status: admin.status, stderr: admin.stderr }).toEqual({
+      status: 0,
+      stderr: expect.not.stringMatching(/no local stack|not answering/),
     });
-    expect({ status: admin.status, stderr: admin.stderr }).toEqual({ status: 0, stderr: expect.not.stringMatching(/no local stack|not answering/) });
     expect(JSON.parse(admin.stdout)).toMatchObject({ login: 'readyuser' });
     // The seed is done too: the demo account exists.
     const state = JSON.parse(readFileSync(stateFile, 'utf8'));
-    const demo = spawnSync(process.execPath, ['--openssl-legacy-provider', 'scripts/run-ts.mjs', 'local/main.ts', 'admin', 'account', 'create', 'demo', '--state-file', stateFile], { cwd: ROOT, encoding: 'utf8', env });
+    const demo = spawnSync(
+      process.execPath,
+      ['--openssl-legacy-provider', 'scripts/run-ts.mjs', 'local/main.ts', 'admin', 'account', 'create', 'demo', '--state-file', stateFile],
+      { cwd: ROOT, encoding: 'utf8', env },
+    );
     expect(demo.status).not.toBe(0);
     expect(state.url).toBe(`http://127.0.0.1:${port}`);
   });

@@ -9,16 +9,37 @@ import { makeAccount, makeAksk } from '../../helpers/fixtures';
 import { huaweiSignedHeaders } from '../../helpers/credentials';
 import { akskSignature, canonicalRequest, UNSIGNED_PAYLOAD } from '../../../lambdas/auth/aksk';
 
-const sdkDate = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+const sdkDate = () =>
+  new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 
 /** Signs with our own canonical form, choosing the signed headers and the payload hash freely. */
-function sign(opts: { method: string; path: string; aksk: { ak: string; sk: string }; signed: string[]; payloadHash: string; extra?: Record<string, string> }): Record<string, string> {
+function sign(opts: {
+  method: string;
+  path: string;
+  aksk: { ak: string; sk: string };
+  signed: string[];
+  payloadHash: string;
+  extra?: Record<string, string>;
+}): Record<string, string> {
   const headers: Record<string, string> = { host: new URL(BASE).host, 'x-sdk-date': sdkDate(), ...opts.extra };
-  const canonical = canonicalRequest({ method: opts.method, path: opts.path, query: [], headers, signedHeaders: opts.signed, payloadHash: opts.payloadHash })!;
+  const canonical = canonicalRequest({
+    method: opts.method,
+    path: opts.path,
+    query: [],
+    headers,
+    signedHeaders: opts.signed,
+    payloadHash: opts.payloadHash,
+  })!;
   const signature = akskSignature(opts.aksk.sk, headers['x-sdk-date'], canonical);
   const { host: _h, ...rest } = headers;
   void _h;
-  return { ...rest, authorization: `SDK-HMAC-SHA256 Access=${opts.aksk.ak}, SignedHeaders=${opts.signed.join(';')}, Signature=${signature}` };
+  return {
+    ...rest,
+    authorization: `SDK-HMAC-SHA256 Access=${opts.aksk.ak}, SignedHeaders=${opts.signed.join(';')}, Signature=${signature}`,
+  };
 }
 
 describe('AK/SK signing rules', () => {
@@ -38,23 +59,44 @@ describe('AK/SK signing rules', () => {
     expect(res.status).toBe(401);
     expect(JSON.stringify(res.body)).not.toContain(attacker.login);
     // the same signature over the body it signed reaches the path check (403: not the caller's login)
-    const honest = await api('POST', path, { name: 'signed' }, { headers: huaweiSignedHeaders({ baseUrl: BASE, method: 'POST', path, body: { name: 'signed' }, aksk }) });
+    const honest = await api(
+      'POST',
+      path,
+      { name: 'signed' },
+      { headers: huaweiSignedHeaders({ baseUrl: BASE, method: 'POST', path, body: { name: 'signed' }, aksk }) },
+    );
     expect(honest.status).toBe(403);
   });
 
   it('requires host among the signed headers', async () => {
     const path = '/v2/cloudimages';
     const empty = createHash('sha256').update('').digest('hex');
-    expect((await api('GET', path, undefined, { headers: sign({ method: 'GET', path, aksk, signed: ['host', 'x-sdk-date'], payloadHash: empty }) })).status).toBe(200);
-    expect((await api('GET', path, undefined, { headers: sign({ method: 'GET', path, aksk, signed: ['x-sdk-date'], payloadHash: empty }) })).status).toBe(401);
+    expect(
+      (
+        await api('GET', path, undefined, {
+          headers: sign({ method: 'GET', path, aksk, signed: ['host', 'x-sdk-date'], payloadHash: empty }),
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await api('GET', path, undefined, { headers: sign({ method: 'GET', path, aksk, signed: ['x-sdk-date'], payloadHash: empty }) }))
+        .status,
+    ).toBe(401);
   });
 
   it('refuses UNSIGNED-PAYLOAD when the request has a body, takes it without one', async () => {
     const signed = ['host', 'x-sdk-content-sha256', 'x-sdk-date'];
     const extra = { 'x-sdk-content-sha256': UNSIGNED_PAYLOAD };
-    const get = await api('GET', '/v2/cloudimages', undefined, { headers: sign({ method: 'GET', path: '/v2/cloudimages', aksk, signed, payloadHash: UNSIGNED_PAYLOAD, extra }) });
+    const get = await api('GET', '/v2/cloudimages', undefined, {
+      headers: sign({ method: 'GET', path: '/v2/cloudimages', aksk, signed, payloadHash: UNSIGNED_PAYLOAD, extra }),
+    });
     expect(get.status).toBe(200);
-    const post = await api('POST', '/v2/cloudimages/action', { name: 'any-body', instance_id: 'x' }, { headers: sign({ method: 'POST', path: '/v2/cloudimages/action', aksk, signed, payloadHash: UNSIGNED_PAYLOAD, extra }) });
+    const post = await api(
+      'POST',
+      '/v2/cloudimages/action',
+      { name: 'any-body', instance_id: 'x' },
+      { headers: sign({ method: 'POST', path: '/v2/cloudimages/action', aksk, signed, payloadHash: UNSIGNED_PAYLOAD, extra }) },
+    );
     expect(post.status).toBe(401);
   });
 });

@@ -22,15 +22,25 @@ describe('image file integrity on every read', () => {
     owner = await makeAccount('integ');
     sharee = await makeAccount('integsh');
     const { machine } = await makeMachine(owner.login, { size: 256 * 1024 });
-    const created = await api('POST', `/${owner.login}/images`, { machine: machine.id, name: `i-${randomBytes(3).toString('hex')}`, version: '1.0.0', compression: 'none' });
+    const created = await api('POST', `/${owner.login}/images`, {
+      machine: machine.id,
+      name: `i-${randomBytes(3).toString('hex')}`,
+      version: '1.0.0',
+      compression: 'none',
+    });
     expect(created.status).toBe(201);
-    const done = await poll(() => api('GET', `/${owner.login}/images/${created.body.id}`), (r) => r.body?.state !== 'creating');
+    const done = await poll(
+      () => api('GET', `/${owner.login}/images/${created.body.id}`),
+      (r) => r.body?.state !== 'creating',
+    );
     expect(done.body.state).toBe('active');
     image = done.body;
     expect((await api('POST', `/${owner.login}/images/${image.id}?action=update`, { acl: [sharee.id] })).status).toBe(200);
     await acceptShare(sharee, image.id);
     // the attack: same size, other bytes (a replaced file)
-    await s3().send(new PutObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: `images/${image.id}/file`, Body: randomBytes(image.files[0].size) }));
+    await s3().send(
+      new PutObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: `images/${image.id}/file`, Body: randomBytes(image.files[0].size) }),
+    );
   }, 60_000);
 
   it('refuses to provision a machine from it, leaving no disk', async () => {
@@ -38,7 +48,10 @@ describe('image file integrity on every read', () => {
     // provisioning is asynchronous (docs/decisions/async-provisioning.md): the workflow's check fails it
     const res = await api('POST', `/${owner.login}/machines`, { image: image.id, package: 'g1-small', name: 'from-corrupt' });
     expect([res.status, res.body.state]).toEqual([201, 'provisioning']);
-    const ended = await poll(() => api('GET', `/${owner.login}/machines/${res.body.id}`), (r) => r.body?.state !== 'provisioning');
+    const ended = await poll(
+      () => api('GET', `/${owner.login}/machines/${res.body.id}`),
+      (r) => r.body?.state !== 'provisioning',
+    );
     expect(ended.body).toMatchObject({ state: 'failed', error: { message: expect.stringMatching(/manifest/) } });
     expect(await keysUnder(stack.env.DISKS_BUCKET, 'machines/')).toEqual(before);
     const machines = await api('GET', `/${owner.login}/machines?name=from-corrupt`);
@@ -61,9 +74,17 @@ describe('image file integrity on every read', () => {
     expect(triton.status).toBe(409);
     expect(await keysUnder(stack.env.IMAGES_BUCKET, `exports/${owner.id}/stor/corrupt/`)).toEqual([]);
     const token = await makeToken(owner.login);
-    const res = await api('POST', `/v1/cloudimages/${image.id}/file`, { bucket_url: 'obkt:corrupt.raw', file_format: 'raw' }, { headers: { 'x-auth-token': token } });
+    const res = await api(
+      'POST',
+      `/v1/cloudimages/${image.id}/file`,
+      { bucket_url: 'obkt:corrupt.raw', file_format: 'raw' },
+      { headers: { 'x-auth-token': token } },
+    );
     expect(res.status).toBe(200);
-    const job = await poll(() => api('GET', `/v1/${owner.id}/jobs/${res.body.job_id}`, undefined, { headers: { 'x-auth-token': token } }), (r) => ['SUCCESS', 'FAIL'].includes(r.body?.status));
+    const job = await poll(
+      () => api('GET', `/v1/${owner.id}/jobs/${res.body.job_id}`, undefined, { headers: { 'x-auth-token': token } }),
+      (r) => ['SUCCESS', 'FAIL'].includes(r.body?.status),
+    );
     expect(job.body).toMatchObject({ status: 'FAIL', fail_reason: expect.stringMatching(/manifest/) });
     expect(await keysUnder(stack.env.IMAGES_BUCKET, `user-buckets/${owner.id}/obkt/`)).toEqual([]);
   });

@@ -54,12 +54,15 @@ function getFrom(localAddress: string, path: string, headers: Record<string, str
   const url = new URL(path, BASE);
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'GET', headers, localAddress, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
-    });
+    const req = request(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'GET', headers, localAddress, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -67,7 +70,11 @@ function getFrom(localAddress: string, path: string, headers: Record<string, str
 
 const basic = (login: string, password: string) => ({ authorization: basicAuthorization({ login, password }) });
 const throttleItem = async (source: string, login: string) =>
-  (await documentClient().send(new GetCommand({ TableName: config.tableName(), Key: keys.loginThrottle(source, login), ConsistentRead: true }))).Item;
+  (
+    await documentClient().send(
+      new GetCommand({ TableName: config.tableName(), Key: keys.loginThrottle(source, login), ConsistentRead: true }),
+    )
+  ).Item;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const withoutRequestId = (body: string) => body.replace(/"request_id":"[^"]*"/, '');
 
@@ -81,7 +88,11 @@ describe('password throttling per source', () => {
 
   it('grants only the limit to concurrent guesses, then blocks that source alone: the user, its token and its key still work', async () => {
     const path = `/${user.login}`;
-    const guesses = await Promise.all(Array.from({ length: 3 * LOGIN_THROTTLE.maxAttempts }, (_, i) => getFrom(ATTACKER, path, basic(user.login, `guess-${i}-${randomBytes(4).toString('hex')}`))));
+    const guesses = await Promise.all(
+      Array.from({ length: 3 * LOGIN_THROTTLE.maxAttempts }, (_, i) =>
+        getFrom(ATTACKER, path, basic(user.login, `guess-${i}-${randomBytes(4).toString('hex')}`)),
+      ),
+    );
     expect(guesses.map((r) => r.status)).toEqual(guesses.map(() => 401));
     // exactly one block, and no reservation beyond the limit (the counter went back to 0 with the block)
     expect(await throttleItem(ATTACKER, user.login)).toMatchObject({ strikes: 1, attempts: 0, blocked_until: expect.any(String) });
@@ -91,7 +102,9 @@ describe('password throttling per source', () => {
     const token = await makeToken(user.login);
     expect((await getFrom(ATTACKER, path, { 'x-auth-token': token })).status).toBe(200);
     const key = await makeKey(user.login);
-    expect((await getFrom(ATTACKER, path, signatureHeaders({ method: 'GET', pathAndQuery: path, login: user.login, key }))).status).toBe(200);
+    expect((await getFrom(ATTACKER, path, signatureHeaders({ method: 'GET', pathAndQuery: path, login: user.login, key }))).status).toBe(
+      200,
+    );
   }, 300_000);
 
   it('answers an unknown login, a blocked one and a wrong password alike, in similar time', async () => {
@@ -106,9 +119,18 @@ describe('password throttling per source', () => {
     const all = [...samples.unknown, ...samples.blocked, ...samples.wrong];
     expect(new Set(all.map((r) => r.status))).toEqual(new Set([401]));
     expect(new Set(all.map((r) => withoutRequestId(r.body))).size).toBe(1);
-    const [u, b, w] = [median(samples.unknown.map((r) => r.ms)), median(samples.blocked.map((r) => r.ms)), median(samples.wrong.map((r) => r.ms))];
+    const [u, b, w] = [
+      median(samples.unknown.map((r) => r.ms)),
+      median(samples.blocked.map((r) => r.ms)),
+      median(samples.wrong.map((r) => r.ms)),
+    ];
     // each path runs scrypt: no path is several times faster than another (the finding was 9 ms vs 65 ms)
-    for (const [x, y] of [[u, w], [b, w], [u, b]]) expect(x / y).toBeGreaterThan(0.4);
+    for (const [x, y] of [
+      [u, w],
+      [b, w],
+      [u, b],
+    ])
+      expect(x / y).toBeGreaterThan(0.4);
   }, 300_000);
 
   it('revokes API tokens issued before a password change', async () => {

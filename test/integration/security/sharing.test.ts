@@ -15,7 +15,10 @@ async function activeImage(owner: Account, name: string): Promise<{ id: string }
   const { machine } = await makeMachine(owner.login, { size: 64 * 1024 });
   const created = await api('POST', `/${owner.login}/images`, { machine: machine.id, name, version: '1.0.0' });
   expect(created.status).toBe(201);
-  const done = await poll(() => api('GET', `/${owner.login}/images/${created.body.id}`), (r) => r.body?.state !== 'creating');
+  const done = await poll(
+    () => api('GET', `/${owner.login}/images/${created.body.id}`),
+    (r) => r.body?.state !== 'creating',
+  );
   expect(done.body.state).toBe('active');
   return done.body;
 }
@@ -37,7 +40,7 @@ describe('sharing with consent', () => {
     expect(renamed.status).toBe(200);
   }, 90_000);
 
-  it('a pending share is not listed, not found by name, but reachable by id showing only the caller\'s acl entry', async () => {
+  it("a pending share is not listed, not found by name, but reachable by id showing only the caller's acl entry", async () => {
     const byName = await api('GET', `/${victim.login}/images?name=${name}`);
     expect(byName.body.map((i: { id: string }) => i.id)).toEqual([victimImage.id]);
     const all = await api('GET', `/${victim.login}/images?state=all`);
@@ -68,13 +71,15 @@ describe('sharing with consent', () => {
     expect(byName.body.map((i: { id: string }) => i.id)).toEqual([planted.id]);
     expect((await api('POST', `/${bystander.login}/images/${planted.id}?action=reject-share`, {})).status).toBe(200);
     expect((await api('GET', `/${bystander.login}/images?name=${name}`)).body).toEqual([]);
-    expect((await api('GET', `/${bystander.login}/images?member_status=rejected`)).body.map((i: { id: string }) => i.id)).toEqual([planted.id]);
+    expect((await api('GET', `/${bystander.login}/images?member_status=rejected`)).body.map((i: { id: string }) => i.id)).toEqual([
+      planted.id,
+    ]);
     expect((await api('GET', `/${bystander.login}/images/${planted.id}`)).status).toBe(200);
     // the victim's own listing was never affected
     expect((await api('GET', `/${victim.login}/images?name=${name}`)).body.map((i: { id: string }) => i.id)).toEqual([victimImage.id]);
   });
 
-  it('IMS: PUT /v1/cloudimages/members answers for the caller\'s project only; member_status lists; no __data_origin for sharees', async () => {
+  it("IMS: PUT /v1/cloudimages/members answers for the caller's project only; member_status lists; no __data_origin for sharees", async () => {
     const token = await makeToken(victim.login);
     const h = { headers: { 'x-auth-token': token } };
     const foreign = await api('PUT', '/v1/cloudimages/members', { images: [planted.id], project_id: attacker.id, status: 'accepted' }, h);

@@ -40,7 +40,12 @@ describe('control characters and CORS', () => {
     for (const s of NASTY) {
       const res = await api('POST', '/v2/cloudimages/action', { name: 'ims-text', instance_id: machineId, description: s }, h);
       expect([JSON.stringify(s), res.status, res.body.error?.code]).toEqual([JSON.stringify(s), 400, 'IMG.0004']);
-      const tags = await api('POST', '/v2/cloudimages/action', { name: 'ims-text', instance_id: machineId, image_tags: [{ key: 'k', value: s }] }, h);
+      const tags = await api(
+        'POST',
+        '/v2/cloudimages/action',
+        { name: 'ims-text', instance_id: machineId, image_tags: [{ key: 'k', value: s }] },
+        h,
+      );
       expect(tags.status).toBe(400);
     }
     const created = await api('POST', '/v2/cloudimages/action', { name: 'ims-clean', instance_id: machineId }, h);
@@ -53,7 +58,12 @@ describe('control characters and CORS', () => {
   });
 
   it('sends no CORS headers, on answers and errors alike', async () => {
-    for (const res of [await api('GET', `/${user.login}/images`), await api('GET', `/${user.login}/images/00000000-0000-4000-8000-000000000000`), await api('GET', '/v2/cloudimages', undefined, { headers: { 'x-auth-token': token } }), await api('GET', `/${user.login}`, undefined, { as: null })]) {
+    for (const res of [
+      await api('GET', `/${user.login}/images`),
+      await api('GET', `/${user.login}/images/00000000-0000-4000-8000-000000000000`),
+      await api('GET', '/v2/cloudimages', undefined, { headers: { 'x-auth-token': token } }),
+      await api('GET', `/${user.login}`, undefined, { as: null }),
+    ]) {
       for (const name of res.headers.keys()) expect(name.startsWith('access-control-')).toBe(false);
     }
   });

@@ -22,7 +22,13 @@ async function leftovers(imageId: string): Promise<{ objects: string[]; uploads:
 /** Nothing under the prefix now, and still nothing once any task that was running has had time to notice. */
 async function expectNothingLeft(imageId: string): Promise<void> {
   const none = { objects: [], uploads: [] };
-  expect(await poll(() => leftovers(imageId), (l) => l.objects.length === 0 && l.uploads.length === 0, { intervalMs: 200, attempts: 100 })).toEqual(none);
+  expect(
+    await poll(
+      () => leftovers(imageId),
+      (l) => l.objects.length === 0 && l.uploads.length === 0,
+      { intervalMs: 200, attempts: 100 },
+    ),
+  ).toEqual(none);
   await new Promise((r) => setTimeout(r, 2500));
   expect(await leftovers(imageId)).toEqual(none);
 }
@@ -33,15 +39,29 @@ async function expectNothingLeft(imageId: string): Promise<void> {
  */
 async function slowBuild(login: string) {
   const { machine } = await makeMachine(login, { size: 48 * MiB });
-  const disarm = await armS3Fault({ op: 'GetObject', bucket: stack.env.DISKS_BUCKET, prefix: machine.disks[0].key, times: -1, bytesPerSecond: 6 * MiB });
+  const disarm = await armS3Fault({
+    op: 'GetObject',
+    bucket: stack.env.DISKS_BUCKET,
+    prefix: machine.disks[0].key,
+    times: -1,
+    bytesPerSecond: 6 * MiB,
+  });
   const created = await api('POST', `/${login}/images`, { machine: machine.id, name: 'slow', version: '1', compression: 'none' });
   expect(created.status).toBe(201);
   const jobId = created.headers.get('x-joyent-jobid')!;
-  const running = await poll(() => api('GET', `/${login}/jobs/${jobId}`), (r) => r.body?.status === 'RUNNING' && r.body.progress >= 10, { intervalMs: 100, attempts: 300 });
+  const running = await poll(
+    () => api('GET', `/${login}/jobs/${jobId}`),
+    (r) => r.body?.status === 'RUNNING' && r.body.progress >= 10,
+    { intervalMs: 100, attempts: 300 },
+  );
   expect(running.body).toMatchObject({ status: 'RUNNING' });
   expect(running.body.progress).toBeLessThan(95);
   // the file is being written as a multipart upload: what a cancel must not leave behind
-  const writing = await poll(() => leftovers(created.body.id), (l) => l.uploads.length > 0, { intervalMs: 100, attempts: 100 });
+  const writing = await poll(
+    () => leftovers(created.body.id),
+    (l) => l.uploads.length > 0,
+    { intervalMs: 100, attempts: 100 },
+  );
   expect(writing.uploads).toHaveLength(1);
   return { imageId: created.body.id as string, jobId, disarm };
 }
@@ -89,7 +109,11 @@ describe('cancel', () => {
     const { machine } = await makeMachine(login, { size: 64 * 1024 });
     const created = await api('POST', `/${login}/images`, { machine: machine.id, name: 'quick', version: '1' });
     const jobId = created.headers.get('x-joyent-jobid')!;
-    const done = await poll(() => api('GET', `/${login}/jobs/${jobId}`), (r) => r.body?.status === 'SUCCESS', { intervalMs: 100, attempts: 600 });
+    const done = await poll(
+      () => api('GET', `/${login}/jobs/${jobId}`),
+      (r) => r.body?.status === 'SUCCESS',
+      { intervalMs: 100, attempts: 600 },
+    );
     expect(done.body.status).toBe('SUCCESS');
 
     const again = await api('POST', `/${login}/jobs/${jobId}?action=cancel`);

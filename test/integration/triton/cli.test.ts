@@ -32,7 +32,8 @@ async function cliUser(prefix: string): Promise<CliUser> {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', account.login, '-f', keyFile]);
   const publicKey = readFileSync(`${keyFile}.pub`, 'utf8');
   // Registered when the key store exists; the development authorizer needs none.
-  if ('addKey' in adminOps) await (adminOps as unknown as { addKey(l: string, k: string): Promise<unknown> }).addKey(account.login, publicKey);
+  if ('addKey' in adminOps)
+    await (adminOps as unknown as { addKey(l: string, k: string): Promise<unknown> }).addKey(account.login, publicKey);
   const keyId = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${keyFile}.pub`], { encoding: 'utf8' }).split(' ')[1];
   return { login: account.login, id: account.id, keyId };
 }
@@ -45,18 +46,23 @@ interface CliResult {
 
 function triton(user: CliUser, ...args: string[]): Promise<CliResult> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'SSH_AUTH_SOCK' && !k.startsWith('TRITON_') && !k.startsWith('SDC_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && k !== 'SSH_AUTH_SOCK' && !k.startsWith('TRITON_') && !k.startsWith('SDC_')) env[k] = v;
   Object.assign(env, { HOME: home, TRITON_URL: stack.url, TRITON_ACCOUNT: user.login, TRITON_KEY_ID: user.keyId });
   return new Promise((resolve) => {
     execFile(process.execPath, [TRITON, ...args], { env, timeout: 60_000, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
 }
 
 /** `-j` output: one JSON document per line. */
-const jsonLines = (out: string): any[] => out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+const jsonLines = (out: string): any[] =>
+  out
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
 const expectOk = (r: CliResult) => expect({ code: r.code, err: r.code === 0 ? '' : r.stderr + r.stdout }).toEqual({ code: 0, err: '' });
 
 describe('the triton CLI', () => {
@@ -74,17 +80,41 @@ describe('the triton CLI', () => {
 
   it('image create -w -j, then image list / get / wait', async () => {
     // Act
-    const created = await triton(alice, 'image', 'create', '-w', '-j', '-d', 'from the cli', '-t', 'foo=bar', machineId, 'cli-img', '1.0.0');
+    const created = await triton(
+      alice,
+      'image',
+      'create',
+      '-w',
+      '-j',
+      '-d',
+      'from the cli',
+      '-t',
+      'foo=bar',
+      machineId,
+      'cli-img',
+      '1.0.0',
+    );
     // Assess
     expectOk(created);
     const docs = jsonLines(created.stdout);
     const final = docs[docs.length - 1];
-    expect(final).toMatchObject({ name: 'cli-img', version: '1.0.0', state: 'active', public: false, origin: machineImage, tags: { foo: 'bar' } });
+    expect(final).toMatchObject({
+      name: 'cli-img',
+      version: '1.0.0',
+      state: 'active',
+      public: false,
+      origin: machineImage,
+      tags: { foo: 'bar' },
+    });
     imageId = final.id;
 
     const list = await triton(alice, 'image', 'list', '-j');
     expectOk(list);
-    expect(jsonLines(list.stdout).flat().map((i) => i.id)).toContain(imageId);
+    expect(
+      jsonLines(list.stdout)
+        .flat()
+        .map((i) => i.id),
+    ).toContain(imageId);
     const table = await triton(alice, 'image', 'list');
     expectOk(table);
     expect(table.stdout).toMatch(/cli-img\s+1\.0\.0/);
@@ -156,7 +186,11 @@ describe('the triton CLI', () => {
 
     const list = await triton(alice, 'instance', 'list', '-j');
     expectOk(list);
-    expect(jsonLines(list.stdout).flat().map((m) => m.id)).toContain(vm.id);
+    expect(
+      jsonLines(list.stdout)
+        .flat()
+        .map((m) => m.id),
+    ).toContain(vm.id);
     const get = await triton(alice, 'instance', 'get', '-j', 'cli-vm');
     expectOk(get);
     expect(JSON.parse(get.stdout).id).toBe(vm.id);
@@ -176,7 +210,11 @@ describe('the triton CLI', () => {
     // Arrange: an active image whose file is gone before the provisioning workflow reads it
     const { machine } = await makeMachine(alice.login, { size: 64 * 1024 });
     const made = await api('POST', `/${alice.login}/images`, { machine: machine.id, name: 'cli-doomed', version: '1' });
-    const active = await poll(() => api('GET', `/${alice.login}/images/${made.body.id}`), (r) => r.body?.state !== 'creating', { intervalMs: 100, attempts: 600 });
+    const active = await poll(
+      () => api('GET', `/${alice.login}/images/${made.body.id}`),
+      (r) => r.body?.state !== 'creating',
+      { intervalMs: 100, attempts: 600 },
+    );
     expect(active.body.state).toBe('active');
     const listed = await s3().send(new ListObjectsV2Command({ Bucket: stack.env.IMAGES_BUCKET, Prefix: `images/${made.body.id}/` }));
     for (const o of listed.Contents ?? []) await s3().send(new DeleteObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: o.Key! }));

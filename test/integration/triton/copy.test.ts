@@ -18,7 +18,9 @@ const bytesOf = async (key: string) =>
   Buffer.from(await (await s3().send(new GetObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: key }))).Body!.transformToByteArray());
 const underPrefix = async (Prefix: string) => ({
   objects: ((await s3().send(new ListObjectsV2Command({ Bucket: stack.env.IMAGES_BUCKET, Prefix }))).Contents ?? []).map((o) => o.Key!),
-  uploads: ((await s3().send(new ListMultipartUploadsCommand({ Bucket: stack.env.IMAGES_BUCKET, Prefix }))).Uploads ?? []).map((u) => u.Key!),
+  uploads: ((await s3().send(new ListMultipartUploadsCommand({ Bucket: stack.env.IMAGES_BUCKET, Prefix }))).Uploads ?? []).map(
+    (u) => u.Key!,
+  ),
 });
 
 describe('multipart copies (clone, export)', () => {
@@ -32,7 +34,11 @@ describe('multipart copies (clone, export)', () => {
     const { machine, diskBytes } = await makeMachine(owner.login, { size: 12 * MiB + 4321 });
     diskSha = sha256(diskBytes());
     const created = await api('POST', `/${owner.login}/images`, { machine: machine.id, name: 'big', version: '1', compression: 'none' });
-    const done = await poll(() => api('GET', `/${owner.login}/images/${created.body.id}`), (r) => r.body?.state !== 'creating', { intervalMs: 100, attempts: 600 });
+    const done = await poll(
+      () => api('GET', `/${owner.login}/images/${created.body.id}`),
+      (r) => r.body?.state !== 'creating',
+      { intervalMs: 100, attempts: 600 },
+    );
     expect(done.body.state).toBe('active');
     imageId = created.body.id;
     fileKey = (await underPrefix(`images/${imageId}/`)).objects[0];
@@ -74,7 +80,12 @@ describe('multipart copies (clone, export)', () => {
   it('a part that fails for good: the clone is failed, with no object and no open upload left', async () => {
     const friend = await makeAccount('copyg');
     await api('POST', `/${owner.login}/images/${imageId}?action=update`, { acl: [friend.id] });
-    const fault = await armS3Fault({ op: 'UploadPartCopy', copySourcePrefix: `${stack.env.IMAGES_BUCKET}/${fileKey}`, minPartNumber: 2, times: -1 });
+    const fault = await armS3Fault({
+      op: 'UploadPartCopy',
+      copySourcePrefix: `${stack.env.IMAGES_BUCKET}/${fileKey}`,
+      minPartNumber: 2,
+      times: -1,
+    });
     try {
       const res = await api('POST', `/${friend.login}/images/${imageId}?action=clone`);
       expect(res.status).toBe(503);

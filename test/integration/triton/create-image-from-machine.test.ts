@@ -11,7 +11,11 @@ import { makeAccount, makeMachine } from '../../helpers/fixtures';
 
 const sha = (alg: string, b: Buffer) => createHash(alg).update(b).digest('hex');
 const waitForImage = (login: string, id: string) =>
-  poll(() => api('GET', `/${login}/images/${id}`), (r) => r.body?.state !== 'creating', { intervalMs: 250, attempts: 240 });
+  poll(
+    () => api('GET', `/${login}/images/${id}`),
+    (r) => r.body?.state !== 'creating',
+    { intervalMs: 250, attempts: 240 },
+  );
 
 async function download(location: string): Promise<Buffer> {
   const res = await fetch(location);
@@ -35,7 +39,14 @@ describe('CreateImageFromMachine', () => {
     const created = await api('POST', `/${login}/images`, { machine: machine.id, name: 'my-image', version: '1.0.0' });
     // Assess: the immediate answer
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'my-image', version: '1.0.0', state: 'creating', owner: accountId, public: false, requirements: {} });
+    expect(created.body).toMatchObject({
+      name: 'my-image',
+      version: '1.0.0',
+      state: 'creating',
+      owner: accountId,
+      public: false,
+      requirements: {},
+    });
     expect(created.body.id).toMatch(/^[0-9a-f-]{36}$/);
     const jobId = created.headers.get('x-joyent-jobid');
     expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
@@ -62,7 +73,12 @@ describe('CreateImageFromMachine', () => {
 
     const job = await api('GET', `/${login}/jobs/${jobId}`);
     expect(job.status).toBe(200);
-    expect(job.body).toMatchObject({ id: jobId, status: 'SUCCESS', progress: 100, entities: { image_id: created.body.id, machine_id: machine.id } });
+    expect(job.body).toMatchObject({
+      id: jobId,
+      status: 'SUCCESS',
+      progress: 100,
+      entities: { image_id: created.body.id, machine_id: machine.id },
+    });
     expect(Date.parse(job.body.begin_time)).toBeLessThanOrEqual(Date.parse(job.body.end_time));
   });
 

@@ -16,7 +16,11 @@ async function buildImage(login: string, body: Record<string, unknown> = {}) {
   const { machine } = await makeMachine(login, { size: 256 * 1024 });
   const created = await api('POST', `/${login}/images`, { machine: machine.id, name: 'built', version: '1.0.0', ...body });
   expect(created.status).toBe(201);
-  const done = await poll(() => api('GET', `/${login}/images/${created.body.id}`), (r) => r.body?.state !== 'creating', { intervalMs: 250, attempts: 240 });
+  const done = await poll(
+    () => api('GET', `/${login}/images/${created.body.id}`),
+    (r) => r.body?.state !== 'creating',
+    { intervalMs: 250, attempts: 240 },
+  );
   expect(done.body.state).toBe('active');
   return { image: done.body, machine };
 }
@@ -25,8 +29,23 @@ async function buildImage(login: string, body: Record<string, unknown> = {}) {
 async function putImage(owner: string, overrides: Partial<Image> = {}): Promise<Image> {
   const now = overrides.created_at ?? new Date().toISOString();
   const image: Image = {
-    id: randomUUID(), owner, name: 'direct', version: '1.0.0', acl: [], tags: {}, requirements: {}, os: 'linux', type: 'lx-dataset',
-    state: 'active', public: false, created_at: now, updated_at: now, published_at: now, files: [], rev: 1, ...overrides,
+    id: randomUUID(),
+    owner,
+    name: 'direct',
+    version: '1.0.0',
+    acl: [],
+    tags: {},
+    requirements: {},
+    os: 'linux',
+    type: 'lx-dataset',
+    state: 'active',
+    public: false,
+    created_at: now,
+    updated_at: now,
+    published_at: now,
+    files: [],
+    rev: 1,
+    ...overrides,
   };
   await imageRepository().create(image);
   if (image.acl.length) await imageRepository().addAclEntries(image.id, image.acl);
@@ -39,7 +58,10 @@ async function listAll(login: string, query: string, limit: number) {
   const ids: string[] = [];
   let marker: string | null = null;
   for (let pages = 0; pages < 100; pages++) {
-    const res: { status: number; headers: Headers; body: any } = await api('GET', `/${login}/images?${query}&limit=${limit}${marker ? `&marker=${marker}` : ''}`);
+    const res: { status: number; headers: Headers; body: any } = await api(
+      'GET',
+      `/${login}/images?${query}&limit=${limit}${marker ? `&marker=${marker}` : ''}`,
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('x-resource-count')).toBe(String(res.body.length));
     ids.push(...res.body.map((i: { id: string }) => i.id));
@@ -65,9 +87,12 @@ describe('ListImages and GetImage', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('x-resource-count')).toBe(String(res.body.length));
     const img = res.body.find((i: { id: string }) => i.id === built.image.id);
-    for (const field of ['id', 'name', 'version', 'type', 'os', 'requirements', 'state', 'public', 'owner', 'published_at', 'files']) expect(img).toHaveProperty(field);
+    for (const field of ['id', 'name', 'version', 'type', 'os', 'requirements', 'state', 'public', 'owner', 'published_at', 'files'])
+      expect(img).toHaveProperty(field);
     expect(img).not.toHaveProperty('urn');
-    expect(res.body.every((i: { state: string; owner: string; public: boolean }) => i.state === 'active' && (i.owner === alice.id || i.public))).toBe(true);
+    expect(
+      res.body.every((i: { state: string; owner: string; public: boolean }) => i.state === 'active' && (i.owner === alice.id || i.public)),
+    ).toBe(true);
     expect(res.body.map((i: { id: string }) => i.id)).not.toContain(creating.id);
     const all = await api('GET', `/${alice.login}/images?state=all`);
     expect(all.body.map((i: { id: string }) => i.id)).toContain(creating.id);
@@ -123,7 +148,9 @@ describe('ListImages and GetImage', () => {
     const dave = await makeAccount('dave');
     const tie = '2026-06-01T00:00:00.000Z';
     const mine = await Promise.all(Array.from({ length: 7 }, () => putImage(dave.id, { created_at: tie, published_at: tie })));
-    const shared = await Promise.all(Array.from({ length: 5 }, () => putImage(carol.id, { created_at: tie, published_at: tie, acl: [dave.id] })));
+    const shared = await Promise.all(
+      Array.from({ length: 5 }, () => putImage(carol.id, { created_at: tie, published_at: tie, acl: [dave.id] })),
+    );
     const sharedAndPublic = await putImage(carol.id, { created_at: tie, acl: [dave.id], public: true, name: 'sp' });
     const expected = [...mine, ...shared, sharedAndPublic].map((i) => i.id);
     const everyone = await listAll(dave.login, 'state=all', 1000);
@@ -164,10 +191,21 @@ describe('image actions: update, share, clone, export, delete', () => {
 
   it('updates name, version, description, homepage and replaces tags', async () => {
     const res = await api('POST', `/${owner.login}/images/${image.id}?action=update`, {
-      name: 'renamed', version: '1.0.1', description: 'd', homepage: 'https://example.com', tags: { env: 'prod' },
+      name: 'renamed',
+      version: '1.0.1',
+      description: 'd',
+      homepage: 'https://example.com',
+      tags: { env: 'prod' },
     });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id: image.id, name: 'renamed', version: '1.0.1', description: 'd', homepage: 'https://example.com', tags: { env: 'prod' } });
+    expect(res.body).toMatchObject({
+      id: image.id,
+      name: 'renamed',
+      version: '1.0.1',
+      description: 'd',
+      homepage: 'https://example.com',
+      tags: { env: 'prod' },
+    });
     const got = await api('GET', `/${owner.login}/images/${image.id}`);
     expect(got.body.tags).toEqual({ env: 'prod' });
   });
@@ -248,7 +286,9 @@ describe('image actions: update, share, clone, export, delete', () => {
     const download = await fetch(res.body.download_url);
     expect(download.status).toBe(200);
     expect(Buffer.from(await download.arrayBuffer()).length).toBe(image.files[0].size);
-    const manifest = await s3().send(new GetObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: `exports/${owner.id}${res.body.manifest_path}` }));
+    const manifest = await s3().send(
+      new GetObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: `exports/${owner.id}${res.body.manifest_path}` }),
+    );
     expect(JSON.parse(await manifest.Body!.transformToString())).toMatchObject({ uuid: image.id, name: 'renamed', v: 2 });
 
     const missing = await api('POST', `/${owner.login}/images/${image.id}?action=export`, {});

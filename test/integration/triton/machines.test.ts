@@ -5,7 +5,13 @@
  * x-resource-count, delete.
  */
 import { createHash } from 'node:crypto';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
 import { api, poll, s3, stack } from '../../helpers/local-stack';
 import { makeAccount, makeMachine } from '../../helpers/fixtures';
 import { machineRepository } from '../../../lambdas/wiring';
@@ -16,7 +22,11 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Polls the machine until it leaves `provisioning`. */
 const provisioned = (login: string, id: string) =>
-  poll(() => api('GET', `/${login}/machines/${id}`), (r) => r.body?.state !== 'provisioning', { intervalMs: 100, attempts: 600 });
+  poll(
+    () => api('GET', `/${login}/machines/${id}`),
+    (r) => r.body?.state !== 'provisioning',
+    { intervalMs: 100, attempts: 600 },
+  );
 
 describe('machines and packages', () => {
   let login: string;
@@ -27,7 +37,11 @@ describe('machines and packages', () => {
     const { machine, diskBytes } = await makeMachine(login, { size: 300 * 1024 + 11 });
     diskSha = sha256(diskBytes());
     const created = await api('POST', `/${login}/images`, { machine: machine.id, name: 'golden', version: '1' });
-    const done = await poll(() => api('GET', `/${login}/images/${created.body.id}`), (r) => r.body?.state !== 'creating', { intervalMs: 250, attempts: 240 });
+    const done = await poll(
+      () => api('GET', `/${login}/images/${created.body.id}`),
+      (r) => r.body?.state !== 'creating',
+      { intervalMs: 250, attempts: 240 },
+    );
     expect(done.body.state).toBe('active');
     imageId = created.body.id;
   });
@@ -44,7 +58,14 @@ describe('machines and packages', () => {
     const res = await api('POST', `/${login}/machines`, { image: imageId, package: 'g1-small', name: 'from-golden' });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe(`/${login}/machines/${res.body.id}`);
-    expect(res.body).toMatchObject({ name: 'from-golden', state: 'provisioning', image: imageId, package: 'g1-small', memory: 512, disks: [] });
+    expect(res.body).toMatchObject({
+      name: 'from-golden',
+      state: 'provisioning',
+      image: imageId,
+      package: 'g1-small',
+      memory: 512,
+      disks: [],
+    });
     const running = await provisioned(login, res.body.id);
     expect(running.body).toMatchObject({ state: 'running', disks: [{ boot: true, size: 1 }] });
     const stored = await machineRepository().get(res.body.id);
@@ -92,7 +113,11 @@ describe('machines and packages', () => {
     // Arrange: an active image whose file is gone from the images bucket before the workflow reads it
     const { machine } = await makeMachine(login, { size: 64 * 1024 + 3 });
     const made = await api('POST', `/${login}/images`, { machine: machine.id, name: 'doomed', version: '1' });
-    const active = await poll(() => api('GET', `/${login}/images/${made.body.id}`), (r) => r.body?.state !== 'creating', { intervalMs: 100, attempts: 600 });
+    const active = await poll(
+      () => api('GET', `/${login}/images/${made.body.id}`),
+      (r) => r.body?.state !== 'creating',
+      { intervalMs: 100, attempts: 600 },
+    );
     expect(active.body.state).toBe('active');
     const listed = await s3().send(new ListObjectsV2Command({ Bucket: stack.env.IMAGES_BUCKET, Prefix: `images/${made.body.id}/` }));
     for (const o of listed.Contents ?? []) await s3().send(new DeleteObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: o.Key! }));
@@ -104,10 +129,16 @@ describe('machines and packages', () => {
     expect(res.status).toBe(201);
     expect(res.body.state).toBe('provisioning');
     const failed = await provisioned(login, res.body.id);
-    expect(failed.body).toMatchObject({ state: 'failed', disks: [], error: { code: 'SourceUnavailableError', message: expect.stringContaining('does not exist') } });
+    expect(failed.body).toMatchObject({
+      state: 'failed',
+      disks: [],
+      error: { code: 'SourceUnavailableError', message: expect.stringContaining('does not exist') },
+    });
     const prefix = `machines/${res.body.id}/`;
     expect((await s3().send(new ListObjectsV2Command({ Bucket: stack.env.DISKS_BUCKET, Prefix: prefix }))).Contents ?? []).toEqual([]);
-    expect((await s3().send(new ListMultipartUploadsCommand({ Bucket: stack.env.DISKS_BUCKET, Prefix: prefix }))).Uploads ?? []).toEqual([]);
+    expect((await s3().send(new ListMultipartUploadsCommand({ Bucket: stack.env.DISKS_BUCKET, Prefix: prefix }))).Uploads ?? []).toEqual(
+      [],
+    );
     // a failed machine can be deleted
     expect((await api('DELETE', `/${login}/machines/${res.body.id}`)).status).toBe(204);
   });

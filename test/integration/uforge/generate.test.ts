@@ -16,8 +16,14 @@ type Account = Awaited<ReturnType<typeof makeAccount>>;
 
 const NS = 'http://www.usharesoft.com/uforge';
 const xmlReader = new XMLParser({ ignoreAttributes: false, removeNSPrefix: true, parseTagValue: false });
-const xml = (init: ApiInit = {}): ApiInit => ({ ...init, headers: { accept: 'application/xml', 'content-type': 'application/xml', ...(init.headers as Record<string, string>) } });
-const json = (init: ApiInit = {}): ApiInit => ({ ...init, headers: { accept: 'application/json', 'content-type': 'application/json', ...(init.headers as Record<string, string>) } });
+const xml = (init: ApiInit = {}): ApiInit => ({
+  ...init,
+  headers: { accept: 'application/xml', 'content-type': 'application/xml', ...(init.headers as Record<string, string>) },
+});
+const json = (init: ApiInit = {}): ApiInit => ({
+  ...init,
+  headers: { accept: 'application/json', 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
+});
 /** The root element and fields of an XML answer. */
 const readXml = (text: string): [string, any] => Object.entries(xmlReader.parse(text)).find(([k]) => k !== '?xml') as [string, any];
 const idOf = (uri: string) => uri.split('/').pop()!;
@@ -86,7 +92,12 @@ describe('UForge machine image generation over HTTP', () => {
     expect(res.headers.get('content-type')).toBe('application/xml');
     const [root, ticket] = readXml(res.body);
     expect(root).toBe('image');
-    expect(ticket).toMatchObject({ compress: 'true', targetFormat: { name: 'VirtualBox', format: { name: 'vbox' } }, fileExtension: 'ova.gz', installProfile: { memorySize: '512' } });
+    expect(ticket).toMatchObject({
+      compress: 'true',
+      targetFormat: { name: 'VirtualBox', format: { name: 'vbox' } },
+      fileExtension: 'ova.gz',
+      installProfile: { memorySize: '512' },
+    });
     expect((await waitForStatus(alice, aid, idOf(ticket.uri))).body).toMatchObject({ complete: true });
   }, 90_000);
 
@@ -97,7 +108,12 @@ describe('UForge machine image generation over HTTP', () => {
     const [root, ticket] = readXml(res.body);
     expect(root).toBe('image');
     expect(res.body).toContain(`xmlns:ns0="${NS}"`);
-    expect(ticket).toMatchObject({ compress: 'true', targetFormat: { name: 'Raw' }, installProfile: { memorySize: '512' }, status: { complete: 'false' } });
+    expect(ticket).toMatchObject({
+      compress: 'true',
+      targetFormat: { name: 'Raw' },
+      installProfile: { memorySize: '512' },
+      status: { complete: 'false' },
+    });
     const itid = idOf(ticket.uri);
     expect(res.headers.get('location')).toBe(`/${ticket.uri}`);
 
@@ -105,33 +121,60 @@ describe('UForge machine image generation over HTTP', () => {
     expect(status.body).toMatchObject({ complete: true, error: false, cancelled: false, percentage: 100 });
 
     const image = await api('GET', `/users/${alice.login}/appliances/${aid}/images/${itid}`, undefined, json());
-    expect(image.body).toMatchObject({ imageCreated: true, compress: true, fileName: expect.stringMatching(/\.raw\.gz$/), downloadUri: `${ticket.uri}/downloads` });
+    expect(image.body).toMatchObject({
+      imageCreated: true,
+      compress: true,
+      fileName: expect.stringMatching(/\.raw\.gz$/),
+      downloadUri: `${ticket.uri}/downloads`,
+    });
     const key: string = image.body.downloadKey;
     expect(key).toMatch(/^[0-9a-f]{64}$/);
 
     // without credentials, with the key: a redirect to the file, once
-    const first = await api('GET', `/users/${alice.login}/appliances/${aid}/images/${itid}/downloads?downloadId=${key}`, undefined, { as: null });
+    const first = await api('GET', `/users/${alice.login}/appliances/${aid}/images/${itid}/downloads?downloadId=${key}`, undefined, {
+      as: null,
+    });
     expect(first.status).toBe(302);
     const file = Buffer.from(await (await fetch(first.headers.get('location')!)).arrayBuffer());
     expect(gunzipSync(file).equals(machine.diskBytes())).toBe(true);
     expect(file.length).toBe(image.body.fileSize);
-    const again = await api('GET', `/users/${alice.login}/appliances/${aid}/images/${itid}/downloads?downloadId=${key}`, undefined, { as: null });
+    const again = await api('GET', `/users/${alice.login}/appliances/${aid}/images/${itid}/downloads?downloadId=${key}`, undefined, {
+      as: null,
+    });
     expect(again.status).toBe(401);
     // a new key is there to read, and the old one stays spent
     const reread = await api('GET', `/users/${alice.login}/appliances/${aid}/images/${itid}`, undefined, json());
     expect(reread.body.downloadKey).toMatch(/^[0-9a-f]{64}$/);
     expect(reread.body.downloadKey).not.toBe(key);
     // anonymous without a key: 401; the owner with Basic: the named-file form works too
-    expect((await api('GET', `/users/${alice.login}/appliances/${aid}/images/${itid}/downloads`, undefined, { as: null })).status).toBe(401);
+    expect((await api('GET', `/users/${alice.login}/appliances/${aid}/images/${itid}/downloads`, undefined, { as: null })).status).toBe(
+      401,
+    );
     const named = await api('GET', `/users/${alice.login}/appliances/${aid}/images/${itid}/downloads/${image.body.fileName}`);
     expect(named.status).toBe(302);
     // another account's credentials, or its key on another user's path, never download
-    expect((await api('GET', `/users/${alice.login}/appliances/${aid}/images/${itid}/downloads`, undefined, { as: bob.login })).status).toBe(403);
-    expect((await api('GET', `/users/${bob.login}/appliances/${aid}/images/${itid}/downloads?downloadId=${reread.body.downloadKey}`, undefined, { as: null })).status).toBe(401);
+    expect(
+      (await api('GET', `/users/${alice.login}/appliances/${aid}/images/${itid}/downloads`, undefined, { as: bob.login })).status,
+    ).toBe(403);
+    expect(
+      (
+        await api(
+          'GET',
+          `/users/${bob.login}/appliances/${aid}/images/${itid}/downloads?downloadId=${reread.body.downloadKey}`,
+          undefined,
+          { as: null },
+        )
+      ).status,
+    ).toBe(401);
   }, 90_000);
 
   it('answers XML or JSON by Accept on every read route, and lists images and statuses', async () => {
-    const gen = await api('POST', `/users/${alice.login}/appliances/${aid}/images`, { targetFormat: { name: 'raw' }, compress: false }, json());
+    const gen = await api(
+      'POST',
+      `/users/${alice.login}/appliances/${aid}/images`,
+      { targetFormat: { name: 'raw' }, compress: false },
+      json(),
+    );
     expect(gen.status).toBe(201);
     expect(gen.body).toMatchObject({ compress: false, targetFormat: { name: 'Raw' } });
     const itid = idOf(gen.body.uri);
@@ -162,18 +205,37 @@ describe('UForge machine image generation over HTTP', () => {
     // not compressed: generated, but not downloadable (as documented)
     const nodl = await api('GET', `/users/${alice.login}/appliances/${aid}/images/${itid}/downloads`, undefined, json());
     expect(nodl.status).toBe(400);
-    expect(nodl.body).toMatchObject({ statusCode: 400, requestMethod: 'GET', localizedErrorMsg: { message: expect.stringContaining('compress') } });
+    expect(nodl.body).toMatchObject({
+      statusCode: 400,
+      requestMethod: 'GET',
+      localizedErrorMsg: { message: expect.stringContaining('compress') },
+    });
     // errors follow Accept too
-    const missing = await api('GET', `/users/${alice.login}/appliances/${aid}/images/00000000-0000-4000-8000-000000000000`, undefined, json());
+    const missing = await api(
+      'GET',
+      `/users/${alice.login}/appliances/${aid}/images/00000000-0000-4000-8000-000000000000`,
+      undefined,
+      json(),
+    );
     expect(missing.status).toBe(404);
     expect(missing.body).toMatchObject({ statusCode: 404, requestUri: expect.stringContaining('/images/'), timestamp: expect.any(String) });
   }, 90_000);
 
   it('updates, regenerates and deletes: PUT appliance, POST and PUT regenerate → new tickets, DELETE image and all images', async () => {
-    const put = await api('PUT', `/users/${alice.login}/appliances/${aid}`, { description: 'updated', installProfile: { memorySize: 768 } }, json());
+    const put = await api(
+      'PUT',
+      `/users/${alice.login}/appliances/${aid}`,
+      { description: 'updated', installProfile: { memorySize: 768 } },
+      json(),
+    );
     expect(put.status).toBe(200);
     expect(put.body).toMatchObject({ description: 'updated', installProfile: { memorySize: 768 } });
-    const gen = await api('POST', `/users/${alice.login}/appliances/${aid}/images`, `<image><compress>true</compress><targetFormat><name>Raw</name></targetFormat></image>`, xml());
+    const gen = await api(
+      'POST',
+      `/users/${alice.login}/appliances/${aid}/images`,
+      `<image><compress>true</compress><targetFormat><name>Raw</name></targetFormat></image>`,
+      xml(),
+    );
     const itid = idOf(readXml(gen.body)[1].uri);
     await waitForStatus(alice, aid, itid);
     const regen = await api('POST', `/users/${alice.login}/appliances/${aid}/images/${itid}`, undefined, json());
@@ -199,7 +261,12 @@ describe('UForge machine image generation over HTTP', () => {
   it('cancels a generation mid-build: status cancelled, execution stopped, no object and no multipart upload left', async () => {
     const big = await makeMachine(alice.login, { size: 60 * 1024 * 1024 }); // under the test stack's chunking threshold (test/helpers/global-setup.ts)
     const bigAid = await makeAppliance(alice, big.machine.id, { name: 'big' });
-    const gen = await api('POST', `/users/${alice.login}/appliances/${bigAid}/images`, { compress: true, targetFormat: { name: 'Raw' } }, json());
+    const gen = await api(
+      'POST',
+      `/users/${alice.login}/appliances/${bigAid}/images`,
+      { compress: true, targetFormat: { name: 'Raw' } },
+      json(),
+    );
     expect(gen.status).toBe(201);
     const itid = idOf(gen.body.uri);
     const running = await poll(
@@ -225,7 +292,12 @@ describe('UForge machine image generation over HTTP', () => {
   }, 180_000);
 
   it('refuses an unknown target format (listing the known ones) and an appliance without an OS profile', async () => {
-    const unknown = await api('POST', `/users/${alice.login}/appliances/${aid}/images`, `<ns0:image xmlns:ns0="${NS}"><targetFormat><name>Amiga</name></targetFormat></ns0:image>`, xml());
+    const unknown = await api(
+      'POST',
+      `/users/${alice.login}/appliances/${aid}/images`,
+      `<ns0:image xmlns:ns0="${NS}"><targetFormat><name>Amiga</name></targetFormat></ns0:image>`,
+      xml(),
+    );
     expect(unknown.status).toBe(400);
     expect(readXml(unknown.body)[1].localizedErrorMsg.message).toMatch(/unknown target format "Amiga".*Raw/);
     const bare = await makeAppliance(alice, machine.machine.id, { os: false, name: 'bare' });
@@ -256,7 +328,9 @@ describe('UForge machine image generation over HTTP', () => {
     const bobs = await makeMachine(bob.login, { size: 4096 });
     const onAlices = await api('POST', `/users/${bob.login}/appliances`, applianceXml(machine.machine.id), { ...xml(), as: bob.login });
     expect(onAlices.status).toBe(400); // an appliance on someone else's machine
-    expect((await api('POST', `/users/${bob.login}/appliances`, applianceXml(bobs.machine.id), { ...xml(), as: bob.login })).status).toBe(201);
+    expect((await api('POST', `/users/${bob.login}/appliances`, applianceXml(bobs.machine.id), { ...xml(), as: bob.login })).status).toBe(
+      201,
+    );
   }, 60_000);
 
   it('refuses hostile and malformed bodies with a 4xx uforgeError', async () => {
@@ -267,14 +341,22 @@ describe('UForge machine image generation over HTTP', () => {
       '<image><targetFormat><name>&lol3;</name></targetFormat></image>';
     const bodies: [string, string, string][] = [
       ['billion laughs', laughs, 'application/xml'],
-      ['external entity', '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><image><targetFormat><name>&xxe;</name></targetFormat></image>', 'application/xml'],
+      [
+        'external entity',
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><image><targetFormat><name>&xxe;</name></targetFormat></image>',
+        'application/xml',
+      ],
       ['parameter entity', '<!DOCTYPE x [<!ENTITY % p SYSTEM "http://127.0.0.1:1/x.dtd"> %p;]><image/>', 'text/xml'],
       ['undeclared entity', '<image><targetFormat><name>&xxe;</name></targetFormat></image>', 'application/xml'],
       ['malformed', '<image><targetFormat><name>Raw</targetFormat></image>', 'application/xml'],
       ['two roots', '<image/><image/>', 'application/xml'],
       ['wrong root', '<appliance><name>x</name></appliance>', 'application/xml'],
       ['wrong type (boolean)', '<image><compress>maybe</compress><targetFormat><name>Raw</name></targetFormat></image>', 'application/xml'],
-      ['wrong type (integer)', '<image><targetFormat><name>Raw</name></targetFormat><installProfile><memorySize>lots</memorySize></installProfile></image>', 'application/xml'],
+      [
+        'wrong type (integer)',
+        '<image><targetFormat><name>Raw</name></targetFormat><installProfile><memorySize>lots</memorySize></installProfile></image>',
+        'application/xml',
+      ],
       ['repeated element', '<image><targetFormat><name>Raw</name><name>KVM</name></targetFormat></image>', 'application/xml'],
       ['no target format', '<image><compress>true</compress></image>', 'application/xml'],
       ['bad JSON', '{"targetFormat":', 'application/json'],

@@ -40,7 +40,12 @@ describe('UForge target formats', () => {
     disk = m.diskBytes();
     diskFile = path.join(dir, 'disk.raw');
     writeFileSync(diskFile, disk);
-    const res = await api('POST', `/users/${login}/appliances`, { name: 'fmt', version: '1.0', machineId: m.machine.id, osProfile: { name: 'Debian', version: '12', arch: 'x86_64' } }, json);
+    const res = await api(
+      'POST',
+      `/users/${login}/appliances`,
+      { name: 'fmt', version: '1.0', machineId: m.machine.id, osProfile: { name: 'Debian', version: '12', arch: 'x86_64' } },
+      json,
+    );
     expect(res.status).toBe(201);
     aid = idOf(res.body.uri);
   }, 60_000);
@@ -56,20 +61,32 @@ describe('UForge target formats', () => {
     );
     expect(status.body).toMatchObject({ complete: true, error: false });
     const image = (await api('GET', `/users/${login}/appliances/${aid}/images/${itid}`, undefined, json)).body;
-    const dl = await api('GET', `/users/${login}/appliances/${aid}/images/${itid}/downloads?downloadId=${image.downloadKey}`, undefined, { as: null });
+    const dl = await api('GET', `/users/${login}/appliances/${aid}/images/${itid}/downloads?downloadId=${image.downloadKey}`, undefined, {
+      as: null,
+    });
     expect(dl.status).toBe(302);
     const file = gunzipSync(Buffer.from(await (await fetch(dl.headers.get('location')!)).arrayBuffer()));
     return { file, image };
   }
 
-  const compare = (file: string, format: string) => execFileSync('qemu-img', ['compare', '-f', format, '-F', 'raw', file, diskFile], { encoding: 'utf8' });
+  const compare = (file: string, format: string) =>
+    execFileSync('qemu-img', ['compare', '-f', format, '-F', 'raw', file, diskFile], { encoding: 'utf8' });
 
   it('generates the documented request (VirtualBox → ova): the vmdk inside the ova holds the disk', async () => {
-    const { file, image } = await generateAndDownload(DOC_BODY, { accept: 'application/xml-H', 'content-type': 'application/x-www-form-urlencoded' });
-    expect(image).toMatchObject({ targetFormat: { name: 'VirtualBox' }, fileExtension: 'ova.gz', fileName: expect.stringMatching(/\.ova\.gz$/) });
+    const { file, image } = await generateAndDownload(DOC_BODY, {
+      accept: 'application/xml-H',
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(image).toMatchObject({
+      targetFormat: { name: 'VirtualBox' },
+      fileExtension: 'ova.gz',
+      fileName: expect.stringMatching(/\.ova\.gz$/),
+    });
     const out = mkdtempSync(path.join(dir, 'ova-'));
     writeFileSync(path.join(out, 'image.ova'), file);
-    const names = execFileSync('tar', ['-tf', path.join(out, 'image.ova')], { encoding: 'utf8' }).trim().split('\n');
+    const names = execFileSync('tar', ['-tf', path.join(out, 'image.ova')], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
     expect(names[0]).toMatch(/\.ovf$/);
     execFileSync('tar', ['-xf', 'image.ova'], { cwd: out });
     const vmdk = readdirSync(out).find((n) => n.endsWith('.vmdk'))!;
@@ -84,19 +101,24 @@ describe('UForge target formats', () => {
     ['VMDK', 'vmdk'],
     ['Hyper-V', 'vpc'],
     ['VHD', 'vpc'],
-  ])('generates %s and the download is the disk (%s)', async (name, qemuFormat) => {
-    const { file, image } = await generateAndDownload({ compress: true, targetFormat: { name } }, json.headers);
-    expect(image.targetFormat.name).toBe(name);
-    if (qemuFormat === 'raw') {
-      expect(file.equals(disk)).toBe(true);
-      return;
-    }
-    const f = path.join(dir, `${name.replace(/\W/g, '_')}.img`);
-    writeFileSync(f, file);
-    if (qemuFormat === 'vpc') expect(file.subarray(file.length - 512, file.length - 504).toString('latin1')).toBe('conectix'); // qemu-img info calls a fixed VHD raw
-    else expect(JSON.parse(execFileSync('qemu-img', ['info', '--output=json', f], { encoding: 'utf8' })).format).toBe(qemuFormat);
-    expect(compare(f, qemuFormat)).toMatch(/identical/);
-  }, 120_000);
+  ])(
+    'generates %s and the download is the disk (%s)',
+    async (name, qemuFormat) => {
+      const { file, image } = await generateAndDownload({ compress: true, targetFormat: { name } }, json.headers);
+      expect(image.targetFormat.name).toBe(name);
+      if (qemuFormat === 'raw') {
+        expect(file.equals(disk)).toBe(true);
+        return;
+      }
+      const f = path.join(dir, `${name.replace(/\W/g, '_')}.img`);
+      writeFileSync(f, file);
+      if (qemuFormat === 'vpc')
+        expect(file.subarray(file.length - 512, file.length - 504).toString('latin1')).toBe('conectix'); // qemu-img info calls a fixed VHD raw
+      else expect(JSON.parse(execFileSync('qemu-img', ['info', '--output=json', f], { encoding: 'utf8' })).format).toBe(qemuFormat);
+      expect(compare(f, qemuFormat)).toMatch(/identical/);
+    },
+    120_000,
+  );
 
   it('lists every target format it can generate', async () => {
     const res = await api('GET', `/users/${login}/targetformats`, undefined, json);

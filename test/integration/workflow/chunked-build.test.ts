@@ -19,10 +19,17 @@ import { jobRepository } from '../../../lambdas/wiring';
 
 const MiB = 1024 * 1024;
 const sha = (alg: string, b: Buffer) => createHash(alg).update(b).digest('hex');
-const sfn = new SFNClient({ endpoint: stack.env.AWS_ENDPOINT_URL_SFN, region: stack.env.AWS_REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+const sfn = new SFNClient({
+  endpoint: stack.env.AWS_ENDPOINT_URL_SFN,
+  region: stack.env.AWS_REGION,
+  credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+});
 
 async function setFaults(rules: FaultRule[]): Promise<FaultRule[]> {
-  const res = await fetch(`${stack.env.AWS_ENDPOINT_URL_S3}/__faults`, { method: rules.length ? 'PUT' : 'DELETE', body: rules.length ? JSON.stringify(rules) : undefined });
+  const res = await fetch(`${stack.env.AWS_ENDPOINT_URL_S3}/__faults`, {
+    method: rules.length ? 'PUT' : 'DELETE',
+    body: rules.length ? JSON.stringify(rules) : undefined,
+  });
   expect(res.status).toBe(200);
   return (await res.json()) as FaultRule[];
 }
@@ -56,7 +63,11 @@ async function leftovers(imageId: string): Promise<{ objects: number; uploads: n
 }
 
 const waitForImage = (login: string, id: string) =>
-  poll(() => api('GET', `/${login}/images/${id}`), (r) => r.body?.state !== 'creating', { intervalMs: 250, attempts: 1200 });
+  poll(
+    () => api('GET', `/${login}/images/${id}`),
+    (r) => r.body?.state !== 'creating',
+    { intervalMs: 250, attempts: 1200 },
+  );
 
 describe('chunked builds', () => {
   let login: string;
@@ -130,7 +141,14 @@ describe('chunked builds', () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'zeros-')), 'zeros.raw');
     writeFileSync(file, '');
     truncateSync(file, size);
-    const machine = await adminOps.registerMachine({ login, name: 'zeros', os: 'linux', type: 'lx-dataset', diskFile: file, state: 'stopped' });
+    const machine = await adminOps.registerMachine({
+      login,
+      name: 'zeros',
+      os: 'linux',
+      type: 'lx-dataset',
+      diskFile: file,
+      state: 'stopped',
+    });
     // Act
     const created = await api('POST', `/${login}/images`, { machine: machine.id, name: 'zeros', version: '1.0.0' });
     const image = await waitForImage(login, created.body.id);
@@ -151,7 +169,9 @@ describe('chunked builds', () => {
     const { machine, diskBytes } = await makeMachine(login, { size });
     const start = 2 * TEST_CHUNKING.rangeBytes;
     // three 500s: all of the SDK's own attempts, so the BuildRange invocation itself fails once
-    await setFaults([{ op: 'GetObject', prefix: machine.disks[0].key, range: `bytes=${start}-${start + TEST_CHUNKING.rangeBytes - 1}`, times: 3 }]);
+    await setFaults([
+      { op: 'GetObject', prefix: machine.disks[0].key, range: `bytes=${start}-${start + TEST_CHUNKING.rangeBytes - 1}`, times: 3 },
+    ]);
     const created = await api('POST', `/${login}/images`, { machine: machine.id, name: 'flaky', version: '1.0.0' });
     const image = await waitForImage(login, created.body.id);
     expect({ state: image.body.state, error: image.body.error }).toEqual({ state: 'active', error: undefined });
@@ -182,12 +202,18 @@ describe('chunked builds', () => {
     const size = 72 * MiB;
     const { machine } = await makeMachine(login, { size });
     const start = 3 * TEST_CHUNKING.rangeBytes;
-    await setFaults([{ op: 'GetObject', prefix: machine.disks[0].key, range: `bytes=${start}-${start + TEST_CHUNKING.rangeBytes - 1}`, times: -1 }]);
+    await setFaults([
+      { op: 'GetObject', prefix: machine.disks[0].key, range: `bytes=${start}-${start + TEST_CHUNKING.rangeBytes - 1}`, times: -1 },
+    ]);
     const created = await api('POST', `/${login}/images`, { machine: machine.id, name: 'doomed', version: '1.0.0' });
     const jobId = created.headers.get('x-joyent-jobid')!;
     const image = await waitForImage(login, created.body.id);
     expect(image.body.state).toBe('failed');
-    const job = await poll(() => api('GET', `/${login}/jobs/${jobId}`), (r) => r.body?.status !== 'RUNNING', { intervalMs: 200, attempts: 300 });
+    const job = await poll(
+      () => api('GET', `/${login}/jobs/${jobId}`),
+      (r) => r.body?.status !== 'RUNNING',
+      { intervalMs: 200, attempts: 300 },
+    );
     expect(job.body.status).toBe('FAIL');
     expect((await faultHits())[0]).toBeGreaterThanOrEqual(4); // every attempt of the range failed
     expect(await leftovers(created.body.id)).toEqual({ objects: 0, uploads: 0 });

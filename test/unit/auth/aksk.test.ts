@@ -79,7 +79,14 @@ describe('Huawei AK/SK in the authorizer', () => {
   it('verifies a declared X-Sdk-Content-Sha256 in the authorizer and hands the hash to the handler', async () => {
     const { w, aksk } = await world();
     const text = JSON.stringify({ a: 1 });
-    const headers = huaweiSignedHeaders({ baseUrl: BASE, method: 'POST', path: '/v2/cloudimages/action', headers: { 'X-Sdk-Content-Sha256': sha256(text) }, body: { a: 1 }, aksk });
+    const headers = huaweiSignedHeaders({
+      baseUrl: BASE,
+      method: 'POST',
+      path: '/v2/cloudimages/action',
+      headers: { 'X-Sdk-Content-Sha256': sha256(text) },
+      body: { a: 1 },
+      aksk,
+    });
     const ev = event('POST', '/v2/cloudimages/action', headers, undefined, text);
     const auth = await authenticate(authRequestFrom(ev), w);
     expect(auth?.extra).toEqual({ bodySha256: sha256(text) });
@@ -88,14 +95,25 @@ describe('Huawei AK/SK in the authorizer', () => {
 
   it('refuses a tampered signed header, query, path or method', async () => {
     const { w, aksk } = await world();
-    const headers = huaweiSignedHeaders({ baseUrl: BASE, method: 'GET', path: '/v2/cloudimages', query: { limit: '5' }, headers: { 'X-Project-Id': 'p1' }, aksk });
-    expect(await authenticate(authRequestFrom(event('GET', '/v2/cloudimages', { ...headers, 'X-Project-Id': 'p2' }, { limit: ['5'] })), w)).toBeUndefined();
+    const headers = huaweiSignedHeaders({
+      baseUrl: BASE,
+      method: 'GET',
+      path: '/v2/cloudimages',
+      query: { limit: '5' },
+      headers: { 'X-Project-Id': 'p1' },
+      aksk,
+    });
+    expect(
+      await authenticate(authRequestFrom(event('GET', '/v2/cloudimages', { ...headers, 'X-Project-Id': 'p2' }, { limit: ['5'] })), w),
+    ).toBeUndefined();
     expect(await authenticate(authRequestFrom(event('GET', '/v2/cloudimages', headers, { limit: ['6'] })), w)).toBeUndefined();
     expect(await authenticate(authRequestFrom(event('GET', '/v2/images', headers, { limit: ['5'] })), w)).toBeUndefined();
     expect(await authenticate(authRequestFrom(event('DELETE', '/v2/cloudimages', headers, { limit: ['5'] })), w)).toBeUndefined();
     const sig = headers.Authorization;
     const flipped = sig.replace(/Signature=(.)/, (_, c) => `Signature=${c === 'a' ? 'b' : 'a'}`);
-    expect(await authenticate(authRequestFrom(event('GET', '/v2/cloudimages', { ...headers, Authorization: flipped }, { limit: ['5'] })), w)).toBeUndefined();
+    expect(
+      await authenticate(authRequestFrom(event('GET', '/v2/cloudimages', { ...headers, Authorization: flipped }, { limit: ['5'] })), w),
+    ).toBeUndefined();
   });
 
   it('refuses an unknown AK, a wrong SK, and an X-Sdk-Date more than 5 minutes off', async () => {

@@ -165,7 +165,16 @@ describe('password hash upgrade', () => {
     const fresh = await world();
     await setPassword(fresh)('alice', PASSWORD);
     expect(sum(await workOf(() => authenticate(basic('a wrong password'), fresh)))).toBe(current);
-    expect(sum(await workOf(() => authenticate({ ...basic('whatever password'), headers: { authorization: basicAuthorization({ login: 'nobody', password: 'x-password' }) } }, fresh)))).toBe(current);
+    expect(
+      sum(
+        await workOf(() =>
+          authenticate(
+            { ...basic('whatever password'), headers: { authorization: basicAuthorization({ login: 'nobody', password: 'x-password' }) } },
+            fresh,
+          ),
+        ),
+      ),
+    ).toBe(current);
     for (let i = 0; i < 12; i++) await authenticate(basic(`wrong-${i}`, '10.9.9.9'), fresh); // blocks that source
     expect(sum(await workOf(() => authenticate(basic(PASSWORD, '10.9.9.9'), fresh)))).toBe(current);
   });

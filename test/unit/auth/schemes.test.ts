@@ -35,8 +35,18 @@ describe('HTTP Signature', () => {
     keys.bob = generateTestKeyPair('ed25519');
     await addKey(w)('bob', keys.bob.publicKey);
   });
-  const signed = (over: Partial<Parameters<typeof signatureHeaders>[0]> = {}, path = '/alice/images', query?: Record<string, string[]>, pathAndQuery?: string) =>
-    req({ method: 'GET', path, query, headers: signatureHeaders({ method: 'GET', pathAndQuery: pathAndQuery ?? path, login: 'alice', key: keys.ed25519, ...over }) });
+  const signed = (
+    over: Partial<Parameters<typeof signatureHeaders>[0]> = {},
+    path = '/alice/images',
+    query?: Record<string, string[]>,
+    pathAndQuery?: string,
+  ) =>
+    req({
+      method: 'GET',
+      path,
+      query,
+      headers: signatureHeaders({ method: 'GET', pathAndQuery: pathAndQuery ?? path, login: 'alice', key: keys.ed25519, ...over }),
+    });
 
   it.each(['rsa', 'ed25519', 'ecdsa'])('accepts a %s signature over (request-target) and date', async (type) => {
     const auth = await authenticate(signed({ key: keys[type] }), w);
@@ -57,7 +67,9 @@ describe('HTTP Signature', () => {
   });
 
   it('refuses a signature by another key under a registered keyId (wrong key)', async () => {
-    expect(await authenticate(signed({ key: { privateKey: keys.bob.privateKey, fingerprint: keys.ed25519.fingerprint } }), w)).toBeUndefined();
+    expect(
+      await authenticate(signed({ key: { privateKey: keys.bob.privateKey, fingerprint: keys.ed25519.fingerprint } }), w),
+    ).toBeUndefined();
   });
 
   it('refuses a tampered signature', async () => {
@@ -102,7 +114,11 @@ describe('HTTP Signature', () => {
     `Signature keyId="/alice/keys/__FP__",algorithm="ed25519-sha512",headers="(request-target) date",signature="AAAA"`,
     `Signature ${'x'.repeat(10_000)}`,
   ])('refuses the malformed header %#', async (authorization) => {
-    const r = req({ method: 'GET', path: '/alice/images', headers: { date: new Date().toUTCString(), authorization: authorization.replace('__FP__', keys.ed25519.fingerprint) } });
+    const r = req({
+      method: 'GET',
+      path: '/alice/images',
+      headers: { date: new Date().toUTCString(), authorization: authorization.replace('__FP__', keys.ed25519.fingerprint) },
+    });
     await expect(authenticate(r, w)).resolves.toBeUndefined();
   });
 
@@ -116,7 +132,9 @@ describe('HTTP Signature', () => {
   });
 
   it('rebuilds at most a handful of request targets', () => {
-    const targets = requestTargets(req({ method: 'GET', path: '/a/images', stagePath: '/prod/a/images', query: { b: ['1'], a: ["it's"] } }));
+    const targets = requestTargets(
+      req({ method: 'GET', path: '/a/images', stagePath: '/prod/a/images', query: { b: ['1'], a: ["it's"] } }),
+    );
     expect(targets[0]).toBe("get /prod/a/images?b=1&a=it's");
     expect(targets).toContain('get /a/images?a=it%27s&b=1');
     expect(targets.length).toBeLessThanOrEqual(8);
@@ -129,10 +147,14 @@ describe('HTTP Basic', () => {
     w = await world();
     await setPassword(w)('alice', 'correct horse battery');
   });
-  const basic = (login: string, password: string) => req({ method: 'GET', path: '/alice/images', headers: { Authorization: basicAuthorization({ login, password }) } });
+  const basic = (login: string, password: string) =>
+    req({ method: 'GET', path: '/alice/images', headers: { Authorization: basicAuthorization({ login, password }) } });
 
   it('accepts the right password, stored only as a salted scrypt hash', async () => {
-    expect(await authenticate(basic('alice', 'correct horse battery'), w)).toMatchObject({ scheme: 'basic', principal: { accountId: ALICE.id } });
+    expect(await authenticate(basic('alice', 'correct horse battery'), w)).toMatchObject({
+      scheme: 'basic',
+      principal: { accountId: ALICE.id },
+    });
     const stored = w.credentials.passwords.get(ALICE.id)!;
     expect(JSON.stringify(stored)).not.toContain('correct horse');
     expect(stored.salt).toBeTruthy();
@@ -144,9 +166,12 @@ describe('HTTP Basic', () => {
     expect(await authenticate(basic('bob', 'correct horse battery'), w)).toBeUndefined();
   });
 
-  it.each(['Basic', 'Basic !!!', `Basic ${Buffer.from('no-colon').toString('base64')}`, `Basic ${Buffer.from(':pw').toString('base64')}`])('refuses the malformed header %j', async (h) => {
-    expect(await authenticate(req({ method: 'GET', path: '/x', headers: { authorization: h } }), w)).toBeUndefined();
-  });
+  it.each(['Basic', 'Basic !!!', `Basic ${Buffer.from('no-colon').toString('base64')}`, `Basic ${Buffer.from(':pw').toString('base64')}`])(
+    'refuses the malformed header %j',
+    async (h) => {
+      expect(await authenticate(req({ method: 'GET', path: '/x', headers: { authorization: h } }), w)).toBeUndefined();
+    },
+  );
 
   const from = (sourceIp: string, login: string, password: string): AuthRequest => ({ ...basic(login, password), sourceIp });
   const MAX = LOGIN_THROTTLE.maxAttempts;
@@ -203,8 +228,13 @@ describe('API tokens (X-Auth-Token)', () => {
   it('accepts a live token, by X-Auth-Token or Bearer, and stores only its sha256', async () => {
     const w = await world();
     const { token } = await issueToken(w)('alice', { ttlSeconds: 3600 });
-    expect(await authenticate(req({ method: 'GET', path: '/v2/cloudimages', headers: { 'X-Auth-Token': token } }), w)).toMatchObject({ scheme: 'token', principal: { accountId: ALICE.id } });
-    expect(await authenticate(req({ method: 'GET', path: '/v2/cloudimages', headers: { authorization: `Bearer ${token}` } }), w)).toBeDefined();
+    expect(await authenticate(req({ method: 'GET', path: '/v2/cloudimages', headers: { 'X-Auth-Token': token } }), w)).toMatchObject({
+      scheme: 'token',
+      principal: { accountId: ALICE.id },
+    });
+    expect(
+      await authenticate(req({ method: 'GET', path: '/v2/cloudimages', headers: { authorization: `Bearer ${token}` } }), w),
+    ).toBeDefined();
     expect(JSON.stringify([...w.credentials.tokens.values()])).not.toContain(token);
   });
 
@@ -225,10 +255,13 @@ describe('API tokens (X-Auth-Token)', () => {
 });
 
 describe('anonymous and unknown schemes', () => {
-  it.each<Record<string, string>>([{}, { authorization: 'Digest username="alice"' }, { authorization: '' }])('resolves no caller for %j', async (headers) => {
-    const w = await world();
-    expect(await authenticate(req({ method: 'GET', path: '/alice/images', headers }), w)).toBeUndefined();
-  });
+  it.each<Record<string, string>>([{}, { authorization: 'Digest username="alice"' }, { authorization: '' }])(
+    'resolves no caller for %j',
+    async (headers) => {
+      const w = await world();
+      expect(await authenticate(req({ method: 'GET', path: '/alice/images', headers }), w)).toBeUndefined();
+    },
+  );
 });
 
 describe('admin credential use cases', () => {

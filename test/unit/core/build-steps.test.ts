@@ -4,16 +4,45 @@ import type { Image, ImageFile } from '../../../lambdas/core/image';
 import type { Job } from '../../../lambdas/core/job';
 import { FakeImages, FakeJobs, fixedClock } from '../../helpers/fakes';
 
-const file: ImageFile = { size: 10, sha1: 'a'.repeat(40), sha256: 'b'.repeat(64), compression: 'gzip', format: 'raw', key: 'images/i/file.gz' };
+const file: ImageFile = {
+  size: 10,
+  sha1: 'a'.repeat(40),
+  sha256: 'b'.repeat(64),
+  compression: 'gzip',
+  format: 'raw',
+  key: 'images/i/file.gz',
+};
 
 async function setup(imageState: Image['state'] = 'creating', jobStatus: Job['status'] = 'INIT') {
   const images = new FakeImages();
   const jobs = new FakeJobs();
   await images.create({
-    id: 'i', owner: 'o', name: 'n', version: '1', acl: [], tags: {}, requirements: {}, os: 'linux', type: 'lx-dataset',
-    state: imageState, public: false, created_at: 't', updated_at: 't', files: [], rev: 1,
+    id: 'i',
+    owner: 'o',
+    name: 'n',
+    version: '1',
+    acl: [],
+    tags: {},
+    requirements: {},
+    os: 'linux',
+    type: 'lx-dataset',
+    state: imageState,
+    public: false,
+    created_at: 't',
+    updated_at: 't',
+    files: [],
+    rev: 1,
   });
-  await jobs.create({ id: 'j', owner: 'o', type: 'CreateImageFromMachine', status: jobStatus, progress: 0, entities: { image_id: 'i' }, created_at: 't', rev: 1 });
+  await jobs.create({
+    id: 'j',
+    owner: 'o',
+    type: 'CreateImageFromMachine',
+    status: jobStatus,
+    progress: 0,
+    entities: { image_id: 'i' },
+    created_at: 't',
+    rev: 1,
+  });
   const deps = { images, jobs, clock: fixedClock };
   return { images, jobs, deps };
 }
@@ -81,7 +110,9 @@ describe('endFailedBuild (the one failure use case)', () => {
   it('never removes the file of an image that finished, nor touches its job', async () => {
     const { images, jobs, deps } = await setup('active', 'SUCCESS');
     const files = removal();
-    expect(await endFailedBuild({ ...deps, removeImageFiles: files.removeImageFiles })('j', 'i', { code: 'X', message: 'late event' })).toBe('finished');
+    expect(
+      await endFailedBuild({ ...deps, removeImageFiles: files.removeImageFiles })('j', 'i', { code: 'X', message: 'late event' }),
+    ).toBe('finished');
     expect(files.removed).toEqual([]);
     expect((await images.get('i'))?.state).toBe('active');
     expect((await jobs.get('j'))?.status).toBe('SUCCESS');
@@ -91,7 +122,9 @@ describe('endFailedBuild (the one failure use case)', () => {
     const { images, jobs, deps } = await setup('creating', 'INIT');
     images.items.delete('i');
     const files = removal();
-    expect(await endFailedBuild({ ...deps, removeImageFiles: files.removeImageFiles })('j', 'i', { code: 'Aborted', message: 'stopped' })).toBe('ended');
+    expect(
+      await endFailedBuild({ ...deps, removeImageFiles: files.removeImageFiles })('j', 'i', { code: 'Aborted', message: 'stopped' }),
+    ).toBe('ended');
     expect(files.removed).toEqual(['i']);
     expect((await jobs.get('j'))?.status).toBe('FAIL');
   });

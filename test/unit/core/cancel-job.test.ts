@@ -25,11 +25,35 @@ class RecordingFiles implements ImageFileStore {
 }
 
 const image = (o: Partial<Image> = {}): Image => ({
-  id: 'img-1', owner: 'acct-1', name: 'n', version: '1', acl: [], tags: {}, requirements: {}, os: 'linux', type: 'lx-dataset', state: 'creating', public: false,
-  created_at: 't', updated_at: 't', files: [], job_id: 'job-1', rev: 1, ...o,
+  id: 'img-1',
+  owner: 'acct-1',
+  name: 'n',
+  version: '1',
+  acl: [],
+  tags: {},
+  requirements: {},
+  os: 'linux',
+  type: 'lx-dataset',
+  state: 'creating',
+  public: false,
+  created_at: 't',
+  updated_at: 't',
+  files: [],
+  job_id: 'job-1',
+  rev: 1,
+  ...o,
 });
 const job = (o: Partial<Job> = {}): Job => ({
-  id: 'job-1', owner: 'acct-1', type: 'CreateImageFromMachine', status: 'RUNNING', progress: 40, entities: { image_id: 'img-1' }, created_at: 't', execution_arn: ARN, rev: 3, ...o,
+  id: 'job-1',
+  owner: 'acct-1',
+  type: 'CreateImageFromMachine',
+  status: 'RUNNING',
+  progress: 40,
+  entities: { image_id: 'img-1' },
+  created_at: 't',
+  execution_arn: ARN,
+  rev: 3,
+  ...o,
 });
 
 async function setup(img = image(), j = job()) {

@@ -5,7 +5,14 @@ import { FakeImages, FakeJobs, FakeMachines, FakeWorkflow, fakeIds, fixedClock, 
 const caller = { accountId: 'owner-1', login: 'alice', roles: [] };
 
 function setup() {
-  const deps = { images: new FakeImages(), jobs: new FakeJobs(), machines: new FakeMachines(), workflow: new FakeWorkflow(), clock: fixedClock, ids: fakeIds };
+  const deps = {
+    images: new FakeImages(),
+    jobs: new FakeJobs(),
+    machines: new FakeMachines(),
+    workflow: new FakeWorkflow(),
+    clock: fixedClock,
+    ids: fakeIds,
+  };
   return { deps, create: createImageFromMachine(deps) };
 }
 
@@ -16,7 +23,15 @@ describe('CreateImageFromMachine (core)', () => {
 
     const { image, job } = await create(caller, { machine: machine().id, name: 'img', version: '1.0.0' });
 
-    expect(image).toMatchObject({ state: 'creating', owner: 'owner-1', public: false, os: 'linux', type: 'lx-dataset', origin: machine().image, files: [] });
+    expect(image).toMatchObject({
+      state: 'creating',
+      owner: 'owner-1',
+      public: false,
+      os: 'linux',
+      type: 'lx-dataset',
+      origin: machine().image,
+      files: [],
+    });
     expect((await deps.images.get(image.id))?.state).toBe('creating');
     expect(job).toMatchObject({ status: 'INIT', progress: 0, entities: { image_id: image.id, machine_id: machine().id } });
     expect(job.execution_arn).toContain(job.id);
@@ -25,7 +40,13 @@ describe('CreateImageFromMachine (core)', () => {
         jobId: job.id,
         imageId: image.id,
         owner: 'owner-1',
-        source: { kind: 'machine', bucket: 'disks', key: 'machines/m/disks/d1.raw', size: 1024, label: `source disk of machine ${machine().id}` },
+        source: {
+          kind: 'machine',
+          bucket: 'disks',
+          key: 'machines/m/disks/d1.raw',
+          size: 1024,
+          label: `source disk of machine ${machine().id}`,
+        },
         target: { format: 'raw', compression: 'gzip' },
       },
     ]);

@@ -3,7 +3,13 @@ import { updateImage } from '../../../lambdas/core/use-cases/update-image';
 import { cloneImage } from '../../../lambdas/core/use-cases/clone-image';
 import { deleteImage } from '../../../lambdas/core/use-cases/delete-image';
 import { exportImage, normalizeExportPath } from '../../../lambdas/core/use-cases/export-image';
-import { InvalidArgumentError, NotAuthorizedError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../../lambdas/core/errors';
+import {
+  InvalidArgumentError,
+  NotAuthorizedError,
+  NotFoundError,
+  ServiceUnavailableError,
+  ValidationError,
+} from '../../../lambdas/core/errors';
 import type { Image, ImageFile } from '../../../lambdas/core/image';
 import type { ImageFileStore } from '../../../lambdas/core/ports';
 import { FakeImages, FakeJobs, FakeStopper, fakeIds, fixedClock } from '../../helpers/fakes';
@@ -34,9 +40,24 @@ class FakeFiles implements ImageFileStore {
 
 function image(overrides: Partial<Image> = {}): Image {
   return {
-    id: 'img-1', owner: 'acct-owner', name: 'base', version: '1.0', acl: [], tags: { a: 1 }, requirements: {}, os: 'linux', type: 'lx-dataset',
-    state: 'active', public: false, created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z', published_at: '2026-01-01T00:00:01.000Z',
-    files: [FILE], origin: 'origin-img', rev: 1, ...overrides,
+    id: 'img-1',
+    owner: 'acct-owner',
+    name: 'base',
+    version: '1.0',
+    acl: [],
+    tags: { a: 1 },
+    requirements: {},
+    os: 'linux',
+    type: 'lx-dataset',
+    state: 'active',
+    public: false,
+    created_at: '2026-01-01T00:00:00.000Z',
+    updated_at: '2026-01-01T00:00:00.000Z',
+    published_at: '2026-01-01T00:00:01.000Z',
+    files: [FILE],
+    origin: 'origin-img',
+    rev: 1,
+    ...overrides,
   };
 }
 
@@ -103,7 +124,15 @@ describe('CloneImage (core)', () => {
     const { deps, files } = await setup(image({ acl: ['acct-friend'], made_from: { kind: 'machine', id: 'owners-machine' } }));
     const clone = await cloneImage(deps)(friend, 'img-1');
     expect(clone.made_from).toBeUndefined(); // the owner's machine is not the clone owner's business
-    expect(clone).toMatchObject({ owner: 'acct-friend', acl: [], public: false, state: 'active', name: 'base', version: '1.0', origin: 'origin-img' });
+    expect(clone).toMatchObject({
+      owner: 'acct-friend',
+      acl: [],
+      public: false,
+      state: 'active',
+      name: 'base',
+      version: '1.0',
+      origin: 'origin-img',
+    });
     expect(clone.id).not.toBe('img-1');
     expect(clone.files[0].key).toBe(`images/${clone.id}/file.gz`);
     expect(files.copies).toEqual([[FILE.key, clone.id]]);
@@ -150,7 +179,11 @@ describe('ExportImage (core)', () => {
   it('writes the file and the manifest under the given directory', async () => {
     const { images, files } = await setup();
     const out = await exportImage({ images, files, manifest: (i) => ({ uuid: i.id }) })(owner, 'img-1', { path: '/owner/stor/exp/' });
-    expect(out).toMatchObject({ imagePath: '/owner/stor/exp/base-1.0.raw.gz', manifestPath: '/owner/stor/exp/base-1.0.imgmanifest', downloadUrl: 'https://signed' });
+    expect(out).toMatchObject({
+      imagePath: '/owner/stor/exp/base-1.0.raw.gz',
+      manifestPath: '/owner/stor/exp/base-1.0.imgmanifest',
+      downloadUrl: 'https://signed',
+    });
     expect(files.exports).toEqual([expect.objectContaining({ accountId: 'acct-owner', manifest: { uuid: 'img-1' } })]);
   });
 

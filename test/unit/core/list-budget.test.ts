@@ -6,7 +6,13 @@
  * return their entries unfiltered (every entry returned is an entry evaluated).
  */
 import fc from 'fast-check';
-import { listVisibleImages, readBudget, sourcesFor, type ListImagesOptions, type ListImagesQuery } from '../../../lambdas/core/use-cases/list-images';
+import {
+  listVisibleImages,
+  readBudget,
+  sourcesFor,
+  type ListImagesOptions,
+  type ListImagesQuery,
+} from '../../../lambdas/core/use-cases/list-images';
 import { canSee, type Image } from '../../../lambdas/core/image';
 import { matchesFilter, type ImageFilter } from '../../../lambdas/core/image-filter';
 import { ValidationError } from '../../../lambdas/core/errors';
@@ -20,7 +26,11 @@ const other = { accountId: 'acct-x', login: 'x', roles: [] };
 /** Counts the entries each request evaluates. */
 class CountingImages extends FakeImages {
   read = 0;
-  override async listSource(source: ImageSource, account: string, opts: { after?: string; limit: number; filter: ImageFilter }): Promise<ImageSourcePage> {
+  override async listSource(
+    source: ImageSource,
+    account: string,
+    opts: { after?: string; limit: number; filter: ImageFilter },
+  ): Promise<ImageSourcePage> {
     const page = await super.listSource(source, account, opts);
     this.read += page.items.length;
     return page;
@@ -32,8 +42,22 @@ let n = 0;
 function image(overrides: Partial<Image> = {}): Image {
   const id = `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
   return {
-    id, owner: 'acct-me', name: 'img', version: '1', acl: [], tags: {}, requirements: {}, os: 'linux', type: 'zvol',
-    state: 'active', public: false, created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z', files: [], rev: 1, ...overrides,
+    id,
+    owner: 'acct-me',
+    name: 'img',
+    version: '1',
+    acl: [],
+    tags: {},
+    requirements: {},
+    os: 'linux',
+    type: 'zvol',
+    state: 'active',
+    public: false,
+    created_at: '2026-01-01T00:00:00.000Z',
+    updated_at: '2026-01-01T00:00:00.000Z',
+    files: [],
+    rev: 1,
+    ...overrides,
   };
 }
 
@@ -73,7 +97,8 @@ function expected(images: FakeImages, caller: typeof me, filter: ImageFilter, ac
       ? i.owner === caller.accountId
       : s === 'public'
         ? i.public
-        : images.aclEntries.has(`${i.id}|${caller.accountId}`) && (images.memberStatus.get(`${i.id}|${caller.accountId}`) ?? 'pending') === (filter.memberStatus ?? 'accepted');
+        : images.aclEntries.has(`${i.id}|${caller.accountId}`) &&
+          (images.memberStatus.get(`${i.id}|${caller.accountId}`) ?? 'pending') === (filter.memberStatus ?? 'accepted');
   return [...images.items.values()]
     .filter((i) => sources.some((s) => inSource(i, s)) && canSee(i, caller.accountId) && matchesFilter(i, filter) && accept(i))
     .sort((a, b) => (key(a) < key(b) ? -1 : 1))
@@ -85,7 +110,9 @@ const at = (s: number) => new Date(Date.parse('2026-01-01T00:00:00Z') + s * 1000
 describe('ListImages read budget', () => {
   it('a sparse filter: short pages with markers, each request within the budget, together exactly the matches', async () => {
     const images = new CountingImages();
-    const list = Array.from({ length: 2000 }, (_, i) => image({ created_at: at(i), tags: i === 3 || i === 999 || i === 1998 ? { role: 'db' } : {} }));
+    const list = Array.from({ length: 2000 }, (_, i) =>
+      image({ created_at: at(i), tags: i === 3 || i === 999 || i === 1998 ? { role: 'db' } : {} }),
+    );
     await seed(images, list);
     const { ids, reads, sizes } = await walk(images, me, { owner: 'acct-me', tags: { role: 'db' }, limit: 10 });
     expect(ids).toEqual([list[3].id, list[999].id, list[1998].id]);
@@ -117,12 +144,17 @@ describe('ListImages read budget', () => {
     expect(Math.max(...reads)).toBeLessThanOrEqual(readBudget(25));
     const first = await listVisibleImages({ images })(me, { limit: 25 }, opts);
     expect(first.cursor).toBeDefined();
-    await expect(listVisibleImages({ images })(me, { limit: 25, cursor: first.cursor }, { ...opts, scope: 'ims:[["min_disk","10"]]' })).rejects.toThrow(ValidationError);
+    await expect(
+      listVisibleImages({ images })(me, { limit: 25, cursor: first.cursor }, { ...opts, scope: 'ims:[["min_disk","10"]]' }),
+    ).rejects.toThrow(ValidationError);
   });
 
   it('refuses a marker replayed by another caller or with another filter; another page size is fine', async () => {
     const images = new CountingImages();
-    await seed(images, Array.from({ length: 300 }, (_, i) => image({ created_at: at(i), public: true, os: i === 250 ? 'smartos' : 'linux' })));
+    await seed(
+      images,
+      Array.from({ length: 300 }, (_, i) => image({ created_at: at(i), public: true, os: i === 250 ? 'smartos' : 'linux' })),
+    );
     const first = await listVisibleImages({ images })(me, { os: 'smartos', limit: 5 });
     expect(first.items).toEqual([]);
     expect(first.cursor).toBeDefined();
@@ -141,7 +173,12 @@ describe('ListImages read budget', () => {
   it('a marker the caller writes itself moves where sources resume, never what they may show', async () => {
     const images = new CountingImages();
     const list = Array.from({ length: 40 }, (_, i) =>
-      image({ owner: ['acct-me', 'acct-x', 'acct-y'][i % 3], public: i % 4 === 0, acl: i % 5 === 0 && i % 3 !== 0 ? ['acct-me'] : [], created_at: at(i) }),
+      image({
+        owner: ['acct-me', 'acct-x', 'acct-y'][i % 3],
+        public: i % 4 === 0,
+        acl: i % 5 === 0 && i % 3 !== 0 ? ['acct-me'] : [],
+        created_at: at(i),
+      }),
     );
     await seed(images, list);
     const visible = new Set(expected(images, me, {}));
@@ -171,7 +208,17 @@ describe('ListImages read budget', () => {
         }),
         { maxLength: 400 },
       ),
-      filter: fc.constantFrom<ImageFilter>({}, { os: 'smartos' }, { owner: 'acct-x' }, { owner: 'acct-me' }, { public: true }, { public: false }, { tags: { k: 'v' } }, { name: 'b', state: 'all' }, { memberStatus: 'rejected' }),
+      filter: fc.constantFrom<ImageFilter>(
+        {},
+        { os: 'smartos' },
+        { owner: 'acct-x' },
+        { owner: 'acct-me' },
+        { public: true },
+        { public: false },
+        { tags: { k: 'v' } },
+        { name: 'b', state: 'all' },
+        { memberStatus: 'rejected' },
+      ),
       accept: fc.constantFrom(undefined, 'b-only'),
       limit: fc.integer({ min: 1, max: 60 }),
     });
@@ -181,7 +228,16 @@ describe('ListImages read budget', () => {
         const list: Image[] = [];
         const rejected = new Set<string>();
         for (const x of s.images) {
-          const img = image({ owner: x.owner, public: x.public, acl: x.shared && x.owner !== 'acct-me' ? ['acct-me'] : [], os: x.os, name: x.name, state: x.state as Image['state'], created_at: at(x.t), tags: x.tag ? { k: 'v' } : {} });
+          const img = image({
+            owner: x.owner,
+            public: x.public,
+            acl: x.shared && x.owner !== 'acct-me' ? ['acct-me'] : [],
+            os: x.os,
+            name: x.name,
+            state: x.state as Image['state'],
+            created_at: at(x.t),
+            tags: x.tag ? { k: 'v' } : {},
+          });
           if (x.rejected) rejected.add(img.id);
           list.push(img);
         }

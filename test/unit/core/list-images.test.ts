@@ -11,8 +11,22 @@ const uuid = () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
 
 function image(overrides: Partial<Image> = {}): Image {
   return {
-    id: uuid(), owner: 'acct-me', name: 'img', version: '1', acl: [], tags: {}, requirements: {}, os: 'linux', type: 'lx-dataset',
-    state: 'active', public: false, created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z', files: [], rev: 1, ...overrides,
+    id: uuid(),
+    owner: 'acct-me',
+    name: 'img',
+    version: '1',
+    acl: [],
+    tags: {},
+    requirements: {},
+    os: 'linux',
+    type: 'lx-dataset',
+    state: 'active',
+    public: false,
+    created_at: '2026-01-01T00:00:00.000Z',
+    updated_at: '2026-01-01T00:00:00.000Z',
+    files: [],
+    rev: 1,
+    ...overrides,
   };
 }
 
@@ -59,7 +73,9 @@ describe('ListImages merge (core)', () => {
     const list: Image[] = [];
     for (let i = 0; i < 23; i++) {
       const owner = ['acct-me', 'acct-x', 'acct-y'][i % 3];
-      list.push(image({ owner, created_at: '2026-01-01T00:00:00.000Z', public: i % 3 === 2 || i % 5 === 0, acl: i % 3 === 1 ? ['acct-me'] : [] }));
+      list.push(
+        image({ owner, created_at: '2026-01-01T00:00:00.000Z', public: i % 3 === 2 || i % 5 === 0, acl: i % 3 === 1 ? ['acct-me'] : [] }),
+      );
     }
     await seed(images, list);
     for (const limit of [1, 2, 3, 7, 100]) {
@@ -168,6 +184,8 @@ describe('list cursor', () => {
   });
 
   it('rejects a cursor issued for other sources', () => {
-    expect(() => decodeListCursor(encodeListCursor({ owned: key }, binding), ['owned', 'shared', 'public'], binding)).toThrow(ValidationError);
+    expect(() => decodeListCursor(encodeListCursor({ owned: key }, binding), ['owned', 'shared', 'public'], binding)).toThrow(
+      ValidationError,
+    );
   });
 });

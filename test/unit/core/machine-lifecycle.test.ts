@@ -34,8 +34,22 @@ class FakeProvision implements ProvisionStarter {
 }
 
 const image = (o: Partial<Image> = {}): Image => ({
-  id: 'img-1', owner: 'someone', name: 'base', version: '1', acl: [], tags: {}, requirements: {}, os: 'smartos', type: 'zone-dataset', state: 'active', public: true,
-  created_at: 't', updated_at: 't', files: [{ size: 1, sha1: 'a', sha256: 'b', compression: 'gzip', format: 'raw', key: 'images/img-1/file.gz' }], rev: 1, ...o,
+  id: 'img-1',
+  owner: 'someone',
+  name: 'base',
+  version: '1',
+  acl: [],
+  tags: {},
+  requirements: {},
+  os: 'smartos',
+  type: 'zone-dataset',
+  state: 'active',
+  public: true,
+  created_at: 't',
+  updated_at: 't',
+  files: [{ size: 1, sha1: 'a', sha256: 'b', compression: 'gzip', format: 'raw', key: 'images/img-1/file.gz' }],
+  rev: 1,
+  ...o,
 });
 
 async function setup(img = image()) {
@@ -51,9 +65,23 @@ describe('CreateMachine (core)', () => {
   it('answers a provisioning machine of that image and package at once and starts the workflow for its new disk', async () => {
     const { deps, workflow, machines } = await setup();
     const m = await createMachine(deps)(caller, { image: 'img-1', package: 'g1-small', name: 'web' });
-    expect(m).toMatchObject({ name: 'web', state: 'provisioning', image: 'img-1', os: 'smartos', package: PACKAGES[0].id, owner: 'owner-1', disks: [] });
+    expect(m).toMatchObject({
+      name: 'web',
+      state: 'provisioning',
+      image: 'img-1',
+      os: 'smartos',
+      package: PACKAGES[0].id,
+      owner: 'owner-1',
+      disks: [],
+    });
     expect(workflow.started).toEqual([
-      { machineId: m.id, owner: 'owner-1', imageId: 'img-1', file: image().files[0], disk: { id: expect.any(String), key: expect.stringMatching(new RegExp(`^machines/${m.id}/disks/.+\\.raw$`)) } },
+      {
+        machineId: m.id,
+        owner: 'owner-1',
+        imageId: 'img-1',
+        file: image().files[0],
+        disk: { id: expect.any(String), key: expect.stringMatching(new RegExp(`^machines/${m.id}/disks/.+\\.raw$`)) },
+      },
     ]);
     expect((await machines.get(m.id))?.state).toBe('provisioning');
   });
@@ -63,7 +91,9 @@ describe('CreateMachine (core)', () => {
     await expect(createMachine(deps)(caller, { image: 'img-1', package: 'nope' })).rejects.toBeInstanceOf(InvalidParameterError);
     await expect(createMachine(deps)(caller, { image: 'img-1', package: 'g1-small' })).rejects.toBeInstanceOf(InvalidParameterError);
     const creating = await setup(image({ state: 'creating' }));
-    await expect(createMachine(creating.deps)(caller, { image: 'img-1', package: 'g1-small' })).rejects.toBeInstanceOf(InvalidParameterError);
+    await expect(createMachine(creating.deps)(caller, { image: 'img-1', package: 'g1-small' })).rejects.toBeInstanceOf(
+      InvalidParameterError,
+    );
   });
 
   it('ends failed with the reason when the workflow cannot start', async () => {
@@ -128,7 +158,8 @@ describe('machine actions and delete (core)', () => {
 
   it('lists with filters, offset and a total', async () => {
     const { deps, machines } = await setup();
-    for (let i = 0; i < 5; i++) await machines.create(machine({ id: `m-${i}`, name: `n${i}`, owner: 'owner-1', state: i % 2 ? 'running' : 'stopped' }));
+    for (let i = 0; i < 5; i++)
+      await machines.create(machine({ id: `m-${i}`, name: `n${i}`, owner: 'owner-1', state: i % 2 ? 'running' : 'stopped' }));
     const page = await listMachinesPage(deps)(caller, { limit: 2, offset: 1, state: 'stopped' });
     expect(page.total).toBe(3);
     expect(page.items.map((m) => m.name)).toEqual(['n2', 'n4']);

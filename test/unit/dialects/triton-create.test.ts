@@ -1,6 +1,12 @@
 import { parseCreateImageFromMachine } from '../../../lambdas/dialects/triton/schemas';
 import { renderTritonError, TRITON_ERRORS } from '../../../lambdas/dialects/triton/errors';
-import { InvalidArgumentError, MissingParameterError, NotFoundError, ValidationError, type ServiceError } from '../../../lambdas/core/errors';
+import {
+  InvalidArgumentError,
+  MissingParameterError,
+  NotFoundError,
+  ValidationError,
+  type ServiceError,
+} from '../../../lambdas/core/errors';
 
 const machine = '3e5f8a2c-9f4b-4c1e-8a6d-2b7c9d0e1f2a';
 const catchError = (fn: () => unknown): ServiceError => {
@@ -14,7 +20,14 @@ const catchError = (fn: () => unknown): ServiceError => {
 
 describe('Triton CreateImageFromMachine schema', () => {
   it('accepts the CloudAPI inputs', () => {
-    const cmd = parseCreateImageFromMachine({ machine, name: 'my image/1', version: '1.0.0-rc.1', description: 'd', tags: { role: 'db', n: 1, ok: true }, acl: [machine] });
+    const cmd = parseCreateImageFromMachine({
+      machine,
+      name: 'my image/1',
+      version: '1.0.0-rc.1',
+      description: 'd',
+      tags: { role: 'db', n: 1, ok: true },
+      acl: [machine],
+    });
     expect(cmd).toMatchObject({ machine, name: 'my image/1', version: '1.0.0-rc.1', tags: { role: 'db', n: 1, ok: true } });
   });
 
@@ -44,7 +57,10 @@ describe('Triton CreateImageFromMachine schema', () => {
 
 describe('Triton error rendering', () => {
   it('renders a core error as {code, message} with its status', () => {
-    expect(renderTritonError(new NotFoundError('image not found'), { requestId: 'r' })).toEqual({ status: 404, body: { code: 'ResourceNotFound', message: 'image not found' } });
+    expect(renderTritonError(new NotFoundError('image not found'), { requestId: 'r' })).toEqual({
+      status: 404,
+      body: { code: 'ResourceNotFound', message: 'image not found' },
+    });
   });
 
   it('never exposes an unknown error', () => {

@@ -42,14 +42,24 @@ describe('startLocalEvents', () => {
     const calls: string[] = [];
     let failuresLeft = 2;
     const flaky: LocalFunction = {
-      name: 'Flaky', timeoutMs: 1_000, memoryMb: 128,
+      name: 'Flaky',
+      timeoutMs: 1_000,
+      memoryMb: 128,
       load: () => async (e: { detail: { status: string } }) => {
         calls.push(`flaky:${e.detail.status}`);
         if (failuresLeft-- > 0) throw new Error('throttled');
         return 'ok';
       },
     };
-    const broken: LocalFunction = { name: 'Broken', timeoutMs: 1_000, memoryMb: 128, load: () => async () => { calls.push('broken'); throw new Error('down'); } };
+    const broken: LocalFunction = {
+      name: 'Broken',
+      timeoutMs: 1_000,
+      memoryMb: 128,
+      load: () => async () => {
+        calls.push('broken');
+        throw new Error('down');
+      },
+    };
     const failed: string[] = [];
     const events = startLocalEvents({
       rules: [{ name: 'Ended', pattern: { detail: { status: ['ABORTED'] } }, targets: [flaky, broken] }],
@@ -70,7 +80,11 @@ describe('startLocalEvents', () => {
   it("cuts a target at its timeout (the target's own limit applies)", async () => {
     const failed: unknown[] = [];
     const slow: LocalFunction = { name: 'Slow', timeoutMs: 20, memoryMb: 128, load: () => () => new Promise((r) => setTimeout(r, 200)) };
-    const events = startLocalEvents({ rules: [{ name: 'R', pattern: {}, targets: [slow] }], retryDelayMs: 1, onDeliveryFailed: (_, __, err) => failed.push(err) });
+    const events = startLocalEvents({
+      rules: [{ name: 'R', pattern: {}, targets: [slow] }],
+      retryDelayMs: 1,
+      onDeliveryFailed: (_, __, err) => failed.push(err),
+    });
     events.put(event);
     await events.waitForIdle();
     expect(failed).toEqual([expect.objectContaining({ errorType: 'Sandbox.Timedout' })]);

@@ -10,9 +10,20 @@ import { LAMBDA_LIMITS, type LocalFunction } from '../../../local/lambda';
 import type { AnyHandler } from '../../../local/handlers';
 
 const route = (operation: string, auth: Route['auth'] = 'none'): Route => ({
-  dialect: 'service', method: 'GET', path: `/${operation.toLowerCase()}`, operation, auth, access: 'read', entry: `${operation}.ts`,
+  dialect: 'service',
+  method: 'GET',
+  path: `/${operation.toLowerCase()}`,
+  operation,
+  auth,
+  access: 'read',
+  entry: `${operation}.ts`,
 });
-const fn = (name: string, timeoutMs: number, handler: AnyHandler): LocalFunction => ({ name, timeoutMs, memoryMb: 256, load: () => handler });
+const fn = (name: string, timeoutMs: number, handler: AnyHandler): LocalFunction => ({
+  name,
+  timeoutMs,
+  memoryMb: 256,
+  load: () => handler,
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ok = (body: unknown) => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
@@ -23,16 +34,42 @@ let authorizerMode: 'allow' | 'slow' = 'allow';
 beforeAll(async () => {
   gateway = await startGateway({
     port: 0,
-    routes: [route('Fast'), route('Slow'), route('ShortTimeout'), route('Huge'), route('Malformed'), route('Throws'), route('Guarded', 'caller')],
+    routes: [
+      route('Fast'),
+      route('Slow'),
+      route('ShortTimeout'),
+      route('Huge'),
+      route('Malformed'),
+      route('Throws'),
+      route('Guarded', 'caller'),
+    ],
     integrations: {
       Fast: { fn: fn('Fast', 5_000, async () => ok({ fine: true })), integrationTimeoutMs: 2_000 },
       // a function allowed longer than its integration (as 30 s behind 29 s): the gateway gives up first
-      Slow: { fn: fn('Slow', 5_000, async () => { await sleep(1_500); lateResults++; return ok({}); }), integrationTimeoutMs: 290 },
+      Slow: {
+        fn: fn('Slow', 5_000, async () => {
+          await sleep(1_500);
+          lateResults++;
+          return ok({});
+        }),
+        integrationTimeoutMs: 290,
+      },
       // a function whose own timeout is shorter than the integration's: Lambda fails, API Gateway says 502
-      ShortTimeout: { fn: fn('ShortTimeout', 50, async () => { await sleep(1_000); return ok({}); }), integrationTimeoutMs: 2_000 },
+      ShortTimeout: {
+        fn: fn('ShortTimeout', 50, async () => {
+          await sleep(1_000);
+          return ok({});
+        }),
+        integrationTimeoutMs: 2_000,
+      },
       Huge: { fn: fn('Huge', 5_000, async () => ok('x'.repeat(LAMBDA_LIMITS.maxResponseBytes))), integrationTimeoutMs: 5_000 },
       Malformed: { fn: fn('Malformed', 1_000, async () => ({ body: 'no status code' })), integrationTimeoutMs: 2_000 },
-      Throws: { fn: fn('Throws', 1_000, async () => { throw new Error('boom'); }), integrationTimeoutMs: 2_000 },
+      Throws: {
+        fn: fn('Throws', 1_000, async () => {
+          throw new Error('boom');
+        }),
+        integrationTimeoutMs: 2_000,
+      },
       Guarded: { fn: fn('Guarded', 1_000, async () => ok({ guarded: true })), integrationTimeoutMs: 2_000 },
     },
     authorizer: fn('Authorizer', 100, async () => {
@@ -54,7 +91,7 @@ describe('local gateway limits', () => {
     expect(await get('/fast')).toMatchObject({ status: 200, body: { fine: true } });
   });
 
-  it("answers 504 with the INTEGRATION_TIMEOUT gateway response once the integration timeout passes, and drops the late result", async () => {
+  it('answers 504 with the INTEGRATION_TIMEOUT gateway response once the integration timeout passes, and drops the late result', async () => {
     const started = Date.now();
     const res = await get('/slow');
     expect(Date.now() - started).toBeLessThan(1_500); // it did not wait for the handler

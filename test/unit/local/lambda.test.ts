@@ -40,7 +40,9 @@ describe('invokeLocal', () => {
 
   it('does not count loading the module against the timeout (Lambda init phase)', async () => {
     const fn: LocalFunction = {
-      name: 'Init', timeoutMs: 100, memoryMb: 128,
+      name: 'Init',
+      timeoutMs: 100,
+      memoryMb: 128,
       load: () => {
         const until = Date.now() + 150;
         while (Date.now() < until); // a slow require
@@ -63,7 +65,12 @@ describe('invokeLocal', () => {
     class SourceGone extends Error {
       override name = 'SourceGone';
     }
-    const err = (await invokeLocal(fnOf(async () => { throw new SourceGone('no disk'); }), {}).catch((e: unknown) => e)) as LambdaFunctionError;
+    const err = (await invokeLocal(
+      fnOf(async () => {
+        throw new SourceGone('no disk');
+      }),
+      {},
+    ).catch((e: unknown) => e)) as LambdaFunctionError;
     expect(err).toMatchObject({ name: 'SourceGone', errorType: 'SourceGone', errorMessage: 'no disk' });
     expect(JSON.parse(err.document)).toMatchObject({ errorType: 'SourceGone', errorMessage: 'no disk', trace: expect.any(Array) });
   });

@@ -28,11 +28,31 @@ afterAll(async () => {
 
 const now = new Date().toISOString();
 const image = (id: string, state: Image['state']): Image => ({
-  id, owner: 'o', name: id, version: '1', acl: [], tags: {}, requirements: {}, os: 'linux', type: 'zvol',
-  state, public: false, created_at: now, updated_at: now, files: [], rev: 1,
+  id,
+  owner: 'o',
+  name: id,
+  version: '1',
+  acl: [],
+  tags: {},
+  requirements: {},
+  os: 'linux',
+  type: 'zvol',
+  state,
+  public: false,
+  created_at: now,
+  updated_at: now,
+  files: [],
+  rev: 1,
 });
 const job = (id: string, imageId: string, status: Job['status']): Job => ({
-  id, owner: 'o', type: 'CreateImageFromMachine', status, progress: 40, entities: { image_id: imageId }, created_at: now, rev: 1,
+  id,
+  owner: 'o',
+  type: 'CreateImageFromMachine',
+  status,
+  progress: 40,
+  entities: { image_id: imageId },
+  created_at: now,
+  rev: 1,
 });
 
 describe('failInterruptedBuilds', () => {
@@ -51,7 +71,10 @@ describe('failInterruptedBuilds', () => {
 
     // Assess
     expect(ended).toBe(2);
-    for (const [imageId, jobId] of [['img-running', 'job-running'], ['img-init', 'job-init']]) {
+    for (const [imageId, jobId] of [
+      ['img-running', 'job-running'],
+      ['img-init', 'job-init'],
+    ]) {
       expect(await imageRepository().get(imageId)).toMatchObject({ state: 'failed', error: { code: 'Interrupted' } });
       expect(await jobRepository().get(jobId)).toMatchObject({ status: 'FAIL', error_code: 'Interrupted' });
     }
@@ -66,8 +89,14 @@ describe('failInterruptedBuilds', () => {
     // Prepare: an active image with its file, and an export of it left RUNNING with a partial destination
     await imageRepository().create(image('img-exported', 'active'));
     await s3Client().send(new PutObjectCommand({ Bucket: config.imagesBucket(), Key: 'images/img-exported/file', Body: 'the image' }));
-    await jobRepository().create({ ...job('job-export', 'img-exported', 'RUNNING'), type: 'ExportImage', entities: { image_id: 'img-exported', destination: 'bkt:out/disk.qcow2' } });
-    await s3Client().send(new PutObjectCommand({ Bucket: config.imagesBucket(), Key: 'user-buckets/o/bkt/out/disk.qcow2', Body: 'partial' }));
+    await jobRepository().create({
+      ...job('job-export', 'img-exported', 'RUNNING'),
+      type: 'ExportImage',
+      entities: { image_id: 'img-exported', destination: 'bkt:out/disk.qcow2' },
+    });
+    await s3Client().send(
+      new PutObjectCommand({ Bucket: config.imagesBucket(), Key: 'user-buckets/o/bkt/out/disk.qcow2', Body: 'partial' }),
+    );
 
     // Act
     expect(await failInterruptedBuilds()).toBe(1);
@@ -75,7 +104,8 @@ describe('failInterruptedBuilds', () => {
     // Assess
     expect(await jobRepository().get('job-export')).toMatchObject({ status: 'FAIL', error_code: 'Interrupted' });
     expect((await imageRepository().get('img-exported'))?.state).toBe('active');
-    const keys = async (Prefix: string) => ((await s3Client().send(new ListObjectsV2Command({ Bucket: config.imagesBucket(), Prefix }))).Contents ?? []).map((o) => o.Key);
+    const keys = async (Prefix: string) =>
+      ((await s3Client().send(new ListObjectsV2Command({ Bucket: config.imagesBucket(), Prefix }))).Contents ?? []).map((o) => o.Key);
     expect(await keys('user-buckets/o/')).toEqual([]);
     expect(await keys('images/img-exported/')).toEqual(['images/img-exported/file']);
   });

@@ -57,8 +57,12 @@ describe('local S3 (s3rver + multipart additions)', () => {
     const other = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'elsewhere/x' }));
     const part1 = Buffer.alloc(5 * MiB, 1);
     const part2 = Buffer.from('tail');
-    const r1 = await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'builds/job-1/disk.qcow2', UploadId, PartNumber: 1, Body: part1 }));
-    const r2 = await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'builds/job-1/disk.qcow2', UploadId, PartNumber: 2, Body: part2 }));
+    const r1 = await client.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: 'builds/job-1/disk.qcow2', UploadId, PartNumber: 1, Body: part1 }),
+    );
+    const r2 = await client.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: 'builds/job-1/disk.qcow2', UploadId, PartNumber: 2, Body: part2 }),
+    );
 
     const filtered = await openUploads('builds/');
     expect(filtered).toEqual([{ Key: 'builds/job-1/disk.qcow2', UploadId, Initiated: expect.any(Date) }]);
@@ -95,7 +99,9 @@ describe('local S3 (s3rver + multipart additions)', () => {
 
   it('rejects an abort for an upload id under another key', async () => {
     const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'a' }));
-    await expect(client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'b', UploadId }))).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    await expect(client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'b', UploadId }))).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+    });
     await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'a', UploadId }));
   });
 
@@ -107,7 +113,13 @@ describe('local S3 (s3rver + multipart additions)', () => {
     expect(page1.IsTruncated).toBe(true);
     expect(page1.Uploads?.map((u) => u.Key)).toEqual(['p/1', 'p/2']);
     const page2 = await client.send(
-      new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'p/', MaxUploads: 2, KeyMarker: page1.NextKeyMarker, UploadIdMarker: page1.NextUploadIdMarker }),
+      new ListMultipartUploadsCommand({
+        Bucket: BUCKET,
+        Prefix: 'p/',
+        MaxUploads: 2,
+        KeyMarker: page1.NextKeyMarker,
+        UploadIdMarker: page1.NextUploadIdMarker,
+      }),
     );
     expect(page2.IsTruncated).toBe(false);
     expect(page2.Uploads?.map((u) => u.Key)).toEqual(['p/3']);
@@ -131,7 +143,12 @@ describe('local S3 (s3rver + multipart additions)', () => {
         Bucket: BUCKET,
         Key,
         UploadId,
-        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }, { PartNumber: 2, ETag: p2.ETag }] },
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: p1.ETag },
+            { PartNumber: 2, ETag: p2.ETag },
+          ],
+        },
       }),
     );
     expect(await openUploads('done/')).toEqual([]);
@@ -141,7 +158,14 @@ describe('local S3 (s3rver + multipart additions)', () => {
     expect(body.subarray(-3).toString()).toBe('end');
     // completing again: the upload no longer exists
     await expect(
-      client.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }] } })),
+      client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key,
+          UploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }] },
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'NoSuchUpload' });
   });
 
@@ -149,19 +173,43 @@ describe('local S3 (s3rver + multipart additions)', () => {
     // Prepare
     const Key = 'rules/object.bin';
     const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key }));
-    const put = (PartNumber: number, Body: Buffer) => client.send(new UploadPartCommand({ Bucket: BUCKET, Key, UploadId, PartNumber, Body }));
+    const put = (PartNumber: number, Body: Buffer) =>
+      client.send(new UploadPartCommand({ Bucket: BUCKET, Key, UploadId, PartNumber, Body }));
     const small = await put(2, Buffer.alloc(1024, 1));
     const big = await put(4, Buffer.alloc(5 * MiB, 2));
     const last = await put(7, Buffer.from('tail'));
     const complete = (Parts: { PartNumber: number; ETag?: string }[]) =>
       client.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId, MultipartUpload: { Parts } }));
     // Act + Assess
-    await expect(complete([{ PartNumber: 2, ETag: small.ETag }, { PartNumber: 4, ETag: big.ETag }])).rejects.toMatchObject({ name: 'EntityTooSmall' });
-    await expect(complete([{ PartNumber: 4, ETag: big.ETag }, { PartNumber: 2, ETag: small.ETag }])).rejects.toMatchObject({ name: 'InvalidPartOrder' });
-    await expect(complete([{ PartNumber: 4, ETag: big.ETag }, { PartNumber: 7, ETag: '"0123"' }])).rejects.toMatchObject({ name: 'InvalidPart' });
-    await expect(complete([{ PartNumber: 4, ETag: big.ETag }, { PartNumber: 9, ETag: last.ETag }])).rejects.toMatchObject({ name: 'InvalidPart' });
+    await expect(
+      complete([
+        { PartNumber: 2, ETag: small.ETag },
+        { PartNumber: 4, ETag: big.ETag },
+      ]),
+    ).rejects.toMatchObject({ name: 'EntityTooSmall' });
+    await expect(
+      complete([
+        { PartNumber: 4, ETag: big.ETag },
+        { PartNumber: 2, ETag: small.ETag },
+      ]),
+    ).rejects.toMatchObject({ name: 'InvalidPartOrder' });
+    await expect(
+      complete([
+        { PartNumber: 4, ETag: big.ETag },
+        { PartNumber: 7, ETag: '"0123"' },
+      ]),
+    ).rejects.toMatchObject({ name: 'InvalidPart' });
+    await expect(
+      complete([
+        { PartNumber: 4, ETag: big.ETag },
+        { PartNumber: 9, ETag: last.ETag },
+      ]),
+    ).rejects.toMatchObject({ name: 'InvalidPart' });
     expect((await openUploads('rules/')).length).toBe(1);
-    await complete([{ PartNumber: 4, ETag: big.ETag }, { PartNumber: 7, ETag: last.ETag }]);
+    await complete([
+      { PartNumber: 4, ETag: big.ETag },
+      { PartNumber: 7, ETag: last.ETag },
+    ]);
     const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key }));
     const body = Buffer.from(await got.Body!.transformToByteArray());
     expect(body.length).toBe(5 * MiB + 4);
@@ -189,7 +237,12 @@ describe('local S3 (s3rver + multipart additions)', () => {
       },
       { step: 'initialize' },
     );
-    const upload = new Upload({ client: spied, params: { Bucket: BUCKET, Key: 'broken/disk.raw', Body: body }, partSize: 5 * MiB, queueSize: 2 });
+    const upload = new Upload({
+      client: spied,
+      params: { Bucket: BUCKET, Key: 'broken/disk.raw', Body: body },
+      partSize: 5 * MiB,
+      queueSize: 2,
+    });
     await expect(upload.done()).rejects.toThrow('source disk went away');
     spied.destroy();
     // a multipart upload was really opened (and then aborted by lib-storage)
@@ -201,7 +254,11 @@ describe('local S3 (s3rver + multipart additions)', () => {
   it('lib-storage Upload of a stream in several parts succeeds', async () => {
     const data = Buffer.alloc(11 * MiB);
     for (let i = 0; i < data.length; i += 4096) data[i] = i % 251;
-    const upload = new Upload({ client, params: { Bucket: BUCKET, Key: 'ok/disk.raw', Body: Readable.from([data.subarray(0, 7 * MiB), data.subarray(7 * MiB)]) }, partSize: 5 * MiB });
+    const upload = new Upload({
+      client,
+      params: { Bucket: BUCKET, Key: 'ok/disk.raw', Body: Readable.from([data.subarray(0, 7 * MiB), data.subarray(7 * MiB)]) },
+      partSize: 5 * MiB,
+    });
     await upload.done();
     const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'ok/disk.raw' }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(data)).toBe(true);

@@ -4,7 +4,13 @@
  * TimeoutSeconds (TIMED_OUT), the 256 KB state payload (States.DataLimitExceeded, terminal) and
  * Lambda's 6 MB response; and it emits AWS's status-change event for every execution.
  */
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  type DescribeExecutionCommandOutput,
+} from '@aws-sdk/client-sfn';
 import { MAX_STATE_PAYLOAD_BYTES, startLocalSfn, type ExecutionStatusChangeEvent, type LocalSfn } from '../../../local/sfn';
 import { LAMBDA_LIMITS } from '../../../local/lambda';
 
@@ -16,9 +22,15 @@ const cleanupStates = { Cleanup: { Type: 'Task', Resource: fn('Cleanup'), Result
 
 const machines = {
   // the function behind Work has a 30 s timeout (0.3 s at this scale)
-  FunctionTimeout: { StartAt: 'Work', States: { Work: { Type: 'Task', Resource: fn('Work'), Catch: [caught], End: true }, ...cleanupStates } },
+  FunctionTimeout: {
+    StartAt: 'Work',
+    States: { Work: { Type: 'Task', Resource: fn('Work'), Catch: [caught], End: true }, ...cleanupStates },
+  },
   // TimeoutSeconds 10 (0.1 s at this scale) on a function allowed 900 s
-  StateTimeout: { StartAt: 'Linger', States: { Linger: { Type: 'Task', Resource: fn('Linger'), TimeoutSeconds: 10, Catch: [caught], End: true }, ...cleanupStates } },
+  StateTimeout: {
+    StartAt: 'Linger',
+    States: { Linger: { Type: 'Task', Resource: fn('Linger'), TimeoutSeconds: 10, Catch: [caught], End: true }, ...cleanupStates },
+  },
   // the execution may last 60 s (0.6 s at this scale)
   ExecutionTimeout: { StartAt: 'Linger', TimeoutSeconds: 60, States: { Linger: { Type: 'Task', Resource: fn('Linger'), End: true } } },
   // a result over 256 KB: terminal, the Catch does not run
@@ -80,7 +92,9 @@ afterAll(async () => {
 });
 
 async function run(machine: keyof typeof machines, input: object = {}): Promise<DescribeExecutionCommandOutput> {
-  const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn: `${SM}:${machine}`, input: JSON.stringify(input) }));
+  const { executionArn } = await client.send(
+    new StartExecutionCommand({ stateMachineArn: `${SM}:${machine}`, input: JSON.stringify(input) }),
+  );
   for (;;) {
     const d = await client.send(new DescribeExecutionCommand({ executionArn }));
     if (d.status !== 'RUNNING') return d;
@@ -94,18 +108,21 @@ describe('local Step Functions limits', () => {
     lingerMs = 5_000;
   });
 
-  it("fails a task whose function outlives its timeout with Sandbox.Timedout, as Lambda reports it", async () => {
+  it('fails a task whose function outlives its timeout with Sandbox.Timedout, as Lambda reports it', async () => {
     const d = await run('FunctionTimeout');
     expect(d.status).toBe('SUCCEEDED'); // through the Catch
     const { error } = JSON.parse(d.output!);
     expect(error.Error).toBe('Sandbox.Timedout');
-    expect(JSON.parse(error.Cause)).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: expect.stringMatching(/Task timed out after 0\.30 seconds$/) });
+    expect(JSON.parse(error.Cause)).toMatchObject({
+      errorType: 'Sandbox.Timedout',
+      errorMessage: expect.stringMatching(/Task timed out after 0\.30 seconds$/),
+    });
     // the handler's Lambda context counted down from the scaled timeout
     expect(workRemainingMs).toBeGreaterThan(0);
     expect(workRemainingMs).toBeLessThanOrEqual(300);
   });
 
-  it("fails a task past its TimeoutSeconds with States.Timeout", async () => {
+  it('fails a task past its TimeoutSeconds with States.Timeout', async () => {
     const d = await run('StateTimeout');
     expect(d.status).toBe('SUCCEEDED');
     expect(JSON.parse(d.output!).error.Error).toBe('States.Timeout');
@@ -132,7 +149,12 @@ describe('local Step Functions limits', () => {
 
   it('refuses an execution input over 256 KB', async () => {
     await expect(
-      client.send(new StartExecutionCommand({ stateMachineArn: `${SM}:Stoppable`, input: JSON.stringify({ pad: 'x'.repeat(MAX_STATE_PAYLOAD_BYTES) }) })),
+      client.send(
+        new StartExecutionCommand({
+          stateMachineArn: `${SM}:Stoppable`,
+          input: JSON.stringify({ pad: 'x'.repeat(MAX_STATE_PAYLOAD_BYTES) }),
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'InvalidExecutionInput' });
   });
 
@@ -144,7 +166,9 @@ describe('local Step Functions limits', () => {
   });
 
   it("emits AWS's status-change event when an execution starts and when it ends", async () => {
-    const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn: `${SM}:Stoppable`, name: 'stop-me', input: '{"jobId":"j"}' }));
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({ stateMachineArn: `${SM}:Stoppable`, name: 'stop-me', input: '{"jobId":"j"}' }),
+    );
     await client.send(new StopExecutionCommand({ executionArn, error: 'Cancelled', cause: 'the user cancelled the job' }));
     const mine = statusEvents.filter((e) => e.detail.executionArn === executionArn);
     expect(mine.map((e) => e.detail.status)).toEqual(['RUNNING', 'ABORTED']);

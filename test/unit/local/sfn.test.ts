@@ -1,4 +1,11 @@
-import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand, StopExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  type DescribeExecutionCommandOutput,
+} from '@aws-sdk/client-sfn';
 import { startLocalSfn, type ExecutionEvent, type LocalSfn, type TaskContext } from '../../../local/sfn';
 
 const ACCOUNT = 'arn:aws:states:us-east-1:123456789012';
@@ -123,7 +130,9 @@ beforeAll(async () => {
         record('Hang', input);
         hangSignal = ctx.signal;
         // like an SDK call cancelled through the signal: rejects once the execution is stopped
-        return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))));
+        return new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))),
+        );
       },
       After: async (input) => {
         record('After', input);
@@ -174,7 +183,11 @@ describe('local Step Functions endpoint', () => {
     expect(done.name).toBe('job-1');
     expect(done.stateMachineArn).toBe(RETRY_ARN);
     expect(done.input).toBe(input);
-    expect(JSON.parse(done.output!)).toEqual({ imageId: 'img-1', prepared: true, stored: { key: 'images/img-1', at: '1970-01-01T00:00:00.000Z' } });
+    expect(JSON.parse(done.output!)).toEqual({
+      imageId: 'img-1',
+      prepared: true,
+      stored: { key: 'images/img-1', at: '1970-01-01T00:00:00.000Z' },
+    });
     expect(done.startDate).toBeInstanceOf(Date);
     expect(done.stopDate!.getTime()).toBeGreaterThanOrEqual(done.startDate!.getTime());
     expect(calls.Store).toHaveLength(2);
@@ -186,7 +199,9 @@ describe('local Step Functions endpoint', () => {
   });
 
   it('Catch gives the Lambda error shape, then Cleanup → Fail', async () => {
-    const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn: CATCH_ARN, input: JSON.stringify({ disk: 'd-9' }) }));
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({ stateMachineArn: CATCH_ARN, input: JSON.stringify({ disk: 'd-9' }) }),
+    );
     expect(executionArn).toMatch(new RegExp(`^${ACCOUNT}:execution:Catching:[0-9a-f-]{36}$`));
     const done = await untilDone(executionArn!);
     expect(done.status).toBe('FAILED');
@@ -212,13 +227,17 @@ describe('local Step Functions endpoint', () => {
   });
 
   it('wraps lambda:invoke results as {Payload}, and fails a Task without a local handler', async () => {
-    const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn: INVOKE_ARN, input: JSON.stringify({ n: 21 }) }));
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({ stateMachineArn: INVOKE_ARN, input: JSON.stringify({ n: 21 }) }),
+    );
     const done = await untilDone(executionArn!);
     expect(calls.Call?.at(-1)).toEqual({ n: 21 });
     expect(done.status).toBe('FAILED');
     expect(done.error).toBe('States.TaskFailed');
     expect(done.cause).toMatch(/No local handler for Task state "Unhandled"/);
-    const unhandledInput = events.find((e) => e.arn === executionArn && e.event.type === 'StateEntered' && e.event.state.name === 'Unhandled');
+    const unhandledInput = events.find(
+      (e) => e.arn === executionArn && e.event.type === 'StateEntered' && e.event.state.name === 'Unhandled',
+    );
     expect(unhandledInput?.event).toMatchObject({ state: { input: { doubled: 42 } } });
   });
 
@@ -228,7 +247,9 @@ describe('local Step Functions endpoint', () => {
     const b = await client.send(new StartExecutionCommand({ stateMachineArn: SLOW_ARN, name: 'same', input }));
     expect(b.executionArn).toBe(a.executionArn);
     expect(b.startDate?.getTime()).toBe(a.startDate?.getTime());
-    await expect(client.send(new StartExecutionCommand({ stateMachineArn: SLOW_ARN, name: 'same', input: '{"mode":"other"}' }))).rejects.toMatchObject({
+    await expect(
+      client.send(new StartExecutionCommand({ stateMachineArn: SLOW_ARN, name: 'same', input: '{"mode":"other"}' })),
+    ).rejects.toMatchObject({
       name: 'ExecutionAlreadyExists',
       $metadata: { httpStatusCode: 400 },
     });
@@ -239,11 +260,15 @@ describe('local Step Functions endpoint', () => {
     const d = await client.send(new DescribeExecutionCommand({ executionArn: a.executionArn }));
     expect(d).toMatchObject({ status: 'ABORTED', error: 'Cancelled', cause: 'user asked' });
     // a closed execution's name can't be reused, even with the same input (as on AWS)
-    await expect(client.send(new StartExecutionCommand({ stateMachineArn: SLOW_ARN, name: 'same', input }))).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+    await expect(client.send(new StartExecutionCommand({ stateMachineArn: SLOW_ARN, name: 'same', input }))).rejects.toMatchObject({
+      name: 'ExecutionAlreadyExists',
+    });
   });
 
   it('StopExecution of a long Task aborts the handler signal and runs no further state', async () => {
-    const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn: SLOW_ARN, name: 'hang-1', input: '{"mode":"task"}' }));
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({ stateMachineArn: SLOW_ARN, name: 'hang-1', input: '{"mode":"task"}' }),
+    );
     while (!hangSignal) await new Promise((r) => setTimeout(r, 5));
     const before = (await client.send(new DescribeExecutionCommand({ executionArn }))).status;
     expect(before).toBe('RUNNING');
@@ -294,7 +319,10 @@ describe('local Step Functions endpoint', () => {
 
   it('rejects an invalid definition at start', async () => {
     await expect(
-      startLocalSfn({ stateMachines: [{ arn: `${ACCOUNT}:stateMachine:Bad`, name: 'Bad', definition: { StartAt: 'X', States: {} } }], taskHandlers: {} }),
+      startLocalSfn({
+        stateMachines: [{ arn: `${ACCOUNT}:stateMachine:Bad`, name: 'Bad', definition: { StartAt: 'X', States: {} } }],
+        taskHandlers: {},
+      }),
     ).rejects.toThrow(/invalid/i);
   });
 });

@@ -45,7 +45,14 @@ describe('buildImageFile', () => {
       // Assess
       const stored = sink.contents();
       expect(sink.closed).toBe(true);
-      expect(result).toEqual({ size: stored.length, sha1: sha('sha1', stored), sha256: sha('sha256', stored), sourceBytes: size, format: 'raw', virtualSize: size });
+      expect(result).toEqual({
+        size: stored.length,
+        sha1: sha('sha1', stored),
+        sha256: sha('sha256', stored),
+        sourceBytes: size,
+        format: 'raw',
+        virtualSize: size,
+      });
       expect(gunzipSync(stored).equals(input)).toBe(true);
     });
 
@@ -59,7 +66,14 @@ describe('buildImageFile', () => {
       // Assess
       const stored = sink.contents();
       expect(stored.equals(input)).toBe(true);
-      expect(result).toEqual({ size, sha1: sha('sha1', input), sha256: sha('sha256', input), sourceBytes: size, format: 'raw', virtualSize: size });
+      expect(result).toEqual({
+        size,
+        sha1: sha('sha1', input),
+        sha256: sha('sha256', input),
+        sourceBytes: size,
+        format: 'raw',
+        virtualSize: size,
+      });
     });
   });
 
@@ -69,7 +83,14 @@ describe('buildImageFile', () => {
     const sink = createMemorySink();
 
     // Act
-    await buildImageFile({ source: pieces(input, 100_000), sourceSize: input.length, compression: 'gzip', level: 1, sink, chunkSize: CHUNK });
+    await buildImageFile({
+      source: pieces(input, 100_000),
+      sourceSize: input.length,
+      compression: 'gzip',
+      level: 1,
+      sink,
+      chunkSize: CHUNK,
+    });
 
     // Assess
     expect(sink.chunks).toHaveLength(6);
@@ -115,8 +136,16 @@ describe('buildImageFile', () => {
 
     // Act
     const result = await buildImageFile({
-      source: source(), sourceSize: total, compression: 'gzip', level: 1, sink, chunkSize: CHUNK, maxChunksInFlight: 4,
-      onStats: (s) => { stats = s; },
+      source: source(),
+      sourceSize: total,
+      compression: 'gzip',
+      level: 1,
+      sink,
+      chunkSize: CHUNK,
+      maxChunksInFlight: 4,
+      onStats: (s) => {
+        stats = s;
+      },
     });
 
     // Assess
@@ -241,7 +270,14 @@ describe('buildImageFile', () => {
       const sink = createMemorySink();
 
       // Act
-      const run = buildImageFile({ source: slow(), sourceSize: input.length, compression: 'gzip', sink, chunkSize: CHUNK, signal: controller.signal });
+      const run = buildImageFile({
+        source: slow(),
+        sourceSize: input.length,
+        compression: 'gzip',
+        sink,
+        chunkSize: CHUNK,
+        signal: controller.signal,
+      });
 
       // Assess
       await expect(run).rejects.toThrow('job cancelled');
@@ -276,7 +312,9 @@ describe('buildImageFile', () => {
           if (writes === 2) throw new Error('part upload failed');
         },
         async close() {},
-        async abort(reason) { aborted = reason; },
+        async abort(reason) {
+          aborted = reason;
+        },
       };
 
       // Act
@@ -290,13 +328,19 @@ describe('buildImageFile', () => {
     it('keeps the original error and attaches the failed clean-up as sinkAbortError', async () => {
       // Prepare
       const sink: PipelineSink = {
-        async write() { throw new Error('write failed'); },
+        async write() {
+          throw new Error('write failed');
+        },
         async close() {},
-        async abort() { throw new Error('abort failed'); },
+        async abort() {
+          throw new Error('abort failed');
+        },
       };
 
       // Act
-      const error = await buildImageFile({ source: pieces(input), sourceSize: input.length, compression: 'none', sink }).catch((e: unknown) => e);
+      const error = await buildImageFile({ source: pieces(input), sourceSize: input.length, compression: 'none', sink }).catch(
+        (e: unknown) => e,
+      );
 
       // Assess
       expect(error).toEqual(new Error('write failed'));
@@ -308,8 +352,12 @@ describe('buildImageFile', () => {
       let aborted = false;
       const sink: PipelineSink = {
         async write() {},
-        async close() { throw new Error('complete failed'); },
-        async abort() { aborted = true; },
+        async close() {
+          throw new Error('complete failed');
+        },
+        async abort() {
+          aborted = true;
+        },
       };
 
       // Act
@@ -369,8 +417,13 @@ describe('buildImageFile', () => {
 
       // Act
       await buildImageFile({
-        source: source(), sourceSize: input.length, compression: 'none', sink: createMemorySink(),
-        onProgress: (done) => { calls.push([now, done]); },
+        source: source(),
+        sourceSize: input.length,
+        compression: 'none',
+        sink: createMemorySink(),
+        onProgress: (done) => {
+          calls.push([now, done]);
+        },
       });
 
       // Assess
@@ -390,7 +443,11 @@ describe('buildImageFile', () => {
 
       // Act
       const run = buildImageFile({
-        source: pieces(input), sourceSize: input.length, compression: 'gzip', sink, chunkSize: CHUNK,
+        source: pieces(input),
+        sourceSize: input.length,
+        compression: 'gzip',
+        sink,
+        chunkSize: CHUNK,
         onProgress: () => Promise.reject(new Error('job was cancelled')),
       });
 
@@ -408,24 +465,44 @@ describe('buildImageFile with a disk-format output', () => {
     ['vhd dynamic, gzip', { format: 'vhd', subformat: 'dynamic' }, 'gzip'],
     ['vmdk streamOptimized, none', { format: 'vmdk' }, 'none'],
     ['ova, none', { format: 'ova' }, 'none'],
-  ] as const)('%s: the stored file holds the disk, its head in place, digests of the final bytes', async (_label, output, compression) => {
-    // Prepare
-    const disk = generateDiskBuffer(3 * 1024 * 1024 + 512, 5);
-    const sink = createMemorySink();
+  ] as const)(
+    '%s: the stored file holds the disk, its head in place, digests of the final bytes',
+    async (_label, output, compression) => {
+      // Prepare
+      const disk = generateDiskBuffer(3 * 1024 * 1024 + 512, 5);
+      const sink = createMemorySink();
 
-    // Act
-    const result = await buildImageFile({ source: pieces(disk, 70_000), sourceSize: disk.length, compression, output, sink, readBack: async () => [sink.contents()] });
+      // Act
+      const result = await buildImageFile({
+        source: pieces(disk, 70_000),
+        sourceSize: disk.length,
+        compression,
+        output,
+        sink,
+        readBack: async () => [sink.contents()],
+      });
 
-    // Assert
-    const stored = sink.contents();
-    expect(result).toMatchObject({ size: stored.length, sha1: sha('sha1', stored), sha256: sha('sha256', stored), sourceBytes: disk.length, format: output.format, virtualSize: disk.length });
-    const file = compression === 'gzip' ? gunzipSync(stored) : stored;
-    const reader = await openDisk(output.format, bufferSource(file));
-    expect((await collect(reader.stream())).equals(disk)).toBe(true);
-  }, 60_000);
+      // Assert
+      const stored = sink.contents();
+      expect(result).toMatchObject({
+        size: stored.length,
+        sha1: sha('sha1', stored),
+        sha256: sha('sha256', stored),
+        sourceBytes: disk.length,
+        format: output.format,
+        virtualSize: disk.length,
+      });
+      const file = compression === 'gzip' ? gunzipSync(stored) : stored;
+      const reader = await openDisk(output.format, bufferSource(file));
+      expect((await collect(reader.stream())).equals(disk)).toBe(true);
+    },
+    60_000,
+  );
 
   it('refuses a head-patched format without a sink that can write the head', async () => {
     const sink: PipelineSink = { write: async () => undefined, close: async () => undefined, abort: async () => undefined };
-    await expect(buildImageFile({ source: pieces(Buffer.alloc(1024), 512), sourceSize: 1024, compression: 'none', output: { format: 'qcow2' }, sink })).rejects.toThrow(PipelineOptionsError);
+    await expect(
+      buildImageFile({ source: pieces(Buffer.alloc(1024), 512), sourceSize: 1024, compression: 'none', output: { format: 'qcow2' }, sink }),
+    ).rejects.toThrow(PipelineOptionsError);
   });
 });

@@ -70,14 +70,17 @@ describe('detectFormat', () => {
       return false;
     }
   })();
-  (qemuImg ? it.each(['qcow2', 'vmdk', 'vpc'] as const) : it.skip.each(['qcow2', 'vmdk', 'vpc'] as const))('agrees with qemu-img on a %s file it created', (fmt) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'detect-'));
-    const file = path.join(dir, `disk.${fmt}`);
-    execFileSync('qemu-img', ['create', '-f', fmt, file, '64M'], { stdio: 'ignore' });
-    const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', file]).toString()) as { 'virtual-size': number };
-    const bytes = readFileSync(file);
-    const got = detectFormat({ ...input(bytes), size: statSync(file).size });
-    expect(got.format).toBe(fmt === 'vpc' ? 'vhd' : fmt);
-    expect(got.virtualSize).toBe(info['virtual-size']);
-  });
+  (qemuImg ? it.each(['qcow2', 'vmdk', 'vpc'] as const) : it.skip.each(['qcow2', 'vmdk', 'vpc'] as const))(
+    'agrees with qemu-img on a %s file it created',
+    (fmt) => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'detect-'));
+      const file = path.join(dir, `disk.${fmt}`);
+      execFileSync('qemu-img', ['create', '-f', fmt, file, '64M'], { stdio: 'ignore' });
+      const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', file]).toString()) as { 'virtual-size': number };
+      const bytes = readFileSync(file);
+      const got = detectFormat({ ...input(bytes), size: statSync(file).size });
+      expect(got.format).toBe(fmt === 'vpc' ? 'vhd' : fmt);
+      expect(got.virtualSize).toBe(info['virtual-size']);
+    },
+  );
 });

@@ -9,7 +9,7 @@ function logText(size: number): Buffer {
   const lines: string[] = [];
   let n = 0;
   for (let i = 0; n < size; i++) {
-    const line = `2024-05-17T06:${String(i % 60).padStart(2, '0')}:00Z web-01 nginx[${1000 + (i % 7)}]: GET /api/v1/images?page=${i % 13} 200 ${i * 37 % 5000}\n`;
+    const line = `2024-05-17T06:${String(i % 60).padStart(2, '0')}:00Z web-01 nginx[${1000 + (i % 7)}]: GET /api/v1/images?page=${i % 13} 200 ${(i * 37) % 5000}\n`;
     lines.push(line);
     n += line.length;
   }
@@ -19,16 +19,24 @@ function logText(size: number): Buffer {
 describe('looksIncompressible', () => {
   it.each([
     ['random bytes', () => randomBytes(CLASSIFY_BLOCK), true],
-    ['gzip output (of hex text)', () => gzipSync(Buffer.from(randomBytes(4 * CLASSIFY_BLOCK).toString('hex'))).subarray(100, 100 + CLASSIFY_BLOCK), true],
+    [
+      'gzip output (of hex text)',
+      () => gzipSync(Buffer.from(randomBytes(4 * CLASSIFY_BLOCK).toString('hex'))).subarray(100, 100 + CLASSIFY_BLOCK),
+      true,
+    ],
     ['zeros', () => Buffer.alloc(CLASSIFY_BLOCK), false],
     ['log text', () => logText(CLASSIFY_BLOCK), false],
     ['random bytes with a 4 KiB hole of zeros', () => randomBytes(CLASSIFY_BLOCK).fill(0, 0, 4 * KiB), false],
-    ['one random byte in 16, zeros between', () => {
-      const b = Buffer.alloc(CLASSIFY_BLOCK);
-      const r = randomBytes(CLASSIFY_BLOCK / 16);
-      for (let i = 0; i < r.length; i++) b[i * 16] = r[i];
-      return b;
-    }, false],
+    [
+      'one random byte in 16, zeros between',
+      () => {
+        const b = Buffer.alloc(CLASSIFY_BLOCK);
+        const r = randomBytes(CLASSIFY_BLOCK / 16);
+        for (let i = 0; i < r.length; i++) b[i * 16] = r[i];
+        return b;
+      },
+      false,
+    ],
     ['random hex digits', () => Buffer.from(randomBytes(CLASSIFY_BLOCK / 2).toString('hex')), false],
     ['a block smaller than the samples', () => randomBytes(2 * KiB), false],
   ])('classifies %s', (_name, make, expected) => {

@@ -155,8 +155,13 @@ describe('createS3MultipartSink (fake S3)', () => {
       yield* pieces(input.subarray(11 * MiB));
     }
     const sink = createS3MultipartSink({
-      client: s3.client, bucket: 'b', key: 'k', partSize: MIN_PART_SIZE,
-      onUploadCreated: (id) => { recorded = id; },
+      client: s3.client,
+      bucket: 'b',
+      key: 'k',
+      partSize: MIN_PART_SIZE,
+      onUploadCreated: (id) => {
+        recorded = id;
+      },
     });
 
     // Act
@@ -209,7 +214,14 @@ describe('createS3MultipartSink (s3rver)', () => {
 
     // Assess
     const object = await stored(key);
-    expect(result).toEqual({ size: object.length, sha1: sha('sha1', object), sha256: sha('sha256', object), sourceBytes: size, format: 'raw', virtualSize: size });
+    expect(result).toEqual({
+      size: object.length,
+      sha1: sha('sha1', object),
+      sha256: sha('sha256', object),
+      sourceBytes: size,
+      format: 'raw',
+      virtualSize: size,
+    });
     expect(sink.result!.parts).toBeGreaterThanOrEqual(2);
     expect((compression === 'gzip' ? gunzipSync(object) : object).equals(disk)).toBe(true);
   });
@@ -225,7 +237,10 @@ describe('createS3MultipartSink (s3rver)', () => {
 
     // Act
     const result = await buildImageFile({
-      source: get.Body as NodeJS.ReadableStream, sourceSize: head.ContentLength!, compression: 'gzip', sink,
+      source: get.Body as NodeJS.ReadableStream,
+      sourceSize: head.ContentLength!,
+      compression: 'gzip',
+      sink,
     });
 
     // Assess

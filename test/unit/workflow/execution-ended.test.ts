@@ -11,13 +11,22 @@ describe('failureOf', () => {
 
   it('names a stopped execution Aborted, unless whoever stopped it gave an error', () => {
     expect(failureOf({ status: 'ABORTED' })).toEqual({ code: 'Aborted', message: 'the build was stopped before it finished' });
-    expect(failureOf({ status: 'ABORTED', error: 'Cancelled', cause: 'the job was cancelled' })).toEqual({ code: 'Cancelled', message: 'the job was cancelled' });
+    expect(failureOf({ status: 'ABORTED', error: 'Cancelled', cause: 'the job was cancelled' })).toEqual({
+      code: 'Cancelled',
+      message: 'the job was cancelled',
+    });
   });
 
   it("takes a failed execution's error and the message out of Lambda's error document", () => {
-    expect(failureOf({ status: 'FAILED', error: 'States.DataLimitExceeded', cause: 'too big' })).toEqual({ code: 'States.DataLimitExceeded', message: 'too big' });
+    expect(failureOf({ status: 'FAILED', error: 'States.DataLimitExceeded', cause: 'too big' })).toEqual({
+      code: 'States.DataLimitExceeded',
+      message: 'too big',
+    });
     const cause = JSON.stringify({ errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 30.00 seconds' });
-    expect(failureOf({ status: 'FAILED', error: 'Sandbox.Timedout', cause })).toEqual({ code: 'Sandbox.Timedout', message: 'Task timed out after 30.00 seconds' });
+    expect(failureOf({ status: 'FAILED', error: 'Sandbox.Timedout', cause })).toEqual({
+      code: 'Sandbox.Timedout',
+      message: 'Task timed out after 30.00 seconds',
+    });
   });
 });
 
@@ -36,7 +45,11 @@ describe('DynamoDB errors in the workflow', () => {
   });
 
   it('passes a failed condition and other client errors through unchanged', () => {
-    for (const err of [named('ConditionalCheckFailedException', { $metadata: { httpStatusCode: 400 } }), named('ValidationException'), new Error('plain')]) {
+    for (const err of [
+      named('ConditionalCheckFailedException', { $metadata: { httpStatusCode: 400 } }),
+      named('ValidationException'),
+      new Error('plain'),
+    ]) {
       expect(isTransientDynamoError(err)).toBe(false);
       expect(classifyDynamoError(err, 'x')).toBe(err);
     }

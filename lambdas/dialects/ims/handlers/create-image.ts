@@ -6,9 +6,20 @@ import { clock, ids, imageRepository, jobRepository, machineRepository, quotaGat
 import { imsRenderer } from '../renderer';
 import { parseCreateImage } from '../schemas';
 
-export const handler = httpHandler({ operation: 'ImsCreateImage', renderer: imsRenderer }, idempotent(async (req) => {
-  const command = parseCreateImage(req.body);
-  const create = createImsImage({ images: imageRepository(), jobs: jobRepository(), machines: machineRepository(), workflow: workflowStarter(), clock, ids, quotas: quotaGate() });
-  const job = await create(req.caller, command);
-  return { status: 200, body: { job_id: job.id } };
-}));
+export const handler = httpHandler(
+  { operation: 'ImsCreateImage', renderer: imsRenderer },
+  idempotent(async (req) => {
+    const command = parseCreateImage(req.body);
+    const create = createImsImage({
+      images: imageRepository(),
+      jobs: jobRepository(),
+      machines: machineRepository(),
+      workflow: workflowStarter(),
+      clock,
+      ids,
+      quotas: quotaGate(),
+    });
+    const job = await create(req.caller, command);
+    return { status: 200, body: { job_id: job.id } };
+  }),
+);

@@ -5,6 +5,9 @@ import { clock, imageFileStore, imageRepository, jobRepository, workflowStopper 
 import { imsRenderer } from '../renderer';
 
 export const handler = httpHandler({ operation: 'ImsDeleteImage', renderer: imsRenderer }, async (req) => {
-  await deleteImage({ images: imageRepository(), files: imageFileStore(), jobs: jobRepository(), workflow: workflowStopper(), clock })(req.caller, req.params.image_id);
+  await deleteImage({ images: imageRepository(), files: imageFileStore(), jobs: jobRepository(), workflow: workflowStopper(), clock })(
+    req.caller,
+    req.params.image_id,
+  );
   return { status: 204 };
 });

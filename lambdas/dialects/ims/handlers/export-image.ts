@@ -7,7 +7,15 @@ import { parseExport } from '../schemas';
 
 export const handler = httpHandler({ operation: 'ImsExportImage', renderer: imsRenderer }, async (req) => {
   const body = parseExport(req.body);
-  const exportImage = exportImageToBucket({ images: imageRepository(), jobs: jobRepository(), copier: objectCopier(), converter: imageFileConverter(), clock, ids, inWorkflow: { thresholdBytes: config.copyInWorkflowBytes(), workflow: workflowStarter() } });
+  const exportImage = exportImageToBucket({
+    images: imageRepository(),
+    jobs: jobRepository(),
+    copier: objectCopier(),
+    converter: imageFileConverter(),
+    clock,
+    ids,
+    inWorkflow: { thresholdBytes: config.copyInWorkflowBytes(), workflow: workflowStarter() },
+  });
   const job = await exportImage(req.caller, req.params.image_id, { destination: body.bucket_url, format: body.file_format });
   return { status: 200, body: { job_id: job.id } };
 });

@@ -23,7 +23,8 @@ export const handler = httpHandler({ operation: 'ImsListImages', renderer: imsRe
     { ...q.filter, ...(q.ownOnly && { owner: req.caller.accountId }), limit: q.limit, cursor: q.cursor },
     { accept: (image) => q.keep(image, req.caller.accountId), scope },
   );
-  const link = (extra: Record<string, string>) => `/v2/cloudimages?${new URLSearchParams({ ...q.links, ...extra, limit: String(q.limit) })}`;
+  const link = (extra: Record<string, string>) =>
+    `/v2/cloudimages?${new URLSearchParams({ ...q.links, ...extra, limit: String(q.limit) })}`;
   return {
     status: 200,
     body: {

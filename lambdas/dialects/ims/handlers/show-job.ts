@@ -10,7 +10,8 @@ import { imsRenderer } from '../renderer';
 import { serializeJob } from '../serialize';
 
 export const handler = httpHandler({ operation: 'ImsShowJob', renderer: imsRenderer }, async (req) => {
-  if (req.params.project_id !== req.caller.accountId) throw new NotAuthorizedError(`project ${req.params.project_id} is not the caller's project`);
+  if (req.params.project_id !== req.caller.accountId)
+    throw new NotAuthorizedError(`project ${req.params.project_id} is not the caller's project`);
   const family = await getJobFamily({ jobs: jobRepository() })(req.caller, req.params.job_id);
   return { status: 200, body: serializeJob(family) };
 });

@@ -15,7 +15,13 @@ export const handler = httpHandler({ operation: 'ImsShowQuota', renderer: imsRen
       quotas: {
         resources: [
           { type: 'image', used: usage.images, quota: usage.limits.images, min: 1, max: usage.limits.images },
-          { type: 'image_build', used: usage.concurrentBuilds, quota: usage.limits.concurrentBuilds, min: 1, max: usage.limits.concurrentBuilds },
+          {
+            type: 'image_build',
+            used: usage.concurrentBuilds,
+            quota: usage.limits.concurrentBuilds,
+            min: 1,
+            max: usage.limits.concurrentBuilds,
+          },
         ],
       },
     },

@@ -24,7 +24,12 @@ export const handler = httpHandler({ operation: 'ImsUpdateMemberStatus', rendere
   if (req.body === undefined) throw errorFromIssues([{ field: '(body)', code: 'MissingParameter', message: 'the request body is empty' }]);
   const parsed = updateMemberStatusBody.safeParse(req.body);
   if (!parsed.success) throw errorFromIssues(fieldIssues(parsed.error, req.body));
-  if (parsed.data.project_id !== req.caller.accountId) throw new NotAuthorizedError(`${req.caller.login} may not answer shares for project ${parsed.data.project_id}`);
-  const job = await answerShares({ images: imageRepository(), jobs: jobRepository(), clock, ids })(req.caller, parsed.data.images, parsed.data.status);
+  if (parsed.data.project_id !== req.caller.accountId)
+    throw new NotAuthorizedError(`${req.caller.login} may not answer shares for project ${parsed.data.project_id}`);
+  const job = await answerShares({ images: imageRepository(), jobs: jobRepository(), clock, ids })(
+    req.caller,
+    parsed.data.images,
+    parsed.data.status,
+  );
   return { status: 200, body: { job_id: job.id } };
 });

@@ -7,21 +7,24 @@ import { tritonRenderer } from '../renderer';
 import { parseCreateImageFromMachine } from '../schemas';
 import { serializeImage } from '../serialize';
 
-export const handler = httpHandler({ operation: 'CreateImageFromMachine', renderer: tritonRenderer }, idempotent(async (req) => {
-  const command = parseCreateImageFromMachine(req.body);
-  const create = createImageFromMachine({
-    images: imageRepository(),
-    jobs: jobRepository(),
-    machines: machineRepository(),
-    workflow: workflowStarter(),
-    clock,
-    ids,
-    quotas: quotaGate(),
-  });
-  const { image, job } = await create(req.caller, command);
-  return {
-    status: 201,
-    body: serializeImage(image, req.caller.accountId),
-    headers: { 'x-joyent-jobid': job.id, location: `/${req.params.login}/images/${image.id}` },
-  };
-}));
+export const handler = httpHandler(
+  { operation: 'CreateImageFromMachine', renderer: tritonRenderer },
+  idempotent(async (req) => {
+    const command = parseCreateImageFromMachine(req.body);
+    const create = createImageFromMachine({
+      images: imageRepository(),
+      jobs: jobRepository(),
+      machines: machineRepository(),
+      workflow: workflowStarter(),
+      clock,
+      ids,
+      quotas: quotaGate(),
+    });
+    const { image, job } = await create(req.caller, command);
+    return {
+      status: 201,
+      body: serializeImage(image, req.caller.accountId),
+      headers: { 'x-joyent-jobid': job.id, location: `/${req.params.login}/images/${image.id}` },
+    };
+  }),
+);

@@ -10,12 +10,22 @@ import { tritonRenderer } from '../renderer';
 import { createMachineBody, parseWith } from '../schemas';
 import { serializeMachine } from '../serialize';
 
-export const handler = httpHandler({ operation: 'CreateMachine', renderer: tritonRenderer }, idempotent(async (req) => {
-  const { image, package: pkg, name } = parseWith(createMachineBody, req.body);
-  const machine = await createMachine({ machines: machineRepository(), images: imageRepository(), workflow: provisionStarter(), clock, ids, quotas: quotaGate() })(req.caller, {
-    image,
-    package: pkg,
-    ...(name !== undefined && { name }),
-  });
-  return { status: 201, body: serializeMachine(machine), headers: { location: `/${req.params.login}/machines/${machine.id}` } };
-}));
+export const handler = httpHandler(
+  { operation: 'CreateMachine', renderer: tritonRenderer },
+  idempotent(async (req) => {
+    const { image, package: pkg, name } = parseWith(createMachineBody, req.body);
+    const machine = await createMachine({
+      machines: machineRepository(),
+      images: imageRepository(),
+      workflow: provisionStarter(),
+      clock,
+      ids,
+      quotas: quotaGate(),
+    })(req.caller, {
+      image,
+      package: pkg,
+      ...(name !== undefined && { name }),
+    });
+    return { status: 201, body: serializeMachine(machine), headers: { location: `/${req.params.login}/machines/${machine.id}` } };
+  }),
+);

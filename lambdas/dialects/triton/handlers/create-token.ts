@@ -14,7 +14,9 @@ import { tritonRenderer } from '../renderer';
 export const handler = httpHandler({ operation: 'CreateToken', renderer: tritonRenderer }, async (req) => {
   const scheme = (req.event.requestContext?.authorizer as Record<string, unknown> | null | undefined)?.scheme;
   if (scheme !== 'basic') throw new NotAuthorizedError('a token is issued only for a login and password (HTTP Basic)');
-  const out = await issueToken({ accounts: accountRepository(), credentials: credentialRepository(), clock })(req.caller.login, { ttlSeconds: SIGN_IN_TOKEN_TTL_SECONDS });
+  const out = await issueToken({ accounts: accountRepository(), credentials: credentialRepository(), clock })(req.caller.login, {
+    ttlSeconds: SIGN_IN_TOKEN_TTL_SECONDS,
+  });
   return {
     status: 201,
     headers: { 'cache-control': 'no-store' },

@@ -8,6 +8,9 @@ import { uuidParam } from '../schemas';
 
 export const handler = httpHandler({ operation: 'DeleteImage', renderer: tritonRenderer }, async (req) => {
   if (!uuidParam.safeParse(req.params.id).success) throw new NotFoundError('image not found');
-  await deleteImage({ images: imageRepository(), files: imageFileStore(), jobs: jobRepository(), workflow: workflowStopper(), clock })(req.caller, req.params.id);
+  await deleteImage({ images: imageRepository(), files: imageFileStore(), jobs: jobRepository(), workflow: workflowStopper(), clock })(
+    req.caller,
+    req.params.id,
+  );
   return { status: 204 };
 });

@@ -13,6 +13,7 @@ import { uuidParam } from '../schemas';
 export const handler = httpHandler({ operation: 'GetImageFile', renderer: tritonRenderer }, async (req): Promise<HttpResponse> => {
   if (!uuidParam.safeParse(req.params.id).success) throw new NotFoundError('image not found');
   const { url, expiresInSeconds } = await getImageFile({ images: imageRepository(), signer: fileUrlSigner() })(req.caller, req.params.id);
-  if (req.query.redirect === 'false') return { status: 200, headers: { 'cache-control': 'no-store' }, body: { url, expires_in: expiresInSeconds } };
+  if (req.query.redirect === 'false')
+    return { status: 200, headers: { 'cache-control': 'no-store' }, body: { url, expires_in: expiresInSeconds } };
   return { status: 302, headers: { location: url, 'cache-control': `private, max-age=${expiresInSeconds - 30}` } };
 });

@@ -27,7 +27,10 @@ const ACTIONS: Record<string, Action> = {
   clone: async (req, id, body) => {
     parseWith(cloneImageBody, body);
     const inWorkflow = { thresholdBytes: config.copyInWorkflowBytes(), jobs: jobRepository(), workflow: workflowStarter() };
-    const image = await cloneImage({ images: imageRepository(), files: imageFileStore(), clock, ids, quotas: quotaGate(), inWorkflow })(req.caller, id);
+    const image = await cloneImage({ images: imageRepository(), files: imageFileStore(), clock, ids, quotas: quotaGate(), inWorkflow })(
+      req.caller,
+      id,
+    );
     // a large file is copied by the workflow: the clone is `creating`, its job named as image creation names it
     const jobHeader = image.state === 'creating' && image.job_id ? { headers: { 'x-joyent-jobid': image.job_id } } : {};
     return { status: 200, body: serializeImage(image, req.caller.accountId), ...jobHeader };
@@ -45,10 +48,18 @@ const ACTIONS: Record<string, Action> = {
   },
   export: async (req, id, body) => {
     const { manta_path } = parseWith(exportImageBody, body);
-    const out = await exportImage({ images: imageRepository(), files: imageFileStore(), manifest: imageManifest })(req.caller, id, { path: manta_path });
+    const out = await exportImage({ images: imageRepository(), files: imageFileStore(), manifest: imageManifest })(req.caller, id, {
+      path: manta_path,
+    });
     return {
       status: 200,
-      body: { manta_url: out.location, image_path: out.imagePath, manifest_path: out.manifestPath, download_url: out.downloadUrl, download_url_expires_in: out.expiresInSeconds },
+      body: {
+        manta_url: out.location,
+        image_path: out.imagePath,
+        manifest_path: out.manifestPath,
+        download_url: out.downloadUrl,
+        download_url_expires_in: out.expiresInSeconds,
+      },
     };
   },
 };
@@ -58,9 +69,13 @@ export const handler = httpHandler({ operation: 'ImageAction', renderer: tritonR
   const raw = req.body ?? {};
   const fromBody = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
   const action = req.query.action ?? (typeof fromBody?.action === 'string' ? fromBody.action : undefined);
-  if (action === undefined || action === '') throw new MissingParameterError('action is required', [{ field: 'action', code: 'MissingParameter', message: 'is required' }]);
+  if (action === undefined || action === '')
+    throw new MissingParameterError('action is required', [{ field: 'action', code: 'MissingParameter', message: 'is required' }]);
   const run = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
-  if (!run) throw new InvalidArgumentError(`${action} is not a supported action (update, clone, export, accept-share, reject-share)`, [{ field: 'action', code: 'Invalid', message: 'unknown action' }]);
+  if (!run)
+    throw new InvalidArgumentError(`${action} is not a supported action (update, clone, export, accept-share, reject-share)`, [
+      { field: 'action', code: 'Invalid', message: 'unknown action' },
+    ]);
   let body: unknown = raw;
   if (fromBody && 'action' in fromBody) {
     const { action: _a, ...rest } = fromBody;

@@ -16,8 +16,18 @@ export const handler = httpHandler({ operation: 'JobAction', renderer: tritonRen
   if (!uuidParam.safeParse(req.params.id).success) throw new NotFoundError('job not found');
   const body = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : undefined;
   const action = req.query.action ?? (typeof body?.action === 'string' ? body.action : undefined);
-  if (action === undefined || action === '') throw new MissingParameterError('action is required', [{ field: 'action', code: 'MissingParameter', message: 'is required' }]);
-  if (action !== 'cancel') throw new InvalidArgumentError(`${action} is not a supported action (cancel)`, [{ field: 'action', code: 'Invalid', message: 'unknown action' }]);
-  const job = await cancelJob({ jobs: jobRepository(), images: imageRepository(), files: imageFileStore(), workflow: workflowStopper(), clock })(req.caller, req.params.id);
+  if (action === undefined || action === '')
+    throw new MissingParameterError('action is required', [{ field: 'action', code: 'MissingParameter', message: 'is required' }]);
+  if (action !== 'cancel')
+    throw new InvalidArgumentError(`${action} is not a supported action (cancel)`, [
+      { field: 'action', code: 'Invalid', message: 'unknown action' },
+    ]);
+  const job = await cancelJob({
+    jobs: jobRepository(),
+    images: imageRepository(),
+    files: imageFileStore(),
+    workflow: workflowStopper(),
+    clock,
+  })(req.caller, req.params.id);
   return { status: 200, body: serializeJob(job) };
 });

@@ -26,7 +26,11 @@ export function parseImageFilter(query: Record<string, string>): ImageFilter {
     type: query.type,
     member_status: query.member_status,
   });
-  const tags = Object.fromEntries(Object.entries(query).filter(([k]) => k.startsWith('tag.') && k.length > 4).map(([k, v]) => [k.slice(4), v]));
+  const tags = Object.fromEntries(
+    Object.entries(query)
+      .filter(([k]) => k.startsWith('tag.') && k.length > 4)
+      .map(([k, v]) => [k.slice(4), v]),
+  );
   return {
     ...(q.name !== undefined && (q.name.startsWith('~') ? { nameContains: q.name.slice(1) } : { name: q.name })),
     ...(q.os !== undefined && { os: q.os }),
@@ -42,7 +46,11 @@ export function parseImageFilter(query: Record<string, string>): ImageFilter {
 
 export const handler = httpHandler({ operation: 'ListImages', renderer: tritonRenderer }, async (req) => {
   const filter = parseImageFilter(req.query);
-  const page = await listVisibleImages({ images: imageRepository() })(req.caller, { ...parsePageQuery(req.query), ...filter }, { scope: 'triton' });
+  const page = await listVisibleImages({ images: imageRepository() })(
+    req.caller,
+    { ...parsePageQuery(req.query), ...filter },
+    { scope: 'triton' },
+  );
   return {
     status: 200,
     body: page.items.map((image) => serializeImage(image, req.caller.accountId)),

@@ -11,8 +11,18 @@ import { listMachinesQuery, parseWith } from '../schemas';
 import { serializeMachine } from '../serialize';
 
 export const handler = httpHandler({ operation: 'ListMachines', renderer: tritonRenderer }, async (req) => {
-  const q = parseWith(listMachinesQuery, { name: req.query.name, state: req.query.state, image: req.query.image, limit: req.query.limit, offset: req.query.offset });
-  const page = await listMachinesPage({ machines: machineRepository() })(req.caller, { ...q, limit: q.limit ?? 1000, offset: q.offset ?? 0 });
+  const q = parseWith(listMachinesQuery, {
+    name: req.query.name,
+    state: req.query.state,
+    image: req.query.image,
+    limit: req.query.limit,
+    offset: req.query.offset,
+  });
+  const page = await listMachinesPage({ machines: machineRepository() })(req.caller, {
+    ...q,
+    limit: q.limit ?? 1000,
+    offset: q.offset ?? 0,
+  });
   return {
     status: 200,
     body: page.items.map(serializeMachine),

@@ -15,7 +15,8 @@ export const handler = httpHandler({ operation: 'MachineAction', renderer: trito
   if (!uuidParam.safeParse(req.params.id).success) throw new NotFoundError('machine not found');
   const body = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : {};
   const action = req.query.action ?? (typeof body.action === 'string' ? body.action : undefined);
-  if (!action) throw new MissingParameterError('action is required', [{ field: 'action', code: 'MissingParameter', message: 'is required' }]);
+  if (!action)
+    throw new MissingParameterError('action is required', [{ field: 'action', code: 'MissingParameter', message: 'is required' }]);
   if (!(ACTIONS as readonly string[]).includes(action)) throw new InvalidArgumentError(`${action} is not a supported action (stop, start)`);
   await changeMachineState({ machines: machineRepository(), clock })(req.caller, req.params.id, action as MachineAction);
   return { status: 202 };

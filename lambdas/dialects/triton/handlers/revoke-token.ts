@@ -14,7 +14,8 @@ import { tritonRenderer } from '../renderer';
 export const handler = httpHandler({ operation: 'RevokeToken', renderer: tritonRenderer }, async (req) => {
   const scheme = (req.event.requestContext?.authorizer as Record<string, unknown> | null | undefined)?.scheme;
   const token = scheme === 'token' ? tokenOf(authRequestFrom(req.event)) : undefined;
-  if (!token) throw new InvalidArgumentError('sign-out revokes the token the request is authenticated with (X-Auth-Token or Authorization: Bearer)');
+  if (!token)
+    throw new InvalidArgumentError('sign-out revokes the token the request is authenticated with (X-Auth-Token or Authorization: Bearer)');
   await revokeToken({ credentials: credentialRepository() })(req.caller, token);
   return { status: 204 };
 });

@@ -15,7 +15,16 @@ import type { Principal } from '../../../core/account';
 import { InvalidCredentialsError, NotAuthorizedError, NotFoundError } from '../../../core/errors';
 import { downloadApplianceImage, type DownloadCaller } from '../../../core/use-cases/appliance-images';
 import { httpHandler, type HttpRequest } from '../../../http/middleware';
-import { accountRepository, applianceImageRepository, applianceRepository, clock, fileUrlSigner, ids, imageRepository, jobRepository } from '../../../wiring';
+import {
+  accountRepository,
+  applianceImageRepository,
+  applianceRepository,
+  clock,
+  fileUrlSigner,
+  ids,
+  imageRepository,
+  jobRepository,
+} from '../../../wiring';
 import { uforgeOptions } from '../renderer';
 import { isId } from '../schemas';
 
@@ -28,7 +37,8 @@ async function authenticatedCaller(req: HttpRequest): Promise<Principal> {
     throw new InvalidCredentialsError('the request signature does not match its body');
   }
   const uid = req.params.uid;
-  if (uid !== 'my' && uid.toLowerCase() !== auth.principal.login.toLowerCase()) throw new NotAuthorizedError(`${auth.principal.login} is not allowed to act as ${uid}`);
+  if (uid !== 'my' && uid.toLowerCase() !== auth.principal.login.toLowerCase())
+    throw new NotAuthorizedError(`${auth.principal.login} is not allowed to act as ${uid}`);
   return auth.principal;
 }
 

@@ -12,5 +12,8 @@ export const handler = httpHandler(uforgeOptions('UforgeGetImageStatuses'), asyn
   if (!isId(req.params.aid)) throw new NotFoundError(`appliance ${req.params.aid} not found`);
   const all = await listApplianceImages(readDeps())(req.caller, req.params.aid);
   const now = clock.now();
-  return { status: 200, body: { statuses: { total: all.length, statuses: { status: all.map((g) => serializeStatus(g, req.caller.login, now)) } } } };
+  return {
+    status: 200,
+    body: { statuses: { total: all.length, statuses: { status: all.map((g) => serializeStatus(g, req.caller.login, now)) } } },
+  };
 });

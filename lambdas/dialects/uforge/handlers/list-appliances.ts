@@ -7,5 +7,10 @@ import { serializeAppliance } from '../serialize';
 
 export const handler = httpHandler(uforgeOptions('UforgeListAppliances'), async (req) => {
   const appliances = await listAppliances(readDeps())(req.caller);
-  return { status: 200, body: { appliances: { total: appliances.length, appliances: { appliance: appliances.map((a) => serializeAppliance(a, req.caller.login)) } } } };
+  return {
+    status: 200,
+    body: {
+      appliances: { total: appliances.length, appliances: { appliance: appliances.map((a) => serializeAppliance(a, req.caller.login)) } },
+    },
+  };
 });

@@ -12,5 +12,8 @@ export const handler = httpHandler(uforgeOptions('UforgeListImages'), async (req
   if (!isId(req.params.aid)) throw new NotFoundError(`appliance ${req.params.aid} not found`);
   const all = await listApplianceImages(readDeps())(req.caller, req.params.aid);
   const now = clock.now();
-  return { status: 200, body: { images: { total: all.length, images: { image: all.map((g) => serializeImage(g, req.caller.login, now)) } } } };
+  return {
+    status: 200,
+    body: { images: { total: all.length, images: { image: all.map((g) => serializeImage(g, req.caller.login, now)) } } },
+  };
 });

@@ -6,5 +6,13 @@ import { generatableTargetFormats } from '../target-formats';
 
 export const handler = httpHandler(uforgeOptions('UforgeListTargetFormats'), async (req) => {
   const formats = generatableTargetFormats();
-  return { status: 200, body: { targetFormats: { total: formats.length, targetFormats: { targetFormat: formats.map((f) => serializeTargetFormat(f, req.caller.login)) } } } };
+  return {
+    status: 200,
+    body: {
+      targetFormats: {
+        total: formats.length,
+        targetFormats: { targetFormat: formats.map((f) => serializeTargetFormat(f, req.caller.login)) },
+      },
+    },
+  };
 });

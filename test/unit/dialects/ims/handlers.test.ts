@@ -45,7 +45,11 @@ interface Call {
   headers: Record<string, string>;
 }
 
-async function call(entry: string, account: Account, opts: { params?: Record<string, string>; query?: Record<string, string>; body?: unknown } = {}): Promise<Call> {
+async function call(
+  entry: string,
+  account: Account,
+  opts: { params?: Record<string, string>; query?: Record<string, string>; body?: unknown } = {},
+): Promise<Call> {
   const event = {
     body: opts.body === undefined ? null : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
     isBase64Encoded: false,
@@ -78,9 +82,24 @@ async function account(): Promise<Account> {
 async function machine(owner: Account, opts: { state?: 'stopped' | 'running'; dataDisks?: number[] } = {}): Promise<Machine> {
   const file = path.join(dir, `disk-${++n}.raw`);
   await writeDiskFile(file, 64 * 1024 + n, n);
-  const m = await adminOps.registerMachine({ login: owner.login, name: `m${n}`, os: 'linux', type: 'zvol', diskFile: file, state: opts.state ?? 'stopped' });
+  const m = await adminOps.registerMachine({
+    login: owner.login,
+    name: `m${n}`,
+    os: 'linux',
+    type: 'zvol',
+    diskFile: file,
+    state: opts.state ?? 'stopped',
+  });
   if (!opts.dataDisks?.length) return m;
-  return addDataDisks({ s3, disksBucket: stack.env.DISKS_BUCKET, update: (id, disks) => machineRepository().update(id, { states: ['stopped', 'running'] }, { disks }) }, m, opts.dataDisks);
+  return addDataDisks(
+    {
+      s3,
+      disksBucket: stack.env.DISKS_BUCKET,
+      update: (id, disks) => machineRepository().update(id, { states: ['stopped', 'running'] }, { disks }),
+    },
+    m,
+    opts.dataDisks,
+  );
 }
 
 describe('ImsCreateImage from a machine', () => {
@@ -93,7 +112,14 @@ describe('ImsCreateImage from a machine', () => {
     const first = await showJob(alice, res.body.job_id);
     expect(['INIT', 'RUNNING', 'SUCCESS']).toContain(first.body.status);
     const job = await waitForJob(alice, res.body.job_id);
-    expect(job.body).toMatchObject({ job_id: res.body.job_id, job_type: 'imsCreateImageByInstance', status: 'SUCCESS', error_code: null, fail_reason: null, entities: { image_name: 'ims_test' } });
+    expect(job.body).toMatchObject({
+      job_id: res.body.job_id,
+      job_type: 'imsCreateImageByInstance',
+      status: 'SUCCESS',
+      error_code: null,
+      fail_reason: null,
+      entities: { image_name: 'ims_test' },
+    });
     expect(job.body.entities.image_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(job.body.begin_time).toBeTruthy();
     expect(job.body.end_time).toBeTruthy();
@@ -105,7 +131,15 @@ describe('ImsCreateImage from a machine', () => {
     const list = await call('list-images', alice, { query: { name: 'ims_test' } });
     expect(list.status).toBe(200);
     expect(list.body.images).toHaveLength(1);
-    expect(list.body.images[0]).toMatchObject({ id: job.body.entities.image_id, status: 'active', __imagetype: 'private', visibility: 'private', disk_format: 'raw', __description: 'from an ECS', __os_type: 'Linux' });
+    expect(list.body.images[0]).toMatchObject({
+      id: job.body.entities.image_id,
+      status: 'active',
+      __imagetype: 'private',
+      visibility: 'private',
+      disk_format: 'raw',
+      __description: 'from an ECS',
+      __os_type: 'Linux',
+    });
     expect(list.body.images[0].tags.sort()).toEqual(['aaa.111', 'bbb.333']);
   });
 
@@ -125,7 +159,10 @@ describe('ImsCreateImage from a machine', () => {
     const job = await waitForJob(alice, res.body.job_id);
     expect(job.body.status).toBe('SUCCESS');
     expect(job.body.entities.sub_jobs_result).toHaveLength(2);
-    expect(job.body.entities.sub_jobs_result.map((s: any) => [s.status, s.entities.image_name])).toEqual([['SUCCESS', 'data-1'], ['SUCCESS', 'data-2']]);
+    expect(job.body.entities.sub_jobs_result.map((s: any) => [s.status, s.entities.image_name])).toEqual([
+      ['SUCCESS', 'data-1'],
+      ['SUCCESS', 'data-2'],
+    ]);
     const list = await call('list-images', alice, { query: { limit: '10' } });
     const byName = Object.fromEntries(list.body.images.map((i: any) => [i.name, i]));
     expect(byName['data-1'].virtual_env_type).toBe('DataImage');
@@ -197,7 +234,7 @@ describe('ImsCreateImage from a machine', () => {
   });
 });
 
-describe('ImsCreateImage from a file in the caller\'s bucket', () => {
+describe("ImsCreateImage from a file in the caller's bucket", () => {
   it.each([
     ['qcow2', () => qcow2(1 * GiB), 'qcow2'],
     ['vmdk', () => vmdkSparse(2 * GiB), 'vmdk'],
@@ -208,17 +245,34 @@ describe('ImsCreateImage from a file in the caller\'s bucket', () => {
     const alice = await account();
     const bytes = make();
     await putUserObject(s3, stack.env.IMAGES_BUCKET, alice.id, 'ims-image', `dir/${label}.img`, bytes);
-    const res = await create(alice, { name: `file-${label}`, image_url: `ims-image:dir/${label}.img`, min_disk: 40, os_version: 'CentOS 7.0 64bit' });
+    const res = await create(alice, {
+      name: `file-${label}`,
+      image_url: `ims-image:dir/${label}.img`,
+      min_disk: 40,
+      os_version: 'CentOS 7.0 64bit',
+    });
     expect(res.status).toBe(200);
     const job = await waitForJob(alice, res.body.job_id);
     expect(job.body).toMatchObject({ job_type: 'imsImportImageJob', status: 'SUCCESS' });
     const list = await call('list-images', alice, { query: { id: job.body.entities.image_id } });
-    expect(list.body.images[0]).toMatchObject({ disk_format: format, size: bytes.length, min_disk: 40, __os_version: 'CentOS 7.0 64bit', __platform: 'CentOS', status: 'active' });
+    expect(list.body.images[0]).toMatchObject({
+      disk_format: format,
+      size: bytes.length,
+      min_disk: 40,
+      __os_version: 'CentOS 7.0 64bit',
+      __platform: 'CentOS',
+      status: 'active',
+    });
     // the export of what was imported gives back the same bytes
-    const exported = await call('export-image', alice, { params: { image_id: job.body.entities.image_id }, body: { bucket_url: 'out-bucket:copy.img', file_format: format } });
+    const exported = await call('export-image', alice, {
+      params: { image_id: job.body.entities.image_id },
+      body: { bucket_url: 'out-bucket:copy.img', file_format: format },
+    });
     expect(exported.status).toBe(200);
     expect((await showJob(alice, exported.body.job_id)).body.status).toBe('SUCCESS');
-    const obj = await s3.send(new GetObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: `user-buckets/${alice.id}/out-bucket/copy.img` }));
+    const obj = await s3.send(
+      new GetObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: `user-buckets/${alice.id}/out-bucket/copy.img` }),
+    );
     expect(Buffer.from(await obj.Body!.transformToByteArray()).equals(bytes)).toBe(true);
   });
 
@@ -241,22 +295,36 @@ describe('ImsCreateImage from a file in the caller\'s bucket', () => {
     }
   });
 
-  (hasQemuImg ? it : it.skip)('imports a qcow2 written by qemu-img, stored as qcow2; exported as raw, our reader gives back the source disk', async () => {
-    const alice = await account();
-    const source = path.join(dir, 'import-source.raw');
-    await writeDiskFile(source, 3 * 1024 * 1024 + 512 * 3, 41);
-    const file = path.join(dir, 'import.qcow2');
-    expect(qemuImg(['convert', '-f', 'raw', '-O', 'qcow2', '-c', source, file]).status).toBe(0);
-    await putUserObject(s3, stack.env.IMAGES_BUCKET, alice.id, 'bkt', 'disk.qcow2', readFileSync(file));
-    const job = await waitForJob(alice, (await create(alice, { name: 'real-qcow2', image_url: 'bkt:disk.qcow2', min_disk: 40, os_version: 'CentOS 7.0 64bit' })).body.job_id);
-    expect(job.body.status).toBe('SUCCESS');
-    const imageId = job.body.entities.image_id;
-    expect((await call('list-images', alice, { query: { id: imageId } })).body.images[0]).toMatchObject({ disk_format: 'qcow2', status: 'active' });
-    const exported = await call('export-image', alice, { params: { image_id: imageId }, body: { bucket_url: 'bkt:disk.raw', file_format: 'raw' } });
-    expect((await showJob(alice, exported.body.job_id)).body.status).toBe('SUCCESS');
-    const obj = await s3.send(new GetObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: `user-buckets/${alice.id}/bkt/disk.raw` }));
-    expect(Buffer.from(await obj.Body!.transformToByteArray()).equals(readFileSync(source))).toBe(true);
-  }, 120_000);
+  (hasQemuImg ? it : it.skip)(
+    'imports a qcow2 written by qemu-img, stored as qcow2; exported as raw, our reader gives back the source disk',
+    async () => {
+      const alice = await account();
+      const source = path.join(dir, 'import-source.raw');
+      await writeDiskFile(source, 3 * 1024 * 1024 + 512 * 3, 41);
+      const file = path.join(dir, 'import.qcow2');
+      expect(qemuImg(['convert', '-f', 'raw', '-O', 'qcow2', '-c', source, file]).status).toBe(0);
+      await putUserObject(s3, stack.env.IMAGES_BUCKET, alice.id, 'bkt', 'disk.qcow2', readFileSync(file));
+      const job = await waitForJob(
+        alice,
+        (await create(alice, { name: 'real-qcow2', image_url: 'bkt:disk.qcow2', min_disk: 40, os_version: 'CentOS 7.0 64bit' })).body
+          .job_id,
+      );
+      expect(job.body.status).toBe('SUCCESS');
+      const imageId = job.body.entities.image_id;
+      expect((await call('list-images', alice, { query: { id: imageId } })).body.images[0]).toMatchObject({
+        disk_format: 'qcow2',
+        status: 'active',
+      });
+      const exported = await call('export-image', alice, {
+        params: { image_id: imageId },
+        body: { bucket_url: 'bkt:disk.raw', file_format: 'raw' },
+      });
+      expect((await showJob(alice, exported.body.job_id)).body.status).toBe('SUCCESS');
+      const obj = await s3.send(new GetObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: `user-buckets/${alice.id}/bkt/disk.raw` }));
+      expect(Buffer.from(await obj.Body!.transformToByteArray()).equals(readFileSync(source))).toBe(true);
+    },
+    120_000,
+  );
 
   it("cannot read another account's objects: the same bucket:key names the caller's own area", async () => {
     const [alice, bob] = [await account(), await account()];
@@ -269,10 +337,17 @@ describe('ImsCreateImage from a file in the caller\'s bucket', () => {
     const alice = await account();
     await putUserObject(s3, stack.env.IMAGES_BUCKET, alice.id, 'bkt', 'sys.qcow2', qcow2(GiB));
     await putUserObject(s3, stack.env.IMAGES_BUCKET, alice.id, 'bkt', 'd1.vmdk', vmdkSparse(GiB));
-    const res = await create(alice, { name: 'multi', image_url: 'bkt:sys.qcow2', min_disk: 40, data_images: [{ image_url: 'bkt:d1.vmdk', min_disk: 1 }] });
+    const res = await create(alice, {
+      name: 'multi',
+      image_url: 'bkt:sys.qcow2',
+      min_disk: 40,
+      data_images: [{ image_url: 'bkt:d1.vmdk', min_disk: 1 }],
+    });
     const job = await waitForJob(alice, res.body.job_id);
     expect(job.body.status).toBe('SUCCESS');
-    expect(job.body.entities.sub_jobs_result).toEqual([expect.objectContaining({ status: 'SUCCESS', entities: expect.objectContaining({ image_name: 'multi-data-1' }) })]);
+    expect(job.body.entities.sub_jobs_result).toEqual([
+      expect.objectContaining({ status: 'SUCCESS', entities: expect.objectContaining({ image_name: 'multi-data-1' }) }),
+    ]);
   });
 
   it.each([
@@ -281,7 +356,10 @@ describe('ImsCreateImage from a file in the caller\'s bucket', () => {
     ['a missing min_disk', { name: 'n', image_url: 'bkt1:k' }],
     ['an image_url without a key', { name: 'n', image_url: 'bkt1', min_disk: 40 }],
     ['a bad bucket name', { name: 'n', image_url: 'B_1:k', min_disk: 40 }],
-    ['four data images', { name: 'n', image_url: 'bkt1:k', min_disk: 40, data_images: [1, 2, 3, 4].map(() => ({ image_url: 'bkt1:d', min_disk: 1 })) }],
+    [
+      'four data images',
+      { name: 'n', image_url: 'bkt1:k', min_disk: 40, data_images: [1, 2, 3, 4].map(() => ({ image_url: 'bkt1:d', min_disk: 1 })) },
+    ],
     ['a data image min_disk of 0', { name: 'n', image_url: 'bkt1:k', min_disk: 40, data_images: [{ image_url: 'bkt1:d', min_disk: 0 }] }],
     ['an unknown os_type', { name: 'n', image_url: 'bkt1:k', min_disk: 40, os_type: 'BeOS' }],
     ['is_quick_import without os_version', { name: 'n', image_url: 'bkt1:k', min_disk: 40, is_quick_import: true }],
@@ -322,7 +400,11 @@ describe('ImsShowJob', () => {
     expect(other.body.error.code).toBeDefined();
     const wrongProject = await call('show-job', alice, { params: { project_id: bob.id, job_id: res.body.job_id } });
     expect(wrongProject.status).toBe(403);
-    expect(wrongProject.body).toEqual({ error_code: expect.stringMatching(/^APIGW\./), error_msg: expect.any(String), request_id: expect.any(String) });
+    expect(wrongProject.body).toEqual({
+      error_code: expect.stringMatching(/^APIGW\./),
+      error_msg: expect.any(String),
+      request_id: expect.any(String),
+    });
   });
 });
 
@@ -375,31 +457,58 @@ describe('ImsListImages, ImsUpdateImage, ImsDeleteImage, ImsExportImage', () => 
     });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: ids[0], name: 'renamed', __description: 'new text', min_ram: 1024 });
-    expect((await call('update-image', alice, { params: { image_id: ids[0] }, body: [{ op: 'replace', path: '/name', value: 'l-2' }] })).body.error.code).toBe('IMG.0009');
-    expect((await call('update-image', alice, { params: { image_id: ids[0] }, body: [{ op: 'replace', path: '/owner', value: 'x' }] })).status).toBe(400);
+    expect(
+      (await call('update-image', alice, { params: { image_id: ids[0] }, body: [{ op: 'replace', path: '/name', value: 'l-2' }] })).body
+        .error.code,
+    ).toBe('IMG.0009');
+    expect(
+      (await call('update-image', alice, { params: { image_id: ids[0] }, body: [{ op: 'replace', path: '/owner', value: 'x' }] })).status,
+    ).toBe(400);
     expect((await call('update-image', alice, { params: { image_id: ids[0] }, body: { name: 'x' } })).status).toBe(400);
-    expect((await call('update-image', alice, { params: { image_id: ids[0] }, body: [{ op: 'replace', path: '/name', value: 'x'.repeat(129) }] })).body.error.code).toBe('IMG.0002');
+    expect(
+      (
+        await call('update-image', alice, {
+          params: { image_id: ids[0] },
+          body: [{ op: 'replace', path: '/name', value: 'x'.repeat(129) }],
+        })
+      ).body.error.code,
+    ).toBe('IMG.0002');
     const bob = await account();
-    expect((await call('update-image', bob, { params: { image_id: ids[0] }, body: [{ op: 'replace', path: '/name', value: 'mine' }] })).status).toBe(404);
+    expect(
+      (await call('update-image', bob, { params: { image_id: ids[0] }, body: [{ op: 'replace', path: '/name', value: 'mine' }] })).status,
+    ).toBe(404);
   });
 
-  (hasQemuImg ? it : it.skip)('exports as qcow2, vmdk, vhd and zvhd (a dynamic vhd): files qemu-img checks and finds identical to the machine disk', async () => {
-    const expected = { qcow2: ['qcow2', 'qcow2'], vmdk: ['vmdk', 'vmdk'], vhd: ['vpc', 'vpc'], zvhd: ['vpc', 'vpc'] } as const;
-    for (const [fileFormat, [qemu]] of Object.entries(expected)) {
-      const res = await call('export-image', alice, { params: { image_id: ids[1] }, body: { bucket_url: `bkt:f.${fileFormat}`, file_format: fileFormat } });
-      expect(res.status).toBe(200);
-      expect((await showJob(alice, res.body.job_id)).body).toMatchObject({ status: 'SUCCESS' });
-      const obj = await s3.send(new GetObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: `user-buckets/${alice.id}/bkt/f.${fileFormat}` }));
-      const file = path.join(dir, `export.${fileFormat}`);
-      writeFileSync(file, Buffer.from(await obj.Body!.transformToByteArray()));
-      if (qemu !== 'vpc') expect(qemuImg(['check', '-f', qemu, file]).out).toMatch(/No errors were found/);
-      expect(JSON.parse(qemuImg(['info', '--output=json', file]).out).format).toBe(qemu);
-      expect(qemuImg(['compare', '-f', 'raw', '-F', qemu, machineDisk, file]).out).toMatch(/Images are identical/);
-    }
-    // iso is not something a machine disk can become; the schema has no ova
-    expect((await call('export-image', alice, { params: { image_id: ids[1] }, body: { bucket_url: 'bkt:f.iso', file_format: 'iso' } })).status).toBe(400);
-    expect((await call('export-image', alice, { params: { image_id: ids[1] }, body: { bucket_url: 'bkt:f', file_format: 'ova' } })).status).toBe(400);
-  }, 120_000);
+  (hasQemuImg ? it : it.skip)(
+    'exports as qcow2, vmdk, vhd and zvhd (a dynamic vhd): files qemu-img checks and finds identical to the machine disk',
+    async () => {
+      const expected = { qcow2: ['qcow2', 'qcow2'], vmdk: ['vmdk', 'vmdk'], vhd: ['vpc', 'vpc'], zvhd: ['vpc', 'vpc'] } as const;
+      for (const [fileFormat, [qemu]] of Object.entries(expected)) {
+        const res = await call('export-image', alice, {
+          params: { image_id: ids[1] },
+          body: { bucket_url: `bkt:f.${fileFormat}`, file_format: fileFormat },
+        });
+        expect(res.status).toBe(200);
+        expect((await showJob(alice, res.body.job_id)).body).toMatchObject({ status: 'SUCCESS' });
+        const obj = await s3.send(
+          new GetObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: `user-buckets/${alice.id}/bkt/f.${fileFormat}` }),
+        );
+        const file = path.join(dir, `export.${fileFormat}`);
+        writeFileSync(file, Buffer.from(await obj.Body!.transformToByteArray()));
+        if (qemu !== 'vpc') expect(qemuImg(['check', '-f', qemu, file]).out).toMatch(/No errors were found/);
+        expect(JSON.parse(qemuImg(['info', '--output=json', file]).out).format).toBe(qemu);
+        expect(qemuImg(['compare', '-f', 'raw', '-F', qemu, machineDisk, file]).out).toMatch(/Images are identical/);
+      }
+      // iso is not something a machine disk can become; the schema has no ova
+      expect(
+        (await call('export-image', alice, { params: { image_id: ids[1] }, body: { bucket_url: 'bkt:f.iso', file_format: 'iso' } })).status,
+      ).toBe(400);
+      expect(
+        (await call('export-image', alice, { params: { image_id: ids[1] }, body: { bucket_url: 'bkt:f', file_format: 'ova' } })).status,
+      ).toBe(400);
+    },
+    120_000,
+  );
 
   it('DELETEs an image (204); it is gone from the list and a second delete is 404', async () => {
     const res = await call('delete-image', alice, { params: { image_id: ids[2] } });
@@ -410,12 +519,18 @@ describe('ImsListImages, ImsUpdateImage, ImsDeleteImage, ImsExportImage', () => 
   });
 
   it('PATCH of an image that is not active answers 400 IMG.0046', async () => {
-    const res = await call('update-image', alice, { params: { image_id: ids[2] }, body: [{ op: 'replace', path: '/name', value: 'zombie' }] });
+    const res = await call('update-image', alice, {
+      params: { image_id: ids[2] },
+      body: [{ op: 'replace', path: '/name', value: 'zombie' }],
+    });
     expect(res.status).toBe(404); // deleted images are gone
     const broken = await account();
     await putUserObject(s3, stack.env.IMAGES_BUCKET, broken.id, 'bkt', 'x.gz', notADisk());
     const job = await waitForJob(broken, (await create(broken, { name: 'killed', image_url: 'bkt:x.gz', min_disk: 40 })).body.job_id);
-    const patched = await call('update-image', broken, { params: { image_id: job.body.entities.image_id }, body: [{ op: 'replace', path: '/name', value: 'y' }] });
+    const patched = await call('update-image', broken, {
+      params: { image_id: job.body.entities.image_id },
+      body: [{ op: 'replace', path: '/name', value: 'y' }],
+    });
     expect(patched.status).toBe(400);
     expect(patched.body.error.code).toBe('IMG.0046');
   });

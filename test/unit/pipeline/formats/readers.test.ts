@@ -26,16 +26,20 @@ const cases = QEMU.flatMap((q) => disks.map((d) => ({ ...q, disk: d.name, data: 
 const maybe = hasQemuImg ? describe : describe.skip;
 
 maybe('disk-format readers on qemu-img output', () => {
-  it.each(cases)('$label of $disk reads back as the source disk', async ({ label, args, format, disk, data }) => {
-    const source = path.join(dir, `${disk}.raw`);
-    writeFileSync(source, data);
-    const file = path.join(dir, `${disk}.${label.replace(/[^a-z0-9]+/gi, '-')}`);
-    const convert = qemuImg(['convert', '-f', 'raw', ...args, source, file]);
-    expect(convert.status).toBe(0);
-    const reader = await openDisk(format, cachedSource(bufferSource(readFileSync(file)), 64 * 1024, 3));
-    expect(reader.virtualSize).toBe(data.length);
-    expect((await collect(reader.stream())).equals(data)).toBe(true);
-  }, 60_000);
+  it.each(cases)(
+    '$label of $disk reads back as the source disk',
+    async ({ label, args, format, disk, data }) => {
+      const source = path.join(dir, `${disk}.raw`);
+      writeFileSync(source, data);
+      const file = path.join(dir, `${disk}.${label.replace(/[^a-z0-9]+/gi, '-')}`);
+      const convert = qemuImg(['convert', '-f', 'raw', ...args, source, file]);
+      expect(convert.status).toBe(0);
+      const reader = await openDisk(format, cachedSource(bufferSource(readFileSync(file)), 64 * 1024, 3));
+      expect(reader.virtualSize).toBe(data.length);
+      expect((await collect(reader.stream())).equals(data)).toBe(true);
+    },
+    60_000,
+  );
 
   it('refuses a qcow2 with a backing file, naming the way out', async () => {
     const base = path.join(dir, 'base.qcow2');

@@ -49,33 +49,36 @@ describe('blockRuns', () => {
   const blocks = Math.ceil(data.length / block);
   const padded = Buffer.concat([data, Buffer.alloc(blocks * block - data.length)]);
 
-  it.each([[[MiB]], [[100_000]], [[7, 65_536, 1_000_003]], [[4096, 3]]])('pieces %j: runs cover every block once, alternate, respect alignment and size, and carry the bytes', async (sizes) => {
-    // Act
-    const runs = await runsOf(piecesOf(data, sizes), data.length, block, { alignBlocks: 4, maxRunBytes: 3 * block });
+  it.each([[[MiB]], [[100_000]], [[7, 65_536, 1_000_003]], [[4096, 3]]])(
+    'pieces %j: runs cover every block once, alternate, respect alignment and size, and carry the bytes',
+    async (sizes) => {
+      // Act
+      const runs = await runsOf(piecesOf(data, sizes), data.length, block, { alignBlocks: 4, maxRunBytes: 3 * block });
 
-    // Assert
-    let next = 0;
-    for (const [i, r] of runs.entries()) {
-      expect(r.first).toBe(next);
-      expect(r.count).toBeGreaterThan(0);
-      next += r.count;
-      // never crosses a multiple of alignBlocks
-      expect(Math.floor(r.first / 4)).toBe(Math.floor((r.first + r.count - 1) / 4));
-      const bytes = padded.subarray(r.first * block, (r.first + r.count) * block);
-      if (r.zero) {
-        expect(r.pieces).toEqual([]);
-        expect(isZero(bytes)).toBe(true);
-      } else {
-        expect(r.count).toBeLessThanOrEqual(3);
-        expect(Buffer.concat(r.pieces).equals(bytes)).toBe(true);
-        for (let b = 0; b < r.count; b++) expect(isZero(bytes.subarray(b * block, (b + 1) * block))).toBe(false);
+      // Assert
+      let next = 0;
+      for (const [i, r] of runs.entries()) {
+        expect(r.first).toBe(next);
+        expect(r.count).toBeGreaterThan(0);
+        next += r.count;
+        // never crosses a multiple of alignBlocks
+        expect(Math.floor(r.first / 4)).toBe(Math.floor((r.first + r.count - 1) / 4));
+        const bytes = padded.subarray(r.first * block, (r.first + r.count) * block);
+        if (r.zero) {
+          expect(r.pieces).toEqual([]);
+          expect(isZero(bytes)).toBe(true);
+        } else {
+          expect(r.count).toBeLessThanOrEqual(3);
+          expect(Buffer.concat(r.pieces).equals(bytes)).toBe(true);
+          for (let b = 0; b < r.count; b++) expect(isZero(bytes.subarray(b * block, (b + 1) * block))).toBe(false);
+        }
+        // two neighbouring runs of the same kind only at an alignment or size limit
+        const prev = runs[i - 1];
+        if (prev && prev.zero === r.zero) expect(r.first % 4 === 0 || (!r.zero && prev.count === 3)).toBe(true);
       }
-      // two neighbouring runs of the same kind only at an alignment or size limit
-      const prev = runs[i - 1];
-      if (prev && prev.zero === r.zero) expect(r.first % 4 === 0 || (!r.zero && prev.count === 3)).toBe(true);
-    }
-    expect(next).toBe(blocks);
-  });
+      expect(next).toBe(blocks);
+    },
+  );
 
   it('refuses a source shorter or longer than its size', async () => {
     await expect(runsOf(piecesOf(data, [MiB]), data.length + 1, block)).rejects.toBeInstanceOf(SourceSizeMismatchError);
@@ -122,22 +125,26 @@ maybe('uncompressed writers across table boundaries', () => {
     ['qcow2', { format: 'qcow2' }, 'qcow2'],
     ['vmdk monolithicSparse', { format: 'vmdk', subformat: 'monolithicSparse' }, 'vmdk'],
     ['vhd dynamic', { format: 'vhd', subformat: 'dynamic' }, 'vpc'],
-  ])('%s: qemu-img check and compare pass, and only the data blocks are stored', async (label, spec, qemu) => {
-    // Act
-    const writer = createWriter(spec, { virtualSize: size });
-    const file = path.join(dir, `out.${qemu}`);
-    const fd = openSync(file, 'w');
-    let written = 0;
-    try {
-      for await (const b of writer.write(disk())) written += writeSync(fd, b);
-      if (writer.headSize > 0) writeSync(fd, writer.head(), 0, writer.headSize, 0);
-    } finally {
-      closeSync(fd);
-    }
+  ])(
+    '%s: qemu-img check and compare pass, and only the data blocks are stored',
+    async (_label, spec, qemu) => {
+      // Act
+      const writer = createWriter(spec, { virtualSize: size });
+      const file = path.join(dir, `out.${qemu}`);
+      const fd = openSync(file, 'w');
+      let written = 0;
+      try {
+        for await (const b of writer.write(disk())) written += writeSync(fd, b);
+        if (writer.headSize > 0) writeSync(fd, writer.head(), 0, writer.headSize, 0);
+      } finally {
+        closeSync(fd);
+      }
 
-    // Assert
-    if (qemu !== 'vpc') expect(qemuImg(['check', '-f', qemu, file]).out).toMatch(/No errors were found/);
-    expect(qemuImg(['compare', '-f', 'raw', '-F', qemu, source, file]).out).toMatch(/Images are identical/);
-    expect(written).toBeLessThan(24 * MiB);
-  }, 120_000);
+      // Assert
+      if (qemu !== 'vpc') expect(qemuImg(['check', '-f', qemu, file]).out).toMatch(/No errors were found/);
+      expect(qemuImg(['compare', '-f', 'raw', '-F', qemu, source, file]).out).toMatch(/Images are identical/);
+      expect(written).toBeLessThan(24 * MiB);
+    },
+    120_000,
+  );
 });

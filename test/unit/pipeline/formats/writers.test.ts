@@ -30,39 +30,51 @@ const cases = SPECS.flatMap((s) => disks.map((d) => ({ ...s, disk: d.name, data:
 const maybe = hasQemuImg ? describe : describe.skip;
 
 maybe('disk-format writers, checked by qemu-img', () => {
-  it.each(cases)('$label of $disk: qemu-img check/info/compare, detected, read back byte for byte', async ({ label, spec, qemu, check, disk, data }) => {
-    // Prepare
-    const source = path.join(dir, `${disk}.raw`);
-    writeFileSync(source, data);
-    const file = path.join(dir, `${disk}.${label.replace(/ /g, '-')}.${fileInfo(spec.format).extension}`);
-    const writer = createWriter(spec, { virtualSize: data.length });
+  it.each(cases)(
+    '$label of $disk: qemu-img check/info/compare, detected, read back byte for byte',
+    async ({ label, spec, qemu, check, disk, data }) => {
+      // Prepare
+      const source = path.join(dir, `${disk}.raw`);
+      writeFileSync(source, data);
+      const file = path.join(dir, `${disk}.${label.replace(/ /g, '-')}.${fileInfo(spec.format).extension}`);
+      const writer = createWriter(spec, { virtualSize: data.length });
 
-    // Act
-    const written = await writeFile(writer, data, file);
+      // Act
+      const written = await writeFile(writer, data, file);
 
-    // Assert
-    const bytes = readFileSync(file);
-    expect(bytes.length).toBe(written);
-    if (check) {
-      const result = qemuImg(['check', '-f', qemu, file]);
-      expect(result.out).toMatch(/No errors were found/);
-      expect(result.status).toBe(0);
-    }
-    const info = JSON.parse(qemuImg(['info', '--output=json', '-f', qemu, file]).out) as { format: string; 'virtual-size': number };
-    expect(info.format).toBe(qemu);
-    expect(info['virtual-size']).toBe(padded(data).length);
-    expect(writer.virtualSize).toBe(padded(data).length);
-    const compare = qemuImg(['compare', '-f', 'raw', '-F', qemu, source, file]);
-    expect(compare.out).toMatch(/Images are identical/);
-    expect(detectFormat({ head: bytes.subarray(0, 65536), tail: bytes.subarray(bytes.length - 512), size: bytes.length })).toEqual({ format: spec.format, virtualSize: padded(data).length });
-    const reader = await openDisk(spec.format as 'qcow2', bufferSource(bytes));
-    expect(reader.virtualSize).toBe(padded(data).length);
-    expect((await collect(reader.stream())).equals(padded(data))).toBe(true);
-  }, 60_000);
+      // Assert
+      const bytes = readFileSync(file);
+      expect(bytes.length).toBe(written);
+      if (check) {
+        const result = qemuImg(['check', '-f', qemu, file]);
+        expect(result.out).toMatch(/No errors were found/);
+        expect(result.status).toBe(0);
+      }
+      const info = JSON.parse(qemuImg(['info', '--output=json', '-f', qemu, file]).out) as { format: string; 'virtual-size': number };
+      expect(info.format).toBe(qemu);
+      expect(info['virtual-size']).toBe(padded(data).length);
+      expect(writer.virtualSize).toBe(padded(data).length);
+      const compare = qemuImg(['compare', '-f', 'raw', '-F', qemu, source, file]);
+      expect(compare.out).toMatch(/Images are identical/);
+      expect(detectFormat({ head: bytes.subarray(0, 65536), tail: bytes.subarray(bytes.length - 512), size: bytes.length })).toEqual({
+        format: spec.format,
+        virtualSize: padded(data).length,
+      });
+      const reader = await openDisk(spec.format as 'qcow2', bufferSource(bytes));
+      expect(reader.virtualSize).toBe(padded(data).length);
+      expect((await collect(reader.stream())).equals(padded(data))).toBe(true);
+    },
+    60_000,
+  );
 
   it('leaves all-zero regions sparse: a zero disk is tiny in every sparse format, a disk with data only at its end holds one block', async () => {
     const zero = Buffer.alloc(64 * 1024 * 1024);
-    for (const spec of [{ format: 'qcow2' }, { format: 'vmdk' }, { format: 'vmdk', subformat: 'monolithicSparse' }, { format: 'vhd' }] as OutputSpec[]) {
+    for (const spec of [
+      { format: 'qcow2' },
+      { format: 'vmdk' },
+      { format: 'vmdk', subformat: 'monolithicSparse' },
+      { format: 'vhd' },
+    ] as OutputSpec[]) {
       const writer = createWriter(spec, { virtualSize: zero.length });
       const size = await writeFile(writer, zero, path.join(dir, 'zero-64m'));
       expect(size).toBeLessThanOrEqual(4 * 65536); // qcow2: header, L1, refcount table and block
@@ -100,7 +112,14 @@ maybe('disk-format writers, checked by qemu-img', () => {
     execFileSync('tar', ['-xf', file, '-C', out]);
     expect(readdirSync(out).sort()).toEqual([...listing].sort());
     const manifest = readFileSync(path.join(out, listing[2]), 'utf8').trim().split('\n');
-    expect(manifest).toEqual(listing.slice(0, 2).map((f) => `SHA256(${f})= ${createHash('sha256').update(readFileSync(path.join(out, f))).digest('hex')}`));
+    expect(manifest).toEqual(
+      listing.slice(0, 2).map(
+        (f) =>
+          `SHA256(${f})= ${createHash('sha256')
+            .update(readFileSync(path.join(out, f)))
+            .digest('hex')}`,
+      ),
+    );
     const ovf = readFileSync(path.join(out, listing[0]), 'utf8');
     expect(ovf).toContain('<Envelope ovf:version="1.0"');
     expect(ovf).toContain(`ovf:capacity="${padded(data).length}"`);
