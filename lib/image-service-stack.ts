@@ -15,6 +15,7 @@ import { ProvisionWorkflow } from './constructs/provision-workflow';
 import { WebConsole } from './constructs/console';
 import { Monitoring } from './constructs/monitoring';
 import type { ChunkingSettings } from '../lambdas/workflow/chunked';
+import type { QuotaLimits } from '../lambdas/core/quota';
 
 export interface ImageServiceStackProps extends StackProps {
   /** For the table and buckets. @default RETAIN */
@@ -23,6 +24,24 @@ export interface ImageServiceStackProps extends StackProps {
   alarmEmail?: string;
   /** Chunked builds (threshold, range size, …); also read from the CDK context key `chunking`. @default DEFAULT_CHUNKING */
   chunking?: Partial<ChunkingSettings>;
+  /** Per-account quotas; also read from the CDK context key `quotas` (JSON). @default DEFAULT_QUOTAS (lambdas/core/quota.ts) */
+  quotas?: Partial<QuotaLimits>;
+  /**
+   * Clones and IMS exports of files at least this large run in the build workflow, not the request; also
+   * read from the CDK context key `copyWorkflowThresholdBytes`. @default 1 GiB (lambdas/wiring.ts)
+   */
+  copyWorkflowThresholdBytes?: number;
+}
+
+/** A context value given as JSON on the command line (`-c quotas='{"images":500}'`) or as an object in cdk.json. */
+function contextValue<T>(stack: Stack, key: string): T | undefined {
+  const v = stack.node.tryGetContext(key) as unknown;
+  if (typeof v !== 'string') return v as T | undefined;
+  try {
+    return JSON.parse(v) as T;
+  } catch {
+    throw new Error(`context key ${key}: not JSON: ${v}`);
+  }
 }
 
 /** Output ids; the local stack and scripts read these names from the stack's outputs. */
@@ -58,6 +77,10 @@ export class ImageServiceStack extends Stack {
       data: this.data,
       stateMachine: this.workflow.stateMachine,
       provisionStateMachine: this.provisioning.stateMachine,
+      settings: {
+        quotas: props.quotas ?? contextValue<Partial<QuotaLimits>>(this, 'quotas'),
+        copyWorkflowThresholdBytes: props.copyWorkflowThresholdBytes ?? contextValue<number>(this, 'copyWorkflowThresholdBytes'),
+      },
     });
     // Ends the builds of executions that stopped, timed out or failed outside their Catch path (every state machine of the stack).
     const executionFailures = new ExecutionFailures(this, 'ExecutionFailures', { data: this.data });

@@ -38,6 +38,7 @@ import { Construct } from 'constructs';
 import { type Dialect, type Route, routes as ROUTES } from '../../lambdas/routes';
 import type { Data } from './data';
 import { AUTHORIZER_WRITTEN_KEY_PREFIXES } from '../../lambdas/adapters/dynamodb/table';
+import type { QuotaLimits } from '../../lambdas/core/quota';
 import { GATEWAY_RESPONSES, gatewayResponseTemplate, type GatewayResponseType } from '../gateway-responses';
 import { createServiceFunction } from './service-function';
 import { acknowledgeWildcards } from '../nag';
@@ -65,6 +66,37 @@ export interface ServiceApiProps {
   throttlingRateLimit?: number;
   /** @default 200 */
   throttlingBurstLimit?: number;
+  /** Operator settings the route functions read from their environment (lambdas/wiring.ts `config`). */
+  settings?: RouteSettings;
+}
+
+export interface RouteSettings {
+  quotas?: Partial<QuotaLimits>;
+  copyWorkflowThresholdBytes?: number;
+}
+
+const QUOTA_VARIABLES: Record<keyof QuotaLimits, string> = {
+  images: 'QUOTA_IMAGES',
+  concurrentBuilds: 'QUOTA_CONCURRENT_BUILDS',
+  machines: 'QUOTA_MACHINES',
+  concurrentProvisions: 'QUOTA_CONCURRENT_PROVISIONS',
+};
+
+/** The environment variables that carry `settings`; a value that is not a positive integer is refused at synth. */
+export function settingsEnvironment(settings: RouteSettings = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  const put = (name: string, key: string, v: number | undefined) => {
+    if (v === undefined) return;
+    if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`${key} must be a positive integer, not ${JSON.stringify(v)}`);
+    out[name] = String(v);
+  };
+  for (const [key, v] of Object.entries(settings.quotas ?? {})) {
+    const name = QUOTA_VARIABLES[key as keyof QuotaLimits];
+    if (!name) throw new Error(`quotas.${key}: unknown quota (known: ${Object.keys(QUOTA_VARIABLES).join(', ')})`);
+    put(name, `quotas.${key}`, v);
+  }
+  put('COPY_WORKFLOW_THRESHOLD_BYTES', 'copyWorkflowThresholdBytes', settings.copyWorkflowThresholdBytes);
+  return out;
 }
 
 export class ServiceApi extends Construct {
@@ -162,6 +194,7 @@ export class ServiceApi extends Construct {
         description: `${route.dialect} ${route.method} ${route.path}`,
         environment: {
           ...data.environment,
+          ...settingsEnvironment(props.settings),
           STATE_MACHINE_ARN: stateMachine.stateMachineArn,
           ...(props.provisionStateMachine &&
             route.access === 'write' && { PROVISION_STATE_MACHINE_ARN: props.provisionStateMachine.stateMachineArn }),
