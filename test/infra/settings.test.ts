@@ -31,7 +31,8 @@ describe('operator settings', () => {
   });
 
   it('without settings, no function carries them (the defaults in lambdas/core/quota.ts apply)', () => {
-    for (const env of routeEnvironments({})) expect(Object.keys(env).filter((k) => k.startsWith('QUOTA_') || k.startsWith('COPY_'))).toEqual([]);
+    for (const env of routeEnvironments({}))
+      expect(Object.keys(env).filter((k) => k.startsWith('QUOTA_') || k.startsWith('COPY_'))).toEqual([]);
   });
 
   it('refuses an unknown quota and a value that is not a positive integer', () => {
