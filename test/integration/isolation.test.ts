@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { routes, type Route } from '../../lambdas/routes';
 import { api, poll, type ApiInit } from '../helpers/local-stack';
 import { makeAccount, makeExpiredToken, makeKey, makeMachine } from '../helpers/fixtures';
-import { signatureHeaders } from '../helpers/credentials';
+import { passwordOf, signatureHeaders } from '../helpers/credentials';
 
 interface Owner {
   login: string;
@@ -121,6 +121,16 @@ describe('Isolation matrix (route × principal)', () => {
   }, 60_000);
 
   function requestFor(route: Route, principal: Principal): { path: string; init: ApiInit } {
+    const req = requestByPrincipal(route, principal);
+    // The token routes (mint, sign out) would act on the API token api() authenticates with by default
+    // — sign-out revokes it — so a named principal calls them with its password (HTTP Basic) instead.
+    const as = req.init.as;
+    if (route.path.includes('/tokens') && typeof as === 'string')
+      return { ...req, init: { ...req.init, as: { login: as, password: passwordOf(as)! } } };
+    return req;
+  }
+
+  function requestByPrincipal(route: Route, principal: Principal): { path: string; init: ApiInit } {
     const path = fillPath(route, owner, principal === 'other via /my' || principal === 'acl member' ? 'my' : owner.login);
     if (principal === 'owner') return { path, init: { as: owner.login } };
     if (principal === 'bad signature') {
