@@ -121,4 +121,5 @@ const core = async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGateway
   return allowAll(event.methodArn, auth);
 };
 
-export const handler = middy(core).use(powertools());
+// No early timeout: an authorizer that outlives its function fails as Lambda reports it (see lambdas/observability/powertools.ts).
+export const handler = middy(core, { timeoutEarlyInMillis: 0 }).use(powertools());

@@ -145,7 +145,10 @@ export function observedTask<E, R>(
       throw err;
     }
   };
-  return middy(core).use(powertools());
+  // No early timeout (middy's default answers a TimeoutError 5 ms before the deadline): a task that
+  // outlives its function fails as Lambda reports it, Sandbox.Timedout, which the workflow's Catch path
+  // records on the image and job (docs/decisions/local-limits.md).
+  return middy(core, { timeoutEarlyInMillis: 0 }).use(powertools());
 }
 
 /** The ids a workflow input names (job, image, machine), to find a build's lines together. */
