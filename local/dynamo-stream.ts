@@ -19,10 +19,10 @@
  * queue).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { PassThrough } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { invokeLocal, type LocalFunction } from './lambda';
 import { matchesPattern } from './events';
+import { replayRequest } from './replay';
 
 type AttributeMap = Record<string, unknown>;
 
@@ -221,15 +221,7 @@ export function withStreamCapture(
           (await call('GetItem', { TableName: t.table, Key: t.key, ConsistentRead: true }, req.headers)).Item as AttributeMap | undefined;
         const before = await Promise.all(targets.map(get)).catch(() => undefined);
         const finished = new Promise<void>((resolve) => res.on('close', resolve));
-        const replay = Object.assign(new PassThrough(), {
-          headers: req.headers,
-          method: req.method,
-          url: req.url,
-          httpVersion: req.httpVersion,
-          socket: req.socket,
-        });
-        replay.end(text);
-        listener(replay as unknown as IncomingMessage, res);
+        listener(replayRequest(req, text), res);
         await finished;
         if (res.statusCode !== 200 || !before) return;
         const after = await Promise.all(targets.map(get));

@@ -18,6 +18,7 @@
  * (bucket names cannot start with '-') and not DynamoDB's `POST /`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { replayRequest } from './replay';
 
 export type FaultService = 's3' | 'dynamodb';
 
@@ -163,16 +164,7 @@ export function withDynamoFaults(
         res.end(text);
         return;
       }
-      const { PassThrough } = await import('node:stream');
-      const replay = Object.assign(new PassThrough(), {
-        headers: req.headers,
-        method: req.method,
-        url: req.url,
-        httpVersion: req.httpVersion,
-        socket: req.socket,
-      });
-      replay.end(body);
-      listener(replay as unknown as IncomingMessage, res);
+      listener(replayRequest(req, body), res);
     })().catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
     });

@@ -13,7 +13,7 @@
  * (`/--meters` is not DynamoDB's `POST /`.) With no meter set, requests pass untouched.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PassThrough } from 'node:stream';
+import { replayRequest } from './replay';
 
 interface Meter {
   bodyIncludes: string;
@@ -120,15 +120,7 @@ export function withReadMeters(
           return end(chunk, ...rest);
         };
       }
-      const replay = Object.assign(new PassThrough(), {
-        headers: req.headers,
-        method: req.method,
-        url: req.url,
-        httpVersion: req.httpVersion,
-        socket: req.socket,
-      });
-      replay.end(body);
-      listener(replay as unknown as IncomingMessage, res);
+      listener(replayRequest(req, body), res);
     })().catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
     });

@@ -14,6 +14,7 @@ import type { Principal } from '../account';
 import { InvalidArgumentError, NotFoundError, ServiceError, ServiceUnavailableError, StateConflictError } from '../errors';
 import { canSee, type Image } from '../image';
 import type { Job } from '../job';
+import { failUnstarted } from './start-image-build';
 import type { Clock, CopyWorkflowStarter, IdGenerator, ImageFileStore, ImageRepository, JobRepository, QuotaGate } from '../ports';
 
 export const cloneImage =
@@ -108,21 +109,7 @@ async function cloneInWorkflow(
     await run.jobs.update(job.id, { statuses: ['INIT', 'RUNNING', 'SUCCESS', 'FAIL'] }, { execution_arn: executionArn });
     return clone;
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    await deps.images
-      .update(
-        clone.id,
-        { states: ['creating'] },
-        { state: 'failed', error: { code: 'CloneFailed', message: `could not start the copy: ${reason}` } },
-      )
-      .catch(() => undefined);
-    await run.jobs
-      .update(
-        job.id,
-        { statuses: ['INIT'] },
-        { status: 'FAIL', error_code: 'InternalError', fail_reason: reason, end_time: deps.clock.now().toISOString() },
-      )
-      .catch(() => undefined);
+    await failUnstarted({ ...deps, jobs: run.jobs }, { imageId: clone.id, jobId: job.id }, 'CloneFailed', 'could not start the copy', err);
     if (err instanceof ServiceError) throw err;
     throw new ServiceUnavailableError(`image ${sourceImageId} could not be cloned; try again`);
   }

@@ -82,22 +82,32 @@ export const startImageBuild =
       const started = await deps.jobs.update(job.id, { statuses: ['INIT', 'RUNNING', 'SUCCESS', 'FAIL'] }, { execution_arn: executionArn });
       return { image, job: started };
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      await deps.images
-        .update(
-          image.id,
-          { states: ['creating'] },
-          { state: 'failed', error: { code: 'InternalError', message: `could not start the build: ${reason}` } },
-        )
-        .catch(() => undefined);
-      await deps.jobs
-        .update(
-          job.id,
-          { statuses: ['INIT'] },
-          { status: 'FAIL', error_code: 'InternalError', fail_reason: reason, end_time: deps.clock.now().toISOString() },
-        )
-        .catch(() => undefined);
+      await failUnstarted(deps, { imageId: image.id, jobId: job.id }, 'InternalError', 'could not start the build', err);
       if (err instanceof ServiceError) throw err;
       throw new ServiceUnavailableError('the build could not be started; try again');
     }
   };
+
+/**
+ * An image and its job whose workflow could not be started: the image `failed` (`code`, `what: reason`)
+ * and the job FAIL. Best effort: the caller then answers with the error that stopped the start.
+ */
+export async function failUnstarted(
+  deps: { images: ImageRepository; jobs: JobRepository; clock: Clock },
+  ids: { imageId: string; jobId: string },
+  code: string,
+  what: string,
+  err: unknown,
+): Promise<void> {
+  const reason = err instanceof Error ? err.message : String(err);
+  await deps.images
+    .update(ids.imageId, { states: ['creating'] }, { state: 'failed', error: { code, message: `${what}: ${reason}` } })
+    .catch(() => undefined);
+  await deps.jobs
+    .update(
+      ids.jobId,
+      { statuses: ['INIT'] },
+      { status: 'FAIL', error_code: 'InternalError', fail_reason: reason, end_time: deps.clock.now().toISOString() },
+    )
+    .catch(() => undefined);
+}
