@@ -2,13 +2,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import './local-stack';
 import { adminOps } from '../../local/admin-ops';
 import type { Machine, MachineState } from '../../lambdas/core/machine';
 import { writeDiskFile, generateDiskBuffer } from './disk-content';
 import { issueToken } from '../../lambdas/core/use-cases/credentials';
-import { accountRepository, credentialRepository } from '../../lambdas/wiring';
+import type { Image } from '../../lambdas/core/image';
+import { accountRepository, credentialRepository, imageRepository } from '../../lambdas/wiring';
 import { generateTestKeyPair, rememberPassword, type TestKeyPair } from './credentials';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mis-fixtures-'));
@@ -74,4 +75,29 @@ export async function makeMachine(
     state: opts.state ?? 'stopped',
   });
   return { machine, diskBytes: () => generateDiskBuffer(size, seed) };
+}
+
+/** Writes `count` active images (`held-0`, `held-1`, …) of an account straight into the table: an account at or near its image quota. */
+export async function seedActiveImages(ownerId: string, count: number): Promise<void> {
+  const now = new Date().toISOString();
+  for (let i = 0; i < count; i++) {
+    const image: Image = {
+      id: randomUUID(),
+      owner: ownerId,
+      name: `held-${i}`,
+      version: '1.0.0',
+      acl: [],
+      tags: {},
+      requirements: {},
+      os: 'linux',
+      type: 'lx-dataset',
+      state: 'active',
+      public: false,
+      created_at: now,
+      updated_at: now,
+      files: [],
+      rev: 1,
+    };
+    await imageRepository().create(image);
+  }
 }

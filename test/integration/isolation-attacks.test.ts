@@ -5,10 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { api, poll } from '../helpers/local-stack';
-import { makeAccount, makeMachine, makeToken } from '../helpers/fixtures';
+import { makeAccount, makeMachine, makeToken, seedActiveImages } from '../helpers/fixtures';
 import { DEFAULT_QUOTAS } from '../../lambdas/core/quota';
-import type { Image } from '../../lambdas/core/image';
-import { imageRepository, machineRepository } from '../../lambdas/wiring';
+import { machineRepository } from '../../lambdas/wiring';
 
 const json = { accept: 'application/json' };
 
@@ -58,27 +57,7 @@ describe('quotas cannot be bypassed', () => {
     // before any was written (an account at 99 of 100 images ended with 99 + N).
     const user = await makeAccount('clonequota');
     const owner = await makeAccount('clonesrc');
-    const now = new Date().toISOString();
-    for (let i = 0; i < DEFAULT_QUOTAS.images - 1; i++) {
-      const image: Image = {
-        id: randomUUID(),
-        owner: user.id,
-        name: `held-${i}`,
-        version: '1.0.0',
-        acl: [],
-        tags: {},
-        requirements: {},
-        os: 'linux',
-        type: 'lx-dataset',
-        state: 'active',
-        public: false,
-        created_at: now,
-        updated_at: now,
-        files: [],
-        rev: 1,
-      };
-      await imageRepository().create(image);
-    }
+    await seedActiveImages(user.id, DEFAULT_QUOTAS.images - 1);
     const { machine } = await makeMachine(owner.login, { size: 4096 });
     const src = await api('POST', `/${owner.login}/images`, { machine: machine.id, name: 'clone-src', version: '1.0.0', acl: [user.id] });
     expect(src.status).toBe(201);

@@ -3,12 +3,9 @@
  * the concurrent-build quota, the rest answer 409 QuotaExceeded (IMS 400) without writing anything;
  * an account at its image quota can create nothing more (nor clone); IMS's quota route reports both.
  */
-import { randomUUID } from 'node:crypto';
 import { api, poll } from '../../helpers/local-stack';
-import { makeAccount, makeMachine, makeToken } from '../../helpers/fixtures';
+import { makeAccount, makeMachine, makeToken, seedActiveImages } from '../../helpers/fixtures';
 import { DEFAULT_QUOTAS } from '../../../lambdas/core/quota';
-import type { Image } from '../../../lambdas/core/image';
-import { imageRepository } from '../../../lambdas/wiring';
 
 describe('per-account quotas', () => {
   it('starts at most the concurrent-build quota from a burst; the rest are refused, leaving nothing', async () => {
@@ -69,27 +66,7 @@ describe('per-account quotas', () => {
   it('refuses creates and clones at the image quota, and reports it', async () => {
     const user = await makeAccount('quotafull');
     const owner = await makeAccount('quotasrc');
-    const now = new Date().toISOString();
-    for (let i = 0; i < DEFAULT_QUOTAS.images; i++) {
-      const image: Image = {
-        id: randomUUID(),
-        owner: user.id,
-        name: `held-${i}`,
-        version: '1.0.0',
-        acl: [],
-        tags: {},
-        requirements: {},
-        os: 'linux',
-        type: 'lx-dataset',
-        state: 'active',
-        public: false,
-        created_at: now,
-        updated_at: now,
-        files: [],
-        rev: 1,
-      };
-      await imageRepository().create(image);
-    }
+    await seedActiveImages(user.id, DEFAULT_QUOTAS.images);
     const { machine } = await makeMachine(user.login, { size: 4096 });
     const res = await api('POST', `/${user.login}/images`, { machine: machine.id, name: 'one-more', version: '1.0.0' });
     expect([res.status, res.body.code]).toEqual([409, 'QuotaExceeded']);
