@@ -9,6 +9,7 @@ import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/clie
 import { XMLParser } from 'fast-xml-parser';
 import { api, poll, s3, stack, type ApiInit } from '../../helpers/local-stack';
 import { makeAccount, makeMachine } from '../../helpers/fixtures';
+import { armS3Fault } from '../../helpers/s3-faults';
 import { applianceImageRepository } from '../../../lambdas/wiring';
 import { imageFilePrefix } from '../../../lambdas/workflow/state';
 
@@ -261,34 +262,47 @@ describe('UForge machine image generation over HTTP', () => {
   it('cancels a generation mid-build: status cancelled, execution stopped, no object and no multipart upload left', async () => {
     const big = await makeMachine(alice.login, { size: 60 * 1024 * 1024 }); // under the test stack's chunking threshold (test/helpers/global-setup.ts)
     const bigAid = await makeAppliance(alice, big.machine.id, { name: 'big' });
-    const gen = await api(
-      'POST',
-      `/users/${alice.login}/appliances/${bigAid}/images`,
-      { compress: true, targetFormat: { name: 'Raw' } },
-      json(),
-    );
-    expect(gen.status).toBe(201);
-    const itid = idOf(gen.body.uri);
-    const running = await poll(
-      () => api('GET', `/users/${alice.login}/appliances/${bigAid}/images/${itid}/status`, undefined, json()),
-      (r) => r.body?.percentage > 5 || r.body?.complete === true,
-      { intervalMs: 50, attempts: 1200 },
-    );
-    expect(running.body.complete).toBe(false); // the build must still be running for this test to mean anything
-    const cancel = await api('DELETE', `/users/${alice.login}/appliances/${bigAid}/images/${itid}/status`, undefined, json());
-    expect(cancel.status).toBe(200);
-    expect(cancel.body).toMatchObject({ cancelled: true, complete: false });
-    const record = await applianceImageRepository().get(itid);
-    // the build task keeps running after StopExecution until it notices; give it time, then look
-    await new Promise((r) => setTimeout(r, 4000));
-    expect(await objectsUnder(imageFilePrefix(record!.image_id))).toEqual({ objects: [], uploads: [] });
-    const status = await api('GET', `/users/${alice.login}/appliances/${bigAid}/images/${itid}/status`, undefined, json());
-    expect(status.body).toMatchObject({ cancelled: true, complete: false, percentage: expect.any(Number) });
-    const again = await api('DELETE', `/users/${alice.login}/appliances/${bigAid}/images/${itid}/status`, undefined, json());
-    expect(again.status).toBe(200); // cancelling a cancelled generation is idempotent
-    const image = await api('GET', `/users/${alice.login}/appliances/${bigAid}/images/${itid}`, undefined, json());
-    expect(image.body).toMatchObject({ imageCreated: false });
-    expect(image.body.downloadKey).toBeUndefined();
+    // the local S3 serves this disk at 6 MiB/s (local/faults.ts): the build is certainly still running
+    // when the test cancels it, however fast the machine
+    const disarm = await armS3Fault({
+      op: 'GetObject',
+      bucket: stack.env.DISKS_BUCKET,
+      prefix: big.machine.disks[0].key,
+      times: -1,
+      bytesPerSecond: 6 * 1024 * 1024,
+    });
+    try {
+      const gen = await api(
+        'POST',
+        `/users/${alice.login}/appliances/${bigAid}/images`,
+        { compress: true, targetFormat: { name: 'Raw' } },
+        json(),
+      );
+      expect(gen.status).toBe(201);
+      const itid = idOf(gen.body.uri);
+      const running = await poll(
+        () => api('GET', `/users/${alice.login}/appliances/${bigAid}/images/${itid}/status`, undefined, json()),
+        (r) => r.body?.percentage > 5 || r.body?.complete === true,
+        { intervalMs: 50, attempts: 1200 },
+      );
+      expect(running.body.complete).toBe(false); // the build must still be running for this test to mean anything
+      const cancel = await api('DELETE', `/users/${alice.login}/appliances/${bigAid}/images/${itid}/status`, undefined, json());
+      expect(cancel.status).toBe(200);
+      expect(cancel.body).toMatchObject({ cancelled: true, complete: false });
+      const record = await applianceImageRepository().get(itid);
+      // the build task keeps running after StopExecution until it notices; give it time, then look
+      await new Promise((r) => setTimeout(r, 4000));
+      expect(await objectsUnder(imageFilePrefix(record!.image_id))).toEqual({ objects: [], uploads: [] });
+      const status = await api('GET', `/users/${alice.login}/appliances/${bigAid}/images/${itid}/status`, undefined, json());
+      expect(status.body).toMatchObject({ cancelled: true, complete: false, percentage: expect.any(Number) });
+      const again = await api('DELETE', `/users/${alice.login}/appliances/${bigAid}/images/${itid}/status`, undefined, json());
+      expect(again.status).toBe(200); // cancelling a cancelled generation is idempotent
+      const image = await api('GET', `/users/${alice.login}/appliances/${bigAid}/images/${itid}`, undefined, json());
+      expect(image.body).toMatchObject({ imageCreated: false });
+      expect(image.body.downloadKey).toBeUndefined();
+    } finally {
+      await disarm();
+    }
   }, 180_000);
 
   it('refuses an unknown target format (listing the known ones) and an appliance without an OS profile', async () => {
