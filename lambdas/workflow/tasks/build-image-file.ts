@@ -21,12 +21,12 @@ import { removeImageObjects } from './cleanup';
 import { classifyS3Error } from '../s3-errors';
 import { sourceBucket } from '../source-bucket';
 import { imageFileKey, type BuildState } from '../state';
-import { observedTask } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 
 /** Job progress while the file is built: 5 % once started, up to 95 % when the last byte is written. */
 const progressOf = (done: number, total: number) => 5 + (total > 0 ? (90 * done) / total : 90);
 
-export const handler = observedTask('BuildImageFile', async (state: BuildState): Promise<ImageFile> => {
+export const handler = workflowTask('BuildImageFile', async (state: BuildState): Promise<ImageFile> => {
   const s3 = s3Client();
   const sourceSize = state.prepared?.size ?? state.source.size;
   const object = await s3
