@@ -146,6 +146,8 @@ export class DynamoJobRepository implements JobRepository {
         return true;
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        // a concurrent writer won: back off a little, at random, so that many (a Map's ranges) spread out
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * (round + 1)));
       }
     }
     throw new Error(`job ${id}: kept changing under ${HISTORY_ROUNDS} history writes`);

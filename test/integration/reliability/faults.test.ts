@@ -197,8 +197,12 @@ describe('storage faults during a build', () => {
     });
     expect(created.status).toBe(201);
     const imageId: string = created.body.id;
-    // Every UploadPart from the 2nd on (16 MiB parts) answers 500: the upload is open when it fails.
-    await setPlan([{ service: 's3', operation: 'UploadPart', keyPrefix: `images/${imageId}/`, nth: 2, times: 0, error: S3_500 }]);
+    await setPlan([
+      // Every UploadPart from the 2nd on (16 MiB parts) answers 500: the upload is open when it fails.
+      { service: 's3', operation: 'UploadPart', keyPrefix: `images/${imageId}/`, nth: 2, times: 0, error: S3_500 },
+      // MarkFailed: the image's move to failed is throttled past the SDK's retries, once.
+      { service: 'dynamodb', operation: 'UpdateItem', bodyIncludes: `IMAGE#${imageId}"`, times: DYNAMO_ATTEMPTS, error: THROTTLED },
+    ]);
     const done = await poll(
       () => api('GET', `/${alice.login}/images/${imageId}`),
       (r) => r.body.state !== 'creating',
@@ -207,7 +211,25 @@ describe('storage faults during a build', () => {
     expect(done.body.error).toEqual({ code: expect.any(String), message: expect.any(String) });
     const job = await api('GET', `/${alice.login}/jobs/${created.headers.get('x-joyent-jobid')}`);
     expect(job.body.status).toBe('FAIL');
-    expect((await plan())[0].fired).toBeGreaterThan(0);
+    expect((await plan()).map((r) => r.fired > 0)).toEqual([true, true]);
+    // BuildImageFile: its first attempt and each of its 3 retries failed, each retry recorded; MarkFailed retried once.
+    const history = job.body.history as HistoryEntry[];
+    const build = history.filter((e) => e.step === 'BuildImageFile');
+    expect(build.map((e) => [e.event, e.attempt])).toEqual([
+      ['failed', 0],
+      ['retried', 1],
+      ['failed', 1],
+      ['retried', 2],
+      ['failed', 2],
+      ['retried', 3],
+      ['failed', 3],
+    ]);
+    expect(build.filter((e) => e.event === 'failed').every((e) => e.error?.code === 'TransientStorageError')).toBe(true);
+    expect(history.filter((e) => e.step === 'MarkFailed').map((e) => [e.event, e.attempt])).toEqual([
+      ['failed', 0],
+      ['retried', 1],
+    ]);
+    expect(history.map((e) => e.step)).toEqual([...build.map(() => 'BuildImageFile'), 'MarkFailed', 'MarkFailed']);
     await setPlan([]);
     expect(await objectsUnder(`images/${imageId}/`)).toEqual({ objects: 0, uploads: 0 });
     const after = await api('GET', `/${alice.login}/machines/${machine.id}`);
