@@ -110,7 +110,7 @@ describe('DynamoJobRepository.recordHistory (local DynamoDB)', () => {
 
 describe('workflowTask (lambdas/workflow/attempt.ts)', () => {
   const lambda = { functionName: 'f', awsRequestId: 'r', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
-  const envelope = (state: object, retryCount: number, enteredTime = '2026-01-01T00:00:00.000Z') => ({
+  const envelope = (state: { jobId: string; x?: number }, retryCount: number, enteredTime = '2026-01-01T00:00:00.000Z') => ({
     state,
     attempt: { retryCount, enteredTime },
   });
