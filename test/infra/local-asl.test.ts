@@ -104,7 +104,7 @@ describe('the build workflow, run locally', () => {
     // Act
     const { result, calls } = await run({
       PrepareSource: () => ({ size: threshold, etag: '"e"' }),
-      StartRanges: () => ({ key: 'k', uploadId: 'u', rangeBytes: threshold / 4, ranges: 4, items: [0, 1, 2, 3] }),
+      StartRanges: () => ({ key: 'k', uploadId: 'u', rangeBytes: threshold / 4, ranges: 4, items: [0, 1, 2, 3], correlationId: 'corr-1' }),
       BuildRange: (i) => ({ index: i.index, bytes: 7, skipped: false }),
       AssembleFile: () => ({ size: 100, etag: '"f"', parts: 4 }),
       HashFile: (i) => {
@@ -128,6 +128,7 @@ describe('the build workflow, run locally', () => {
       size: threshold,
       compression: 'gzip',
       upload: { key: 'k', uploadId: 'u', rangeBytes: threshold / 4, ranges: 4 },
+      correlationId: 'corr-1',
     });
     expect(calls.HashFile.map((c) => c.hash?.offset ?? 0)).toEqual([0, 40, 80]);
     expect(calls.HashFile[0].chunking).toEqual({ rangeBytes: 256 * 1024 ** 2, hashBytesPerInvocation: 32 * 1024 ** 3 });

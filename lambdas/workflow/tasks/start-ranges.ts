@@ -11,7 +11,7 @@ import { ChunkingError, MAX_SOURCE_BYTES, planRanges, type ChunkedUpload, type C
 import { steps } from '../deps';
 import { TransientStorageError } from '../errors';
 import { imageFileKey, type BuildState } from '../state';
-import { observedTask } from '../../observability/powertools';
+import { correlationIdOfInput, observedTask } from '../../observability/powertools';
 
 export const handler = observedTask('StartRanges', async (state: BuildState & { chunking: ChunkingState }): Promise<ChunkedUpload> => {
   const size = state.prepared?.size ?? state.source.size;
@@ -38,7 +38,14 @@ export const handler = observedTask('StartRanges', async (state: BuildState & { 
     }
     if (!uploadId) throw new Error(`CreateMultipartUpload s3://${Bucket}/${Key} returned no UploadId`);
     await steps.progress(state.jobId, 5, 'BuildRanges');
-    return { key: Key, uploadId, rangeBytes, ranges, items: Array.from({ length: ranges }, (_, i) => i) };
+    return {
+      key: Key,
+      uploadId,
+      rangeBytes,
+      ranges,
+      items: Array.from({ length: ranges }, (_, i) => i),
+      correlationId: correlationIdOfInput(state) ?? null,
+    };
   } catch (err) {
     throw new TransientStorageError(`opening the upload of ${Key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
