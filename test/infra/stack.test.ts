@@ -209,9 +209,12 @@ describe('build workflow', () => {
     expect(states[BUILD_STATES.BuildFailed].Type).toBe('Fail');
   });
 
-  it('invokes each task function directly (payloadResponseOnly), one function per task', () => {
+  it('invokes each task function directly (payloadResponseOnly) with the state document and its attempt, one function per task', () => {
     for (const state of BUILD_TASKS) {
-      expect(states[state].Parameters).toBeUndefined();
+      expect(states[state].Parameters).toEqual({
+        'state.$': '$',
+        attempt: { 'retryCount.$': '$$.State.RetryCount', 'enteredTime.$': '$$.State.EnteredTime' },
+      });
       expect(functionOfTask(state)).toBe(logicalId(stack.workflow.functions[state]));
     }
     expect(new Set(BUILD_TASKS.map(functionOfTask)).size).toBe(BUILD_TASKS.length);

@@ -10,7 +10,7 @@ import { partNumberOf, type AssembledFile, type ChunkedUpload } from '../chunked
 import { steps } from '../deps';
 import { TransientStorageError } from '../errors';
 import type { BuildState } from '../state';
-import { observedTask } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 
 export class IncompleteUploadError extends Error {
   override readonly name = 'IncompleteUploadError';
@@ -18,7 +18,7 @@ export class IncompleteUploadError extends Error {
 
 const isNoSuchUpload = (err: unknown): boolean => (err as { name?: string })?.name === 'NoSuchUpload';
 
-export const handler = observedTask('AssembleFile', async (state: BuildState & { chunked: ChunkedUpload }): Promise<AssembledFile> => {
+export const handler = workflowTask('AssembleFile', async (state: BuildState & { chunked: ChunkedUpload }): Promise<AssembledFile> => {
   const s3 = s3Client();
   const Bucket = config.imagesBucket();
   const { key: Key, uploadId: UploadId, ranges } = state.chunked;

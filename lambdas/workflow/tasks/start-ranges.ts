@@ -11,9 +11,10 @@ import { ChunkingError, MAX_SOURCE_BYTES, planRanges, type ChunkedUpload, type C
 import { steps } from '../deps';
 import { TransientStorageError } from '../errors';
 import { imageFileKey, type BuildState } from '../state';
-import { correlationIdOfInput, observedTask } from '../../observability/powertools';
+import { correlationIdOfInput } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 
-export const handler = observedTask('StartRanges', async (state: BuildState & { chunking: ChunkingState }): Promise<ChunkedUpload> => {
+export const handler = workflowTask('StartRanges', async (state: BuildState & { chunking: ChunkingState }): Promise<ChunkedUpload> => {
   const size = state.prepared?.size ?? state.source.size;
   // ranges write raw bytes only so far (docs/decisions/disk-formats.md: the range contract for formats)
   if (state.target.output && state.target.output.format !== 'raw')
