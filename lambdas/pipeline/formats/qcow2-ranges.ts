@@ -104,7 +104,11 @@ export function createQcow2RangeFormat(opts: Qcow2RangeOptions): RangeFormat {
       }
     }
     align(CLUSTER);
-    if (pos < padTo) align(roundUp(padTo, CLUSTER));
+    const padded = roundUp(padTo, CLUSTER);
+    if (pos < padded) {
+      parts.push(zeros(padded - pos));
+      pos = padded;
+    }
     if (pos >= 2 ** 32) throw new RangeError(`a qcow2 range's data part of ${pos} bytes is over 4 GiB`);
     return { parts, length: pos, index: packIndex(pos, entries) };
   }

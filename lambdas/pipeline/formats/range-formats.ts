@@ -18,6 +18,9 @@ export function rangeFormat(spec: OutputSpec, diskSize: number): RangeFormat | u
   }
 }
 
+/** The output formats a chunked build writes (the build workflow's ChunkableFormat choice). */
+export const RANGE_FORMATS = ['raw', 'qcow2', 'vhd'] as const;
+
 /** Whether a build of `spec` may run in ranges. */
 export const supportsRanges = (spec: OutputSpec | undefined): boolean =>
-  !spec || spec.format === 'raw' || spec.format === 'qcow2' || spec.format === 'vhd';
+  !spec || (RANGE_FORMATS as readonly string[]).includes(spec.format);

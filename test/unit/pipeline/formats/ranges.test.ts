@@ -66,7 +66,8 @@ async function buildByRanges(spec: OutputSpec, data: Buffer, rangeBytes: number,
     encoded.map((e) => e.index),
     { minHeadBytes: minPart },
   );
-  return [head, ...encoded.map((e) => e.bytes), tail].filter((p) => p.length > 0);
+  // parts 1 and n + 2 are absent when empty; a range's part is always uploaded, empty or not
+  return [...(head.length > 0 ? [head] : []), ...encoded.map((e) => e.bytes), ...(tail.length > 0 ? [tail] : [])];
 }
 
 const maybe = hasQemuImg ? describe : describe.skip;
