@@ -66,6 +66,11 @@ export interface ChunkedUpload {
    * name it; absent (an execution started before it existed) means raw.
    */
   output?: TargetDiskFormat;
+  /**
+   * The execution's correlation id (lambdas/observability/correlation.ts), null when it has none: the
+   * Map's ItemSelector hands it to every range, and a JSONPath there must always resolve.
+   */
+  correlationId: string | null;
 }
 
 /** One Map iteration's input (the Map's ItemSelector). */
@@ -77,7 +82,9 @@ export interface RangeTask {
   prepared: { size: number; etag?: string };
   size: number;
   compression: 'gzip' | 'none';
-  upload: Omit<ChunkedUpload, 'items'>;
+  upload: Omit<ChunkedUpload, 'items' | 'correlationId'>;
+  /** The execution's correlation id, which BuildRange logs (null when the execution has none). */
+  correlationId: string | null;
 }
 
 export interface RangeResult {

@@ -218,6 +218,8 @@ export class BuildWorkflow extends Construct {
         'prepared.$': '$.prepared',
         'size.$': '$.prepared.size',
         'compression.$': '$.target.compression',
+        // every range logs the execution's correlation id (StartRanges copies it, null when absent)
+        'correlationId.$': '$.chunked.correlationId',
         upload: {
           'key.$': '$.chunked.key',
           'uploadId.$': '$.chunked.uploadId',

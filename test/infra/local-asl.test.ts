@@ -111,6 +111,7 @@ describe('the build workflow, run locally', () => {
         ranges: 4,
         items: [0, 1, 2, 3],
         output: { format: 'raw' },
+        correlationId: 'corr-1',
       }),
       BuildRange: (i) => ({ index: i.index, bytes: 7, skipped: false }),
       AssembleFile: () => ({ size: 100, etag: '"f"', parts: 4 }),
@@ -135,6 +136,7 @@ describe('the build workflow, run locally', () => {
       size: threshold,
       compression: 'gzip',
       upload: { key: 'k', uploadId: 'u', rangeBytes: threshold / 4, ranges: 4, output: { format: 'raw' } },
+      correlationId: 'corr-1',
     });
     expect(calls.HashFile.map((c) => c.hash?.offset ?? 0)).toEqual([0, 40, 80]);
     expect(calls.HashFile[0].chunking).toEqual({ rangeBytes: 256 * 1024 ** 2, hashBytesPerInvocation: 32 * 1024 ** 3 });
@@ -152,7 +154,7 @@ describe('the build workflow, run locally', () => {
     const { calls } = await run(
       {
         PrepareSource: () => ({ size: threshold }),
-        StartRanges: () => ({ key: 'k', uploadId: 'u', rangeBytes: threshold, ranges: 1, items: [0], output }),
+        StartRanges: () => ({ key: 'k', uploadId: 'u', rangeBytes: threshold, ranges: 1, items: [0], output, correlationId: null }),
         HashFile: () => ({ offset: 1, done: true, invocations: 1, file: { size: 1 } }),
       },
       { ...input, target: { format: output.format, output, compression: 'none' } },

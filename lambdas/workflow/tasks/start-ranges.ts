@@ -13,7 +13,7 @@ import { ChunkingError, MAX_SOURCE_BYTES, planRanges, type ChunkedUpload, type C
 import { steps } from '../deps';
 import { TransientStorageError } from '../errors';
 import { imageFileKey, type BuildState } from '../state';
-import { observedTask } from '../../observability/powertools';
+import { correlationIdOfInput, observedTask } from '../../observability/powertools';
 
 export const handler = observedTask('StartRanges', async (state: BuildState & { chunking: ChunkingState }): Promise<ChunkedUpload> => {
   const size = state.prepared?.size ?? state.source.size;
@@ -59,6 +59,7 @@ export const handler = observedTask('StartRanges', async (state: BuildState & { 
       ranges,
       items: Array.from({ length: ranges }, (_, i) => i),
       output: output ?? { format: 'raw' },
+      correlationId: correlationIdOfInput(state) ?? null,
     };
   } catch (err) {
     throw new TransientStorageError(`opening the upload of ${Key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
