@@ -9,6 +9,7 @@ import { config, s3Client } from '../../wiring';
 import { partNumberOf, type AssembledFile, type ChunkedUpload } from '../chunked';
 import { steps } from '../deps';
 import { TransientStorageError } from '../errors';
+import { rangeIndexFromParts, writeRangeIndex, type RangeIndexRef } from '../range-index';
 import type { BuildState } from '../state';
 import { observedTask } from '../../observability/powertools';
 
@@ -22,6 +23,11 @@ export const handler = observedTask('AssembleFile', async (state: BuildState & {
   const s3 = s3Client();
   const Bucket = config.imagesBucket();
   const { key: Key, uploadId: UploadId, ranges } = state.chunked;
+  // raw ranges only: a format's head and tail parts are not disk ranges
+  const rangeIndex: RangeIndexRef | undefined =
+    (state.target.output?.format ?? 'raw') === 'raw'
+      ? { ranges, rangeBytes: state.chunked.rangeBytes, rawSize: state.prepared?.size ?? state.source.size }
+      : undefined;
   try {
     const parts: Part[] = [];
     let marker: string | undefined;
@@ -39,6 +45,8 @@ export const handler = observedTask('AssembleFile', async (state: BuildState & {
         `s3://${Bucket}/${Key}: expected parts ${expected[0]}…${expected[expected.length - 1]}, found ${found.length} parts`,
       );
     }
+    // the range index (range-index.ts) goes in before completion: a retry after it finds no parts to list
+    if (rangeIndex) await writeRangeIndex(s3, Bucket, Key, rangeIndexFromParts(parts, rangeIndex));
     const completed: CompletedPart[] = parts.map((p) => ({
       PartNumber: p.PartNumber,
       ETag: p.ETag,
@@ -62,5 +70,5 @@ export const handler = observedTask('AssembleFile', async (state: BuildState & {
     });
   });
   await steps.progress(state.jobId, 80, 'HashFile');
-  return { size: head.ContentLength ?? 0, etag: head.ETag ?? '', parts: ranges };
+  return { size: head.ContentLength ?? 0, etag: head.ETag ?? '', parts: ranges, ...(rangeIndex && { rangeIndex }) };
 });

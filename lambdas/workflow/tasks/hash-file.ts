@@ -100,6 +100,7 @@ export const handler = observedTask(
         compression: state.target.compression,
         format: state.target.format ?? state.prepared?.format ?? 'raw',
         key,
+        ...(state.assembled.rangeIndex && { rangeIndex: state.assembled.rangeIndex }),
       },
     };
   },
