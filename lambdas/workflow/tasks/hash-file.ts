@@ -108,6 +108,7 @@ export const handler = workflowTask(
               key,
               virtualSize: state.prepared?.virtualSize ?? state.prepared?.size ?? state.source.size,
             }),
+        ...(state.assembled.rangeIndex && { rangeIndex: state.assembled.rangeIndex }),
       },
     };
   },
