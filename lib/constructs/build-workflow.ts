@@ -101,6 +101,7 @@ interface TaskSettings {
   resultPath: string;
   memorySize?: number;
   timeout?: Duration;
+  nodeModules?: string[];
 }
 
 const TASK_SETTINGS: Record<BuildTask, TaskSettings> = {
@@ -116,8 +117,9 @@ const TASK_SETTINGS: Record<BuildTask, TaskSettings> = {
   BuildRange: { resultPath: '$', memorySize: 3538, timeout: Duration.minutes(15) },
   // ListParts (≤ 2,000 parts) + CompleteMultipartUpload, which S3 may take minutes to answer for a large object.
   AssembleFile: { resultPath: '$.assembled', timeout: Duration.minutes(5) },
-  // sha1 + sha256 of a slice of the file, single-threaded: one full vCPU (1,769 MB).
-  HashFile: { resultPath: '$.hash', memorySize: 1769, timeout: Duration.minutes(15) },
+  // sha1 + sha256 of a slice of the file, sha1 in a worker thread beside sha256: 2 vCPUs (3,538 MB);
+  // the worker loads hash-wasm by path, so it ships in node_modules (lambdas/pipeline/dual-hash.ts).
+  HashFile: { resultPath: '$.hash', memorySize: 3538, timeout: Duration.minutes(15), nodeModules: ['hash-wasm'] },
   // A server-side copy and its read-back check, or a format conversion through the pipeline (2 vCPUs).
   CopyFile: { resultPath: '$.copied', memorySize: 3538, timeout: Duration.minutes(15) },
 };
@@ -165,6 +167,7 @@ export class BuildWorkflow extends Construct {
         description: `Build workflow task ${state}`,
         memorySize: settings.memorySize,
         timeout: settings.timeout,
+        nodeModules: settings.nodeModules,
         environment: data.environment,
       });
       data.grantItemsReadWrite(fn);
