@@ -5,13 +5,14 @@
  * - speed: ours = file → writer → file (head written in place at the end), wall clock; the ratio is
  *   qemu-img's time / ours (above 1: we are faster). Both sides read the raw file and write the
  *   format's file with the same I/O pattern (2 MiB reads, 4 in flight, into recycled buffers as
- *   qemu-img's; ~4 MiB gathered writes, 4 in flight) and neither computes digests; the pipeline's sha1 +
+ *   qemu-img's; 4 MiB writes, 4 in flight) and neither computes digests; the pipeline's sha1 +
  *   sha256 of the output (build.ts), which qemu-img does not compute, is timed apart and reported in
  *   the notes with the ratio it would give. CPU seconds of both sides are reported too (steadier
  *   than wall clock on a loaded machine);
  * - ours reads through the pipeline's own sequential reader (formats/stage.ts `sequentialReads`, as
- *   the converter and provisioner read S3), which recycles its buffers once neither the writer
- *   (`retainBytes`) nor the file sink (writes still in flight) can hold a view of them;
+ *   the converter and provisioner read S3), which recycles its buffers once the writer cannot hold a
+ *   view of them (`retainBytes`), and writes as the S3 sink does: each output copied into a recycled
+ *   4 MiB buffer (one memcpy qemu-img does not do), 4 writes in flight;
  * - both write every byte of the file that S3 would store. qemu-img leaves the zero 4 KiB regions of
  *   a raw-like file as holes in a local file (its `-S 4k` default), which an S3 object cannot have: it
  *   wrote 168 of the 256 MiB of a fixed vhd of the 256 MiB bench disk, and 165 of the 252 MiB in the
@@ -80,27 +81,28 @@ function readFile(fh: FileHandle, size: number, pieceSize = 2 * MiB, ahead = 4):
 }
 
 /**
- * Writes in order at increasing offsets, as qemu-img does: outputs gathered into writes of ~4 MiB
- * (writev of the outputs themselves, no copy), 4 writes in flight. It keeps views of what it was
- * given until their write completes: at most `heldBytes` after write() resolved (pending < 4 MiB
- * plus 4 writes of < 8 MiB), which extends how far back the source must not recycle its buffers.
+ * Writes in order at increasing offsets as the S3 sink uploads parts (s3-sink.ts): each output is
+ * copied into a recycled 4 MiB buffer before write() resolves, and 4 full buffers are written at
+ * once. Copying is what lets the source recycle its buffers: a sink that kept views until their
+ * write completed would hold source bytes for as long as the writer skips zeros, however many.
  */
-function fileSink(fh: FileHandle, inFlight = 4): { write(b: Buffer): Promise<void>; close(): Promise<void>; heldBytes: number } {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+function fileSink(fh: FileHandle, inFlight = 4, bufferSize = 4 * MiB): { write(b: Buffer): Promise<void>; close(): Promise<void> } {
+  const free: Buffer[] = [];
+  let current: Buffer | undefined;
+  let filled = 0;
   let position = 0;
   const writes = new Set<Promise<void>>();
-  const flush = async (): Promise<void> => {
-    if (pendingBytes === 0) return;
-    const bufs = pending;
-    const bytes = pendingBytes;
+  const flush = (): void => {
+    if (!current || filled === 0) return;
+    const buf = current;
+    const bytes = filled;
     const at = position;
     position += bytes;
-    pending = [];
-    pendingBytes = 0;
-    while (writes.size >= inFlight) await Promise.race(writes);
-    const w = fh.writev(bufs, at).then(({ bytesWritten }) => {
+    current = undefined;
+    filled = 0;
+    const w = fh.write(buf, 0, bytes, at).then(({ bytesWritten }) => {
       if (bytesWritten !== bytes) throw new Error(`short write at ${at}`);
+      free.push(buf);
     });
     w.catch(() => undefined);
     const tracked = w.finally(() => writes.delete(tracked));
@@ -108,15 +110,20 @@ function fileSink(fh: FileHandle, inFlight = 4): { write(b: Buffer): Promise<voi
     writes.add(tracked);
   };
   return {
-    // outputs are at most 4 MiB (a writer's run), so a write is < 8 MiB
-    heldBytes: 4 * MiB + inFlight * 8 * MiB,
     async write(b) {
-      pending.push(b);
-      pendingBytes += b.length;
-      if (pendingBytes >= 4 * MiB || pending.length >= 512) await flush();
+      for (let offset = 0; offset < b.length; ) {
+        if (!current) {
+          while (writes.size >= inFlight) await Promise.race(writes);
+          current = free.pop() ?? Buffer.allocUnsafeSlow(bufferSize);
+        }
+        const n = b.copy(current, filled, offset);
+        offset += n;
+        filled += n;
+        if (filled === current.length) flush();
+      }
     },
     async close() {
-      await flush();
+      flush();
       await Promise.all(writes);
     },
   };
@@ -139,12 +146,8 @@ export async function ours(
   let bytes = 0;
   try {
     const sink = fileSink(output);
-    // the source recycles a buffer once neither the writer nor the sink can still hold a view of it
-    const source = sequentialReads(fileSource(input, size), {
-      pieceSize: 2 * MiB,
-      ahead: 4,
-      retainBytes: writer.retainBytes + sink.heldBytes,
-    });
+    // the source recycles a buffer once the writer cannot hold a view of it any more (the sink copies)
+    const source = sequentialReads(fileSource(input, size), { pieceSize: 2 * MiB, ahead: 4, retainBytes: writer.retainBytes });
     for await (const b of writer.write(source)) {
       bytes += b.length;
       await sink.write(b);
