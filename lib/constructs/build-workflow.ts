@@ -105,6 +105,7 @@ interface TaskSettings {
   resultPath: string;
   memorySize?: number;
   timeout?: Duration;
+  nodeModules?: string[];
 }
 
 const TASK_SETTINGS: Record<BuildTask, TaskSettings> = {
@@ -121,8 +122,9 @@ const TASK_SETTINGS: Record<BuildTask, TaskSettings> = {
   // ListParts (≤ 2,000 parts) + CompleteMultipartUpload, which S3 may take minutes to answer for a large object;
   // for a disk format also the ranges' indexes and the tables (qcow2 of 1 TiB: ~160 MiB of L2 tables and refcount blocks).
   AssembleFile: { resultPath: '$.assembled', memorySize: 1769, timeout: Duration.minutes(15) },
-  // sha1 + sha256 of a slice of the file, single-threaded: one full vCPU (1,769 MB).
-  HashFile: { resultPath: '$.hash', memorySize: 1769, timeout: Duration.minutes(15) },
+  // sha1 + sha256 of a slice of the file, sha1 in a worker thread beside sha256: 2 vCPUs (3,538 MB);
+  // the worker loads hash-wasm by path, so it ships in node_modules (lambdas/pipeline/dual-hash.ts).
+  HashFile: { resultPath: '$.hash', memorySize: 3538, timeout: Duration.minutes(15), nodeModules: ['hash-wasm'] },
   // A server-side copy and its read-back check, or a format conversion through the pipeline (2 vCPUs).
   CopyFile: { resultPath: '$.copied', memorySize: 3538, timeout: Duration.minutes(15) },
 };
@@ -183,6 +185,7 @@ export class BuildWorkflow extends Construct {
         description: `Build workflow task ${state}`,
         memorySize: settings.memorySize,
         timeout: settings.timeout,
+        nodeModules: settings.nodeModules,
         environment: data.environment,
       });
       data.grantItemsReadWrite(fn);

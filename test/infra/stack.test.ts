@@ -228,11 +228,11 @@ describe('build workflow', () => {
     expect(new Set(BUILD_TASKS.map(functionOfTask)).size).toBe(BUILD_TASKS.length);
   });
 
-  it('gives BuildImageFile, BuildRange and CopyFile 2 vCPUs (3538 MB) and 15 minutes, HashFile and AssembleFile 1 vCPU (AssembleFile writes the tables of a format), the other tasks 256 MB and 30 s', () => {
+  it('gives BuildImageFile, BuildRange, CopyFile and HashFile 2 vCPUs (3538 MB) and 15 minutes, AssembleFile 1 vCPU and 15 minutes (it writes the tables of a format), the other tasks 256 MB and 30 s', () => {
     expect(resources[functionOfTask('BuildImageFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('CopyFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('BuildRange')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
-    expect(resources[functionOfTask('HashFile')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
+    expect(resources[functionOfTask('HashFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('AssembleFile')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
     for (const state of BUILD_TASKS.filter((t) => !['BuildImageFile', 'BuildRange', 'HashFile', 'AssembleFile', 'CopyFile'].includes(t))) {
       expect(resources[functionOfTask(state)].Properties).toMatchObject({ MemorySize: 256, Timeout: 30 });
