@@ -9,8 +9,8 @@
  * Errors: the copy's own refusals (a corrupt file, a file that cannot be converted: core
  * ServiceErrors) are final; a missing source is SourceUnavailableError; anything else from storage
  * is TransientStorageError, retried. A job cancelled or failed meanwhile stops the next call before it
- * starts (BuildConflictError), and Cleanup removes what was written; the last call checks again after
- * its work and removes what it wrote (a cancelled execution never reaches Cleanup).
+ * starts (BuildConflictError), and Cleanup removes what was written; every call checks again after its
+ * work and removes what was written (a stopped execution never reaches Cleanup nor calls again).
  */
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
@@ -90,30 +90,27 @@ export const handler = observedTask(
         onProgress: progress,
       }),
     );
+    // A cancel (or delete) may have landed during this call, and a stopped execution never reaches
+    // Cleanup nor calls again: whatever this call wrote is removed here.
+    const wanted = clone ? await steps.stillBuilding(state.jobId, clone) : await exportSteps.stillExporting(state.jobId);
+    if (!wanted) {
+      if (clone) await removeImageObjects(clone);
+      else await removeExportedObject(toKey);
+      throw new BuildConflictError(clone ? `the clone ${clone} was cancelled or deleted` : `the export job ${state.jobId} was cancelled`);
+    }
     if (!step.done) return step;
-
-    if (clone) {
-      // the range index travels with the file (it locates bytes of the file, the same in the copy)
-      if (copy.file.rangeIndex)
-        await copying(label, () =>
-          s3.send(
-            new CopyObjectCommand({
-              Bucket,
-              Key: rangeIndexKey(toKey),
-              CopySource: `${Bucket}/${rangeIndexKey(copy.file.key).split('/').map(encodeURIComponent).join('/')}`,
-            }),
-          ),
-        );
-      if (!(await steps.stillBuilding(state.jobId, clone))) {
-        await removeImageObjects(clone);
-        throw new BuildConflictError(`the clone ${clone} was cancelled or deleted`);
-      }
-      return { ...step, file: { ...copy.file, key: toKey } };
-    }
-    if (!(await exportSteps.stillExporting(state.jobId))) {
-      await removeExportedObject(toKey);
-      throw new BuildConflictError(`the export job ${state.jobId} was cancelled`);
-    }
-    return step;
+    if (!clone) return step;
+    // the range index travels with the file (it locates bytes of the file, the same in the copy)
+    if (copy.file.rangeIndex)
+      await copying(label, () =>
+        s3.send(
+          new CopyObjectCommand({
+            Bucket,
+            Key: rangeIndexKey(toKey),
+            CopySource: `${Bucket}/${rangeIndexKey(copy.file.key).split('/').map(encodeURIComponent).join('/')}`,
+          }),
+        ),
+      );
+    return { ...step, file: { ...copy.file, key: toKey } };
   },
 );
