@@ -137,8 +137,15 @@ describe('build workflow', () => {
       Choices: [{ Variable: '$.target.output', IsPresent: true, Next: 'ChunkableFormat' }],
       Default: 'ChunkingSettings',
     });
-    expect(states.ChunkableFormat).toMatchObject({
-      Choices: [{ Variable: '$.target.output.format', StringEquals: 'raw', Next: 'ChunkingSettings' }],
+    // the formats ranges write (lambdas/pipeline/formats/range-formats.ts); vmdk and ova convert in one invocation
+    expect(states.ChunkableFormat).toEqual({
+      Type: 'Choice',
+      Choices: [
+        {
+          Or: ['raw', 'qcow2', 'vhd'].map((format) => ({ Variable: '$.target.output.format', StringEquals: format })),
+          Next: 'ChunkingSettings',
+        },
+      ],
       Default: 'BuildImageFile',
     });
     expect(states.BuildImageFile).toMatchObject({ Type: 'Task', ResultPath: '$.file', Next: 'Finalize' });
@@ -221,20 +228,23 @@ describe('build workflow', () => {
     expect(states[BUILD_STATES.BuildFailed].Type).toBe('Fail');
   });
 
-  it('invokes each task function directly (payloadResponseOnly), one function per task', () => {
+  it('invokes each task function directly (payloadResponseOnly) with the state document and its attempt, one function per task', () => {
     for (const state of BUILD_TASKS) {
-      expect(states[state].Parameters).toBeUndefined();
+      expect(states[state].Parameters).toEqual({
+        'state.$': '$',
+        attempt: { 'retryCount.$': '$$.State.RetryCount', 'enteredTime.$': '$$.State.EnteredTime' },
+      });
       expect(functionOfTask(state)).toBe(logicalId(stack.workflow.functions[state]));
     }
     expect(new Set(BUILD_TASKS.map(functionOfTask)).size).toBe(BUILD_TASKS.length);
   });
 
-  it('gives BuildImageFile, BuildRange and CopyFile 2 vCPUs (3538 MB) and 15 minutes, HashFile 1 vCPU, AssembleFile 5 minutes, the other tasks 256 MB and 30 s', () => {
+  it('gives BuildImageFile, BuildRange and CopyFile 2 vCPUs (3538 MB) and 15 minutes, HashFile and AssembleFile 1 vCPU (AssembleFile writes the tables of a format), the other tasks 256 MB and 30 s', () => {
     expect(resources[functionOfTask('BuildImageFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('CopyFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('BuildRange')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('HashFile')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
-    expect(resources[functionOfTask('AssembleFile')].Properties).toMatchObject({ MemorySize: 256, Timeout: 300 });
+    expect(resources[functionOfTask('AssembleFile')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
     for (const state of BUILD_TASKS.filter((t) => !['BuildImageFile', 'BuildRange', 'HashFile', 'AssembleFile', 'CopyFile'].includes(t))) {
       expect(resources[functionOfTask(state)].Properties).toMatchObject({ MemorySize: 256, Timeout: 30 });
     }

@@ -5,7 +5,11 @@
  *
  * XML is read with fast-xml-parser after a refusal of any DTD: a `<!DOCTYPE` or `<!ENTITY` is a 400
  * before the parser sees the body, so no external entity is ever resolved and no entity is expanded
- * (billion laughs); only the five predefined entities are decoded. Namespace prefixes are dropped
+ * (billion laughs). References are decoded as XML 1.0 defines them: the five predefined entities and
+ * character references (`&#65;`, `&#x41;`); a reference to an undeclared entity, or to a code point
+ * that is not an XML character (`&#1;`, `&#xD800;`), makes the body not well-formed: a 400, never
+ * silently dropped (the decoded text then meets the control-character rule of
+ * lambdas/core/text.ts like any other). Namespace prefixes are dropped
  * (the documented body is `<ns0:image xmlns:ns0="http://www.usharesoft.com/uforge">`), attributes
  * ignored, and every value stays a string for the schemas to type. Written XML is the root element in
  * the UForge namespace with unqualified children (as the documented bodies are).
@@ -23,7 +27,8 @@ const parser = new XMLParser({
   ignoreAttributes: true,
   removeNSPrefix: true,
   processEntities: true,
-  htmlEntities: false,
+  // decodes character references; named entities beyond XML's five are refused before parsing
+  htmlEntities: true,
   parseTagValue: false,
   ignoreDeclaration: true,
   ignorePiTags: true,
@@ -59,6 +64,7 @@ export function parseUforgeBody(raw: string, headers: Record<string, string>): U
 
 export function parseXml(raw: string): UforgeBody {
   if (/<!DOCTYPE|<!ENTITY/i.test(raw)) throw new MalformedRequestError('XML request bodies must not contain a DTD or entity declarations');
+  checkReferences(raw);
   const valid = XMLValidator.validate(raw);
   if (valid !== true)
     throw new MalformedRequestError(
@@ -74,6 +80,38 @@ export function parseXml(raw: string): UforgeBody {
   if (entries.length !== 1) throw new MalformedRequestError('an XML request body must have exactly one root element');
   const [root, fields] = entries[0];
   return { kind: 'xml', root, fields: fields === '' ? {} : fields };
+}
+
+const PREDEFINED = new Set(['amp', 'lt', 'gt', 'quot', 'apos']);
+
+/** XML 1.0's Char production: TAB, LF, CR, and the code points from U+0020 outside the surrogates, U+FFFE and U+FFFF. */
+function isXmlChar(cp: number): boolean {
+  return (
+    cp === 0x9 ||
+    cp === 0xa ||
+    cp === 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd) ||
+    (cp >= 0x10000 && cp <= 0x10ffff)
+  );
+}
+
+/**
+ * Refuses the references a conforming XML parser refuses: named entities other than the five
+ * predefined ones (no DTD declares any) and character references to non-characters. CDATA sections
+ * and comments hold no references and are skipped.
+ */
+function checkReferences(raw: string): void {
+  const outside = raw.replace(/<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g, '');
+  for (const m of outside.matchAll(/&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z_][\w.-]*);/g)) {
+    const ref = m[1];
+    if (ref.startsWith('#')) {
+      const cp = ref[1] === 'x' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
+      if (!isXmlChar(cp)) throw new MalformedRequestError(`request body is not well-formed XML: &${ref}; is not a legal XML character`);
+    } else if (!PREDEFINED.has(ref)) {
+      throw new MalformedRequestError(`request body is not well-formed XML: undeclared entity &${ref};`);
+    }
+  }
 }
 
 /**

@@ -27,7 +27,7 @@ import { classifyS3Error } from '../s3-errors';
 import { imageFilePrefix } from '../state';
 import { classifyTableError } from '../table-errors';
 import { removeImageObjects } from './cleanup';
-import { observedTask } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 
 const PHASE = 'CopyFile';
 
@@ -51,7 +51,7 @@ const copying = async <T>(label: string, copy: () => Promise<T>): Promise<T> => 
 
 type LoopState = CopyState & { chunking?: ChunkingState };
 
-export const handler = observedTask(
+export const handler = workflowTask(
   'CopyFile',
   async (state: LoopState, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<CopyResult> => {
     const { copy } = state;

@@ -14,20 +14,20 @@ import type { Context } from 'aws-lambda';
 import { createSHA1, createSHA256 } from 'hash-wasm';
 import type { Readable } from 'node:stream';
 import { config, s3Client } from '../../wiring';
-import type { AssembledFile, ChunkingState, HashCheckpoint } from '../chunked';
+import type { AssembledFile, ChunkedUpload, ChunkingState, HashCheckpoint } from '../chunked';
 import { steps } from '../deps';
 import { StateConflictError } from '../../core/errors';
 import { BuildConflictError, TransientStorageError } from '../errors';
 import { imageFileKey, type BuildState } from '../state';
-import { observedTask } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 
 const TIME_MARGIN_MS = 60_000;
 /** Job progress: 80 % when hashing starts, 99 % when it ends (Finalize makes it 100). */
 const progressOf = (offset: number, size: number) => 80 + (size > 0 ? (19 * offset) / size : 19);
 
-type HashState = BuildState & { chunking: ChunkingState; assembled: AssembledFile; hash?: HashCheckpoint };
+type HashState = BuildState & { chunking: ChunkingState; chunked?: ChunkedUpload; assembled: AssembledFile; hash?: HashCheckpoint };
 
-export const handler = observedTask(
+export const handler = workflowTask(
   'HashFile',
   async (state: HashState, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<HashCheckpoint> => {
     const { size, etag } = state.assembled;
@@ -42,7 +42,8 @@ export const handler = observedTask(
       sha1.init();
       sha256.init();
     }
-    const key = imageFileKey(state.imageId, state.target.compression);
+    // the key StartRanges chose (a converted file's has the format's extension)
+    const key = state.chunked?.key ?? imageFileKey(state.imageId, state.target.compression);
     const end = Math.min(size, offset + state.chunking.hashBytesPerInvocation);
     if (offset < end) {
       const s3 = s3Client();
@@ -77,6 +78,7 @@ export const handler = observedTask(
         throw new TransientStorageError(`s3://${config.imagesBucket()}/${key}: the ranged GET returned more bytes than asked`);
     }
     const invocations = (previous?.invocations ?? 0) + 1;
+    const output = state.chunked?.output && state.chunked.output.format !== 'raw' ? state.chunked.output : undefined;
     if (offset < size) {
       await steps.progress(state.jobId, progressOf(offset, size), 'HashFile');
       return {
@@ -98,8 +100,14 @@ export const handler = observedTask(
         sha1: sha1.digest('hex'),
         sha256: sha256.digest('hex'),
         compression: state.target.compression,
-        format: state.target.format ?? state.prepared?.format ?? 'raw',
-        key,
+        // written by the ranges (chunked.output), as BuildImageFile records a converted file
+        ...(output
+          ? { format: output.format, key, virtualSize: Math.ceil((state.prepared?.size ?? state.source.size) / 512) * 512 }
+          : {
+              format: state.target.format ?? state.prepared?.format ?? 'raw',
+              key,
+              virtualSize: state.prepared?.virtualSize ?? state.prepared?.size ?? state.source.size,
+            }),
         ...(state.assembled.rangeIndex && { rangeIndex: state.assembled.rangeIndex }),
       },
     };

@@ -23,6 +23,15 @@ describe('planRanges', () => {
     expect(() => planRanges(4096 * GiB, 256 * MiB)).toThrow(/over/);
   });
 
+  it("aligns ranges to a disk format's allocation unit (vhd blocks of 2 MiB; qcow2 clusters divide 1 MiB)", () => {
+    expect(planRanges(GiB, 5 * MiB, 2 * MiB)).toEqual({ rangeBytes: 6 * MiB, ranges: Math.ceil(GiB / (6 * MiB)) });
+    expect(planRanges(GiB, 5 * MiB, 64 * 1024).rangeBytes).toBe(5 * MiB);
+    const big = planRanges(1024 * GiB, 256 * MiB, 2 * MiB); // 525 MiB in whole MiB, 526 in whole 2 MiB
+    expect(big.rangeBytes % (2 * MiB)).toBe(0);
+    expect(big.ranges).toBeLessThanOrEqual(MAX_RANGES);
+    expect(() => planRanges(GiB, 256 * MiB, 3000)).toThrow(/alignment/);
+  });
+
   it('cuts the source into contiguous bounds, the last one shorter', () => {
     const size = 3 * MiB * 16 + 5;
     const { rangeBytes, ranges } = planRanges(size, 16 * MiB);
