@@ -197,6 +197,13 @@ maybe('disk formats built by ranges (chunked builds)', () => {
     const imageId = await generate(alice, machine.id, 'KVM', false);
     const image = await waitForImage(alice.login, imageId);
     expect(image.body.state).toBe('failed');
-    expect(await leftovers(imageId)).toEqual({ objects: [], uploads: 0 });
+    // ranges still running when the Map failed finish after Cleanup: their UploadPart finds the upload
+    // aborted and they delete the index they had just written (build-range.ts), so wait for them
+    const left = await poll(
+      () => leftovers(imageId),
+      (l) => l.objects.length === 0 && l.uploads === 0,
+      { intervalMs: 500, attempts: 120 },
+    );
+    expect(left).toEqual({ objects: [], uploads: 0 });
   }, 300_000);
 });
