@@ -1,7 +1,7 @@
 /**
  * Disk formats built by ranges on the embedded local stack (scaled down by test/helpers/global-setup.ts:
  * disks from 64 MiB build in 16 MiB ranges). A UForge generation (KVM → qcow2, Hyper-V → dynamic vhd,
- * VHD → fixed vhd) of a machine disk above the threshold runs StartRanges → BuildRange × n →
+ * VHD → fixed vhd, VMDK → streamOptimized vmdk) of a machine disk above the threshold runs StartRanges → BuildRange × n →
  * AssembleFile (head and tail parts from the ranges' indexes) → HashFile: the stored file passes
  * `qemu-img check` (qcow2) and `qemu-img compare` against the machine's disk, the image records its
  * format, and a range failing for good leaves nothing behind. Faults are injected only in the local S3.
@@ -140,6 +140,7 @@ maybe('disk formats built by ranges (chunked builds)', () => {
     { target: 'KVM', compress: true, format: 'qcow2', qemu: 'qcow2', check: true },
     { target: 'Hyper-V', compress: false, format: 'vhd', qemu: 'vpc', check: false },
     { target: 'VHD', compress: true, format: 'vhd', qemu: 'vpc', check: false },
+    { target: 'VMDK', compress: false, format: 'vmdk', qemu: 'vmdk', check: true },
   ];
 
   it.each(CASES)(
