@@ -42,7 +42,7 @@ import { Construct } from 'constructs';
 import { BUILD_TASKS, type BuildTask, taskEntry } from '../../lambdas/routes';
 import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
 import { DEFAULT_CHUNKING, MIN_PART_BYTES, type ChunkingSettings, type ChunkingState } from '../../lambdas/workflow/chunked';
-import { RANGE_FORMATS, RANGE_VMDK_SUBFORMAT } from '../../lambdas/pipeline/formats/range-formats';
+import { RANGE_FORMATS } from '../../lambdas/pipeline/formats/range-formats';
 import type { Data } from './data';
 import { createServiceFunction } from './service-function';
 import { acknowledgeWildcards, functionVersionsFinding, XRAY_REASON } from '../nag';
@@ -243,19 +243,13 @@ export class BuildWorkflow extends Construct {
       .next(hashDone.when(Condition.booleanEquals('$.hash.done', true), chunkedFile.next(tasks.Finalize)).otherwise(tasks.HashFile));
 
     const single = tasks.BuildImageFile.next(tasks.Finalize);
-    // Ranges write raw, qcow2, vhd and vmdk streamOptimized (lambdas/pipeline/formats/range-formats.ts);
-    // vmdk monolithicSparse and ova are converted in one invocation whatever the size
-    // (docs/decisions/disk-formats.md). Nested Choices, not one And/Or: a rule that reads a path that is
-    // not there fails the execution even inside an Or, so $.target.output.format is only read once
-    // $.target.output is known to be present, and the vmdk subformat (optional: the default is
-    // streamOptimized) once it is known to be there (rules are tried in order).
-    const vmdkSubformat = new Choice(this, 'ChunkableVmdkSubformat')
-      .when(Condition.stringEquals('$.target.output.subformat', RANGE_VMDK_SUBFORMAT), chunked)
-      .otherwise(single);
-    const vmdk = new Choice(this, 'ChunkableVmdk').when(Condition.isPresent('$.target.output.subformat'), vmdkSubformat).otherwise(chunked);
+    // Ranges write raw, qcow2, vhd and vmdk (lambdas/pipeline/formats/range-formats.ts); an ova is
+    // converted in one invocation whatever the size (docs/decisions/disk-formats.md). Two Choices, not
+    // one Or: a rule that reads a path that is not there fails the execution even inside an Or, so
+    // $.target.output.format is only read once $.target.output is known to be present (rules are
+    // tried in order).
     const rawOutput = new Choice(this, 'ChunkableFormat')
       .when(Condition.or(...RANGE_FORMATS.map((format) => Condition.stringEquals('$.target.output.format', format))), chunked)
-      .when(Condition.stringEquals('$.target.output.format', 'vmdk'), vmdk)
       .otherwise(single);
     const chunkable = new Choice(this, 'ChunkableTarget').when(Condition.isPresent('$.target.output'), rawOutput).otherwise(chunked);
     const buildPath = new Choice(this, BUILD_STATES.BuildPath)

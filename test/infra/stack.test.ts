@@ -136,26 +136,15 @@ describe('build workflow', () => {
       Choices: [{ Variable: '$.target.output', IsPresent: true, Next: 'ChunkableFormat' }],
       Default: 'ChunkingSettings',
     });
-    // the formats ranges write (lambdas/pipeline/formats/range-formats.ts); vmdk monolithicSparse and ova convert in one invocation
+    // the formats ranges write (lambdas/pipeline/formats/range-formats.ts); an ova converts in one invocation
     expect(states.ChunkableFormat).toEqual({
       Type: 'Choice',
       Choices: [
         {
-          Or: ['raw', 'qcow2', 'vhd'].map((format) => ({ Variable: '$.target.output.format', StringEquals: format })),
+          Or: ['raw', 'qcow2', 'vhd', 'vmdk'].map((format) => ({ Variable: '$.target.output.format', StringEquals: format })),
           Next: 'ChunkingSettings',
         },
-        { Variable: '$.target.output.format', StringEquals: 'vmdk', Next: 'ChunkableVmdk' },
       ],
-      Default: 'BuildImageFile',
-    });
-    expect(states.ChunkableVmdk).toEqual({
-      Type: 'Choice',
-      Choices: [{ Variable: '$.target.output.subformat', IsPresent: true, Next: 'ChunkableVmdkSubformat' }],
-      Default: 'ChunkingSettings',
-    });
-    expect(states.ChunkableVmdkSubformat).toEqual({
-      Type: 'Choice',
-      Choices: [{ Variable: '$.target.output.subformat', StringEquals: 'streamOptimized', Next: 'ChunkingSettings' }],
       Default: 'BuildImageFile',
     });
     expect(states.BuildImageFile).toMatchObject({ Type: 'Task', ResultPath: '$.file', Next: 'Finalize' });

@@ -3,7 +3,7 @@ import type { OutputSpec } from './index';
 import { createQcow2RangeFormat } from './qcow2-ranges';
 import type { RangeFormat } from './ranges';
 import { createVhdRangeFormat } from './vhd-ranges';
-import { createVmdkStreamRangeFormat } from './vmdk-ranges';
+import { createVmdkSparseRangeFormat, createVmdkStreamRangeFormat } from './vmdk-ranges';
 
 export type { AssembledTables, EncodedRange, RangeFormat, RangeInput } from './ranges';
 
@@ -17,21 +17,15 @@ export function rangeFormat(spec: OutputSpec, diskSize: number): RangeFormat | u
     case 'vmdk':
       return (spec.subformat ?? 'streamOptimized') === 'streamOptimized'
         ? createVmdkStreamRangeFormat({ virtualSize: diskSize })
-        : undefined;
+        : createVmdkSparseRangeFormat({ virtualSize: diskSize });
     default:
       return undefined;
   }
 }
 
-/**
- * The output formats a chunked build writes (the build workflow's ChunkableFormat choice); of vmdk,
- * only streamOptimized (the default subformat), which the workflow's ChunkableVmdk choice checks.
- */
-export const RANGE_FORMATS = ['raw', 'qcow2', 'vhd'] as const;
-export const RANGE_VMDK_SUBFORMAT = 'streamOptimized';
+/** The output formats a chunked build writes (the build workflow's ChunkableFormat choice): all but ova. */
+export const RANGE_FORMATS = ['raw', 'qcow2', 'vhd', 'vmdk'] as const;
 
 /** Whether a build of `spec` may run in ranges. */
 export const supportsRanges = (spec: OutputSpec | undefined): boolean =>
-  !spec ||
-  (RANGE_FORMATS as readonly string[]).includes(spec.format) ||
-  (spec.format === 'vmdk' && (spec.subformat ?? RANGE_VMDK_SUBFORMAT) === RANGE_VMDK_SUBFORMAT);
+  !spec || (RANGE_FORMATS as readonly string[]).includes(spec.format);

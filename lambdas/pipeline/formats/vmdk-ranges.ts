@@ -23,7 +23,7 @@
 import { looksIncompressible } from '../members';
 import { DeflatePool } from './deflate';
 import { packIndex, unpackIndex, type AssembledTables, type EncodedRange, type RangeFormat, type RangeInput } from './ranges';
-import { DiskFormatError, SECTOR, blocks, defaultConcurrency, orderedMap, roundUp, type Block } from './stage';
+import { DiskFormatError, SECTOR, blockRuns, blocks, defaultConcurrency, orderedMap, roundUp, zeros, type Block } from './stage';
 import { VMDK_LAYOUT as L, vmdkDescriptor, vmdkMarker, vmdkSparseHeader } from './vmdk';
 
 export interface VmdkRangeOptions {
@@ -149,4 +149,75 @@ export function createVmdkStreamRangeFormat(opts: VmdkRangeOptions): RangeFormat
   }
 
   return { alignment: L.GRAIN, virtualSize, hasTail: true, minLastRange: 5 * 1024 * 1024, encodeRange, assemble };
+}
+
+/**
+ * vmdk monolithicSparse by ranges: the stream writer's layout with every grain table moved to the tail.
+ *
+ *   head (part 1):  header | descriptor | grain directory | zeros up to the overhead (≥ minHeadBytes)
+ *   data part i:    range i's non-zero grains (64 KiB, uncompressed), then zeros up to padTo (space no
+ *                   grain table names: readers find grains only through the tables)
+ *   tail:           every grain table, even an empty one (as the stream writer and VMware's tools)
+ *
+ * Index: per grain of the range, its sector in the part + 1 (0: unallocated).
+ */
+export function createVmdkSparseRangeFormat(opts: Omit<VmdkRangeOptions, 'level' | 'concurrency'>): RangeFormat {
+  const size = opts.virtualSize;
+  if (!Number.isSafeInteger(size) || size < 0 || size > L.MAX_VIRTUAL)
+    throw new RangeError(`invalid vmdk virtual size ${size} (at most 2 TiB)`);
+  const virtualSize = roundUp(size, SECTOR);
+  const sectors = virtualSize / SECTOR;
+  const grains = Math.ceil(virtualSize / L.GRAIN);
+  const tables = Math.max(1, Math.ceil(grains / L.GT_ENTRIES));
+  const gdSector = 1 + L.DESCRIPTOR_SECTORS;
+  const gdSectors = roundUp(tables * 4, SECTOR) / SECTOR;
+
+  async function encodeRange({ raw, start, end, padTo = 0 }: RangeInput): Promise<EncodedRange> {
+    if (start % L.GRAIN !== 0 || start < 0 || end > size || end <= start || (end !== size && end % L.GRAIN !== 0))
+      throw new RangeError(`vmdk range [${start}, ${end}) of a ${size}-byte disk is not aligned to its ${L.GRAIN}-byte grains`);
+    const entries = Buffer.alloc(Math.ceil((end - start) / L.GRAIN) * 4);
+    const parts: Buffer[] = [];
+    let pos = 0;
+    for await (const run of blockRuns(raw, end - start, L.GRAIN)) {
+      if (run.zero) continue;
+      for (let i = 0; i < run.count; i++) entries.writeUInt32LE((pos + i * L.GRAIN) / SECTOR + 1, (run.first + i) * 4);
+      parts.push(...run.pieces);
+      pos += run.count * L.GRAIN;
+    }
+    const padded = Math.max(pos, roundUp(padTo, SECTOR));
+    if (padded > pos) parts.push(zeros(padded - pos));
+    return { parts, length: padded, index: packIndex(padded, entries) };
+  }
+
+  function assemble(indexes: Buffer[], { minHeadBytes = 0 } = {}): AssembledTables {
+    const ranges = indexes.map(unpackIndex);
+    const total = ranges.reduce((n, r) => n + r.entries.length / 4, 0);
+    if (total !== grains) throw new DiskFormatError(`vmdk range indexes cover ${total} grains, the disk has ${grains}`);
+    if (ranges.some((r) => r.length % SECTOR !== 0)) throw new DiskFormatError('a vmdk range data part is not whole sectors');
+    const overheadSectors = roundUp(Math.max(gdSector + gdSectors, Math.ceil(minHeadBytes / SECTOR)), L.GRAIN_SECTORS);
+    const gts = Buffer.alloc(tables * L.GT_BYTES);
+    let base = overheadSectors;
+    let g = 0;
+    for (const { entries, length } of ranges) {
+      for (let j = 0; j < entries.length; j += 4, g++) {
+        const rel = entries.readUInt32LE(j);
+        if (rel === 0) continue;
+        const at = base + rel - 1;
+        if (at >= 2 ** 32) throw new DiskFormatError('a vmdk grain lies past what a grain table entry can name');
+        gts.writeUInt32LE(at, g * 4);
+      }
+      base += length / SECTOR;
+    }
+    const head = Buffer.alloc(overheadSectors * SECTOR);
+    vmdkSparseHeader({ version: 1, flags: L.SPARSE_FLAGS, sectors, gdSector: BigInt(gdSector), overheadSectors }).copy(head, 0);
+    vmdkDescriptor('monolithicSparse', sectors, opts.fileName ?? 'disk.vmdk').copy(head, SECTOR);
+    for (let t = 0; t < tables; t++) {
+      const at = base + (t * L.GT_BYTES) / SECTOR;
+      if (at >= 2 ** 32) throw new DiskFormatError('a vmdk grain table lies past what the grain directory can name');
+      head.writeUInt32LE(at, gdSector * SECTOR + t * 4);
+    }
+    return { head, tail: gts };
+  }
+
+  return { alignment: L.GRAIN, virtualSize, hasTail: true, encodeRange, assemble };
 }
