@@ -152,7 +152,7 @@ export function observedTask<E, R>(
 }
 
 /** The ids a workflow input names (job, image, machine), to find a build's lines together. */
-function idsOf(event: unknown): Record<string, string> {
+export function idsOf(event: unknown): Record<string, string> {
   const e = (event ?? {}) as Record<string, unknown>;
   const out: Record<string, string> = {};
   for (const [from, to] of [

@@ -99,6 +99,8 @@ export interface AssembledFile {
   size: number;
   etag: string;
   parts: number;
+  /** Set when a range index was written beside the file (lambdas/workflow/range-index.ts). */
+  rangeIndex?: ImageFile['rangeIndex'];
 }
 
 /** HashFile's result ($.hash): a checkpoint, or the finished file. */

@@ -15,7 +15,8 @@
  *
  * The compensation sits beside the steps it undoes (docs/architecture.md §5).
  * The definition is JSONPath only (no JSONata, no Assign) and every task is a `payloadResponseOnly`
- * LambdaInvoke, so each Task's Resource is its function ARN and the input is the whole state document:
+ * LambdaInvoke, so each Task's Resource is its function ARN and its payload the whole state document
+ * with the attempt's `$$.State` (TASK_PAYLOAD):
  * that is what lets the local stack run this very definition in aws-local-stepfunctions, mapping each
  * Task by its state name (see lib/local-asl.ts).
  */
@@ -36,11 +37,13 @@ import {
   StateMachine,
   StateMachineType,
   Succeed,
+  TaskInput,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { BUILD_TASKS, type BuildTask, taskEntry } from '../../lambdas/routes';
 import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
+import { TASK_PAYLOAD_FIELDS } from '../../lambdas/workflow/attempt';
 import { DEFAULT_CHUNKING, MIN_PART_BYTES, type ChunkingSettings, type ChunkingState } from '../../lambdas/workflow/chunked';
 import { RANGE_FORMATS } from '../../lambdas/pipeline/formats/range-formats';
 import type { Data } from './data';
@@ -124,6 +127,19 @@ const TASK_SETTINGS: Record<BuildTask, TaskSettings> = {
   CopyFile: { resultPath: '$.copied', memorySize: 3538, timeout: Duration.minutes(15) },
 };
 
+/**
+ * What every task is invoked with: the whole state document and which attempt of the step this is
+ * (`$$.State`), so a retry can leave itself in the job's history (lambdas/workflow/attempt.ts,
+ * docs/decisions/retry-history.md). The task's result still goes to its ResultPath in the document.
+ */
+const TASK_PAYLOAD = TaskInput.fromObject({
+  state: JsonPath.entirePayload,
+  attempt: {
+    retryCount: JsonPath.numberAt(TASK_PAYLOAD_FIELDS.attempt.retryCount),
+    enteredTime: JsonPath.stringAt(TASK_PAYLOAD_FIELDS.attempt.enteredTime),
+  },
+});
+
 export interface BuildWorkflowProps {
   data: Data;
   /** Chunked builds: threshold, range size, hash slice, Map concurrency. @default DEFAULT_CHUNKING */
@@ -176,6 +192,7 @@ export class BuildWorkflow extends Construct {
       const task = new LambdaInvoke(this, state, {
         lambdaFunction: fn,
         payloadResponseOnly: true,
+        payload: TASK_PAYLOAD,
         resultPath: settings.resultPath,
         // a Map iteration's result is kept small: 2,000 of them must fit in 256 KB
         ...(state === 'BuildRange' && { resultSelector: { 'bytes.$': '$.bytes' } }),

@@ -8,6 +8,11 @@ import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { BUILD_TASKS } from '../../lambdas/routes';
 import { TransientStorageError } from '../../lambdas/workflow/errors';
 import { type LocalDefinition, synthesizeLocalDefinition } from '../../lib/local-asl';
+import { unwrapTask } from '../../lambdas/workflow/attempt';
+import { installStateContext } from '../../local/sfn-state-context';
+
+// the context object's `$$.State` (RetryCount…), which the build tasks' payloads read, as local/sfn.ts does
+installStateContext();
 
 type Json = Record<string, any>;
 type Handlers = Record<string, (input: Json) => unknown>;
@@ -37,7 +42,9 @@ const run = async (overrides: Handlers, runInput: Json = input) => {
   const handlers = Object.fromEntries(
     BUILD_TASKS.map((state) => [
       state,
-      async (taskInput: unknown) => {
+      async (payload: unknown) => {
+        // a task's payload is its state document plus its attempt (lambdas/workflow/attempt.ts)
+        const taskInput = unwrapTask(payload).state;
         calls[state] ??= [];
         calls[state].push(taskInput as Json);
         const fallback = state === 'PrepareSource' ? () => ({ size: 1 }) : () => ({});

@@ -30,8 +30,9 @@ import { config, s3Client } from '../../wiring';
 import { MIN_PART_BYTES, partNumberOf, rangeIndexKey, type AssembledFile, type ChunkedUpload } from '../chunked';
 import { steps } from '../deps';
 import { TransientStorageError } from '../errors';
+import { rangeIndexFromParts, writeRangeIndex, type RangeIndexRef } from '../range-index';
 import type { BuildState } from '../state';
-import { observedTask } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 
 export class IncompleteUploadError extends Error {
   override readonly name = 'IncompleteUploadError';
@@ -39,13 +40,15 @@ export class IncompleteUploadError extends Error {
 
 const isNoSuchUpload = (err: unknown): boolean => (err as { name?: string })?.name === 'NoSuchUpload';
 
-export const handler = observedTask('AssembleFile', async (state: BuildState & { chunked: ChunkedUpload }): Promise<AssembledFile> => {
+export const handler = workflowTask('AssembleFile', async (state: BuildState & { chunked: ChunkedUpload }): Promise<AssembledFile> => {
   const s3 = s3Client();
   const Bucket = config.imagesBucket();
   const { key: Key, uploadId: UploadId, ranges } = state.chunked;
   const size = state.prepared?.size ?? state.source.size;
   const output = state.chunked.output;
   const format = output && output.format !== 'raw' ? rangeFormat(output, size) : undefined;
+  // raw ranges only: a format's file is read through its tables, not by disk ranges
+  const rangeIndex: RangeIndexRef | undefined = format ? undefined : { ranges, rangeBytes: state.chunked.rangeBytes, rawSize: size };
   const listParts = async (): Promise<Part[]> => {
     const parts: Part[] = [];
     let marker: string | undefined;
@@ -101,6 +104,8 @@ export const handler = observedTask('AssembleFile', async (state: BuildState & {
         `s3://${Bucket}/${Key}: expected parts ${expected[0]}…${expected[expected.length - 1]}, found ${found.length} parts`,
       );
     }
+    // the range index (range-index.ts) goes in before completion: a retry after it finds no parts to list
+    if (rangeIndex) await writeRangeIndex(s3, Bucket, Key, rangeIndexFromParts(parts, rangeIndex));
     const completed: CompletedPart[] = parts.map((p) => ({
       PartNumber: p.PartNumber,
       ETag: p.ETag,
@@ -125,7 +130,7 @@ export const handler = observedTask('AssembleFile', async (state: BuildState & {
     });
   });
   await steps.progress(state.jobId, 80, 'HashFile');
-  return { size: head.ContentLength ?? 0, etag: head.ETag ?? '', parts: ranges };
+  return { size: head.ContentLength ?? 0, etag: head.ETag ?? '', parts: ranges, ...(rangeIndex && { rangeIndex }) };
 });
 
 /** Every range's index, in range order (16 GETs at a time). */

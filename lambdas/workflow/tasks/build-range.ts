@@ -37,7 +37,7 @@ import { reportRangeBytes } from '../chunked-progress';
 import { SourceUnavailableError, TransientStorageError } from '../errors';
 import { classifyS3Error } from '../s3-errors';
 import { sourceBucket } from '../source-bucket';
-import { observedTask } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 
 /** Collects a range's output into one buffer sized for it up front (grown only if gzip expands the data). */
 function bufferSink(expected: number): PipelineSink & { bytes(): Buffer } {
@@ -65,7 +65,7 @@ const isPreconditionFailed = (err: unknown): boolean =>
   (err as { name?: string })?.name === 'PreconditionFailed' ||
   (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412;
 
-export const handler = observedTask('BuildRange', async (task: RangeTask): Promise<RangeResult> => {
+export const handler = workflowTask('BuildRange', async (task: RangeTask): Promise<RangeResult> => {
   const s3 = s3Client();
   const Bucket = config.imagesBucket();
   const { key: Key, uploadId: UploadId, rangeBytes, ranges } = task.upload;

@@ -20,7 +20,7 @@ import { BuildConflictError } from '../errors';
 import { classifyS3Error } from '../s3-errors';
 import { classifyTableError } from '../table-errors';
 import { removeImageObjects } from './cleanup';
-import { observedTask } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 
 const PHASE = 'CopyFile';
 
@@ -42,7 +42,7 @@ const copying = async <T>(label: string, copy: () => Promise<T>): Promise<T> => 
   }
 };
 
-export const handler = observedTask('CopyFile', async (state: CopyState): Promise<CopyResult> => {
+export const handler = workflowTask('CopyFile', async (state: CopyState): Promise<CopyResult> => {
   const { copy } = state;
   const label = `the file of image ${copy.sourceImageId}`;
   if (copy.kind === 'clone') {

@@ -19,7 +19,7 @@ import { steps } from '../deps';
 import { StateConflictError } from '../../core/errors';
 import { BuildConflictError, TransientStorageError } from '../errors';
 import { imageFileKey, type BuildState } from '../state';
-import { observedTask } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 
 const TIME_MARGIN_MS = 60_000;
 /** Job progress: 80 % when hashing starts, 99 % when it ends (Finalize makes it 100). */
@@ -27,7 +27,7 @@ const progressOf = (offset: number, size: number) => 80 + (size > 0 ? (19 * offs
 
 type HashState = BuildState & { chunking: ChunkingState; chunked?: ChunkedUpload; assembled: AssembledFile; hash?: HashCheckpoint };
 
-export const handler = observedTask(
+export const handler = workflowTask(
   'HashFile',
   async (state: HashState, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<HashCheckpoint> => {
     const { size, etag } = state.assembled;
@@ -108,6 +108,7 @@ export const handler = observedTask(
               key,
               virtualSize: state.prepared?.virtualSize ?? state.prepared?.size ?? state.source.size,
             }),
+        ...(state.assembled.rangeIndex && { rangeIndex: state.assembled.rangeIndex }),
       },
     };
   },

@@ -13,9 +13,10 @@ import { ChunkingError, MAX_SOURCE_BYTES, planRanges, type ChunkedUpload, type C
 import { steps } from '../deps';
 import { TransientStorageError } from '../errors';
 import { imageFileKey, type BuildState } from '../state';
-import { correlationIdOfInput, observedTask } from '../../observability/powertools';
+import { correlationIdOfInput } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 
-export const handler = observedTask('StartRanges', async (state: BuildState & { chunking: ChunkingState }): Promise<ChunkedUpload> => {
+export const handler = workflowTask('StartRanges', async (state: BuildState & { chunking: ChunkingState }): Promise<ChunkedUpload> => {
   const size = state.prepared?.size ?? state.source.size;
   // raw, or a format ranges can write (docs/decisions/disk-formats.md); the build workflow's
   // ChunkableFormat choice sends the others to the single invocation
