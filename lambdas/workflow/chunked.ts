@@ -124,7 +124,13 @@ export class ChunkingError extends Error {
  * The range size and count for a source: the preferred size, raised (in whole MiB, or whole
  * `alignment` units if larger: a format's allocation unit, e.g. a vhd block of 2 MiB) to fit MAX_RANGES.
  */
-export function planRanges(size: number, preferredRangeBytes: number, alignment = 1): { rangeBytes: number; ranges: number } {
+export function planRanges(
+  size: number,
+  preferredRangeBytes: number,
+  alignment = 1,
+  /** The last range is merged into the one before when shorter (a vmdk range pads itself with its own grains). */
+  minLastRange = 0,
+): { rangeBytes: number; ranges: number } {
   if (!Number.isSafeInteger(size) || size <= 0) throw new ChunkingError(`cannot plan ranges for ${size} bytes`);
   if (!Number.isSafeInteger(alignment) || alignment < 1 || (MiB % alignment !== 0 && alignment % MiB !== 0))
     throw new ChunkingError(`a range alignment of ${alignment} bytes neither divides nor is a multiple of 1 MiB`);
@@ -133,7 +139,8 @@ export function planRanges(size: number, preferredRangeBytes: number, alignment 
   if (Math.ceil(size / rangeBytes) > MAX_RANGES) rangeBytes = Math.ceil(size / MAX_RANGES / unit) * unit;
   if (rangeBytes > MAX_RANGE_BYTES)
     throw new ChunkingError(`a source of ${size} bytes would need ranges of ${rangeBytes} bytes, over ${MAX_RANGE_BYTES}`);
-  const ranges = Math.ceil(size / rangeBytes);
+  let ranges = Math.ceil(size / rangeBytes);
+  if (ranges > 1 && size - (ranges - 1) * rangeBytes < minLastRange) ranges--;
   if (ranges + 2 > MAX_PART_NUMBER) throw new ChunkingError(`${ranges} ranges exceed S3's ${MAX_PART_NUMBER} parts`);
   return { rangeBytes, ranges };
 }
@@ -144,8 +151,8 @@ export const rangeIndexKey = (imageId: string, index: number): string => `images
 /** The multipart part number of range `index` (part 1 is the format head). */
 export const partNumberOf = (index: number): number => index + 2;
 
-/** Source bytes [start, end) of range `index`. */
-export function rangeBounds(index: number, rangeBytes: number, size: number): { start: number; end: number } {
+/** Source bytes [start, end) of range `index` (the last of `ranges` runs to the end: see planRanges' minLastRange). */
+export function rangeBounds(index: number, rangeBytes: number, size: number, ranges?: number): { start: number; end: number } {
   const start = index * rangeBytes;
-  return { start, end: Math.min(size, start + rangeBytes) };
+  return { start, end: index === (ranges ?? Number.NaN) - 1 ? size : Math.min(size, start + rangeBytes) };
 }

@@ -266,11 +266,11 @@ export class BuildWorkflow extends Construct {
       .next(hashDone.when(Condition.booleanEquals('$.hash.done', true), chunkedFile.next(tasks.Finalize)).otherwise(tasks.HashFile));
 
     const single = tasks.BuildImageFile.next(tasks.Finalize);
-    // Ranges write raw, qcow2 and vhd (lambdas/pipeline/formats/range-formats.ts); the other formats
-    // (vmdk, ova) are converted in one invocation whatever the size (docs/decisions/disk-formats.md).
-    // Two Choices, not one Or: a rule that reads a path that is not there fails the execution even
-    // inside an Or, so $.target.output.format is only read once $.target.output is known to be present
-    // (rules are tried in order).
+    // Ranges write raw, qcow2, vhd and vmdk (lambdas/pipeline/formats/range-formats.ts); an ova is
+    // converted in one invocation whatever the size (docs/decisions/disk-formats.md). Two Choices, not
+    // one Or: a rule that reads a path that is not there fails the execution even inside an Or, so
+    // $.target.output.format is only read once $.target.output is known to be present (rules are
+    // tried in order).
     const rawOutput = new Choice(this, 'ChunkableFormat')
       .when(Condition.or(...RANGE_FORMATS.map((format) => Condition.stringEquals('$.target.output.format', format))), chunked)
       .otherwise(single);

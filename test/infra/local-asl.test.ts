@@ -154,9 +154,11 @@ describe('the build workflow, run locally', () => {
     [{ format: 'qcow2', compressed: true }, 'StartRanges'],
     [{ format: 'vhd', subformat: 'fixed' }, 'StartRanges'],
     [{ format: 'raw' }, 'StartRanges'],
-    [{ format: 'vmdk' }, 'BuildImageFile'],
+    [{ format: 'vmdk' }, 'StartRanges'],
+    [{ format: 'vmdk', subformat: 'streamOptimized' }, 'StartRanges'],
+    [{ format: 'vmdk', subformat: 'monolithicSparse' }, 'StartRanges'],
     [{ format: 'ova' }, 'BuildImageFile'],
-  ])('at the threshold sends an output of %j to %s (ranges write raw, qcow2 and vhd)', async (output, first) => {
+  ])('at the threshold sends an output of %j to %s (ranges write raw, qcow2, vhd and vmdk)', async (output, first) => {
     const threshold = 1024 ** 3;
     const { calls } = await run(
       {

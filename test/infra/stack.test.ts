@@ -137,12 +137,12 @@ describe('build workflow', () => {
       Choices: [{ Variable: '$.target.output', IsPresent: true, Next: 'ChunkableFormat' }],
       Default: 'ChunkingSettings',
     });
-    // the formats ranges write (lambdas/pipeline/formats/range-formats.ts); vmdk and ova convert in one invocation
+    // the formats ranges write (lambdas/pipeline/formats/range-formats.ts); an ova converts in one invocation
     expect(states.ChunkableFormat).toEqual({
       Type: 'Choice',
       Choices: [
         {
-          Or: ['raw', 'qcow2', 'vhd'].map((format) => ({ Variable: '$.target.output.format', StringEquals: format })),
+          Or: ['raw', 'qcow2', 'vhd', 'vmdk'].map((format) => ({ Variable: '$.target.output.format', StringEquals: format })),
           Next: 'ChunkingSettings',
         },
       ],

@@ -50,6 +50,8 @@ export interface RangeFormat {
   readonly alignment: number;
   /** The disk size the file declares (the source size rounded up to whole sectors). */
   readonly virtualSize: number;
+  /** The last range must be at least this long (merged into the one before otherwise): 0 when any length pads. */
+  readonly minLastRange?: number;
   /** Whether the assembly writes a tail: then every data part, the last one too, is followed by another. */
   readonly hasTail: boolean;
   /** Encodes one range into its data part and index (the last range of a format without a tail may carry a trailer). */

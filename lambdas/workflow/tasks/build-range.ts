@@ -79,7 +79,7 @@ export const handler = workflowTask('BuildRange', async (task: RangeTask): Promi
   const listed = await s3
     .send(new ListPartsCommand({ Bucket, Key, UploadId, PartNumberMarker: String(PartNumber - 1), MaxParts: 1 }))
     .catch(storage('ListParts'));
-  const { start, end } = rangeBounds(task.index, rangeBytes, task.size);
+  const { start, end } = rangeBounds(task.index, rangeBytes, task.size, ranges);
   const format = task.upload.output && task.upload.output.format !== 'raw' ? rangeFormat(task.upload.output, task.size) : undefined;
   // a format's part counts as done only with its index (an UploadPart whose answer was lost had it deleted)
   const indexed = async (): Promise<boolean> =>

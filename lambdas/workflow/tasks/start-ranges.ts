@@ -30,7 +30,7 @@ export const handler = workflowTask('StartRanges', async (state: BuildState & { 
     throw new ChunkingError(
       `${state.source.label} is ${size} bytes; the largest disk an image can be built from is ${MAX_SOURCE_BYTES} bytes (1 TiB)`,
     );
-  const { rangeBytes, ranges } = planRanges(size, state.chunking.rangeBytes, format?.alignment);
+  const { rangeBytes, ranges } = planRanges(size, state.chunking.rangeBytes, format?.alignment, format?.minLastRange);
   const s3 = s3Client();
   const Bucket = config.imagesBucket();
   const Key = imageFileKey(state.imageId, state.target.compression, output && fileInfo(output.format).extension);

@@ -32,6 +32,17 @@ describe('planRanges', () => {
     expect(() => planRanges(GiB, 256 * MiB, 3000)).toThrow(/alignment/);
   });
 
+  it('joins a last range shorter than minLastRange to the one before (a vmdk range pads itself with its own grains)', () => {
+    const size = 3 * 16 * MiB + MiB;
+    expect(planRanges(size, 16 * MiB)).toEqual({ rangeBytes: 16 * MiB, ranges: 4 });
+    const plan = planRanges(size, 16 * MiB, 64 * 1024, MIN_PART_BYTES);
+    expect(plan).toEqual({ rangeBytes: 16 * MiB, ranges: 3 });
+    expect(rangeBounds(2, plan.rangeBytes, size, plan.ranges)).toEqual({ start: 32 * MiB, end: size });
+    expect(rangeBounds(1, plan.rangeBytes, size, plan.ranges)).toEqual({ start: 16 * MiB, end: 32 * MiB });
+    expect(planRanges(3 * MiB, 16 * MiB, 1, MIN_PART_BYTES).ranges).toBe(1);
+    expect(planRanges(size + 4 * MiB, 16 * MiB, 1, MIN_PART_BYTES).ranges).toBe(4);
+  });
+
   it('cuts the source into contiguous bounds, the last one shorter', () => {
     const size = 3 * MiB * 16 + 5;
     const { rangeBytes, ranges } = planRanges(size, 16 * MiB);
