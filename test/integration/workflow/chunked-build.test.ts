@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { finishedExecutionOutput } from '../../helpers/executions';
 import { api, poll, s3, stack } from '../../helpers/local-stack';
 import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,12 +39,7 @@ const faultHits = async (): Promise<number[]> =>
 
 /** The final state document of the build execution of `imageId`. */
 async function executionOutput(imageId: string): Promise<Record<string, any>> {
-  const list = await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.env.STATE_MACHINE_ARN, maxResults: 1000 }));
-  for (const e of list.executions ?? []) {
-    const d = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
-    if (JSON.parse(d.input ?? '{}').imageId === imageId) return JSON.parse(d.output ?? 'null') ?? {};
-  }
-  throw new Error(`no execution for image ${imageId}`);
+  return finishedExecutionOutput(sfn, stack.env.STATE_MACHINE_ARN, (input) => input.imageId === imageId);
 }
 
 async function download(login: string, imageId: string): Promise<Buffer> {

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { finishedExecutionOutput } from '../../helpers/executions';
 import { api, poll, s3, stack, type ApiInit } from '../../helpers/local-stack';
 import { makeAccount, makeMachine } from '../../helpers/fixtures';
 import { TEST_CHUNKING } from '../../helpers/global-setup';
@@ -46,12 +47,7 @@ async function setFaults(rules: FaultRule[]): Promise<void> {
 
 /** The final state document of the build execution of `imageId`. */
 async function executionOutput(imageId: string): Promise<Record<string, any>> {
-  const list = await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.env.STATE_MACHINE_ARN, maxResults: 1000 }));
-  for (const e of list.executions ?? []) {
-    const d = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
-    if (JSON.parse(d.input ?? '{}').imageId === imageId) return JSON.parse(d.output ?? 'null') ?? {};
-  }
-  throw new Error(`no execution for image ${imageId}`);
+  return finishedExecutionOutput(sfn, stack.env.STATE_MACHINE_ARN, (input) => input.imageId === imageId);
 }
 
 async function leftovers(imageId: string): Promise<{ objects: string[]; uploads: number }> {
