@@ -5,7 +5,6 @@
  * request id, logged with its stack. Handlers hold no try/catch and no status codes.
  */
 import middy from '@middy/core';
-import httpContentNegotiation from '@middy/http-content-negotiation';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpSecurityHeaders from '@middy/http-security-headers';
@@ -56,13 +55,13 @@ export interface DialectRenderer {
   /** Whether the `{login}`-style path parameter names the caller (else NotAuthorized). */
   pathOwner?: string;
   /**
-   * The media types it answers in, the default first, when it negotiates them by `Accept`
-   * (@middy/http-content-negotiation); without them every answer is JSON.
+   * Negotiates the answer's media type from `Accept` into the context's `preferredMediaType`
+   * (lambdas/http/negotiation.ts); without it every answer is JSON.
    */
-  mediaTypes?: readonly string[];
+  negotiation?: middy.MiddlewareObj;
   /**
-   * Writes a response body (default: JSON) in `mediaType`, the one negotiated from `mediaTypes` (the
-   * default when `Accept` names none of them); UForge answers XML or JSON.
+   * Writes a response body (default: JSON) in `mediaType`, the one `negotiation` chose; UForge answers
+   * XML or JSON.
    */
   serialize?(body: unknown, req: { headers: Record<string, string>; mediaType?: string }): { text: string; contentType: string };
 }
@@ -291,25 +290,9 @@ function bodyParsing(options: HandlerOptions): Middleware {
 }
 
 /**
- * `Accept` against the dialect's media types (@middy/http-content-negotiation, which sets the
- * context's `preferredMediaType`): never a 406 — a type the dialect does not write, or a malformed
- * header, gets its default (the first), as UForge answers XML to anything else.
- */
-function contentNegotiation(mediaTypes: readonly string[]): Middleware {
-  return httpContentNegotiation({
-    parseCharsets: false,
-    parseEncodings: false,
-    parseLanguages: false,
-    availableMediaTypes: [...mediaTypes],
-    defaultToFirstMediaType: true,
-    failOnMismatch: false,
-  }) as Middleware;
-}
-
-/**
  * The one middy stack every route handler shares, outermost first: Powertools (Lambda context and
  * correlation id on the logger, trace, metrics), header normalising (@middy/http-header-normalizer:
- * lowercased names), content negotiation when the dialect writes more than JSON, security headers,
+ * lowercased names), the dialect's content negotiation if it writes more than JSON, security headers,
  * the dialect's answers and errors, the caller checks, the body. The handler itself only runs the
  * operation.
  */
@@ -334,7 +317,7 @@ export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => 
     };
     return withCorrelationId(state.correlationId, () => run(request));
   };
-  const negotiation = options.renderer.mediaTypes ? [contentNegotiation(options.renderer.mediaTypes)] : [];
+  const negotiation = options.renderer.negotiation ? [options.renderer.negotiation as Middleware] : [];
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult | HttpResponse, Error, Context>(core)
     .use(powertools() as Middleware[])
     .use(httpHeaderNormalizer() as Middleware)
