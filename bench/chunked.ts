@@ -165,6 +165,7 @@ async function runPath(which: 'single' | 'chunked', diskFile: string, sizeMiB: n
         size: chunked.machine.disks[0].size,
         compression: 'gzip',
         upload: { key: Key, uploadId: upload.UploadId!, rangeBytes, ranges },
+        correlationId: null,
       };
       const buildRange = (await import('../lambdas/workflow/tasks/build-range')).handler;
       const t0 = performance.now();

@@ -1,6 +1,7 @@
 /**
  * Cold start: each handler bundled as the stack bundles it (esbuild, ESM, minified, SDK clients
- * bundled in, `module` entry points first — lib/constructs/service-function.ts), then its size and
+ * bundled in, `module` entry points first, the Powertools Tracer left to the layer —
+ * lib/constructs/service-function.ts, lib/powertools-layer.ts), then its size and
  * the time to import it in a fresh Node process (median of N runs). The reference is the time to
  * start a bare Node process that imports nothing, measured the same way.
  */
@@ -10,6 +11,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BUILD_TASKS, routes, taskEntry } from '../lambdas/routes';
+import { POWERTOOLS_LAYER_MODULES } from '../lib/powertools-layer';
 import type { BenchRow } from './pipeline';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -66,6 +68,7 @@ export async function run(opts: { runs?: number; quick?: boolean; log?: (s: stri
         target: 'node22',
         mainFields: ['module', 'main'],
         banner: { js: BANNER },
+        external: [...POWERTOOLS_LAYER_MODULES],
         minify: true,
         logLevel: 'error',
       });

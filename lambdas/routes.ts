@@ -476,6 +476,15 @@ export const BUILD_TASKS = [
 ] as const;
 export type BuildTask = (typeof BUILD_TASKS)[number];
 /** Task states of the provisioning workflow (lib/constructs/provision-workflow.ts), same file mapping. */
-export const PROVISION_TASKS = ['ExpandImage', 'MarkMachineRunning', 'RemoveDisk', 'MarkMachineFailed'] as const;
+export const PROVISION_TASKS = [
+  'ExpandImage',
+  'MarkMachineRunning',
+  'RemoveDisk',
+  'MarkMachineFailed',
+  // expansion in ranges (lambdas/workflow/expansion.ts)
+  'StartExpansion',
+  'ExpandRange',
+  'CompleteDisk',
+] as const;
 export type ProvisionTask = (typeof PROVISION_TASKS)[number];
 export const taskEntry = (state: string): string => `workflow/tasks/${state.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}.ts`;

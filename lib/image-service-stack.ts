@@ -72,7 +72,7 @@ export class ImageServiceStack extends Stack {
     this.data = new Data(this, 'Data', { removalPolicy: props.dataRemovalPolicy });
     const chunking = props.chunking ?? (this.node.tryGetContext('chunking') as Partial<ChunkingSettings> | undefined);
     this.workflow = new BuildWorkflow(this, 'BuildWorkflow', { data: this.data, chunking });
-    this.provisioning = new ProvisionWorkflow(this, 'ProvisionWorkflow', { data: this.data });
+    this.provisioning = new ProvisionWorkflow(this, 'ProvisionWorkflow', { data: this.data, chunking });
     this.api = new ServiceApi(this, 'Api', {
       data: this.data,
       stateMachine: this.workflow.stateMachine,

@@ -13,7 +13,8 @@
  * faulted (`times` 0 = every one from the nth on). `delayMs` alone makes them slow.
  *
  * The plan is per process (both servers run in the stack's process) and is driven over HTTP on either
- * server: `PUT /--faults` with `{"rules":[…]}` replaces it, `DELETE /--faults` clears it,
+ * server: `PUT /--faults` with `{"rules":[…]}` replaces it, `POST /--faults` with `{"rules":[…]}`
+ * adds to it (the rules already there keep their counts), `DELETE /--faults` clears it,
  * `GET /--faults` returns each rule with `matched` and `fired` counts. `/--faults` is no bucket
  * (bucket names cannot start with '-') and not DynamoDB's `POST /`.
  */
@@ -44,6 +45,11 @@ let rules: RuleState[] = [];
 
 export function setFaultPlan(plan: FaultRule[]): void {
   rules = plan.map((r) => ({ ...r, matched: 0, fired: 0 }));
+}
+
+/** Adds rules to the plan; the rules already in it keep their counts. */
+export function addFaultRules(plan: FaultRule[]): void {
+  rules = [...rules, ...plan.map((r) => ({ ...r, matched: 0, fired: 0 }))];
 }
 
 export function faultPlan(): readonly RuleState[] {
@@ -110,6 +116,7 @@ export async function handleFaultControl(req: IncomingMessage, res: ServerRespon
   let status = 200;
   try {
     if (req.method === 'PUT') setFaultPlan((JSON.parse(await readAll(req)) as { rules: FaultRule[] }).rules ?? []);
+    else if (req.method === 'POST') addFaultRules((JSON.parse(await readAll(req)) as { rules: FaultRule[] }).rules ?? []);
     else if (req.method === 'DELETE') setFaultPlan([]);
     else if (req.method !== 'GET') status = 405;
   } catch {

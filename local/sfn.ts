@@ -17,6 +17,7 @@
  *   Lambda produces, `{"errorType": name, "errorMessage": message, "trace": [...]}`.
  *   (aws-local-stepfunctions by itself puts the bare `error.message` in Cause.)
  * - A Task state with no handler fails with `States.TaskFailed` (the engine would otherwise try real AWS).
+ * - The context object has `$$.State` {Name, EnteredTime, RetryCount} as on AWS (local/sfn-state-context.ts).
  * - Handlers also get a second argument `{executionArn, stateName, signal, lambda}`; `signal` aborts on
  *   StopExecution or close(), `lambda` is the invocation's Lambda context. As on AWS, stopping an execution doesn't stop a task already running.
  *
@@ -45,6 +46,10 @@ import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMach
 import { listenOnLoopback } from './listen';
 import type { Context } from 'aws-lambda';
 import { invokeLocal, LambdaFunctionError, scaleMs } from './lambda';
+import { installStateContext } from './sfn-state-context';
+
+// `$$.State` (Name, EnteredTime, RetryCount), which the engine's context object lacks (local/sfn-state-context.ts).
+installStateContext();
 
 /** Step Functions' payload limit for an execution input, a state's input or output, a task result. */
 export const MAX_STATE_PAYLOAD_BYTES = 262_144;

@@ -33,6 +33,11 @@ export interface ImageFile {
   key: string;
   /** Bytes of the disk the file holds (recorded by builds; absent on older files). */
   virtualSize?: number;
+  /**
+   * Set when the file was built in ranges: an index object beside it locates each range, so the file
+   * can be read from any range (lambdas/workflow/range-index.ts). Never sent on the wire.
+   */
+  rangeIndex?: { ranges: number; rangeBytes: number; rawSize: number };
 }
 
 export interface ImageError {

@@ -45,7 +45,50 @@ export interface Job {
   work_done?: number;
   /** When the job is expected to end (ISO 8601), from its measured rate of progress; absent until measurable. */
   eta?: string;
+  /** Failed attempts and retries of its workflow's steps, oldest first, the last JOB_HISTORY_LIMIT (docs/decisions/retry-history.md). */
+  history?: JobHistoryEntry[];
   rev: number;
+}
+
+/**
+ * One event of a job's workflow that its status does not show (docs/decisions/retry-history.md):
+ * - `failed`: an attempt of a step failed with an error the step's Retry may retry (`error`);
+ * - `retried`: a retry of a step began (`attempt` ≥ 1).
+ */
+export interface JobHistoryEntry {
+  /** When it was recorded (ISO 8601). */
+  at: string;
+  event: 'failed' | 'retried';
+  /** The workflow step: its Task state name. */
+  step: string;
+  /** 0 for a step's first attempt, then the retry's number (Step Functions' `$$.State.RetryCount`). */
+  attempt: number;
+  /** The range of a chunked build the step works on (BuildRange). */
+  range?: number;
+  error?: { code: string; message: string };
+  /** The same event recorded again (a replayed invocation) has the same id: recorded once. */
+  id: string;
+}
+
+/** A history entry as the API shows it (Triton GetJob `history`, IMS ShowJob `entities.history`): without its id. */
+export function publicJobHistory(job: Pick<Job, 'history'>): Omit<JobHistoryEntry, 'id'>[] {
+  return (job.history ?? []).map(({ id: _id, ...entry }) => entry);
+}
+
+/** A job keeps its last 50 history entries. */
+export const JOB_HISTORY_LIMIT = 50;
+/** A history message is cut to this many characters (the job item stays small). */
+export const JOB_HISTORY_MESSAGE_CHARS = 500;
+
+/**
+ * The history with `entry` appended (the oldest dropped beyond JOB_HISTORY_LIMIT), or undefined when
+ * an entry with its id is already there.
+ */
+export function appendJobHistory(history: readonly JobHistoryEntry[] | undefined, entry: JobHistoryEntry): JobHistoryEntry[] | undefined {
+  const past = history ?? [];
+  if (past.some((e) => e.id === entry.id)) return undefined;
+  const error = entry.error && { code: entry.error.code, message: entry.error.message.slice(0, JOB_HISTORY_MESSAGE_CHARS) };
+  return [...past, { ...entry, ...(error && { error }) }].slice(-JOB_HISTORY_LIMIT);
 }
 
 const NEXT: Record<JobStatus, readonly JobStatus[]> = {

@@ -5,7 +5,7 @@
 import type { Account } from './account';
 import type { Compression, DiskFormat, Image, ImageFile, ImageState, MemberStatus, TargetDiskFormat } from './image';
 import type { ImageFilter } from './image-filter';
-import type { Job, JobStatus } from './job';
+import type { Job, JobHistoryEntry, JobStatus } from './job';
 import type { Machine, MachineState } from './machine';
 
 export interface Page<T> {
@@ -123,6 +123,12 @@ export interface JobRepository {
    * concurrent reporters never move it back. Resolves false when nothing was written.
    */
   raiseProgress(id: string, changes: { progress: number; eta?: string; phase?: string }): Promise<boolean>;
+  /**
+   * Appends one entry to the job's history (appendJobHistory) while the job is INIT or RUNNING, by a
+   * write conditional on the job's status and revision. Resolves false when the entry was already
+   * there (a replay); StateConflictError when the job has ended, NotFoundError when it is gone.
+   */
+  recordHistory(id: string, entry: JobHistoryEntry): Promise<boolean>;
 }
 
 export interface MachineRepository {

@@ -80,7 +80,8 @@ export const OPERATION_DOCS: Record<string, OperationDoc> = {
   GetImage: { summary: 'Get an image in any state; `?wait=N` long-polls for its next change (ETag / If-None-Match).', query: waitQuery },
   GetImageFile: { summary: "Redirect (302) to a presigned URL of the image's file.", status: 302 },
   GetJob: {
-    summary: 'Get a job: status, progress, entities, times; `?wait=N` long-polls for its next change (ETag / If-None-Match).',
+    summary:
+      'Get a job: status, progress, entities, times, and `history` (failed attempts and retries of its steps: `{at, event, step, attempt, range?, error?}`); `?wait=N` long-polls for its next change (ETag / If-None-Match).',
     query: waitQuery,
   },
   JobAction: {
@@ -134,7 +135,10 @@ export const OPERATION_DOCS: Record<string, OperationDoc> = {
       },
     },
   },
-  ImsShowJob: { summary: 'A job (IMS), with `entities.image_id` and sub-jobs.' },
+  ImsShowJob: {
+    summary:
+      'A job (IMS), with `entities.image_id` and sub-jobs; our extension `entities.history` lists failed attempts and retries of its steps (`{at, event, step, attempt, range?, error?}`).',
+  },
   ImsShowJobProgress: { summary: 'A job with `process_percent` and `current_task`.' },
   ImsListImages: { summary: 'List images (IMS filters).', query: imsListQuery },
   ImsUpdateImage: {

@@ -8,7 +8,7 @@
  * tables; nothing for raw and gzip), range i is part i + 2, and the part after the last range is
  * reserved for a format tail (a vhd footer). S3 allows gaps in part numbers.
  */
-import type { ImageFile } from '../core/image';
+import type { ImageFile, TargetDiskFormat } from '../core/image';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -60,6 +60,17 @@ export interface ChunkedUpload {
   ranges: number;
   /** 0 … ranges-1: the Map state's items. */
   items: number[];
+  /**
+   * The disk format the ranges write (lambdas/pipeline/formats/range-formats.ts): raw, or a format
+   * whose head and tail AssembleFile writes. StartRanges always sets it, so the Map's ItemSelector can
+   * name it; absent (an execution started before it existed) means raw.
+   */
+  output?: TargetDiskFormat;
+  /**
+   * The execution's correlation id (lambdas/observability/correlation.ts), null when it has none: the
+   * Map's ItemSelector hands it to every range, and a JSONPath there must always resolve.
+   */
+  correlationId: string | null;
 }
 
 /** One Map iteration's input (the Map's ItemSelector). */
@@ -71,7 +82,9 @@ export interface RangeTask {
   prepared: { size: number; etag?: string };
   size: number;
   compression: 'gzip' | 'none';
-  upload: Omit<ChunkedUpload, 'items'>;
+  upload: Omit<ChunkedUpload, 'items' | 'correlationId'>;
+  /** The execution's correlation id, which BuildRange logs (null when the execution has none). */
+  correlationId: string | null;
 }
 
 export interface RangeResult {
@@ -86,6 +99,8 @@ export interface AssembledFile {
   size: number;
   etag: string;
   parts: number;
+  /** Set when a range index was written beside the file (lambdas/workflow/range-index.ts). */
+  rangeIndex?: ImageFile['rangeIndex'];
 }
 
 /** HashFile's result ($.hash): a checkpoint, or the finished file. */
@@ -105,23 +120,39 @@ export class ChunkingError extends Error {
   override readonly name = 'ChunkingError';
 }
 
-/** The range size and count for a source: the preferred size, raised (in MiB) to fit MAX_RANGES. */
-export function planRanges(size: number, preferredRangeBytes: number): { rangeBytes: number; ranges: number } {
+/**
+ * The range size and count for a source: the preferred size, raised (in whole MiB, or whole
+ * `alignment` units if larger: a format's allocation unit, e.g. a vhd block of 2 MiB) to fit MAX_RANGES.
+ */
+export function planRanges(
+  size: number,
+  preferredRangeBytes: number,
+  alignment = 1,
+  /** The last range is merged into the one before when shorter (a vmdk range pads itself with its own grains). */
+  minLastRange = 0,
+): { rangeBytes: number; ranges: number } {
   if (!Number.isSafeInteger(size) || size <= 0) throw new ChunkingError(`cannot plan ranges for ${size} bytes`);
-  let rangeBytes = Math.max(MIN_PART_BYTES, Math.ceil(preferredRangeBytes / MiB) * MiB);
-  if (Math.ceil(size / rangeBytes) > MAX_RANGES) rangeBytes = Math.ceil(size / MAX_RANGES / MiB) * MiB;
+  if (!Number.isSafeInteger(alignment) || alignment < 1 || (MiB % alignment !== 0 && alignment % MiB !== 0))
+    throw new ChunkingError(`a range alignment of ${alignment} bytes neither divides nor is a multiple of 1 MiB`);
+  const unit = Math.max(MiB, alignment);
+  let rangeBytes = Math.ceil(Math.max(MIN_PART_BYTES, preferredRangeBytes) / unit) * unit;
+  if (Math.ceil(size / rangeBytes) > MAX_RANGES) rangeBytes = Math.ceil(size / MAX_RANGES / unit) * unit;
   if (rangeBytes > MAX_RANGE_BYTES)
     throw new ChunkingError(`a source of ${size} bytes would need ranges of ${rangeBytes} bytes, over ${MAX_RANGE_BYTES}`);
-  const ranges = Math.ceil(size / rangeBytes);
+  let ranges = Math.ceil(size / rangeBytes);
+  if (ranges > 1 && size - (ranges - 1) * rangeBytes < minLastRange) ranges--;
   if (ranges + 2 > MAX_PART_NUMBER) throw new ChunkingError(`${ranges} ranges exceed S3's ${MAX_PART_NUMBER} parts`);
   return { rangeBytes, ranges };
 }
 
+/** Where range `index`'s format index lies while the build runs (under the prefix Cleanup removes). */
+export const rangeIndexKey = (imageId: string, index: number): string => `images/${imageId}/.index/${index}`;
+
 /** The multipart part number of range `index` (part 1 is the format head). */
 export const partNumberOf = (index: number): number => index + 2;
 
-/** Source bytes [start, end) of range `index`. */
-export function rangeBounds(index: number, rangeBytes: number, size: number): { start: number; end: number } {
+/** Source bytes [start, end) of range `index` (the last of `ranges` runs to the end: see planRanges' minLastRange). */
+export function rangeBounds(index: number, rangeBytes: number, size: number, ranges?: number): { start: number; end: number } {
   const start = index * rangeBytes;
-  return { start, end: Math.min(size, start + rangeBytes) };
+  return { start, end: index === (ranges ?? Number.NaN) - 1 ? size : Math.min(size, start + rangeBytes) };
 }

@@ -3,7 +3,8 @@
  * Task state (`lambdas/workflow/tasks/<state>.ts`, see `taskEntry`).
  *
  *   RequestKind (Choice): a copy ($.copy: a large clone or IMS export, lambdas/workflow/copy.ts)
- *     → CopyFile ($.copied) → Finalize → BuildSucceeded; otherwise a build:
+ *     → CopySettings (Pass, $.chunking) → CopyFile ($.copied: a checkpoint) ⇄ CopyDone (Choice: loop
+ *     until $.copied.done, lambdas/workflow/copy-loop.ts) → Finalize → BuildSucceeded; otherwise a build:
  *   PrepareSource ($.prepared) → BuildPath (Choice on the source size)
  *     below the chunking threshold: BuildImageFile ($.file) → Finalize (discarded) → BuildSucceeded
  *     at or above it (lambdas/workflow/chunked.ts, docs/decisions/chunked-builds.md):
@@ -15,7 +16,8 @@
  *
  * The compensation sits beside the steps it undoes (docs/architecture.md §5).
  * The definition is JSONPath only (no JSONata, no Assign) and every task is a `payloadResponseOnly`
- * LambdaInvoke, so each Task's Resource is its function ARN and the input is the whole state document:
+ * LambdaInvoke, so each Task's Resource is its function ARN and its payload the whole state document
+ * with the attempt's `$$.State` (TASK_PAYLOAD):
  * that is what lets the local stack run this very definition in aws-local-stepfunctions, mapping each
  * Task by its state name (see lib/local-asl.ts).
  */
@@ -36,12 +38,15 @@ import {
   StateMachine,
   StateMachineType,
   Succeed,
+  TaskInput,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { BUILD_TASKS, type BuildTask, taskEntry } from '../../lambdas/routes';
 import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
+import { TASK_PAYLOAD_FIELDS } from '../../lambdas/workflow/attempt';
 import { DEFAULT_CHUNKING, MIN_PART_BYTES, type ChunkingSettings, type ChunkingState } from '../../lambdas/workflow/chunked';
+import { RANGE_FORMATS } from '../../lambdas/pipeline/formats/range-formats';
 import type { Data } from './data';
 import { createServiceFunction } from './service-function';
 import { acknowledgeWildcards, functionVersionsFinding, XRAY_REASON } from '../nag';
@@ -67,6 +72,8 @@ export const BUILD_STATES = {
   ChunkedFile: 'ChunkedFile',
   RequestKind: 'RequestKind',
   CopyFile: 'CopyFile',
+  CopySettings: 'CopySettings',
+  CopyDone: 'CopyDone',
 } as const satisfies Record<BuildTask, BuildTask> & Record<string, string>;
 
 /** The forward steps, in order; each is compensated by Cleanup. */
@@ -115,14 +122,28 @@ const TASK_SETTINGS: Record<BuildTask, TaskSettings> = {
   StartRanges: { resultPath: '$.chunked' },
   // One range: the same pipeline as BuildImageFile, on at most 1 GiB held in memory (chunked.ts).
   BuildRange: { resultPath: '$', memorySize: 3538, timeout: Duration.minutes(15) },
-  // ListParts (≤ 2,000 parts) + CompleteMultipartUpload, which S3 may take minutes to answer for a large object.
-  AssembleFile: { resultPath: '$.assembled', timeout: Duration.minutes(5) },
+  // ListParts (≤ 2,000 parts) + CompleteMultipartUpload, which S3 may take minutes to answer for a large object;
+  // for a disk format also the ranges' indexes and the tables (qcow2 of 1 TiB: ~160 MiB of L2 tables and refcount blocks).
+  AssembleFile: { resultPath: '$.assembled', memorySize: 1769, timeout: Duration.minutes(15) },
   // sha1 + sha256 of a slice of the file, sha1 in a worker thread beside sha256: 2 vCPUs (3,538 MB);
   // the worker loads hash-wasm by path, so it ships in node_modules (lambdas/pipeline/dual-hash.ts).
   HashFile: { resultPath: '$.hash', memorySize: 3538, timeout: Duration.minutes(15), nodeModules: ['hash-wasm'] },
-  // A server-side copy and its read-back check, or a format conversion through the pipeline (2 vCPUs).
+  // A slice of a server-side copy or of its read-back check (copy-loop.ts), or a format conversion through the pipeline (2 vCPUs).
   CopyFile: { resultPath: '$.copied', memorySize: 3538, timeout: Duration.minutes(15) },
 };
+
+/**
+ * What every task is invoked with: the whole state document and which attempt of the step this is
+ * (`$$.State`), so a retry can leave itself in the job's history (lambdas/workflow/attempt.ts,
+ * docs/decisions/retry-history.md). The task's result still goes to its ResultPath in the document.
+ */
+const TASK_PAYLOAD = TaskInput.fromObject({
+  state: JsonPath.entirePayload,
+  attempt: {
+    retryCount: JsonPath.numberAt(TASK_PAYLOAD_FIELDS.attempt.retryCount),
+    enteredTime: JsonPath.stringAt(TASK_PAYLOAD_FIELDS.attempt.enteredTime),
+  },
+});
 
 export interface BuildWorkflowProps {
   data: Data;
@@ -177,6 +198,7 @@ export class BuildWorkflow extends Construct {
       const task = new LambdaInvoke(this, state, {
         lambdaFunction: fn,
         payloadResponseOnly: true,
+        payload: TASK_PAYLOAD,
         resultPath: settings.resultPath,
         // a Map iteration's result is kept small: 2,000 of them must fit in 256 KB
         ...(state === 'BuildRange' && { resultSelector: { 'bytes.$': '$.bytes' } }),
@@ -219,11 +241,14 @@ export class BuildWorkflow extends Construct {
         'prepared.$': '$.prepared',
         'size.$': '$.prepared.size',
         'compression.$': '$.target.compression',
+        // every range logs the execution's correlation id (StartRanges copies it, null when absent)
+        'correlationId.$': '$.chunked.correlationId',
         upload: {
           'key.$': '$.chunked.key',
           'uploadId.$': '$.chunked.uploadId',
           'rangeBytes.$': '$.chunked.rangeBytes',
           'ranges.$': '$.chunked.ranges',
+          'output.$': '$.chunked.output',
         },
       },
       // the parts are in the upload; AssembleFile lists them
@@ -241,20 +266,32 @@ export class BuildWorkflow extends Construct {
       .next(hashDone.when(Condition.booleanEquals('$.hash.done', true), chunkedFile.next(tasks.Finalize)).otherwise(tasks.HashFile));
 
     const single = tasks.BuildImageFile.next(tasks.Finalize);
-    // A disk-format conversion (target.output) is built in one invocation until ranges write formats
-    // (docs/decisions/disk-formats.md). Two Choices, not one Or: a rule that reads a path that is not
-    // there fails the execution even inside an Or, so $.target.output.format is only read once
-    // $.target.output is known to be present (rules are tried in order).
+    // Ranges write raw, qcow2, vhd and vmdk (lambdas/pipeline/formats/range-formats.ts); an ova is
+    // converted in one invocation whatever the size (docs/decisions/disk-formats.md). Two Choices, not
+    // one Or: a rule that reads a path that is not there fails the execution even inside an Or, so
+    // $.target.output.format is only read once $.target.output is known to be present (rules are
+    // tried in order).
     const rawOutput = new Choice(this, 'ChunkableFormat')
-      .when(Condition.stringEquals('$.target.output.format', 'raw'), chunked)
+      .when(Condition.or(...RANGE_FORMATS.map((format) => Condition.stringEquals('$.target.output.format', format))), chunked)
       .otherwise(single);
     const chunkable = new Choice(this, 'ChunkableTarget').when(Condition.isPresent('$.target.output'), rawOutput).otherwise(chunked);
     const buildPath = new Choice(this, BUILD_STATES.BuildPath)
       .when(Condition.numberGreaterThanEquals('$.prepared.size', chunking.thresholdBytes), chunkable)
       .otherwise(single);
     tasks.Finalize.next(new Succeed(this, BUILD_STATES.BuildSucceeded));
+    // Copies loop like HashFile, with the same byte budget per call (lambdas/workflow/copy-loop.ts).
+    const copySettings = new Pass(this, BUILD_STATES.CopySettings, {
+      result: Result.fromObject({
+        rangeBytes: chunking.rangeBytes,
+        hashBytesPerInvocation: chunking.hashBytesPerInvocation,
+      } satisfies ChunkingState),
+      resultPath: '$.chunking',
+    });
+    const copyDone = new Choice(this, BUILD_STATES.CopyDone)
+      .when(Condition.booleanEquals('$.copied.done', true), tasks.Finalize)
+      .otherwise(tasks.CopyFile);
     const requestKind = new Choice(this, BUILD_STATES.RequestKind)
-      .when(Condition.isPresent('$.copy'), tasks.CopyFile.next(tasks.Finalize))
+      .when(Condition.isPresent('$.copy'), copySettings.next(tasks.CopyFile).next(copyDone))
       .otherwise(tasks.PrepareSource.next(buildPath));
     const definition = requestKind;
 

@@ -3,8 +3,12 @@
  * pattern (lib/constructs/build-workflow.ts), one function per Task state
  * (`lambdas/workflow/tasks/<state>.ts`, see `taskEntry`).
  *
- *   ExpandImage ($.expanded) → MarkMachineRunning (discarded) → ProvisionSucceeded
- *   either forward task, on any error after its retries: Catch ($.error) → RemoveDisk ($.cleanup)
+ *   ExpansionPath (Choice): a file with a range index whose disk is at least the chunking threshold
+ *     → StartExpansion ($.expansion) → ExpandRanges (inline Map of ExpandRange, MaxConcurrency, result
+ *       discarded) → CompleteDisk ($.expanded)                    (lambdas/workflow/expansion.ts)
+ *     otherwise → ExpandImage ($.expanded): one invocation
+ *   → MarkMachineRunning (discarded) → ProvisionSucceeded
+ *   any forward task or the Map, on any error after its retries: Catch ($.error) → RemoveDisk ($.cleanup)
  *   RemoveDisk, even if it fails itself (Catch → $.cleanupError) → MarkMachineFailed → ProvisionFailed (Fail)
  *
  * Same Retry policy as the build (TASK_RETRY), JSONPath only, `payloadResponseOnly` LambdaInvoke, so
@@ -16,11 +20,23 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { DefinitionBody, Fail, JsonPath, LogLevel, StateMachine, StateMachineType, Succeed } from 'aws-cdk-lib/aws-stepfunctions';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  Fail,
+  JsonPath,
+  LogLevel,
+  Map as MapState,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+} from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { PROVISION_TASKS, type ProvisionTask, taskEntry } from '../../lambdas/routes';
-import { TASK_RETRY, acknowledgeStateMachineRole } from './build-workflow';
+import type { ChunkingSettings } from '../../lambdas/workflow/chunked';
+import { TASK_RETRY, acknowledgeStateMachineRole, chunkingSettings } from './build-workflow';
 import type { Data } from './data';
 import { createServiceFunction } from './service-function';
 
@@ -31,9 +47,20 @@ export const PROVISION_STATES = {
   MarkMachineFailed: 'MarkMachineFailed',
   ProvisionSucceeded: 'ProvisionSucceeded',
   ProvisionFailed: 'ProvisionFailed',
+  StartExpansion: 'StartExpansion',
+  ExpandRange: 'ExpandRange',
+  CompleteDisk: 'CompleteDisk',
+  ExpansionPath: 'ExpansionPath',
+  ExpansionSize: 'ExpansionSize',
+  ExpandRanges: 'ExpandRanges',
 } as const satisfies Record<ProvisionTask, ProvisionTask> & Record<string, string>;
 
-export const PROVISION_FORWARD_TASKS = ['ExpandImage', 'MarkMachineRunning'] as const satisfies readonly ProvisionTask[];
+export const PROVISION_FORWARD_TASKS = [
+  'ExpandImage',
+  'MarkMachineRunning',
+  'StartExpansion',
+  'CompleteDisk',
+] as const satisfies readonly ProvisionTask[];
 
 /** The `Error` of the execution when provisioning fails (the machine item holds the real reason). */
 export const PROVISION_FAILED_ERROR = 'ProvisionFailed';
@@ -52,6 +79,11 @@ const TASK_SETTINGS: Record<ProvisionTask, TaskSettings> = {
   MarkMachineRunning: { resultPath: JsonPath.DISCARD },
   RemoveDisk: { resultPath: '$.cleanup' },
   MarkMachineFailed: { resultPath: JsonPath.DISCARD },
+  StartExpansion: { resultPath: '$.expansion' },
+  // One range (≤ 1 GiB, lambdas/workflow/chunked.ts) gunzipped into memory, then one UploadPart.
+  ExpandRange: { resultPath: '$', memorySize: 3538, timeout: Duration.minutes(15) },
+  // ListParts (≤ 2,000 parts) + CompleteMultipartUpload, which S3 may take minutes to answer for a large object.
+  CompleteDisk: { resultPath: '$.expanded', timeout: Duration.minutes(5) },
 };
 
 /** Role keys by grant set (see the grants in the constructor). */
@@ -60,10 +92,15 @@ const PROVISION_ROLE_KEYS: Record<ProvisionTask, string> = {
   RemoveDisk: 'ProvisionRemoveDisk',
   MarkMachineRunning: 'ProvisionMarkMachine',
   MarkMachineFailed: 'ProvisionMarkMachine',
+  StartExpansion: 'ProvisionExpandImage',
+  ExpandRange: 'ProvisionExpandImage',
+  CompleteDisk: 'ProvisionExpandImage',
 };
 
 export interface ProvisionWorkflowProps {
   data: Data;
+  /** The chunking settings (threshold, Map concurrency) also govern expansion in ranges. @default DEFAULT_CHUNKING */
+  chunking?: Partial<ChunkingSettings>;
 }
 
 export class ProvisionWorkflow extends Construct {
@@ -73,6 +110,7 @@ export class ProvisionWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: ProvisionWorkflowProps) {
     super(scope, id);
     const { data } = props;
+    const chunking = chunkingSettings(props.chunking);
 
     const functions = {} as Record<ProvisionTask, NodejsFunction>;
     const tasks = {} as Record<ProvisionTask, LambdaInvoke>;
@@ -88,13 +126,16 @@ export class ProvisionWorkflow extends Construct {
         environment: data.environment,
       });
       data.grantItemsReadWrite(fn);
-      if (state === 'ExpandImage') data.grantImageFilesPresign(fn); // GetObject on image files
-      if (state === 'ExpandImage' || state === 'RemoveDisk') data.grantDisksWrite(fn);
+      const expands = PROVISION_ROLE_KEYS[state] === 'ProvisionExpandImage';
+      if (expands) data.grantImageFilesPresign(fn); // GetObject on image files (and their range indexes)
+      if (expands || state === 'RemoveDisk') data.grantDisksWrite(fn);
       functions[state] = fn;
       const task = new LambdaInvoke(this, state, {
         lambdaFunction: fn,
         payloadResponseOnly: true,
         resultPath: settings.resultPath,
+        // a Map iteration's result is kept small: 2,000 of them must fit in 256 KB
+        ...(state === 'ExpandRange' && { resultSelector: { 'bytes.$': '$.bytes' } }),
         retryOnServiceExceptions: false,
       });
       task.addRetry(TASK_RETRY);
@@ -109,7 +150,40 @@ export class ProvisionWorkflow extends Construct {
     const markFailed = tasks.MarkMachineFailed.next(failed);
     const cleanup = tasks.RemoveDisk.addCatch(markFailed, { errors: ['States.ALL'], resultPath: '$.cleanupError' }).next(markFailed);
     for (const state of PROVISION_FORWARD_TASKS) tasks[state].addCatch(cleanup, { errors: ['States.ALL'], resultPath: '$.error' });
-    const definition = tasks.ExpandImage.next(tasks.MarkMachineRunning).next(new Succeed(this, PROVISION_STATES.ProvisionSucceeded));
+    tasks.MarkMachineRunning.next(new Succeed(this, PROVISION_STATES.ProvisionSucceeded));
+
+    // Expansion in ranges: the threshold and concurrency live in the definition (the Choice, the Map),
+    // so the local stack reads them from the same template.
+    const ranges = new MapState(this, PROVISION_STATES.ExpandRanges, {
+      itemsPath: '$.expansion.items',
+      maxConcurrency: chunking.maxConcurrency,
+      itemSelector: {
+        'machineId.$': '$.machineId',
+        'index.$': '$$.Map.Item.Value',
+        'file.$': '$.file',
+        upload: {
+          'key.$': '$.expansion.key',
+          'uploadId.$': '$.expansion.uploadId',
+          'fileEtag.$': '$.expansion.fileEtag',
+          'ranges.$': '$.expansion.ranges',
+          'rawSize.$': '$.expansion.rawSize',
+        },
+      },
+      // the parts are in the upload; CompleteDisk lists them
+      resultPath: JsonPath.DISCARD,
+    });
+    ranges.itemProcessor(tasks.ExpandRange);
+    ranges.addCatch(cleanup, { errors: ['States.ALL'], resultPath: '$.error' });
+    const inRanges = tasks.StartExpansion.next(ranges).next(tasks.CompleteDisk).next(tasks.MarkMachineRunning);
+    const single = tasks.ExpandImage.next(tasks.MarkMachineRunning);
+    // Two Choices, not one And: a rule that reads a path that is not there fails the execution, so
+    // $.file.rangeIndex.rawSize is read only once $.file.rangeIndex is known to be present.
+    const bigEnough = new Choice(this, PROVISION_STATES.ExpansionSize)
+      .when(Condition.numberGreaterThanEquals('$.file.rangeIndex.rawSize', chunking.thresholdBytes), inRanges)
+      .otherwise(single);
+    const definition = new Choice(this, PROVISION_STATES.ExpansionPath)
+      .when(Condition.isPresent('$.file.rangeIndex'), bigEnough)
+      .otherwise(single);
 
     const logGroup = new LogGroup(this, 'StateMachineLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     this.stateMachine = new StateMachine(this, 'StateMachine', {

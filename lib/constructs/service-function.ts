@@ -9,6 +9,8 @@
  * - ESM output, preferring packages' `module` entry points, so esbuild can tree-shake the SDK's ES
  *   builds; middy 7 is ESM-only anyway. The banner gives bundled CommonJS dependencies a `require`.
  * - Minified with a separate source map; `NODE_OPTIONS=--enable-source-maps` maps stack traces back.
+ * - The Powertools Tracer and its X-Ray SDK are left out and come from the official Powertools layer
+ *   (lib/powertools-layer.ts): the tracer loads only when tracing is on, so no bundle carries it.
  *
  * Every function is traced by X-Ray (active tracing) and runs under a role shared with the functions
  * that need the same grants (`roleKey`, lib/constructs/function-roles.ts), which may write only to
@@ -22,6 +24,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { LOCK_FILE, REPO_ROOT, lambdaEntry } from '../paths';
 import { FunctionRoles } from './function-roles';
+import { POWERTOOLS_LAYER_MODULES, powertoolsLayer } from '../powertools-layer';
 import { METRIC_NAMESPACE } from '../../lambdas/ops/metric-names';
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
@@ -87,6 +90,7 @@ export const createServiceFunction = (scope: Construct, id: string, props: Servi
     logGroup,
     role,
     tracing: Tracing.ACTIVE,
+    layers: [powertoolsLayer(scope)],
     deadLetterQueue: props.deadLetterQueue,
     projectRoot: REPO_ROOT,
     depsLockFilePath: LOCK_FILE,
@@ -103,6 +107,7 @@ export const createServiceFunction = (scope: Construct, id: string, props: Servi
       mainFields: ['module', 'main'],
       banner: ESM_REQUIRE_BANNER,
       bundleAwsSDK: true,
+      externalModules: [...POWERTOOLS_LAYER_MODULES],
       minify: true,
       sourceMap: true,
       sourcesContent: false,

@@ -1,7 +1,7 @@
 /** In-memory ports for unit tests of the core (no network). They enforce the same conditions the adapters do. */
 import { NotFoundError, StateConflictError } from '../../lambdas/core/errors';
 import type { Image, ImageState, MemberStatus } from '../../lambdas/core/image';
-import type { Job, JobStatus } from '../../lambdas/core/job';
+import { appendJobHistory, type Job, type JobHistoryEntry, type JobStatus } from '../../lambdas/core/job';
 import type { Machine, MachineState } from '../../lambdas/core/machine';
 import type {
   BuildRequest,
@@ -141,6 +141,15 @@ export class FakeJobs implements JobRepository {
     const cur = this.items.get(id);
     if (cur?.status !== 'RUNNING' || cur.progress >= changes.progress) return false;
     Object.assign(cur, clone(changes), { rev: cur.rev + 1 });
+    return true;
+  }
+  async recordHistory(id: string, entry: JobHistoryEntry) {
+    const cur = this.items.get(id);
+    if (!cur) throw new NotFoundError('job not found');
+    if (cur.status !== 'INIT' && cur.status !== 'RUNNING') throw new StateConflictError(`job is ${cur.status}`, cur.status);
+    const history = appendJobHistory(cur.history, clone(entry));
+    if (!history) return false;
+    Object.assign(cur, { history, rev: cur.rev + 1 });
     return true;
   }
 }

@@ -1,15 +1,18 @@
 /**
  * The one test that really bundles: a single route handler, through the same settings as every
  * function of the stack (local esbuild, no Docker, ESM + createRequire banner, SDK bundled in). The
- * bundle must load in plain Node and export `handler`. The other infra tests skip bundling.
+ * bundle must load in plain Node and export `handler`, and leave the Powertools Tracer and its X-Ray
+ * SDK to the Powertools layer (lib/powertools-layer.ts). The other infra tests skip bundling.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { routes } from '../../lambdas/routes';
 import { createServiceFunction } from '../../lib/constructs/service-function';
+import { powertoolsLayerParameter, powertoolsVersion } from '../../lib/powertools-layer';
 
 describe('createServiceFunction bundling', () => {
   const outdir = mkdtempSync(path.join(tmpdir(), 'image-service-bundle-'));
@@ -23,7 +26,7 @@ describe('createServiceFunction bundling', () => {
     createServiceFunction(stack, 'Ping', { entry: ping.entry, roleKey: 'Ping', invocation: 'sync' });
 
     // Act
-    app.synth();
+    const assembly = app.synth();
     const assets = readdirSync(outdir).filter((name) => name.startsWith('asset.'));
     const bundle = path.join(outdir, assets[0] ?? 'missing', 'index.mjs');
     const exported = existsSync(bundle)
@@ -41,5 +44,15 @@ describe('createServiceFunction bundling', () => {
     expect(assets).toHaveLength(1);
     expect(readFileSync(bundle, 'utf8')).toMatch(/^import \{ createRequire as __createRequire \} from 'node:module';/);
     expect(exported).toBe('function');
+    // the tracer is imported (only when tracing is on) from the layer, not bundled
+    const code = readFileSync(bundle, 'utf8');
+    expect(code).toContain('import("@aws-lambda-powertools/tracer")');
+    expect(code.match(/AWSXRay|aws-xray-sdk/g)).toBeNull();
+    // … and the function has that layer: the one of the pinned Tracer version
+    const template = Template.fromJSON(assembly.getStackByName('BundlingProbe').template);
+    const layers = Object.values(template.findResources('AWS::Lambda::Function'))[0].Properties.Layers;
+    expect(layers).toHaveLength(1);
+    const parameter = template.toJSON().Parameters[layers[0].Ref];
+    expect(parameter).toMatchObject({ Type: 'AWS::SSM::Parameter::Value<String>', Default: powertoolsLayerParameter(powertoolsVersion()) });
   });
 });

@@ -8,6 +8,11 @@ import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { BUILD_TASKS } from '../../lambdas/routes';
 import { TransientStorageError } from '../../lambdas/workflow/errors';
 import { type LocalDefinition, synthesizeLocalDefinition } from '../../lib/local-asl';
+import { unwrapTask } from '../../lambdas/workflow/attempt';
+import { installStateContext } from '../../local/sfn-state-context';
+
+// the context object's `$$.State` (RetryCount…), which the build tasks' payloads read, as local/sfn.ts does
+installStateContext();
 
 type Json = Record<string, any>;
 type Handlers = Record<string, (input: Json) => unknown>;
@@ -32,12 +37,14 @@ const input = {
 };
 
 /** Runs the definition with every Task mapped to a local function; records each task's input. */
-const run = async (overrides: Handlers) => {
+const run = async (overrides: Handlers, runInput: Json = input) => {
   const calls: Record<string, Json[]> = {};
   const handlers = Object.fromEntries(
     BUILD_TASKS.map((state) => [
       state,
-      async (taskInput: unknown) => {
+      async (payload: unknown) => {
+        // a task's payload is its state document plus its attempt (lambdas/workflow/attempt.ts)
+        const taskInput = unwrapTask(payload).state;
         calls[state] ??= [];
         calls[state].push(taskInput as Json);
         const fallback = state === 'PrepareSource' ? () => ({ size: 1 }) : () => ({});
@@ -47,7 +54,7 @@ const run = async (overrides: Handlers) => {
   );
   const machine = new StateMachine(local.definition as never);
   const retryIntervalOverrides = Object.fromEntries(BUILD_TASKS.map((state) => [state, 0]));
-  const execution = machine.run(input, { overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides } });
+  const execution = machine.run(runInput, { overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides } });
   const result = await execution.result.then(
     (output) => ({ ok: true as const, output: output as Json }),
     (error: unknown) => ({ ok: false as const, error: error as Error & { cause?: unknown } }),
@@ -104,7 +111,15 @@ describe('the build workflow, run locally', () => {
     // Act
     const { result, calls } = await run({
       PrepareSource: () => ({ size: threshold, etag: '"e"' }),
-      StartRanges: () => ({ key: 'k', uploadId: 'u', rangeBytes: threshold / 4, ranges: 4, items: [0, 1, 2, 3] }),
+      StartRanges: () => ({
+        key: 'k',
+        uploadId: 'u',
+        rangeBytes: threshold / 4,
+        ranges: 4,
+        items: [0, 1, 2, 3],
+        output: { format: 'raw' },
+        correlationId: 'corr-1',
+      }),
       BuildRange: (i) => ({ index: i.index, bytes: 7, skipped: false }),
       AssembleFile: () => ({ size: 100, etag: '"f"', parts: 4 }),
       HashFile: (i) => {
@@ -127,11 +142,36 @@ describe('the build workflow, run locally', () => {
       prepared: { size: threshold, etag: '"e"' },
       size: threshold,
       compression: 'gzip',
-      upload: { key: 'k', uploadId: 'u', rangeBytes: threshold / 4, ranges: 4 },
+      upload: { key: 'k', uploadId: 'u', rangeBytes: threshold / 4, ranges: 4, output: { format: 'raw' } },
+      correlationId: 'corr-1',
     });
     expect(calls.HashFile.map((c) => c.hash?.offset ?? 0)).toEqual([0, 40, 80]);
     expect(calls.HashFile[0].chunking).toEqual({ rangeBytes: 256 * 1024 ** 2, hashBytesPerInvocation: 32 * 1024 ** 3 });
     expect(calls.Finalize[0].file).toEqual({ size: 100, sha1: 'a', sha256: 'b' });
+  });
+
+  it.each([
+    [{ format: 'qcow2', compressed: true }, 'StartRanges'],
+    [{ format: 'vhd', subformat: 'fixed' }, 'StartRanges'],
+    [{ format: 'raw' }, 'StartRanges'],
+    [{ format: 'vmdk' }, 'StartRanges'],
+    [{ format: 'vmdk', subformat: 'streamOptimized' }, 'StartRanges'],
+    [{ format: 'vmdk', subformat: 'monolithicSparse' }, 'StartRanges'],
+    [{ format: 'ova' }, 'BuildImageFile'],
+  ])('at the threshold sends an output of %j to %s (ranges write raw, qcow2, vhd and vmdk)', async (output, first) => {
+    const threshold = 1024 ** 3;
+    const { calls } = await run(
+      {
+        PrepareSource: () => ({ size: threshold }),
+        StartRanges: () => ({ key: 'k', uploadId: 'u', rangeBytes: threshold, ranges: 1, items: [0], output, correlationId: null }),
+        HashFile: () => ({ offset: 1, done: true, invocations: 1, file: { size: 1 } }),
+      },
+      { ...input, target: { format: output.format, output, compression: 'none' } },
+    );
+    const other = first === 'StartRanges' ? 'BuildImageFile' : 'StartRanges';
+    expect(calls[first]).toHaveLength(1);
+    expect(calls[other]).toBeUndefined();
+    if (first === 'StartRanges') expect(calls.BuildRange[0].upload).toMatchObject({ output });
   });
 
   it('retries a transient storage error, then carries on', async () => {

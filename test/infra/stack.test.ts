@@ -10,6 +10,7 @@ import type { IConstruct } from 'constructs';
 import { INDEXES, TABLE_KEYS } from '../../lambdas/adapters/dynamodb/table';
 import { BUILD_TASKS, PROVISION_TASKS, routes } from '../../lambdas/routes';
 import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
+import { DEFAULT_CHUNKING } from '../../lambdas/workflow/chunked';
 import { BUILD_STATES, FORWARD_TASKS } from '../../lib/constructs/build-workflow';
 import { ImageServiceStack, STACK_OUTPUTS } from '../../lib/image-service-stack';
 import { type AslState, localDefinitionFromTemplate } from '../../lib/local-asl';
@@ -122,7 +123,7 @@ describe('build workflow', () => {
     expect(definition.StartAt).toBe('RequestKind');
     expect(states.RequestKind).toMatchObject({
       Type: 'Choice',
-      Choices: [{ Variable: '$.copy', IsPresent: true, Next: 'CopyFile' }],
+      Choices: [{ Variable: '$.copy', IsPresent: true, Next: 'CopySettings' }],
       Default: 'PrepareSource',
     });
     expect(states.PrepareSource).toMatchObject({ Type: 'Task', ResultPath: '$.prepared', Next: 'BuildPath' });
@@ -136,19 +137,37 @@ describe('build workflow', () => {
       Choices: [{ Variable: '$.target.output', IsPresent: true, Next: 'ChunkableFormat' }],
       Default: 'ChunkingSettings',
     });
-    expect(states.ChunkableFormat).toMatchObject({
-      Choices: [{ Variable: '$.target.output.format', StringEquals: 'raw', Next: 'ChunkingSettings' }],
+    // the formats ranges write (lambdas/pipeline/formats/range-formats.ts); an ova converts in one invocation
+    expect(states.ChunkableFormat).toEqual({
+      Type: 'Choice',
+      Choices: [
+        {
+          Or: ['raw', 'qcow2', 'vhd', 'vmdk'].map((format) => ({ Variable: '$.target.output.format', StringEquals: format })),
+          Next: 'ChunkingSettings',
+        },
+      ],
       Default: 'BuildImageFile',
     });
     expect(states.BuildImageFile).toMatchObject({ Type: 'Task', ResultPath: '$.file', Next: 'Finalize' });
     expect(states.Finalize).toMatchObject({ Type: 'Task', ResultPath: null, Next: BUILD_STATES.BuildSucceeded });
     expect(states[BUILD_STATES.BuildSucceeded].Type).toBe('Succeed');
-    // large clones and exports (lambdas/workflow/copy.ts): CopyFile, then the same Finalize and Catch path
+    // large clones and exports (lambdas/workflow/copy.ts): CopyFile in a checkpointed loop, then the same Finalize and Catch path
+    expect(states.CopySettings).toMatchObject({
+      Type: 'Pass',
+      ResultPath: '$.chunking',
+      Result: { hashBytesPerInvocation: DEFAULT_CHUNKING.hashBytesPerInvocation },
+      Next: 'CopyFile',
+    });
     expect(states.CopyFile).toMatchObject({
       Type: 'Task',
       ResultPath: '$.copied',
-      Next: 'Finalize',
+      Next: 'CopyDone',
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Cleanup' }],
+    });
+    expect(states.CopyDone).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.copied.done', BooleanEquals: true, Next: 'Finalize' }],
+      Default: 'CopyFile',
     });
     const taskNames = Object.keys(states).filter((name) => states[name].Type === 'Task');
     expect(taskNames.sort()).toEqual([...BUILD_TASKS].sort());
@@ -209,20 +228,23 @@ describe('build workflow', () => {
     expect(states[BUILD_STATES.BuildFailed].Type).toBe('Fail');
   });
 
-  it('invokes each task function directly (payloadResponseOnly), one function per task', () => {
+  it('invokes each task function directly (payloadResponseOnly) with the state document and its attempt, one function per task', () => {
     for (const state of BUILD_TASKS) {
-      expect(states[state].Parameters).toBeUndefined();
+      expect(states[state].Parameters).toEqual({
+        'state.$': '$',
+        attempt: { 'retryCount.$': '$$.State.RetryCount', 'enteredTime.$': '$$.State.EnteredTime' },
+      });
       expect(functionOfTask(state)).toBe(logicalId(stack.workflow.functions[state]));
     }
     expect(new Set(BUILD_TASKS.map(functionOfTask)).size).toBe(BUILD_TASKS.length);
   });
 
-  it('gives BuildImageFile, BuildRange, CopyFile and HashFile 2 vCPUs (3538 MB) and 15 minutes, AssembleFile 5 minutes, the other tasks 256 MB and 30 s', () => {
+  it('gives BuildImageFile, BuildRange, CopyFile and HashFile 2 vCPUs (3538 MB) and 15 minutes, AssembleFile 1 vCPU and 15 minutes (it writes the tables of a format), the other tasks 256 MB and 30 s', () => {
     expect(resources[functionOfTask('BuildImageFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('CopyFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('BuildRange')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('HashFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
-    expect(resources[functionOfTask('AssembleFile')].Properties).toMatchObject({ MemorySize: 256, Timeout: 300 });
+    expect(resources[functionOfTask('AssembleFile')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
     for (const state of BUILD_TASKS.filter((t) => !['BuildImageFile', 'BuildRange', 'HashFile', 'AssembleFile', 'CopyFile'].includes(t))) {
       expect(resources[functionOfTask(state)].Properties).toMatchObject({ MemorySize: 256, Timeout: 30 });
     }
@@ -246,32 +268,62 @@ describe('build workflow', () => {
 describe('provisioning workflow', () => {
   const { definition } = localDefinitionFromTemplate(template.toJSON(), { workflow: 'ProvisionWorkflow' });
   const states = definition.States as Record<string, AslState & Record<string, any>>;
-  const functionOfTask = (state: string): string => (states[state].Resource as string).split(':').pop()!;
+  const mapStates = (states.ExpandRanges?.ItemProcessor?.States ?? {}) as Record<string, AslState & Record<string, any>>;
+  const stateOf = (state: string) => states[state] ?? mapStates[state];
+  const functionOfTask = (state: string): string => (stateOf(state).Resource as string).split(':').pop()!;
+  const retry = [{ ErrorEquals: [...RETRYABLE_ERRORS], IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 3 }];
+  const caught = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RemoveDisk' }];
 
   it('runs ExpandImage → MarkMachineRunning → Succeed, each forward task retried and caught into RemoveDisk → MarkMachineFailed → Fail', () => {
-    expect(definition.StartAt).toBe('ExpandImage');
+    expect(definition.StartAt).toBe('ExpansionPath');
     expect(definition.TimeoutSeconds).toBe(3600);
     expect(states.ExpandImage).toMatchObject({ Type: 'Task', ResultPath: '$.expanded', Next: 'MarkMachineRunning' });
     expect(states.MarkMachineRunning).toMatchObject({ Type: 'Task', ResultPath: null, Next: 'ProvisionSucceeded' });
-    for (const state of ['ExpandImage', 'MarkMachineRunning']) {
-      expect(states[state].Retry).toEqual([{ ErrorEquals: [...RETRYABLE_ERRORS], IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 3 }]);
-      expect(states[state].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RemoveDisk' }]);
+    for (const state of ['ExpandImage', 'MarkMachineRunning', 'StartExpansion', 'CompleteDisk']) {
+      expect(states[state].Retry).toEqual(retry);
+      expect(states[state].Catch).toEqual(caught);
     }
     expect(states.RemoveDisk).toMatchObject({ Type: 'Task', ResultPath: '$.cleanup', Next: 'MarkMachineFailed' });
     expect(states.RemoveDisk.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.cleanupError', Next: 'MarkMachineFailed' }]);
     expect(states.MarkMachineFailed).toMatchObject({ Type: 'Task', ResultPath: null, Next: 'ProvisionFailed' });
     expect(states.ProvisionFailed.Type).toBe('Fail');
-    expect(
-      Object.keys(states)
-        .filter((n) => states[n].Type === 'Task')
-        .sort(),
-    ).toEqual([...PROVISION_TASKS].sort());
+    expect([...Object.keys(states), ...Object.keys(mapStates)].filter((n) => stateOf(n).Type === 'Task').sort()).toEqual(
+      [...PROVISION_TASKS].sort(),
+    );
   });
 
-  it('gives ExpandImage one vCPU and 15 minutes, and only ExpandImage and RemoveDisk write disks', () => {
+  it('expands files with a range index from the chunking threshold on in an inline Map of ExpandRange, otherwise in one ExpandImage', () => {
+    expect(states.ExpansionPath).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.file.rangeIndex', IsPresent: true, Next: 'ExpansionSize' }],
+      Default: 'ExpandImage',
+    });
+    expect(states.ExpansionSize).toMatchObject({
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.file.rangeIndex.rawSize', NumericGreaterThanEquals: DEFAULT_CHUNKING.thresholdBytes, Next: 'StartExpansion' },
+      ],
+      Default: 'ExpandImage',
+    });
+    expect(states.StartExpansion).toMatchObject({ Type: 'Task', ResultPath: '$.expansion', Next: 'ExpandRanges' });
+    expect(states.ExpandRanges).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.expansion.items',
+      MaxConcurrency: DEFAULT_CHUNKING.maxConcurrency,
+      ResultPath: null,
+      Next: 'CompleteDisk',
+      Catch: caught,
+    });
+    expect(states.ExpandRanges.ItemSelector).toMatchObject({ 'index.$': '$$.Map.Item.Value', 'file.$': '$.file' });
+    expect(mapStates.ExpandRange).toMatchObject({ Type: 'Task', ResultSelector: { 'bytes.$': '$.bytes' }, Retry: retry });
+    expect(states.CompleteDisk).toMatchObject({ Type: 'Task', ResultPath: '$.expanded', Next: 'MarkMachineRunning' });
+  });
+
+  it('gives ExpandImage one vCPU and 15 minutes, ExpandRange 2 vCPUs and 15 minutes, and only the expanding tasks and RemoveDisk write disks', () => {
     for (const state of PROVISION_TASKS) expect(functionOfTask(state)).toBe(logicalId(stack.provisioning.functions[state]));
     expect(resources[functionOfTask('ExpandImage')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
-    for (const state of ['ExpandImage', 'RemoveDisk']) {
+    expect(resources[functionOfTask('ExpandRange')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
+    for (const state of ['ExpandImage', 'RemoveDisk', 'StartExpansion', 'ExpandRange', 'CompleteDisk']) {
       expect(actionsOf(functionOfTask(state))).toEqual(
         expect.arrayContaining(['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListBucketMultipartUploads', 's3:DeleteObject']),
       );

@@ -1,8 +1,8 @@
 /** JobRepository on the one table: GetItem by id, conditional updates on `status`. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { StateConflictError } from '../../core/errors';
-import type { Job, JobStatus } from '../../core/job';
+import { NotFoundError, StateConflictError } from '../../core/errors';
+import { appendJobHistory, type Job, type JobHistoryEntry, type JobStatus } from '../../core/job';
 import type { JobRepository } from '../../core/ports';
 import { keys } from './table';
 import { conditionalUpdate } from './update';
@@ -19,6 +19,14 @@ const strip = (item: Record<string, unknown>): Job => {
  * retry ever race on one range.
  */
 const WORK_ROUNDS = 100;
+
+/**
+ * A bound on recordHistory's optimistic rounds: each lost round means another write changed the job
+ * (progress, another range's history entry) between the read and the write.
+ */
+const HISTORY_ROUNDS = 20;
+/** The statuses a job takes history entries in: its workflow is still running. */
+const HISTORY_STATUSES: readonly JobStatus[] = ['INIT', 'RUNNING'];
 
 /** DynamoDB refuses to SET a path inside a map attribute that does not exist yet. */
 const isMissingMap = (err: unknown): boolean =>
@@ -109,6 +117,40 @@ export class DynamoJobRepository implements JobRepository {
       }
     }
     throw new Error(`job ${id}: the work of unit ${work.unit} kept changing under ${WORK_ROUNDS} writes`);
+  }
+
+  /**
+   * Read, append (appendJobHistory), write back on the condition that the status is still INIT or
+   * RUNNING and the revision the one read: a concurrent write (progress, another range's entry) makes
+   * the round start again from a fresh read, so no entry is lost and none is written twice.
+   */
+  async recordHistory(id: string, entry: JobHistoryEntry): Promise<boolean> {
+    for (let round = 0; round < HISTORY_ROUNDS; round++) {
+      const job = await this.get(id);
+      if (!job) throw new NotFoundError(`job ${id} not found`);
+      if (!HISTORY_STATUSES.includes(job.status))
+        throw new StateConflictError(`job ${id} is ${job.status}; expected ${HISTORY_STATUSES.join(' or ')}`, job.status);
+      const history = appendJobHistory(job.history, entry);
+      if (!history) return false;
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.job(id),
+            UpdateExpression: 'SET #history = :history, #rev = #rev + :one',
+            ConditionExpression: '#status IN (:init, :running) AND #rev = :rev',
+            ExpressionAttributeNames: { '#history': 'history', '#rev': 'rev', '#status': 'status' },
+            ExpressionAttributeValues: { ':history': history, ':one': 1, ':init': 'INIT', ':running': 'RUNNING', ':rev': job.rev },
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        // a concurrent writer won: back off a little, at random, so that many (a Map's ranges) spread out
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * (round + 1)));
+      }
+    }
+    throw new Error(`job ${id}: kept changing under ${HISTORY_ROUNDS} history writes`);
   }
 
   private async current(id: string): Promise<Job> {

@@ -21,6 +21,7 @@ import { verifyStoredObject } from './verify';
 import { copyObject, DEFAULT_COPY_SETTINGS, type CopySettings } from './copy-object';
 import type { ImageFileStore } from '../../core/ports';
 import { imageFilePrefix } from '../../workflow/state';
+import { rangeIndexKey } from '../../workflow/range-index';
 
 /** An export's key: always under the account's own `exports/<accountId>/` (the path is checked by segment). */
 export const exportKey = (accountId: string, path: string): string =>
@@ -39,6 +40,9 @@ export class S3ImageFileStore implements ImageFileStore {
     await copyObject(this.s3, { bucket: this.bucket, key: file.key }, { bucket: this.bucket, key }, this.copy);
     // the caller (clone) removes the copy's prefix when this throws
     await verifyStoredObject(this.s3, this.bucket, key, file, 'the image file');
+    // the range index travels with the file (it locates bytes of the file, the same in the copy)
+    if (file.rangeIndex)
+      await copyObject(this.s3, { bucket: this.bucket, key: rangeIndexKey(file.key) }, { bucket: this.bucket, key: rangeIndexKey(key) });
     return { ...file, key };
   }
 

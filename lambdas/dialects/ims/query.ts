@@ -30,6 +30,8 @@ export const listQuery = z.object({
   name: z.string().min(1).max(255).optional(),
   visibility: z.enum(['public', 'private', 'shared']).optional(),
   id: z.string().min(1).max(64).optional(),
+  /** The owning project (an image's `owner`); with `__imagetype=private` another project's id matches nothing. */
+  owner: z.string().min(1).max(64).optional(),
   min_disk: z.coerce.number().int().min(0).optional(),
   tag: z.string().min(1).max(300).optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
@@ -58,6 +60,7 @@ export function parseListQuery(query: Record<string, string>): ImsListQuery {
   const q = r.data;
   const filter: ImageFilter = { state: q.status ? STATUS_TO_STATE[q.status] : 'all' };
   if (q.name !== undefined) filter.name = q.name;
+  if (q.owner !== undefined) filter.owner = q.owner;
   if (q.member_status !== undefined) filter.memberStatus = q.member_status;
   if (q.tag !== undefined) {
     const m = /^([^=.]+)[=.](.*)$/.exec(q.tag);
@@ -71,6 +74,7 @@ export function parseListQuery(query: Record<string, string>): ImsListQuery {
     if (q.__os_type && osType(image.os) !== q.__os_type) return false;
     if (q.__platform && platform(image) !== q.__platform) return false;
     if (q.id && image.id !== q.id) return false;
+    if (q.owner && image.owner !== q.owner) return false;
     if (q.min_disk !== undefined && (image.requirements?.min_disk ?? 0) !== q.min_disk) return false;
     return true;
   };

@@ -4,7 +4,7 @@
  * `GET /v1/cloudimages/job/{job_id}` (ShowJobProgress) return them.
  */
 import type { Image, ImageState } from '../../core/image';
-import type { Job, JobStatus, JobType } from '../../core/job';
+import { publicJobHistory, type Job, type JobStatus, type JobType } from '../../core/job';
 import type { JobFamily } from '../../core/use-cases/ims-jobs';
 
 /** Core image states → IMS (Glance) statuses. */
@@ -126,6 +126,8 @@ export function serializeJob(family: JobFamily): Record<string, unknown> {
       image_id: job.entities.image_id,
       ...(job.entities.image_name !== undefined && { image_name: job.entities.image_name }),
       ...(family.subJobs.length ? { sub_jobs_result: subJobsResult(family) } : {}),
+      // our extension: failed attempts and retries of the workflow's steps (docs/decisions/retry-history.md)
+      ...(job.history?.length ? { history: publicJobHistory(job) } : {}),
     },
   };
 }

@@ -1,6 +1,6 @@
 /** Core objects in CloudAPI's JSON: `uuid` becomes `id`, internal fields (keys, rev) never leave. */
 import { aclSeenBy, type Image } from '../../core/image';
-import type { Job } from '../../core/job';
+import { publicJobHistory, type Job } from '../../core/job';
 import type { Machine } from '../../core/machine';
 import type { Account } from '../../core/account';
 import { findPackage, type Package } from '../../core/package';
@@ -44,6 +44,8 @@ export function serializeJob(job: Job): Record<string, unknown> {
     end_time: job.end_time ?? null,
     error_code: job.error_code ?? null,
     fail_reason: job.fail_reason ?? null,
+    // our extension: failed attempts and retries of the workflow's steps (docs/decisions/retry-history.md)
+    history: publicJobHistory(job),
   };
 }
 

@@ -244,3 +244,26 @@ export async function openVhd(file: RandomAccessSource): Promise<DiskReader> {
     },
   };
 }
+
+// ——— for the range builds (vhd-ranges.ts) ———
+
+export const VHD_BLOCK = BLOCK;
+export const VHD_BITMAP = BITMAP;
+export const VHD_MAX_VIRTUAL = MAX_VIRTUAL;
+
+/** The 512-byte footer of a fixed or dynamic disk of `virtualSize` (a multiple of 512). */
+export const vhdFooter = (virtualSize: number, variant: VhdVariant, timestamp: Date): Buffer =>
+  footer(virtualSize, variant === 'fixed' ? FIXED : DYNAMIC, timestamp);
+
+/** A dynamic disk's header (1,024 bytes): `entries` BAT entries of 2 MiB blocks at `batOffset`. */
+export function vhdDynamicHeader(entries: number, batOffset: number): Buffer {
+  const dyn = Buffer.alloc(1024);
+  dyn.write('cxsparse', 0, 'latin1');
+  dyn.writeBigUInt64BE(0xffff_ffff_ffff_ffffn, 8);
+  dyn.writeBigUInt64BE(BigInt(batOffset), 16);
+  dyn.writeUInt32BE(0x0001_0000, 24);
+  dyn.writeUInt32BE(entries, 28);
+  dyn.writeUInt32BE(BLOCK, 32);
+  dyn.writeUInt32BE(checksum(dyn, 36), 36);
+  return dyn;
+}

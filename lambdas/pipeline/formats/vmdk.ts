@@ -384,3 +384,22 @@ export async function openVmdk(file: RandomAccessSource, opts: { concurrency?: n
     },
   };
 }
+
+// ——— for the range builds (vmdk-ranges.ts) ———
+
+export const VMDK_LAYOUT = {
+  GRAIN,
+  GRAIN_SECTORS,
+  GT_ENTRIES,
+  GT_BYTES,
+  GD_AT_END,
+  DESCRIPTOR_SECTORS,
+  MAX_VIRTUAL,
+  STREAM_FLAGS: FLAG_NEWLINE_TEST | FLAG_COMPRESSED | FLAG_MARKERS,
+  SPARSE_FLAGS: FLAG_NEWLINE_TEST,
+  MARKER_EOS,
+  MARKER_GT,
+  MARKER_GD,
+  MARKER_FOOTER,
+} as const;
+export { descriptor as vmdkDescriptor, marker as vmdkMarker, sparseHeader as vmdkSparseHeader };

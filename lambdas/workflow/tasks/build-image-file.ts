@@ -16,17 +16,17 @@ import { fileInfo } from '../../pipeline/formats';
 import type { ImageFile } from '../../core/image';
 import { config, s3Client } from '../../wiring';
 import { steps } from '../deps';
-import { BuildConflictError } from '../errors';
+import { BuildConflictError, TransientStorageError } from '../errors';
 import { removeImageObjects } from './cleanup';
-import { classifyS3Error } from '../s3-errors';
+import { classifyS3Error, isTransientS3Error } from '../s3-errors';
 import { sourceBucket } from '../source-bucket';
 import { imageFileKey, type BuildState } from '../state';
-import { observedTask } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 
 /** Job progress while the file is built: 5 % once started, up to 95 % when the last byte is written. */
 const progressOf = (done: number, total: number) => 5 + (total > 0 ? (90 * done) / total : 90);
 
-export const handler = observedTask('BuildImageFile', async (state: BuildState): Promise<ImageFile> => {
+export const handler = workflowTask('BuildImageFile', async (state: BuildState): Promise<ImageFile> => {
   const s3 = s3Client();
   const sourceSize = state.prepared?.size ?? state.source.size;
   const object = await s3
@@ -61,6 +61,12 @@ export const handler = observedTask('BuildImageFile', async (state: BuildState):
     }),
     readBack: async () => (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable,
     onProgress: (done) => steps.progress(state.jobId, progressOf(done, sourceSize), 'BuildImageFile'),
+  }).catch((err) => {
+    // The upload's storage failing (a 5xx past the SDK's retries) is transient: the Task's Retry runs the
+    // build again (the sink has aborted its upload). Anything else (the source's bytes, a cancel) is not.
+    if (isTransientS3Error(err))
+      throw new TransientStorageError(`writing s3://${bucket}/${key}: ${(err as Error).message}`, { cause: err });
+    throw err;
   });
   // A cancel or delete that landed after the last progress write: remove the file this task wrote.
   if (!(await steps.stillBuilding(state.jobId, state.imageId))) {

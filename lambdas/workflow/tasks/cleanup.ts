@@ -8,7 +8,7 @@ import { config, s3Client } from '../../wiring';
 import { isExportState, removeExportedObject, type CopyState } from '../copy';
 import { TransientStorageError } from '../errors';
 import { imageFilePrefix, type BuildState, type CleanupResult } from '../state';
-import { observedTask } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 
 export async function removeImageObjects(imageId: string): Promise<CleanupResult> {
   const s3 = s3Client();
@@ -45,7 +45,7 @@ export async function removeImageObjects(imageId: string): Promise<CleanupResult
   return { deletedObjects, abortedUploads };
 }
 
-export const handler = observedTask(
+export const handler = workflowTask(
   'Cleanup',
   async (state: BuildState | CopyState): Promise<CleanupResult> =>
     isExportState(state) ? removeExportedObject(state.copy.toKey) : removeImageObjects((state as BuildState).imageId),

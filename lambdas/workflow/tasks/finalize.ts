@@ -11,9 +11,10 @@ import { BuildConflictError } from '../errors';
 import { exportSteps, isCopyState, isExportState, type CopyState } from '../copy';
 import type { BuildState } from '../state';
 import { classifyTableError } from '../table-errors';
-import { countMetric, logger, observedTask } from '../../observability/powertools';
+import { countMetric, logger } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 
-export const handler = observedTask('Finalize', async (state: BuildState | CopyState): Promise<{ ok: true }> => {
+export const handler = workflowTask('Finalize', async (state: BuildState | CopyState): Promise<{ ok: true }> => {
   const file = isCopyState(state) ? state.copied?.file : state.file;
   if (!isExportState(state) && !file) throw new Error('Finalize needs $.file from BuildImageFile (or $.copied.file from CopyFile)');
   if (isExportState(state)) {

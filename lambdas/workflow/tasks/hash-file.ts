@@ -15,20 +15,20 @@ import type { Context } from 'aws-lambda';
 import type { Readable } from 'node:stream';
 import { DualHash } from '../../pipeline/dual-hash';
 import { config, s3Client } from '../../wiring';
-import type { AssembledFile, ChunkingState, HashCheckpoint } from '../chunked';
+import type { AssembledFile, ChunkedUpload, ChunkingState, HashCheckpoint } from '../chunked';
 import { steps } from '../deps';
 import { StateConflictError } from '../../core/errors';
 import { BuildConflictError, TransientStorageError } from '../errors';
 import { imageFileKey, type BuildState } from '../state';
-import { observedTask } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 
 const TIME_MARGIN_MS = 60_000;
 /** Job progress: 80 % when hashing starts, 99 % when it ends (Finalize makes it 100). */
 const progressOf = (offset: number, size: number) => 80 + (size > 0 ? (19 * offset) / size : 19);
 
-type HashState = BuildState & { chunking: ChunkingState; assembled: AssembledFile; hash?: HashCheckpoint };
+type HashState = BuildState & { chunking: ChunkingState; chunked?: ChunkedUpload; assembled: AssembledFile; hash?: HashCheckpoint };
 
-export const handler = observedTask(
+export const handler = workflowTask(
   'HashFile',
   async (state: HashState, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<HashCheckpoint> => {
     const previous = state.hash;
@@ -53,7 +53,8 @@ async function hashSlice(
   const { size, etag } = state.assembled;
   const previous = state.hash;
   let offset = start;
-  const key = imageFileKey(state.imageId, state.target.compression);
+  // the key StartRanges chose (a converted file's has the format's extension)
+  const key = state.chunked?.key ?? imageFileKey(state.imageId, state.target.compression);
   const end = Math.min(size, offset + state.chunking.hashBytesPerInvocation);
   if (offset < end) {
     const s3 = s3Client();
@@ -87,6 +88,7 @@ async function hashSlice(
       throw new TransientStorageError(`s3://${config.imagesBucket()}/${key}: the ranged GET returned more bytes than asked`);
   }
   const invocations = (previous?.invocations ?? 0) + 1;
+  const output = state.chunked?.output && state.chunked.output.format !== 'raw' ? state.chunked.output : undefined;
   if (offset < size) {
     await steps.progress(state.jobId, progressOf(offset, size), 'HashFile');
     const saved = await hashes.save();
@@ -110,8 +112,15 @@ async function hashSlice(
       sha1: digests.sha1,
       sha256: digests.sha256,
       compression: state.target.compression,
-      format: state.target.format ?? state.prepared?.format ?? 'raw',
-      key,
+      // written by the ranges (chunked.output), as BuildImageFile records a converted file
+      ...(output
+        ? { format: output.format, key, virtualSize: Math.ceil((state.prepared?.size ?? state.source.size) / 512) * 512 }
+        : {
+            format: state.target.format ?? state.prepared?.format ?? 'raw',
+            key,
+            virtualSize: state.prepared?.virtualSize ?? state.prepared?.size ?? state.source.size,
+          }),
+      ...(state.assembled.rangeIndex && { rangeIndex: state.assembled.rangeIndex }),
     },
   };
 }

@@ -10,7 +10,8 @@ import { steps } from '../deps';
 import { exportSteps, isExportState, type CopyState } from '../copy';
 import { classifyDynamoError } from '../dynamo-errors';
 import type { BuildState, CaughtError } from '../state';
-import { countMetric, logger, observedTask } from '../../observability/powertools';
+import { countMetric, logger } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 import { isTerminal } from '../../core/job';
 import { jobRepository } from '../../wiring';
 
@@ -28,7 +29,7 @@ export function describeFailure(error: CaughtError | undefined): { code: string;
   return { code, message: message || error.Error || 'the build failed' };
 }
 
-export const handler = observedTask(
+export const handler = workflowTask(
   'MarkFailed',
   async (state: (BuildState & { cleanupError?: CaughtError }) | CopyState): Promise<{ ok: true }> => {
     const failure = describeFailure(state.error);

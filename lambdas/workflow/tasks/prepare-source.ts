@@ -15,7 +15,7 @@ import { classifyS3Error } from '../s3-errors';
 import { sourceBucket } from '../source-bucket';
 import type { BuildState, PreparedSource } from '../state';
 import { classifyTableError } from '../table-errors';
-import { observedTask } from '../../observability/powertools';
+import { workflowTask } from '../attempt';
 
 const GiB = 1024 ** 3;
 
@@ -28,7 +28,7 @@ async function readRange(bucket: string, key: string, range: string, etag: strin
   return Buffer.from(await out.Body!.transformToByteArray());
 }
 
-export const handler = observedTask('PrepareSource', async (state: BuildState): Promise<PreparedSource> => {
+export const handler = workflowTask('PrepareSource', async (state: BuildState): Promise<PreparedSource> => {
   try {
     await steps.begin(state.jobId, state.imageId, 'PrepareSource');
   } catch (err) {

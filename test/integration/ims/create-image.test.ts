@@ -175,6 +175,14 @@ describe('IMS list, PATCH, DELETE over HTTP', () => {
       (await api('GET', '/v2/cloudimages?tag=tier=db', undefined, ims(token))).body.images.map((i: { name: string }) => i.name),
     ).toEqual(['p-3']);
     expect((await api('GET', '/v2/cloudimages?status=saving&__imagetype=private', undefined, ims(token))).body.images).toEqual([]);
+    // owner= narrows to one project's images; with __imagetype=private another project's id matches nothing
+    const own = await api('GET', `/v2/cloudimages?owner=${bob.id}&__imagetype=private`, undefined, ims(token));
+    expect(own.body.images.map((i: { id: string }) => i.id)).toEqual(ids);
+    const other = await api('GET', '/v2/cloudimages?owner=00000000000000000000000000000000&__imagetype=private', undefined, ims(token));
+    expect(other.status).toBe(200);
+    expect(other.body.images).toEqual([]);
+    const notMineNorVisible = await api('GET', '/v2/cloudimages?owner=00000000000000000000000000000000', undefined, ims(token));
+    expect(notMineNorVisible.body.images).toEqual([]);
   });
 
   it('PATCHes with a JSON-patch list and DELETEs with the Glance route', async () => {

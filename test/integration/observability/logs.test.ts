@@ -6,7 +6,8 @@
  * - No secret reaches a log line: Basic passwords, API tokens (sent and issued), AK/SK secret keys
  *   and signatures, HTTP Signature signatures, presigned URLs' signatures.
  * - The correlation id given as X-Request-Id is in the job record, in the execution's input, and on
- *   every line the build's workflow tasks write.
+ *   every line the build's workflow tasks write — the chunked path's too, every BuildRange iteration of
+ *   the Map included (this stack chunks disks from 8 MiB into 5 MiB ranges).
  * - The metrics contract (lambdas/observability/powertools.ts) as EMF: ImagesCreated, BuildBytes,
  *   BuildSeconds with {service}; AuthFailures with {service, Scheme} for each scheme.
  * - A failed login is logged with its scheme, reason and source address.
@@ -26,6 +27,14 @@ import { disposeClients, imageRepository, jobRepository } from '../../../lambdas
 import { makeAccount, makeAksk, makeKey, makeMachine, makeToken } from '../../helpers/fixtures';
 import { basicAuthorization, huaweiSignedHeaders, signatureHeaders } from '../../helpers/credentials';
 
+/** Small disks build in one invocation; from 8 MiB they build in 5 MiB ranges (S3's smallest part). */
+const CHUNKING = {
+  thresholdBytes: 8 * 1024 * 1024,
+  rangeBytes: 5 * 1024 * 1024,
+  hashBytesPerInvocation: 32 * 1024 * 1024,
+  maxConcurrency: 4,
+};
+
 let stack: LocalStack;
 let dir: string;
 let sfn: SFNClient;
@@ -36,7 +45,7 @@ const previousLevel = process.env.POWERTOOLS_LOG_LEVEL;
 beforeAll(async () => {
   process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG'; // read by the handlers' loggers when they load
   dir = mkdtempSync(path.join(tmpdir(), 'logs-'));
-  stack = await startLocalStack({ port: 0, dataDir: path.join(dir, 'data') });
+  stack = await startLocalStack({ port: 0, dataDir: path.join(dir, 'data'), chunking: CHUNKING });
   sfn = new SFNClient({ endpoint: stack.endpoints.sfn, region: LOCAL_NAMES.region });
   stopCapture = captureLambdaLogs((line) => lines.push(line), { passThrough: false });
 }, 120_000);
@@ -238,5 +247,38 @@ describe('handler logs over a run of real requests', () => {
     const authFailures = byName('AuthFailures');
     for (const m of authFailures) expect(m).toMatchObject({ unit: 'Count', dimensions: ['service', 'Scheme'] });
     expect(new Set(authFailures.map((m) => m.values.Scheme))).toEqual(new Set(['basic', 'token', 'aksk', 'signature']));
+  }, 120_000);
+
+  it('carry the correlation id into every range of a chunked build (the Map iterations)', async () => {
+    const bob = await makeAccount('logs-chunked');
+    const basic = { authorization: basicAuthorization(bob) };
+    const correlationId = `it-chunked-${Date.now()}`;
+    const size = 2 * CHUNKING.rangeBytes + 12345; // three ranges
+    const { machine } = await makeMachine(bob.login, { size });
+    const created = await call(
+      'POST',
+      `/${bob.login}/images`,
+      { ...basic, 'x-request-id': correlationId },
+      { machine: machine.id, name: 'chunked', version: '1.0.0' },
+    );
+    expect(created.status).toBe(201);
+    const done = await until(
+      () => call('GET', `/${bob.login}/images/${created.body.id}`, basic),
+      (r) => r.body?.state !== 'creating',
+    );
+    expect(done.body.state).toBe('active');
+    await stack.waitForIdle();
+
+    const jobId = (await imageRepository().get(created.body.id))!.job_id!;
+    const taskLines = lines.map(json).filter((d) => d?.task && d.job_id === jobId);
+    const tasks = new Set(taskLines.map((d) => d!.task));
+    for (const task of ['PrepareSource', 'StartRanges', 'BuildRange', 'AssembleFile', 'HashFile', 'Finalize'])
+      expect(tasks).toContain(task);
+    expect(tasks).not.toContain('BuildImageFile');
+    // one line per range (at least: a retried range logs again), each with the request's correlation id
+    const rangeLines = taskLines.filter((d) => d!.task === 'BuildRange' && d!.message === 'task');
+    expect(rangeLines.length).toBeGreaterThanOrEqual(3);
+    expect(rangeLines.map((d) => d!.correlation_id)).toEqual(rangeLines.map(() => correlationId));
+    expect(taskLines.every((d) => d!.correlation_id === correlationId)).toBe(true);
   }, 120_000);
 });

@@ -196,4 +196,55 @@ describe('Idempotency-Key on create routes', () => {
     expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
     expect((await partition(keys.ownerMachines(alice.id))).filter((m) => m.name === 'idem-vm')).toHaveLength(1);
   });
+
+  it('UForge generate: 10 concurrent identical requests → one image ticket; another body with the key is a 400 uforgeError', async () => {
+    const { machine } = await makeMachine(alice.login, { size: 64 * 1024 });
+    const headers = { 'x-auth-token': await makeToken(alice.login), accept: 'application/json' };
+    const appliance = await api(
+      'POST',
+      `/users/${alice.login}/appliances`,
+      { name: 'idem-appliance', version: '1', machineId: machine.id, osProfile: { name: 'CentOS', version: '7', arch: 'x86_64' } },
+      { headers },
+    );
+    expect(appliance.status).toBe(201);
+    const aid = String(appliance.body.uri).split('/').pop()!;
+    const path = `/users/${alice.login}/appliances/${aid}/images`;
+    const keyed = { headers: { ...headers, 'idempotency-key': randomUUID() } };
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => api('POST', path, { compress: true, targetFormat: { name: 'Raw' } }, keyed)),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(201));
+    expect(new Set(answers.map((a) => a.body.uri)).size).toBe(1);
+    const listed = await api('GET', path, undefined, { headers });
+    expect(listed.body.total).toBe(1);
+    const other = await api('POST', path, { compress: false, targetFormat: { name: 'Raw' } }, keyed);
+    expect(other.status).toBe(400);
+    expect(other.body).toMatchObject({ statusCode: 400, localizedErrorMsg: { message: expect.stringMatching(/Idempotency-Key/) } });
+    expect((await api('GET', path, undefined, { headers })).body.total).toBe(1);
+  });
+
+  it('Triton clone: a retried clone makes one image', async () => {
+    const owner = await makeAccount('idemown');
+    const { machine } = await makeMachine(owner.login, { size: 64 * 1024 });
+    const image = await api(
+      'POST',
+      `/${owner.login}/images`,
+      { machine: machine.id, name: 'to-clone', version: '1.0.0' },
+      { as: owner.login },
+    );
+    expect(image.status).toBe(201);
+    const { poll } = await import('../../helpers/local-stack');
+    await poll(
+      () => api('GET', `/${owner.login}/images/${image.body.id}`, undefined, { as: owner.login }),
+      (r) => r.body.state !== 'creating',
+    );
+    await api('POST', `/${owner.login}/images/${image.body.id}?action=update`, { acl: [alice.id] }, { as: owner.login });
+    const auth = { as: null, headers: { 'x-auth-token': await makeToken(alice.login), 'idempotency-key': randomUUID() } };
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => api('POST', `/${alice.login}/images/${image.body.id}?action=clone`, undefined, auth)),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(5).fill(200));
+    expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+    expect((await partition(keys.ownerImages(alice.id))).filter((i) => i.name === 'to-clone')).toHaveLength(1);
+  });
 });

@@ -376,12 +376,33 @@ describe('UForge machine image generation over HTTP', () => {
       ['bad JSON', '{"targetFormat":', 'application/json'],
       ['JSON wrong type', '{"targetFormat":{"name":5},"compress":"yes"}', 'application/json'],
       ['other media type', 'targetFormat=Raw', 'text/plain'],
+      ['reference to NUL', '<image><targetFormat><name>Raw&#0;</name></targetFormat></image>', 'application/xml'],
+      ['reference to ESC', '<image><targetFormat><name>&#x1b;[31mRaw</name></targetFormat></image>', 'application/xml'],
+      ['reference to a surrogate', '<image><targetFormat><name>&#xD800;</name></targetFormat></image>', 'application/xml'],
+      ['HTML entity', '<image><targetFormat><name>Raw&nbsp;</name></targetFormat></image>', 'application/xml'],
     ];
     for (const [name, body, type] of bodies) {
       const res = await api('POST', path, body, { headers: { 'content-type': type, accept: 'application/xml' } });
       expect([name, res.status >= 400 && res.status < 500]).toEqual([name, true]);
       expect([name, readXml(res.body)[0]]).toEqual([name, 'uforgeError']);
     }
+    // character references are decoded as XML defines them (here to "Raw"), and decoded control characters
+    // meet the control-character rule as literal ones do, or are not XML characters at all
+    const decoded = await api('POST', path, '<image><targetFormat><name>&#x52;&#97;w</name></targetFormat></image>', xml());
+    expect(decoded.status).toBe(201);
+    expect(readXml(decoded.body)[1].targetFormat.name).toBe('Raw');
+    for (const text of ['a&#9;b', '&#x1b;[31mred', 'x&#0;']) {
+      const described = await api(
+        'PUT',
+        `/users/${alice.login}/appliances/${aid}`,
+        `<appliance><description>${text}</description></appliance>`,
+        xml(),
+      );
+      expect([text, described.status, readXml(described.body)[0]]).toEqual([text, 400, 'uforgeError']);
+    }
+    const appliance = await api('GET', `/users/${alice.login}/appliances/${aid}`, undefined, json());
+    expect(appliance.body.description).not.toMatch(/&#/);
+    expect([...appliance.body.description].filter((c) => c.charCodeAt(0) < 0x20)).toEqual([]);
     const huge = `<image><targetFormat><name>Raw</name></targetFormat><x>${'a'.repeat(70 * 1024)}</x></image>`;
     expect((await api('POST', path, huge, xml())).status).toBe(413);
   }, 60_000);

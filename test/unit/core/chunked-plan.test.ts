@@ -23,6 +23,26 @@ describe('planRanges', () => {
     expect(() => planRanges(4096 * GiB, 256 * MiB)).toThrow(/over/);
   });
 
+  it("aligns ranges to a disk format's allocation unit (vhd blocks of 2 MiB; qcow2 clusters divide 1 MiB)", () => {
+    expect(planRanges(GiB, 5 * MiB, 2 * MiB)).toEqual({ rangeBytes: 6 * MiB, ranges: Math.ceil(GiB / (6 * MiB)) });
+    expect(planRanges(GiB, 5 * MiB, 64 * 1024).rangeBytes).toBe(5 * MiB);
+    const big = planRanges(1024 * GiB, 256 * MiB, 2 * MiB); // 525 MiB in whole MiB, 526 in whole 2 MiB
+    expect(big.rangeBytes % (2 * MiB)).toBe(0);
+    expect(big.ranges).toBeLessThanOrEqual(MAX_RANGES);
+    expect(() => planRanges(GiB, 256 * MiB, 3000)).toThrow(/alignment/);
+  });
+
+  it('joins a last range shorter than minLastRange to the one before (a vmdk range pads itself with its own grains)', () => {
+    const size = 3 * 16 * MiB + MiB;
+    expect(planRanges(size, 16 * MiB)).toEqual({ rangeBytes: 16 * MiB, ranges: 4 });
+    const plan = planRanges(size, 16 * MiB, 64 * 1024, MIN_PART_BYTES);
+    expect(plan).toEqual({ rangeBytes: 16 * MiB, ranges: 3 });
+    expect(rangeBounds(2, plan.rangeBytes, size, plan.ranges)).toEqual({ start: 32 * MiB, end: size });
+    expect(rangeBounds(1, plan.rangeBytes, size, plan.ranges)).toEqual({ start: 16 * MiB, end: 32 * MiB });
+    expect(planRanges(3 * MiB, 16 * MiB, 1, MIN_PART_BYTES).ranges).toBe(1);
+    expect(planRanges(size + 4 * MiB, 16 * MiB, 1, MIN_PART_BYTES).ranges).toBe(4);
+  });
+
   it('cuts the source into contiguous bounds, the last one shorter', () => {
     const size = 3 * MiB * 16 + 5;
     const { rangeBytes, ranges } = planRanges(size, 16 * MiB);

@@ -10,6 +10,7 @@ import { cloneImage } from '../../../core/use-cases/clone-image';
 import { exportImage } from '../../../core/use-cases/export-image';
 import { updateImage } from '../../../core/use-cases/update-image';
 import { answerShare } from '../../../core/use-cases/share-consent';
+import { idempotent } from '../../../http/idempotency';
 import { httpHandler, type HttpRequest, type HttpResponse } from '../../../http/middleware';
 import { clock, config, ids, imageFileStore, imageRepository, jobRepository, quotaGate, workflowStarter } from '../../../wiring';
 import { tritonRenderer } from '../renderer';
@@ -64,23 +65,26 @@ const ACTIONS: Record<string, Action> = {
   },
 };
 
-export const handler = httpHandler({ operation: 'ImageAction', renderer: tritonRenderer }, async (req) => {
-  if (!uuidParam.safeParse(req.params.id).success) throw new NotFoundError('image not found');
-  const raw = req.body ?? {};
-  const fromBody = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
-  const action = req.query.action ?? (typeof fromBody?.action === 'string' ? fromBody.action : undefined);
-  if (action === undefined || action === '')
-    throw new MissingParameterError('action is required', [{ field: 'action', code: 'MissingParameter', message: 'is required' }]);
-  const run = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
-  if (!run)
-    throw new InvalidArgumentError(`${action} is not a supported action (update, clone, export, accept-share, reject-share)`, [
-      { field: 'action', code: 'Invalid', message: 'unknown action' },
-    ]);
-  let body: unknown = raw;
-  if (fromBody && 'action' in fromBody) {
-    const { action: _a, ...rest } = fromBody;
-    void _a;
-    body = rest;
-  }
-  return run(req, req.params.id, body);
-});
+export const handler = httpHandler(
+  { operation: 'ImageAction', renderer: tritonRenderer },
+  idempotent(async (req) => {
+    if (!uuidParam.safeParse(req.params.id).success) throw new NotFoundError('image not found');
+    const raw = req.body ?? {};
+    const fromBody = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
+    const action = req.query.action ?? (typeof fromBody?.action === 'string' ? fromBody.action : undefined);
+    if (action === undefined || action === '')
+      throw new MissingParameterError('action is required', [{ field: 'action', code: 'MissingParameter', message: 'is required' }]);
+    const run = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
+    if (!run)
+      throw new InvalidArgumentError(`${action} is not a supported action (update, clone, export, accept-share, reject-share)`, [
+        { field: 'action', code: 'Invalid', message: 'unknown action' },
+      ]);
+    let body: unknown = raw;
+    if (fromBody && 'action' in fromBody) {
+      const { action: _a, ...rest } = fromBody;
+      void _a;
+      body = rest;
+    }
+    return run(req, req.params.id, body);
+  }),
+);
