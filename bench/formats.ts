@@ -208,7 +208,11 @@ export async function run(opts: { quick?: boolean; sizeMiB?: number; cases?: str
     for (const c of cases) {
       const a = path.join(dir, 'ours.out');
       const b = path.join(dir, 'qemu.out');
+      // each side starts with no dirty pages to write back (the disk just generated, the other side's
+      // output), which would otherwise be flushed while the next side is timed
+      execFileSync('sync');
       const mine = await ours(c.spec, source, size, a);
+      execFileSync('sync');
       const ref = qemuImg(c.qemu, source, b);
       const hashSeconds = await hashFile(a);
       // sanity: the file is the disk (not timed)
