@@ -14,6 +14,7 @@ export type GatewayResponseType =
   | 'INTEGRATION_TIMEOUT'
   | 'MISSING_AUTHENTICATION_TOKEN'
   | 'THROTTLED'
+  | 'BAD_REQUEST_BODY'
   | 'DEFAULT_4XX'
   | 'DEFAULT_5XX';
 /** @deprecated the same as GatewayResponseType */
@@ -45,6 +46,8 @@ export const GATEWAY_RESPONSES: Record<GatewayResponseType, GatewayResponseSpec>
   // every dialect's clients expect a 404 for it.
   MISSING_AUTHENTICATION_TOKEN: { status: 404, code: 'ResourceNotFound', message: 'no such resource or method', imsCode: 'APIGW.0101' },
   THROTTLED: { status: 429, code: 'RequestThrottled', message: 'too many requests; retry later', imsCode: 'APIGW.0308' },
+  // A body its route's model refuses (lambdas/openapi/request-models.ts): not JSON — as Triton's handlers answer it.
+  BAD_REQUEST_BODY: { status: 400, code: 'BadRequest', message: 'request body is not valid JSON', imsCode: 'APIGW.0201' },
   DEFAULT_4XX: { code: 'BadRequest', message: 'the request was refused by the API gateway', imsCode: 'APIGW.0201' },
   DEFAULT_5XX: { code: 'InternalError', message: 'internal error; retry later', imsCode: 'APIGW.0202' },
 };

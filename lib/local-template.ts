@@ -4,7 +4,8 @@
  *   - each Lambda function's `Timeout` and `MemorySize`, and its handler (the `entry` metadata that
  *     lib/constructs/service-function.ts writes on every function);
  *   - which function serves each API method (by `OperationName`) and the method's integration timeout
- *     (`Integration.TimeoutInMillis`, API Gateway's default of 29 s when absent);
+ *     (`Integration.TimeoutInMillis`, API Gateway's default of 29 s when absent), and the body models
+ *     it validates against (`RequestModels`, when its `RequestValidator` validates bodies);
  *   - which function is the API's authorizer;
  *   - which function backs a Step Functions Task (its Resource ARN ends in the function's logical id);
  *   - EventBridge rules and their Lambda targets (the local Step Functions endpoint feeds its
@@ -32,6 +33,8 @@ export interface TemplateRoute {
   operation: string;
   fn: TemplateFunction;
   integrationTimeoutMs: number;
+  /** The JSON Schema (draft 4) of each content type whose body the method validates. */
+  bodyModels?: Record<string, Record<string, unknown>>;
 }
 
 export interface TemplateRule {
@@ -90,7 +93,35 @@ export function templateRoutes(template: CfnTemplate): Map<string, TemplateRoute
     const fn = functionIn(integration?.Uri, functions);
     if (typeof operation !== 'string' || !fn)
       throw new Error(`${logicalId}: an API method needs an OperationName and a Lambda integration`);
-    out.set(operation, { operation, fn, integrationTimeoutMs: Number(integration?.TimeoutInMillis ?? DEFAULT_INTEGRATION_TIMEOUT_MS) });
+    const bodyModels = methodBodyModels(template, logicalId, method);
+    out.set(operation, {
+      operation,
+      fn,
+      integrationTimeoutMs: Number(integration?.TimeoutInMillis ?? DEFAULT_INTEGRATION_TIMEOUT_MS),
+      ...(bodyModels && { bodyModels }),
+    });
+  }
+  return out;
+}
+
+const refOf = (value: unknown): string | undefined =>
+  value && typeof value === 'object' && typeof (value as { Ref?: unknown }).Ref === 'string' ? (value as { Ref: string }).Ref : undefined;
+
+/** A method's models by content type, when its request validator validates bodies (else API Gateway checks none). */
+function methodBodyModels(template: CfnTemplate, logicalId: string, method: Resource): Record<string, Record<string, unknown>> | undefined {
+  const models = method.Properties?.RequestModels as Record<string, unknown> | undefined;
+  const validatorId = refOf(method.Properties?.RequestValidatorId);
+  if (!models || !validatorId) return undefined;
+  const validator = template.Resources?.[validatorId];
+  if (validator?.Type !== 'AWS::ApiGateway::RequestValidator')
+    throw new Error(`${logicalId}: RequestValidatorId is not a request validator`);
+  if (validator.Properties?.ValidateRequestBody !== true) return undefined;
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [contentType, model] of Object.entries(models)) {
+    const resource = template.Resources?.[refOf(model) ?? ''];
+    const schema = resource?.Type === 'AWS::ApiGateway::Model' ? resource.Properties?.Schema : undefined;
+    if (!schema || typeof schema !== 'object') throw new Error(`${logicalId}: the ${contentType} model is not a Model with a Schema`);
+    out[contentType.toLowerCase()] = schema as Record<string, unknown>;
   }
   return out;
 }

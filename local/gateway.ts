@@ -10,7 +10,9 @@
  *     INTEGRATION_TIMEOUT gateway response body (lib/gateway-responses.ts), as the deployed API;
  *   - a failed invocation (the function's timeout, a response over 6 MB, a thrown error) or a
  *     malformed proxy response: `502 {"message": "Internal server error"}`, API Gateway's own body;
- *   - an authorizer that fails (rather than refusing): `500 {"message": null}`.
+ *   - an authorizer that fails (rather than refusing): `500 {"message": null}`;
+ *   - request-body validation after the authorizer (local/body-validation.ts): `400` with the
+ *     BAD_REQUEST_BODY gateway response body.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +20,7 @@ import { listenOnLoopback } from './listen';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { routes as ROUTES, type Route } from '../lambdas/routes';
 import { gatewayResponseBody } from '../lib/gateway-responses';
+import { bodyRefusal } from './body-validation';
 import { isConsolePath, serveConsole } from './console';
 import { invokeLocal, LambdaFunctionError, type LocalFunction } from './lambda';
 
@@ -133,6 +136,8 @@ export interface LocalGateway {
 export interface GatewayIntegration {
   fn: LocalFunction;
   integrationTimeoutMs: number;
+  /** The body models the method validates against, by content type (lib/local-template.ts). */
+  bodyModels?: Record<string, Record<string, unknown>>;
 }
 
 export interface GatewayOptions {
@@ -278,6 +283,10 @@ export async function startGateway(opts: GatewayOptions): Promise<LocalGateway> 
       },
     };
     const integration = opts.integrations[route.operation];
+    const contentType = Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1];
+    const refusal = bodyRefusal(integration.bodyModels, contentType, body);
+    if (refusal !== undefined)
+      return send(res, 400, gatewayResponseBody('BAD_REQUEST_BODY', requestId), { 'x-amzn-errortype': 'BadRequestException' });
     const invocation = invokeLocal(integration.fn, event, { requestId });
     invocation.catch(() => undefined); // after a 504, the late outcome is discarded
     let timer: NodeJS.Timeout | undefined;

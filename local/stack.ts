@@ -219,7 +219,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const integrations = Object.fromEntries(
       [...templateRoutes(template).values()].map((r) => [
         r.operation,
-        { fn: localFunction(r.fn, r.operation), integrationTimeoutMs: scaleMs(r.integrationTimeoutMs, timeScale) },
+        {
+          fn: localFunction(r.fn, r.operation),
+          integrationTimeoutMs: scaleMs(r.integrationTimeoutMs, timeScale),
+          ...(r.bodyModels && { bodyModels: r.bodyModels }),
+        },
       ]),
     );
     const gateway = await startGateway({

@@ -18,6 +18,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { isActive, type Principal } from '../core/account';
 import { withinSkew, type AuthDeps, type AuthRequest } from './request';
+import { refuse } from './refusal';
 
 export const AKSK_ALGORITHM = 'SDK-HMAC-SHA256';
 export const EMPTY_BODY_SHA256 = createHash('sha256').update('').digest('hex');
@@ -110,25 +111,28 @@ export async function authenticateAksk(
 ): Promise<AkskResult | undefined> {
   const auth = parseAkskAuthorization(req.headers.authorization);
   // The date and the host must be signed: an unsigned host lets a signature be replayed at another endpoint.
-  if (!auth?.signedHeaders.includes('x-sdk-date') || !auth.signedHeaders.includes('host')) return undefined;
+  if (!auth) return refuse(deps, 'malformed');
+  if (!auth.signedHeaders.includes('x-sdk-date') || !auth.signedHeaders.includes('host')) return refuse(deps, 'unsigned_header');
   const sdkDate = req.headers['x-sdk-date'];
-  if (!sdkDate || !withinSkew(parseSdkDate(sdkDate), deps.clock.now())) return undefined;
+  if (!sdkDate || !withinSkew(parseSdkDate(sdkDate), deps.clock.now())) return refuse(deps, 'clock_skew');
   const declared = req.headers['x-sdk-content-sha256'];
-  if (declared !== undefined && !auth.signedHeaders.includes('x-sdk-content-sha256')) return undefined;
+  if (declared !== undefined && !auth.signedHeaders.includes('x-sdk-content-sha256')) return refuse(deps, 'unsigned_header');
   // UNSIGNED-PAYLOAD would let any body ride on the signature: only for requests without one.
   if (declared === UNSIGNED_PAYLOAD && (mayHaveBody(req) || (opts.bodySha256 !== undefined && opts.bodySha256 !== EMPTY_BODY_SHA256)))
-    return undefined;
+    return refuse(deps, 'unsigned_payload');
 
   const cred = await deps.credentials.getAksk(auth.ak);
-  if (!cred) return undefined;
+  if (!cred) return refuse(deps, 'unknown_access_key');
   const account = await deps.accounts.get(cred.accountId);
-  if (!isActive(account)) return undefined;
+  if (!account) return refuse(deps, 'unknown_account');
+  if (!isActive(account)) return refuse(deps, 'disabled_account');
   const principal: Principal = { accountId: account.id, login: account.login, roles: [] };
 
   let payloadHash: string;
   if (declared !== undefined) {
     payloadHash = declared;
-    if (opts.bodySha256 !== undefined && declared !== UNSIGNED_PAYLOAD && declared.toLowerCase() !== opts.bodySha256) return undefined;
+    if (opts.bodySha256 !== undefined && declared !== UNSIGNED_PAYLOAD && declared.toLowerCase() !== opts.bodySha256)
+      return refuse(deps, 'body_mismatch');
   } else {
     payloadHash = opts.bodySha256 ?? EMPTY_BODY_SHA256;
   }
@@ -142,14 +146,14 @@ export async function authenticateAksk(
       signedHeaders: auth.signedHeaders,
       payloadHash,
     });
-    if (canonical === undefined) return undefined;
+    if (canonical === undefined) return refuse(deps, 'malformed');
     const actual = Buffer.from(akskSignature(cred.sk, sdkDate, canonical), 'hex');
     if (actual.length === expected.length && timingSafeEqual(actual, expected)) {
       return { principal, verified: true, ...(payloadHash !== UNSIGNED_PAYLOAD ? { bodySha256: payloadHash.toLowerCase() } : {}) };
     }
   }
   if (opts.bodySha256 === undefined && declared === undefined && mayHaveBody(req)) return { principal, verified: false };
-  return undefined;
+  return refuse(deps, 'bad_signature');
 }
 
 /**

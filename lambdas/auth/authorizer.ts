@@ -20,6 +20,7 @@ import { accountRepository, clock, credentialRepository } from '../wiring';
 import { authenticateAksk, isAkskAuth } from './aksk';
 import { authenticateBasic, isBasicAuth } from './basic';
 import { authRequestFrom, type AuthDeps, type AuthRequest } from './request';
+import type { AuthFailureReason } from './refusal';
 import { authenticateSignature, isSignatureAuth } from './signature';
 import { authenticateToken, isTokenAuth } from './token';
 
@@ -96,20 +97,29 @@ export function attemptedScheme(req: AuthRequest): Scheme | undefined {
 }
 
 /**
- * A refusal is logged with the scheme, the reason and the source address — never the credentials —
- * and counted (AuthFailures by Scheme). Anonymous requests are refused without either: no login failed.
+ * A refusal is logged with the scheme, the reason (lambdas/auth/refusal.ts: unknown login, bad
+ * password, locked, expired token, bad signature, disabled account, …) and the source address — never
+ * the credentials — and counted (AuthFailures by Scheme; AuthFailuresByReason by Scheme and Reason).
+ * The caller gets the same 401 whatever the reason. Anonymous requests are refused without either: no
+ * login failed.
  */
 const core = async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
   const req = authRequestFrom(event);
   logger.appendKeys({ correlation_id: correlationIdFrom(event.headers, event.requestContext?.requestId ?? '-') });
-  const auth = await authenticate(req, authDeps());
+  let reason: AuthFailureReason | undefined;
+  const auth = await authenticate(req, {
+    ...authDeps(),
+    onRefused: (r) => {
+      reason = r;
+    },
+  });
   if (!auth) {
     const scheme = attemptedScheme(req);
     if (scheme) {
-      countAuthFailure(scheme);
+      countAuthFailure(scheme, reason ?? 'malformed');
       logger.warn('authentication failed', {
         scheme,
-        reason: 'credentials not accepted',
+        reason: reason ?? 'malformed',
         source: req.sourceIp ?? 'unknown',
         method: req.method,
         path: req.paths[0],

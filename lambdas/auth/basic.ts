@@ -16,6 +16,7 @@ import { isActive, type Principal } from '../core/account';
 import { LOGIN_THROTTLE, type PasswordCredential, type ScryptParams } from '../core/credential';
 import { DEFAULT_SCRYPT, hashPassword, needsRehash, padToCost, passwordMatches } from '../core/use-cases/credentials';
 import type { AuthDeps, AuthRequest } from './request';
+import { refuse, type AuthFailureReason } from './refusal';
 
 /** A fixed stand-in hash at today's cost, checked when there is nothing to check against (equal timing). */
 const decoy = (params: ScryptParams): Pick<PasswordCredential, 'hash' | 'salt' | 'params'> => ({
@@ -37,7 +38,7 @@ export const isBasicAuth = (req: AuthRequest): boolean => /^basic\s/i.test(req.h
 
 export async function authenticateBasic(req: AuthRequest, deps: AuthDeps): Promise<Principal | undefined> {
   const creds = parseBasic(req.headers.authorization);
-  if (!creds || creds.password.length > 1024 || creds.login.length > 64) return undefined;
+  if (!creds || creds.password.length > 1024 || creds.login.length > 64) return refuse(deps, 'malformed');
   const source = req.sourceIp ?? 'unknown';
   const now = deps.clock.now();
   const granted = await deps.credentials.reserveLoginAttempt(source, creds.login, LOGIN_THROTTLE, now);
@@ -53,7 +54,16 @@ export async function authenticateBasic(req: AuthRequest, deps: AuthDeps): Promi
   }
   await padToCost(checked.params, current);
   await deps.credentials.recordLoginFailure(source, creds.login, LOGIN_THROTTLE, now);
-  return undefined;
+  const reason: AuthFailureReason = !granted
+    ? 'locked'
+    : !account
+      ? 'unknown_login'
+      : !stored
+        ? 'no_password'
+        : !matches
+          ? 'bad_password'
+          : 'disabled_account';
+  return refuse(deps, reason);
 }
 
 /**

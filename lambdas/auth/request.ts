@@ -7,6 +7,7 @@
  */
 import type { ScryptParams } from '../core/credential';
 import type { AccountRepository, Clock, CredentialRepository } from '../core/ports';
+import type { AuthFailureReason } from './refusal';
 
 export interface AuthRequest {
   method: string;
@@ -31,6 +32,8 @@ export interface AuthDeps {
    * @default DEFAULT_SCRYPT (OWASP's); unit tests of the throttle policy lower it, as they lower nothing else
    */
   scrypt?: ScryptParams;
+  /** Told why a scheme refuses a request (lambdas/auth/refusal.ts): for the log, never the answer. */
+  onRefused?: (reason: AuthFailureReason) => void;
 }
 
 /** Largest accepted difference between a signed request's date and now (the replay window). */

@@ -17,6 +17,7 @@ import * as httpSignature from 'http-signature';
 import sshpk from 'sshpk';
 import { isActive, type Principal } from '../core/account';
 import { MAX_CLOCK_SKEW_MS, withinSkew, type AuthDeps, type AuthRequest } from './request';
+import { refuse } from './refusal';
 
 const KEY_ID_RE = /^\/([^/]+)\/keys\/(?:md5:)?((?:[0-9a-f]{2}:){15}[0-9a-f]{2})$/i;
 const MAX_TARGETS = 8;
@@ -43,7 +44,7 @@ export const isSignatureAuth = (req: AuthRequest): boolean => /^signature\s/i.te
 
 export async function authenticateSignature(req: AuthRequest, deps: AuthDeps): Promise<Principal | undefined> {
   const dateHeader = req.headers['x-date'] ?? req.headers.date;
-  if (!dateHeader || !withinSkew(new Date(dateHeader), deps.clock.now())) return undefined;
+  if (!dateHeader || !withinSkew(new Date(dateHeader), deps.clock.now())) return refuse(deps, 'clock_skew');
 
   const parsedByTarget: httpSignature.ParsedSignature[] = [];
   for (const target of requestTargets(req)) {
@@ -56,32 +57,34 @@ export async function authenticateSignature(req: AuthRequest, deps: AuthDeps): P
         ),
       );
     } catch {
-      return undefined; // malformed header, unsupported algorithm, unsigned date or target
+      return refuse(deps, 'malformed'); // malformed header, unsupported algorithm, unsigned date or target
     }
   }
   const first = parsedByTarget[0];
-  if (!first) return undefined;
+  if (!first) return refuse(deps, 'malformed');
   const m = KEY_ID_RE.exec(first.keyId);
-  if (!m) return undefined; // RBAC sub-user keyIds (/<login>/users/<user>/keys/…) are not supported
+  if (!m) return refuse(deps, 'malformed'); // RBAC sub-user keyIds (/<login>/users/<user>/keys/…) are not supported
   const [, login, fingerprint] = m;
 
   const cred = await deps.credentials.getKey(login, fingerprint.toLowerCase());
-  if (!cred) return undefined;
+  if (!cred) return refuse(deps, 'unknown_key');
   const account = await deps.accounts.get(cred.accountId);
-  if (!isActive(account) || account.login.toLowerCase() !== login.toLowerCase()) return undefined;
+  if (!account) return refuse(deps, 'unknown_account');
+  if (account.login.toLowerCase() !== login.toLowerCase()) return refuse(deps, 'unknown_key');
+  if (!isActive(account)) return refuse(deps, 'disabled_account');
 
   let key: sshpk.Key;
   try {
     key = sshpk.parseKey(cred.publicKey, 'ssh');
   } catch {
-    return undefined;
+    return refuse(deps, 'bad_key');
   }
   for (const parsed of parsedByTarget) {
     try {
       if (httpSignature.verifySignature(parsed, key)) return { accountId: account.id, login: account.login, roles: [] };
     } catch {
-      return undefined; // a signature that is not even well-formed for the algorithm
+      return refuse(deps, 'malformed'); // a signature that is not even well-formed for the algorithm
     }
   }
-  return undefined;
+  return refuse(deps, 'bad_signature');
 }

@@ -8,6 +8,7 @@
 import { isActive, type Principal } from '../core/account';
 import { sha256Hex } from '../core/use-cases/credentials';
 import type { AuthDeps, AuthRequest } from './request';
+import { refuse } from './refusal';
 
 export function tokenOf(req: AuthRequest): string | undefined {
   const bearer = /^bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
@@ -20,12 +21,14 @@ export const isTokenAuth = (req: AuthRequest): boolean =>
 
 export async function authenticateToken(req: AuthRequest, deps: AuthDeps): Promise<Principal | undefined> {
   const token = tokenOf(req);
-  if (!token) return undefined;
+  if (!token) return refuse(deps, 'malformed');
   const cred = await deps.credentials.getToken(sha256Hex(token));
-  if (!cred || !(Date.parse(cred.expires_at) > deps.clock.now().getTime())) return undefined;
+  if (!cred) return refuse(deps, 'unknown_token');
+  if (!(Date.parse(cred.expires_at) > deps.clock.now().getTime())) return refuse(deps, 'expired_token');
   // A password change revokes every token issued before it.
   const password = await deps.credentials.getPassword(cred.accountId);
-  if (password && Date.parse(cred.created_at) < Date.parse(password.updated_at)) return undefined;
+  if (password && Date.parse(cred.created_at) < Date.parse(password.updated_at)) return refuse(deps, 'revoked_token');
   const account = await deps.accounts.get(cred.accountId);
-  return isActive(account) ? { accountId: account.id, login: account.login, roles: [] } : undefined;
+  if (!account) return refuse(deps, 'unknown_account');
+  return isActive(account) ? { accountId: account.id, login: account.login, roles: [] } : refuse(deps, 'disabled_account');
 }

@@ -5,6 +5,7 @@
  * request id, logged with its stack. Handlers hold no try/catch and no status codes.
  */
 import middy from '@middy/core';
+import httpContentNegotiation from '@middy/http-content-negotiation';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpSecurityHeaders from '@middy/http-security-headers';
@@ -54,8 +55,16 @@ export interface DialectRenderer {
   headers(req: { requestId: string; startedAt: number }): Record<string, string>;
   /** Whether the `{login}`-style path parameter names the caller (else NotAuthorized). */
   pathOwner?: string;
-  /** Writes a response body (default: JSON); UForge answers XML or JSON by `Accept`. */
-  serialize?(body: unknown, req: { headers: Record<string, string> }): { text: string; contentType: string };
+  /**
+   * The media types it answers in, the default first, when it negotiates them by `Accept`
+   * (@middy/http-content-negotiation); without them every answer is JSON.
+   */
+  mediaTypes?: readonly string[];
+  /**
+   * Writes a response body (default: JSON) in `mediaType`, the one negotiated from `mediaTypes` (the
+   * default when `Accept` names none of them); UForge answers XML or JSON.
+   */
+  serialize?(body: unknown, req: { headers: Record<string, string>; mediaType?: string }): { text: string; contentType: string };
 }
 
 /** What an error renderer may use: the request's identity, method, path and (lowercased) headers. */
@@ -118,7 +127,8 @@ export interface HandlerOptions {
   parseBody?: BodyParser;
 }
 
-export type BodyParser = (raw: string, headers: Record<string, string>) => unknown;
+/** Reads a non-empty body; `json` parses JSON as every other route does (@middy/http-json-body-parser). */
+export type BodyParser = (raw: string, headers: Record<string, string>, json: (raw: string) => unknown) => unknown;
 
 /** What the middlewares below work out once per request, keyed by its event. */
 interface RequestState {
@@ -155,14 +165,15 @@ const SECURITY_HEADERS = {
 function dialectResponses(options: HandlerOptions, states: WeakMap<object, RequestState>): Middleware {
   const { operation, renderer } = options;
   const finish = (request: Request, res: HttpResponse): APIGatewayProxyResult => {
-    const { event } = request;
+    const { event, context } = request;
     const state = states.get(event) ?? begin(request);
     const headers = lowerHeaders(event.headers);
+    const mediaType = (context as (Context & { preferredMediaType?: string }) | undefined)?.preferredMediaType;
     const serialized =
       res.body === undefined
         ? undefined
         : renderer.serialize
-          ? renderer.serialize(res.body, { headers })
+          ? renderer.serialize(res.body, { headers, mediaType })
           : { text: JSON.stringify(res.body), contentType: 'application/json' };
     const body = serialized?.text ?? '';
     logger.info('request', { operation, requestId: state.requestId, status: res.status, ms: Date.now() - state.startedAt });
@@ -248,12 +259,22 @@ function callerChecks(options: HandlerOptions, states: WeakMap<object, RequestSt
 /**
  * The body: at most MAX_BODY_BYTES (ours: the limit is the service's, in the dialect's error), then
  * JSON through @middy/http-json-body-parser (whatever the content type says, as before: clients send
- * JSON with and without it; it also refuses `__proto__` keys) or the dialect's own parser (UForge
- * XML). Every string is then checked for control characters (core/text.ts: stored strings are shown
- * to others). No body stays `undefined`.
+ * JSON with and without it; it also refuses `__proto__` keys) or the dialect's own reader (UForge:
+ * XML by its parser, JSON by this same middy parser, chosen by Content-Type). Every string is then
+ * checked for control characters (core/text.ts: stored strings are shown to others). No body stays
+ * `undefined`.
  */
 function bodyParsing(options: HandlerOptions): Middleware {
   const json = httpJsonBodyParser({ disableContentTypeCheck: true });
+  const readJson = (raw: string): unknown => {
+    const parsed = { event: { headers: {}, body: raw, isBase64Encoded: false } };
+    try {
+      json.before!(parsed as never);
+    } catch {
+      throw new MalformedRequestError('request body is not valid JSON');
+    }
+    return parsed.event.body;
+  };
   return {
     before: async (request) => {
       const { event } = request;
@@ -263,25 +284,34 @@ function bodyParsing(options: HandlerOptions): Middleware {
       }
       const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
       if (Buffer.byteLength(raw) > MAX_BODY_BYTES) throw new RequestTooLargeError(`request body exceeds ${MAX_BODY_BYTES} bytes`);
-      if (options.parseBody) {
-        event.body = options.parseBody(raw, lowerHeaders(event.headers)) as string;
-      } else {
-        try {
-          await json.before!(request as never);
-        } catch {
-          throw new MalformedRequestError('request body is not valid JSON');
-        }
-      }
+      event.body = (options.parseBody ? options.parseBody(raw, lowerHeaders(event.headers), readJson) : readJson(raw)) as string;
       assertNoControlCharacters(event.body);
     },
   };
 }
 
 /**
+ * `Accept` against the dialect's media types (@middy/http-content-negotiation, which sets the
+ * context's `preferredMediaType`): never a 406 — a type the dialect does not write, or a malformed
+ * header, gets its default (the first), as UForge answers XML to anything else.
+ */
+function contentNegotiation(mediaTypes: readonly string[]): Middleware {
+  return httpContentNegotiation({
+    parseCharsets: false,
+    parseEncodings: false,
+    parseLanguages: false,
+    availableMediaTypes: [...mediaTypes],
+    defaultToFirstMediaType: true,
+    failOnMismatch: false,
+  }) as Middleware;
+}
+
+/**
  * The one middy stack every route handler shares, outermost first: Powertools (Lambda context and
  * correlation id on the logger, trace, metrics), header normalising (@middy/http-header-normalizer:
- * lowercased names), security headers, the dialect's answers and errors, the caller checks, the
- * body. The handler itself only runs the operation.
+ * lowercased names), content negotiation when the dialect writes more than JSON, security headers,
+ * the dialect's answers and errors, the caller checks, the body. The handler itself only runs the
+ * operation.
  */
 export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => Promise<HttpResponse>) {
   const { operation } = options;
@@ -304,9 +334,11 @@ export function httpHandler(options: HandlerOptions, run: (req: HttpRequest) => 
     };
     return withCorrelationId(state.correlationId, () => run(request));
   };
+  const negotiation = options.renderer.mediaTypes ? [contentNegotiation(options.renderer.mediaTypes)] : [];
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult | HttpResponse, Error, Context>(core)
     .use(powertools() as Middleware[])
     .use(httpHeaderNormalizer() as Middleware)
+    .use(negotiation)
     .use(httpSecurityHeaders(SECURITY_HEADERS) as Middleware)
     .use(dialectResponses(options, states))
     .use(callerChecks(options, states))

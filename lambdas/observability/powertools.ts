@@ -36,6 +36,8 @@ export const METRIC = {
   BuildSeconds: { name: 'BuildSeconds', unit: MetricUnit.Seconds },
   /** A request the authorizer refused. Dims {service, Scheme}: signature | basic | token | aksk. */
   AuthFailures: { name: 'AuthFailures', unit: MetricUnit.Count },
+  /** The same refusals by why (lambdas/auth/refusal.ts). Dims {service, Scheme, Reason}; Reason is one of a fixed list. */
+  AuthFailuresByReason: { name: 'AuthFailuresByReason', unit: MetricUnit.Count },
 } as const;
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
@@ -60,11 +62,19 @@ export function countMetric(name: MetricName, value = 1): void {
   metrics.addMetric(METRIC[name].name, METRIC[name].unit, value);
 }
 
-/** One auth failure, published at once with its Scheme dimension (the batch has only {service}). */
-export function countAuthFailure(scheme: string): void {
+/**
+ * One auth failure, published at once with its Scheme dimension (the batch has only {service}), and
+ * again by Scheme and Reason: a metric of its own, so AuthFailures keeps the dimensions alarms and the
+ * dashboard read.
+ */
+export function countAuthFailure(scheme: string, reason?: string): void {
   const single = metrics.singleMetric();
   single.addDimension('Scheme', scheme);
   single.addMetric(METRIC.AuthFailures.name, METRIC.AuthFailures.unit, 1);
+  if (reason === undefined) return;
+  const byReason = metrics.singleMetric();
+  byReason.addDimensions({ Scheme: scheme, Reason: reason });
+  byReason.addMetric(METRIC.AuthFailuresByReason.name, METRIC.AuthFailuresByReason.unit, 1);
 }
 
 /** Whether Powertools' Tracer would trace here (its own rule: in Lambda, unless switched off). */

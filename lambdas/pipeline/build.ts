@@ -58,8 +58,11 @@ export interface PipelineStats {
 export interface BuildImageFileOptions {
   /**
    * The raw disk, e.g. the S3 GetObject Body stream. Strings are rejected. With 'none' the yielded
-   * buffers are handed to the sink as they are, so the source must not reuse a buffer once yielded
-   * (Node streams, HTTP bodies and fs streams don't).
+   * buffers (or views of them, through a format writer) are handed to the sink as they are, so the
+   * source must not reuse a buffer once yielded (Node streams, HTTP bodies and fs streams don't) —
+   * unless the sink copies what it is given before its write resolves (the S3 sink does): each output
+   * is written before the next is asked for, so a source may then recycle a piece once it is the
+   * writer's `retainBytes` behind (formats/stage.ts, sequentialReads).
    */
   source: NodeJS.ReadableStream | AsyncIterable<Uint8Array>;
   /** Expected source bytes (HeadObject ContentLength); a short or long read is an error. */

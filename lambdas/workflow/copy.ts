@@ -3,7 +3,8 @@
  * IMS exports of files large enough that the copy can outlast a request (the use cases decide:
  * lambdas/core/use-cases/{clone-image,ims-export-image}.ts). The input is a CopyWorkflowRequest:
  *
- *   CopyFile ($.copied) → Finalize → BuildSucceeded
+ *   CopySettings (Pass, $.chunking) → CopyFile ($.copied) ⇄ CopyDone (Choice: loop until $.copied.done)
+ *   → Finalize → BuildSucceeded
  *   on error: Catch ($.error) → Cleanup → MarkFailed → BuildFailed, as for builds
  *
  * A clone is a build in all but its first step: its image is `creating`, its objects live under its
@@ -20,14 +21,16 @@ import { beginExport, completeExport, failExport, isStillExporting } from '../co
 import { clock, config, jobRepository, s3Client } from '../wiring';
 import { TransientStorageError } from './errors';
 import type { CaughtError } from './state';
+import type { CopyCheckpoint } from './copy-loop';
 
 export type CopyState = CopyWorkflowRequest & { copied?: CopyResult; error?: CaughtError; cleanupError?: CaughtError };
 export type ExportCopyState = Extract<CopyWorkflowRequest, { copy: { kind: 'export' } }>;
 
-/** CopyFile's result ($.copied): the clone's file (an export's file is not an image's). */
-export interface CopyResult {
-  file?: ImageFile;
-}
+/**
+ * CopyFile's result ($.copied): its checkpoint (lambdas/workflow/copy-loop.ts) until `done`, then the
+ * clone's file (an export's file is not an image's).
+ */
+export type CopyResult = Partial<CopyCheckpoint> & { done: boolean; invocations: number; file?: ImageFile };
 
 /** Whether a workflow input (or state) is a copy's, not a build's. */
 export const isCopyState = (state: unknown): state is CopyState => {

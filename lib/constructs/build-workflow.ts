@@ -3,7 +3,8 @@
  * Task state (`lambdas/workflow/tasks/<state>.ts`, see `taskEntry`).
  *
  *   RequestKind (Choice): a copy ($.copy: a large clone or IMS export, lambdas/workflow/copy.ts)
- *     → CopyFile ($.copied) → Finalize → BuildSucceeded; otherwise a build:
+ *     → CopySettings (Pass, $.chunking) → CopyFile ($.copied: a checkpoint) ⇄ CopyDone (Choice: loop
+ *     until $.copied.done, lambdas/workflow/copy-loop.ts) → Finalize → BuildSucceeded; otherwise a build:
  *   PrepareSource ($.prepared) → BuildPath (Choice on the source size)
  *     below the chunking threshold: BuildImageFile ($.file) → Finalize (discarded) → BuildSucceeded
  *     at or above it (lambdas/workflow/chunked.ts, docs/decisions/chunked-builds.md):
@@ -71,6 +72,8 @@ export const BUILD_STATES = {
   ChunkedFile: 'ChunkedFile',
   RequestKind: 'RequestKind',
   CopyFile: 'CopyFile',
+  CopySettings: 'CopySettings',
+  CopyDone: 'CopyDone',
 } as const satisfies Record<BuildTask, BuildTask> & Record<string, string>;
 
 /** The forward steps, in order; each is compensated by Cleanup. */
@@ -105,6 +108,7 @@ interface TaskSettings {
   resultPath: string;
   memorySize?: number;
   timeout?: Duration;
+  nodeModules?: string[];
 }
 
 const TASK_SETTINGS: Record<BuildTask, TaskSettings> = {
@@ -121,9 +125,10 @@ const TASK_SETTINGS: Record<BuildTask, TaskSettings> = {
   // ListParts (≤ 2,000 parts) + CompleteMultipartUpload, which S3 may take minutes to answer for a large object;
   // for a disk format also the ranges' indexes and the tables (qcow2 of 1 TiB: ~160 MiB of L2 tables and refcount blocks).
   AssembleFile: { resultPath: '$.assembled', memorySize: 1769, timeout: Duration.minutes(15) },
-  // sha1 + sha256 of a slice of the file, single-threaded: one full vCPU (1,769 MB).
-  HashFile: { resultPath: '$.hash', memorySize: 1769, timeout: Duration.minutes(15) },
-  // A server-side copy and its read-back check, or a format conversion through the pipeline (2 vCPUs).
+  // sha1 + sha256 of a slice of the file, sha1 in a worker thread beside sha256: 2 vCPUs (3,538 MB);
+  // the worker loads hash-wasm by path, so it ships in node_modules (lambdas/pipeline/dual-hash.ts).
+  HashFile: { resultPath: '$.hash', memorySize: 3538, timeout: Duration.minutes(15), nodeModules: ['hash-wasm'] },
+  // A slice of a server-side copy or of its read-back check (copy-loop.ts), or a format conversion through the pipeline (2 vCPUs).
   CopyFile: { resultPath: '$.copied', memorySize: 3538, timeout: Duration.minutes(15) },
 };
 
@@ -183,6 +188,7 @@ export class BuildWorkflow extends Construct {
         description: `Build workflow task ${state}`,
         memorySize: settings.memorySize,
         timeout: settings.timeout,
+        nodeModules: settings.nodeModules,
         environment: data.environment,
       });
       data.grantItemsReadWrite(fn);
@@ -273,8 +279,19 @@ export class BuildWorkflow extends Construct {
       .when(Condition.numberGreaterThanEquals('$.prepared.size', chunking.thresholdBytes), chunkable)
       .otherwise(single);
     tasks.Finalize.next(new Succeed(this, BUILD_STATES.BuildSucceeded));
+    // Copies loop like HashFile, with the same byte budget per call (lambdas/workflow/copy-loop.ts).
+    const copySettings = new Pass(this, BUILD_STATES.CopySettings, {
+      result: Result.fromObject({
+        rangeBytes: chunking.rangeBytes,
+        hashBytesPerInvocation: chunking.hashBytesPerInvocation,
+      } satisfies ChunkingState),
+      resultPath: '$.chunking',
+    });
+    const copyDone = new Choice(this, BUILD_STATES.CopyDone)
+      .when(Condition.booleanEquals('$.copied.done', true), tasks.Finalize)
+      .otherwise(tasks.CopyFile);
     const requestKind = new Choice(this, BUILD_STATES.RequestKind)
-      .when(Condition.isPresent('$.copy'), tasks.CopyFile.next(tasks.Finalize))
+      .when(Condition.isPresent('$.copy'), copySettings.next(tasks.CopyFile).next(copyDone))
       .otherwise(tasks.PrepareSource.next(buildPath));
     const definition = requestKind;
 

@@ -24,9 +24,13 @@ import {
   AwsIntegration,
   type CfnAuthorizer,
   EndpointType,
+  type IModel,
+  type JsonSchema,
+  JsonSchemaVersion,
   LogGroupLogDestination,
   MethodLoggingLevel,
   RequestAuthorizer,
+  type RequestValidator,
   ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
@@ -42,6 +46,7 @@ import type { QuotaLimits } from '../../lambdas/core/quota';
 import { GATEWAY_RESPONSES, gatewayResponseTemplate, type GatewayResponseType } from '../gateway-responses';
 import { createServiceFunction } from './service-function';
 import { acknowledgeWildcards } from '../nag';
+import { requestBodyModel } from '../../lambdas/openapi/request-models';
 
 export const AUTHORIZER_ENTRY = 'auth/authorizer.ts';
 export const STAGE_NAME = 'prod';
@@ -139,7 +144,7 @@ export class ServiceApi extends Construct {
     Validations.of(this.restApi).acknowledge({
       id: 'AwsSolutions-APIG2',
       reason:
-        'Each handler validates its own request (zod schemas in lambdas/dialects) and answers in its dialect’s error shape (Triton {code,message}, IMS IMG.xxxx, UForge uforgeError); an API Gateway validator would answer 400 in a shape no dialect client reads, and the route table carries no body schema.',
+        'The BodyValidator validates request bodies where API Gateway can refuse one with the answer the handler gives (Triton JSON bodies that are not JSON: lambdas/openapi/request-models.ts); everything else — body fields, and request parameters, none of which is required (path parameters are matched by routing, query parameters are optional) — is validated by the handlers’ zod schemas, which answer in the dialect’s own error shape (Triton {code,message,errors}, IMS IMG.xxxx, UForge uforgeError), a shape no gateway response can write per dialect.',
     });
     Validations.of(this.restApi).acknowledge({
       id: 'AwsSolutions-COG4',
@@ -184,6 +189,21 @@ export class ServiceApi extends Construct {
     });
     // CDK writes `IdentitySource: ""` for an empty list; the property is optional without caching.
     (this.authorizer.node.defaultChild as CfnAuthorizer).addPropertyDeletionOverride('IdentitySource');
+
+    // Request bodies: a model where API Gateway can refuse a body with the very answer the handler
+    // gives (lambdas/openapi/request-models.ts); a refusal is the BAD_REQUEST_BODY gateway response.
+    let bodyValidator: RequestValidator | undefined;
+    const bodyModel = (operation: string): IModel | undefined => {
+      const schema = requestBodyModel(operation);
+      if (!schema) return undefined;
+      const { title, $schema: _draft4, ...rest } = schema;
+      bodyValidator ??= this.restApi.addRequestValidator('BodyValidator', { validateRequestBody: true, validateRequestParameters: false });
+      return this.restApi.addModel(`${operation}Model`, {
+        modelName: String(title),
+        contentType: 'application/json',
+        schema: { schema: JsonSchemaVersion.DRAFT4, title: String(title), ...rest } as JsonSchema,
+      });
+    };
 
     for (const route of routes) {
       if (this.functions[route.operation]) throw new Error(`duplicate operation in the route table: ${route.operation}`);
@@ -235,8 +255,10 @@ export class ServiceApi extends Construct {
         path: `2015-03-31/functions/${fn.functionArn}/invocations`,
         options: { credentialsRole: invokeRole },
       });
+      const model = bodyModel(route.operation);
       const method = this.restApi.root.resourceForPath(route.path).addMethod(route.method, integration, {
         operationName: route.operation,
+        ...(model && { requestValidator: bodyValidator, requestModels: { 'application/json': model } }),
         ...(route.auth === 'caller'
           ? { authorizer: this.authorizer, authorizationType: AuthorizationType.CUSTOM }
           : { authorizationType: AuthorizationType.NONE }),

@@ -59,6 +59,11 @@ export interface ServiceFunctionProps {
   /** @default 30 seconds */
   timeout?: Duration;
   environment?: Record<string, string>;
+  /**
+   * Packages shipped in the function's node_modules instead of bundled (NodejsFunction
+   * `bundling.nodeModules`): for code a worker thread loads by path (lambdas/pipeline/dual-hash.ts).
+   */
+  nodeModules?: string[];
   /** @default one month */
   logRetention?: RetentionDays;
 }
@@ -106,6 +111,7 @@ export const createServiceFunction = (scope: Construct, id: string, props: Servi
       minify: true,
       sourceMap: true,
       sourcesContent: false,
+      ...(props.nodeModules && { nodeModules: props.nodeModules }),
     },
   });
   (fn.node.defaultChild as CfnFunction).addMetadata(ENTRY_METADATA, props.entry);

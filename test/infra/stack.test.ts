@@ -123,7 +123,7 @@ describe('build workflow', () => {
     expect(definition.StartAt).toBe('RequestKind');
     expect(states.RequestKind).toMatchObject({
       Type: 'Choice',
-      Choices: [{ Variable: '$.copy', IsPresent: true, Next: 'CopyFile' }],
+      Choices: [{ Variable: '$.copy', IsPresent: true, Next: 'CopySettings' }],
       Default: 'PrepareSource',
     });
     expect(states.PrepareSource).toMatchObject({ Type: 'Task', ResultPath: '$.prepared', Next: 'BuildPath' });
@@ -151,12 +151,23 @@ describe('build workflow', () => {
     expect(states.BuildImageFile).toMatchObject({ Type: 'Task', ResultPath: '$.file', Next: 'Finalize' });
     expect(states.Finalize).toMatchObject({ Type: 'Task', ResultPath: null, Next: BUILD_STATES.BuildSucceeded });
     expect(states[BUILD_STATES.BuildSucceeded].Type).toBe('Succeed');
-    // large clones and exports (lambdas/workflow/copy.ts): CopyFile, then the same Finalize and Catch path
+    // large clones and exports (lambdas/workflow/copy.ts): CopyFile in a checkpointed loop, then the same Finalize and Catch path
+    expect(states.CopySettings).toMatchObject({
+      Type: 'Pass',
+      ResultPath: '$.chunking',
+      Result: { hashBytesPerInvocation: DEFAULT_CHUNKING.hashBytesPerInvocation },
+      Next: 'CopyFile',
+    });
     expect(states.CopyFile).toMatchObject({
       Type: 'Task',
       ResultPath: '$.copied',
-      Next: 'Finalize',
+      Next: 'CopyDone',
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Cleanup' }],
+    });
+    expect(states.CopyDone).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.copied.done', BooleanEquals: true, Next: 'Finalize' }],
+      Default: 'CopyFile',
     });
     const taskNames = Object.keys(states).filter((name) => states[name].Type === 'Task');
     expect(taskNames.sort()).toEqual([...BUILD_TASKS].sort());
@@ -228,11 +239,11 @@ describe('build workflow', () => {
     expect(new Set(BUILD_TASKS.map(functionOfTask)).size).toBe(BUILD_TASKS.length);
   });
 
-  it('gives BuildImageFile, BuildRange and CopyFile 2 vCPUs (3538 MB) and 15 minutes, HashFile and AssembleFile 1 vCPU (AssembleFile writes the tables of a format), the other tasks 256 MB and 30 s', () => {
+  it('gives BuildImageFile, BuildRange, CopyFile and HashFile 2 vCPUs (3538 MB) and 15 minutes, AssembleFile 1 vCPU and 15 minutes (it writes the tables of a format), the other tasks 256 MB and 30 s', () => {
     expect(resources[functionOfTask('BuildImageFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('CopyFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('BuildRange')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
-    expect(resources[functionOfTask('HashFile')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
+    expect(resources[functionOfTask('HashFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('AssembleFile')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
     for (const state of BUILD_TASKS.filter((t) => !['BuildImageFile', 'BuildRange', 'HashFile', 'AssembleFile', 'CopyFile'].includes(t))) {
       expect(resources[functionOfTask(state)].Properties).toMatchObject({ MemorySize: 256, Timeout: 30 });

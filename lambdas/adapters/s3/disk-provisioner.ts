@@ -62,7 +62,8 @@ export class S3DiskProvisioner implements DiskProvisioner {
     });
     try {
       const reader = await openDisk(file.format, await s3RandomAccess(this.s3, this.imagesBucket, file.key));
-      return { bytes: reader.stream() as AsyncIterable<Buffer> };
+      // the sink copies each piece before the next is asked for: the reader may recycle its buffers
+      return { bytes: reader.stream({ retainBytes: 0 }) as AsyncIterable<Buffer> };
     } catch (err) {
       throw err instanceof DiskFormatError ? new SourceFormatError(`${label} cannot be read as ${file.format}: ${err.message}`) : err;
     }

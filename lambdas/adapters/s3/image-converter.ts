@@ -11,7 +11,7 @@ import { InvalidParameterError } from '../../core/errors';
 import type { ImageFile, TargetDiskFormat } from '../../core/image';
 import type { ImageFileConverter } from '../../core/ports';
 import { buildImageFile } from '../../pipeline/build';
-import { DiskFormatError, fileInfo, openDisk } from '../../pipeline/formats';
+import { DiskFormatError, fileInfo, openDisk, writerRetainBytes } from '../../pipeline/formats';
 import { createS3MultipartSink } from '../../pipeline/s3-sink';
 import { s3RandomAccess } from './random-access';
 import { verifyStoredObject } from './verify';
@@ -28,7 +28,7 @@ export class S3ImageFileConverter implements ImageFileConverter {
   }
 
   /** The stored file as a raw disk and its size. */
-  private async rawDisk(file: ImageFile): Promise<{ source: AsyncIterable<Uint8Array>; size: number }> {
+  private async rawDisk(file: ImageFile, output: TargetDiskFormat): Promise<{ source: AsyncIterable<Uint8Array>; size: number }> {
     if (file.format === 'raw' || file.format === 'iso') {
       if (file.compression === 'none') {
         const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: file.key }));
@@ -46,7 +46,9 @@ export class S3ImageFileConverter implements ImageFileConverter {
       throw new InvalidParameterError(`a ${file.compression}-compressed ${file.format} file cannot be converted`);
     try {
       const reader = await openDisk(file.format, await s3RandomAccess(this.s3, this.bucket, file.key));
-      return { source: reader.stream(), size: reader.virtualSize };
+      // recycled read buffers (raw, fixed vhd): the writer bounds how far back it keeps views of them
+      const retainBytes = writerRetainBytes(output, { virtualSize: reader.virtualSize });
+      return { source: reader.stream({ retainBytes }), size: reader.virtualSize };
     } catch (err) {
       throw err instanceof DiskFormatError ? new InvalidParameterError(`the image's file cannot be read: ${err.message}`) : err;
     }
@@ -55,7 +57,7 @@ export class S3ImageFileConverter implements ImageFileConverter {
   async convertImageFile(file: ImageFile, output: TargetDiskFormat, toKey: string): Promise<void> {
     // one checking pass first: the readers read out of order, so the bytes cannot be checked on the way
     await verifyStoredObject(this.s3, this.bucket, file.key, file, 'the image file');
-    const { source, size } = await this.rawDisk(file);
+    const { source, size } = await this.rawDisk(file, output);
     await buildImageFile({
       source,
       sourceSize: size,

@@ -1,7 +1,9 @@
 /**
  * UForge's two representations, chosen per request as UForge (JAX-RS) does: the body is read by its
  * `Content-Type` (XML by default, as the documented clients send it), the answer is written in the
- * type `Accept` prefers (XML by default, JSON when `application/json` ranks higher).
+ * type `Accept` prefers among UFORGE_MEDIA_TYPES — negotiated by @middy/http-content-negotiation
+ * (lambdas/http/middleware.ts): by quality, then the more specific range (`application/json` over
+ * `*\/*`), then the client's order; XML when `Accept` is absent, names neither, or is malformed.
  *
  * XML is read with fast-xml-parser after a refusal of any DTD: a `<!DOCTYPE` or `<!ENTITY` is a 400
  * before the parser sees the body, so no external entity is ever resolved and no entity is expanded
@@ -44,17 +46,17 @@ const isJsonType = (t: string) => t === 'application/json' || t.endsWith('+json'
 /** A request body as read: an XML document's root element and its fields, or a JSON value. */
 export type UforgeBody = { kind: 'xml'; root: string; fields: unknown } | { kind: 'json'; value: unknown };
 
-/** Reads a UForge request body by its Content-Type (XML when none is given and it starts with `<`). */
-export function parseUforgeBody(raw: string, headers: Record<string, string>): UforgeBody {
+/** What UForge writes, its default first (`text/xml` is written as `application/xml`). */
+export const UFORGE_MEDIA_TYPES = ['application/xml', 'application/json', 'text/xml'] as const;
+
+/**
+ * Reads a UForge request body by its Content-Type (XML when none is given and it starts with `<`);
+ * JSON through `json`, the parser every route uses (lambdas/http/middleware.ts).
+ */
+export function parseUforgeBody(raw: string, headers: Record<string, string>, json: (raw: string) => unknown): UforgeBody {
   const type = mediaType(headers['content-type']);
   const looksXml = raw.trimStart().startsWith('<');
-  if (isJsonType(type) || (type === '' && !looksXml)) {
-    try {
-      return { kind: 'json', value: JSON.parse(raw) };
-    } catch {
-      throw new MalformedRequestError('request body is not valid JSON');
-    }
-  }
+  if (isJsonType(type) || (type === '' && !looksXml)) return { kind: 'json', value: json(raw) };
   // curl's --data-binary without -H sends application/x-www-form-urlencoded: read it as the XML it is.
   if (!isXmlType(type) && type !== '' && !(type === 'application/x-www-form-urlencoded' && looksXml)) {
     throw new MalformedRequestError(`unsupported Content-Type ${type}: send application/xml or application/json`);
@@ -133,26 +135,10 @@ export function bodyFields(body: unknown, root: string): unknown {
   return v;
 }
 
-/** Which representation the caller accepts best: JSON only when it ranks above XML. */
-export function prefersJson(headers: Record<string, string>): boolean {
-  const accept = headers.accept;
-  if (!accept) return false;
-  let json = -1;
-  let xml = -1;
-  for (const part of accept.split(',')) {
-    const [type, ...params] = part.split(';').map((s) => s.trim().toLowerCase());
-    const qParam = params.find((p) => p.startsWith('q='));
-    const q = qParam ? Number(qParam.slice(2)) || 0 : 1;
-    if (isJsonType(type)) json = Math.max(json, q);
-    else if (isXmlType(type) || type === '*/*' || type === 'application/*' || type === 'text/*') xml = Math.max(xml, q);
-  }
-  return json > xml;
-}
-
-/** Writes `{ <root>: fields }` as XML in the UForge namespace, or its fields as JSON. */
-export function serializeUforge(body: unknown, req: { headers: Record<string, string> }): { text: string; contentType: string } {
+/** Writes `{ <root>: fields }` as XML in the UForge namespace, or its fields as JSON (the negotiated type). */
+export function serializeUforge(body: unknown, req: { mediaType?: string }): { text: string; contentType: string } {
   const [root, fields] = Object.entries(body as Record<string, unknown>)[0] ?? ['uforgeObject', {}];
-  if (prefersJson(req.headers)) return { text: JSON.stringify(fields), contentType: 'application/json' };
+  if (req.mediaType === 'application/json') return { text: JSON.stringify(fields), contentType: 'application/json' };
   const xml = builder.build({ [`ns0:${root}`]: { '@_xmlns:ns0': UFORGE_NS, ...(fields as Record<string, unknown>) } }) as string;
   return { text: `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n${xml}`, contentType: 'application/xml' };
 }

@@ -88,6 +88,12 @@ export function createWriter(spec: OutputSpec, opts: WriterOptions): DiskWriter 
   }
 }
 
+/**
+ * The writer's buffer-reuse bound (DiskWriter.retainBytes) for a disk of `virtualSize`: what to pass
+ * to a reader's `stream({ retainBytes })` when its output feeds buildImageFile with this output.
+ */
+export const writerRetainBytes = (spec: OutputSpec, opts: WriterOptions): number => createWriter(spec, opts).retainBytes;
+
 /** Opens a stored file of `format` for reading as a raw disk. */
 export async function openDisk(format: ReadableFormat | 'iso', source: RandomAccessSource): Promise<DiskReader> {
   switch (format) {

@@ -171,6 +171,7 @@ export function createOvaWriter(opts: OvaWriterOptions): DiskWriter {
     format: 'ova',
     virtualSize: vmdk.virtualSize,
     headSize,
+    retainBytes: vmdk.retainBytes,
     head() {
       if (vmdkSize === undefined) throw new Error('ova head() before the body ended');
       return Buffer.concat([ovfPart, tarHeader(diskFile, vmdkSize, mtime)]);

@@ -25,7 +25,9 @@ import { DeflatePool } from './deflate';
 import {
   DiskFormatError,
   blockRuns,
+  blockRunsRetain,
   blocks,
+  blocksRetain,
   cachedSource,
   defaultConcurrency,
   orderedMap,
@@ -117,6 +119,7 @@ export function createQcow2Writer(opts: Qcow2WriterOptions): DiskWriter {
     format: 'qcow2',
     virtualSize,
     headSize: layout.headSize,
+    retainBytes: compressed ? blocksRetain(CLUSTER, concurrency * 2) : blockRunsRetain(CLUSTER, { alignBlocks: L2_ENTRIES }),
     head(): Buffer {
       if (!finished) throw new Error('qcow2 head() before the body ended');
       const head = Buffer.alloc(layout.headSize);

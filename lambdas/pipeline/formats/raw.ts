@@ -1,6 +1,16 @@
 /** raw: the disk's bytes as they are (zero-padded to whole sectors, like every other writer). */
 import { SourceSizeMismatchError } from '../errors';
-import { SECTOR, roundUp, toBuffer, zeros, type DiskReader, type DiskWriter, type RandomAccessSource, type RawSource } from './stage';
+import {
+  SECTOR,
+  roundUp,
+  sequentialReads,
+  toBuffer,
+  zeros,
+  type DiskReader,
+  type DiskWriter,
+  type RandomAccessSource,
+  type RawSource,
+} from './stage';
 
 export function createRawWriter(opts: { virtualSize: number }): DiskWriter {
   const size = opts.virtualSize;
@@ -9,6 +19,8 @@ export function createRawWriter(opts: { virtualSize: number }): DiskWriter {
     format: 'raw',
     virtualSize,
     headSize: 0,
+    // each piece is yielded as it is: nothing is kept once the next is asked for
+    retainBytes: 0,
     async *write(raw: RawSource) {
       let read = 0;
       for await (const piece of raw) {
@@ -24,14 +36,11 @@ export function createRawWriter(opts: { virtualSize: number }): DiskWriter {
   };
 }
 
-/** Reads a raw file in 8 MiB pieces. */
+/** Reads a raw file in 8 MiB pieces, 4 in flight (into recycled buffers when the consumer bounds its views). */
 export function openRaw(source: RandomAccessSource): DiskReader {
   return {
     format: 'raw',
     virtualSize: source.size,
-    async *stream() {
-      const step = 8 * 1024 * 1024;
-      for (let off = 0; off < source.size; off += step) yield await source.read(off, Math.min(step, source.size - off));
-    },
+    stream: (opts) => sequentialReads(source, { pieceSize: 8 * 1024 * 1024, ahead: 4, retainBytes: opts?.retainBytes }),
   };
 }

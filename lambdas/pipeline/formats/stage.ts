@@ -34,6 +34,15 @@ export interface DiskWriter {
   write(raw: RawSource): AsyncIterable<Buffer>;
   /** After write() is exhausted: the final bytes of [0, headSize). Throws before. */
   head(): Buffer;
+  /**
+   * Buffer-reuse bound: when the writer asks its source for the next piece, it still holds views of
+   * at most this many bytes before the end of what it has pulled (an open run, the block being
+   * filled, blocks being deflated), and nothing older. What it yielded is not counted: its consumer
+   * must be done with an output before asking for the next (build.ts writes each one first; the
+   * S3 sink copies). So a source may overwrite a piece once the writer has asked for a piece that
+   * starts `retainBytes` or more past that piece's end (sequentialReads recycles its buffers so).
+   */
+  readonly retainBytes: number;
 }
 
 /** Random reads of a stored file (a local file, a buffer, an S3 object by ranged GETs). */
@@ -41,14 +50,23 @@ export interface RandomAccessSource {
   readonly size: number;
   /** Exactly `length` bytes at `offset` (the range must lie inside the file). */
   read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Optional: exactly `length` bytes at `offset` into `into[0, length)`. A source that has it can be
+   * read sequentially into recycled buffers (sequentialReads) instead of a fresh buffer per read.
+   */
+  readInto?(into: Buffer, offset: number, length: number): Promise<void>;
 }
 
 export interface DiskReader {
   readonly format: string;
   /** Bytes of the disk the file describes. */
   readonly virtualSize: number;
-  /** The raw disk, `virtualSize` bytes in order; call once. */
-  stream(): AsyncIterable<Buffer>;
+  /**
+   * The raw disk, `virtualSize` bytes in order; call once. With `retainBytes` (the consumer's
+   * buffer-reuse bound, DiskWriter.retainBytes; 0 for a consumer that copies each piece before asking
+   * for the next) a reader may hand out recycled buffers; without it every piece may be kept.
+   */
+  stream(opts?: { retainBytes?: number }): AsyncIterable<Buffer>;
 }
 
 /** A file is not a valid image of the format it claims (or uses a feature we do not read). */
@@ -126,6 +144,12 @@ export interface BlockRunOptions {
   maxRunBytes?: number;
 }
 
+const runBlocksMax = (blockSize: number, opts: BlockRunOptions): number =>
+  Math.max(1, Math.floor((opts.maxRunBytes ?? 4 * MiB) / blockSize));
+
+/** The source bytes blockRuns may still reference when it asks for the next piece (DiskWriter.retainBytes). */
+export const blockRunsRetain = (blockSize: number, opts: BlockRunOptions = {}): number => (runBlocksMax(blockSize, opts) + 1) * blockSize;
+
 /**
  * Cuts the raw stream into blocks of `blockSize` and yields them as runs of zero / data blocks,
  * checking that the stream delivers exactly `size` bytes. This is the uncompressed writers' hot
@@ -135,7 +159,7 @@ export interface BlockRunOptions {
  */
 export async function* blockRuns(raw: RawSource, size: number, blockSize: number, opts: BlockRunOptions = {}): AsyncGenerator<BlockRun> {
   const align = opts.alignBlocks ?? Infinity;
-  const maxBlocks = Math.max(1, Math.floor((opts.maxRunBytes ?? 4 * MiB) / blockSize));
+  const maxBlocks = runBlocksMax(blockSize, opts);
   const ready: BlockRun[] = [];
   let run: BlockRun | undefined;
   let index = 0;
@@ -200,12 +224,17 @@ export interface Block {
   zero: boolean;
 }
 
+const BLOCKS_BATCH_BYTES = 4 * MiB;
+
 /**
  * Cuts the raw stream into blocks of `blockSize`, checking that it delivers exactly `size` bytes.
  * Blocks are sliced out of batch buffers of up to `batchBytes` (no copy per block); a batch is never
- * reused, so consumers may keep the blocks they are given.
+ * reused. Whole blocks are views of the source's pieces: a consumer that keeps up to `n` blocks
+ * (e.g. in flight in orderedMap) may still hold one of them when blocks() has read a whole batch
+ * further (blocks cut from a batch come out once it is full), so it references at most
+ * (n + 1) × blockSize + batchBytes bytes of the source when blocks() asks for a piece (blocksRetain).
  */
-export async function* blocks(raw: RawSource, size: number, blockSize: number, batchBytes = 4 * MiB): AsyncGenerator<Block> {
+export async function* blocks(raw: RawSource, size: number, blockSize: number, batchBytes = BLOCKS_BATCH_BYTES): AsyncGenerator<Block> {
   const batchSize = Math.max(blockSize, Math.floor(batchBytes / blockSize) * blockSize);
   let batch = Buffer.allocUnsafe(Math.min(batchSize, roundUp(Math.max(size, 1), blockSize)));
   let filled = 0;
@@ -256,6 +285,10 @@ export async function* blocks(raw: RawSource, size: number, blockSize: number, b
   yield* cut(true);
 }
 
+/** DiskWriter.retainBytes of a writer that keeps up to `inFlight` blocks from blocks() (orderedMap's window). */
+export const blocksRetain = (blockSize: number, inFlight: number, batchBytes = BLOCKS_BATCH_BYTES): number =>
+  (inFlight + 1) * blockSize + Math.max(blockSize, Math.floor(batchBytes / blockSize) * blockSize);
+
 /**
  * Maps `items` through the async `fn` with at most `concurrency` calls in flight, yielding results
  * in input order. The source is not pulled while the window is full (backpressure), so memory is
@@ -286,6 +319,97 @@ export async function collect(out: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const b of out) parts.push(b);
   return Buffer.concat(parts);
+}
+
+export interface SequentialReadOptions {
+  /** First byte to read, default 0. */
+  from?: number;
+  /** Bytes per read, default 2 MiB. */
+  pieceSize?: number;
+  /** Reads in flight, default 4. */
+  ahead?: number;
+  /**
+   * The consumer's buffer-reuse bound (DiskWriter.retainBytes). Given, and if the source has
+   * `readInto`, pieces are read into a small pool of recycled buffers; otherwise each piece is a fresh
+   * buffer the consumer may keep.
+   */
+  retainBytes?: number;
+}
+
+/**
+ * Reads `source` from `from` to its end in order, `ahead` reads in flight. With a buffer-reuse bound
+ * it reads into recycled buffers: a piece handed out is reused for a later read once the consumer
+ * has asked for a piece starting `retainBytes` or more past its end. The pool then holds at most
+ * `ahead + ceil(retainBytes / pieceSize) + 1` pieces whatever the size, faulted into memory once:
+ * a fresh buffer per read costs the kernel a page fault per 4 KiB on first touch, several times
+ * the cost of the copy itself (docs/decisions/disk-formats.md, Speed).
+ */
+export async function* sequentialReads(source: RandomAccessSource, opts: SequentialReadOptions = {}): AsyncGenerator<Buffer> {
+  const size = source.size;
+  const pieceSize = Math.max(1, opts.pieceSize ?? 2 * MiB);
+  const ahead = Math.max(1, opts.ahead ?? 4);
+  const retain = opts.retainBytes;
+  const readInto = retain !== undefined ? source.readInto?.bind(source) : undefined;
+  type Piece = { buf: Buffer; view: Buffer; end: number };
+  const free: Buffer[] = [];
+  const handedOut: Piece[] = [];
+  const reads: Promise<Piece>[] = [];
+  let next = opts.from ?? 0;
+  let position = next; // end of the last piece handed out
+  const issue = (): void => {
+    const at = next;
+    const length = Math.min(pieceSize, size - at);
+    next += length;
+    let p: Promise<Piece>;
+    if (readInto) {
+      const buf = free.pop() ?? Buffer.allocUnsafeSlow(pieceSize);
+      p = readInto(buf, at, length).then(() => ({ buf, view: buf.subarray(0, length), end: at + length }));
+    } else p = source.read(at, length).then((view) => ({ buf: view, view, end: at + length }));
+    p.catch(() => undefined);
+    reads.push(p);
+  };
+  try {
+    while (next < size && reads.length < ahead) issue();
+    while (reads.length > 0) {
+      const piece = await reads.shift()!;
+      if (readInto) {
+        // the consumer asked for this piece: it holds no view more than `retain` bytes before it
+        while (handedOut.length > 0 && handedOut[0].end + retain! <= position) free.push(handedOut.shift()!.buf);
+        handedOut.push(piece);
+      }
+      if (next < size) issue();
+      position = piece.end;
+      yield piece.view;
+    }
+  } finally {
+    // nothing may still write into a buffer once the consumer stopped
+    await Promise.allSettled(reads);
+  }
+}
+
+/** A RandomAccessSource over an open file (benchmarks, tests, local tools), with readInto. */
+export function fileSource(
+  fh: { read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> },
+  size: number,
+): RandomAccessSource {
+  const readInto = async (into: Buffer, offset: number, length: number): Promise<void> => {
+    if (offset < 0 || length < 0 || offset + length > size)
+      throw new DiskFormatError(`read of ${length} bytes at ${offset} is past the end of the file (${size} bytes)`);
+    for (let done = 0; done < length; ) {
+      const { bytesRead } = await fh.read(into, done, length - done, offset + done);
+      if (bytesRead === 0) throw new DiskFormatError(`the file ended at ${offset + done}, before ${offset + length}`);
+      done += bytesRead;
+    }
+  };
+  return {
+    size,
+    readInto,
+    async read(offset, length) {
+      const buf = Buffer.allocUnsafe(length);
+      await readInto(buf, offset, length);
+      return buf;
+    },
+  };
 }
 
 /** A RandomAccessSource over a buffer. */

@@ -17,10 +17,12 @@ import { createRawWriter } from './raw';
 import {
   DiskFormatError,
   blockRuns,
+  blockRunsRetain,
   cachedSource,
   orderedMap,
   roundUp,
   SECTOR,
+  sequentialReads,
   splitZeros,
   zeros,
   type DiskReader,
@@ -117,6 +119,7 @@ export function createVhdWriter(opts: VhdWriterOptions): DiskWriter {
       format: 'vhd',
       virtualSize,
       headSize: 0,
+      retainBytes: 0, // the raw writer's pieces, then the footer
       head: () => Buffer.alloc(0),
       async *write(raw: RawSource) {
         yield* createRawWriter({ virtualSize: size }).write(raw);
@@ -135,6 +138,7 @@ export function createVhdWriter(opts: VhdWriterOptions): DiskWriter {
     format: 'vhd',
     virtualSize,
     headSize,
+    retainBytes: blockRunsRetain(BLOCK, { maxRunBytes: BLOCK }),
     head() {
       if (!finished) throw new Error('vhd head() before the body ended');
       const dyn = Buffer.alloc(1024);
@@ -185,13 +189,16 @@ export async function openVhd(file: RandomAccessSource): Promise<DiskReader> {
   if (!Number.isSafeInteger(virtualSize)) throw new DiskFormatError('vhd: implausible size');
   if (type === FIXED) {
     if (virtualSize + SECTOR > file.size) throw new DiskFormatError('vhd: the file is shorter than its disk');
+    // the disk is the file's first virtualSize bytes
+    const disk: RandomAccessSource = {
+      size: virtualSize,
+      read: (offset, length) => file.read(offset, length),
+      ...(file.readInto && { readInto: (into: Buffer, offset: number, length: number) => file.readInto!(into, offset, length) }),
+    };
     return {
       format: 'vhd',
       virtualSize,
-      async *stream() {
-        for (let off = 0; off < virtualSize; off += 8 * 1024 * 1024)
-          yield await file.read(off, Math.min(8 * 1024 * 1024, virtualSize - off));
-      },
+      stream: (opts) => sequentialReads(disk, { pieceSize: 8 * 1024 * 1024, ahead: 4, retainBytes: opts?.retainBytes }),
     };
   }
   if (type === 4) throw new DiskFormatError('differencing vhd disks are not supported (merge it with its parent first)');

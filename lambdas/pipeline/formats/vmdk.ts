@@ -22,7 +22,9 @@ import { DeflatePool } from './deflate';
 import {
   DiskFormatError,
   blockRuns,
+  blockRunsRetain,
   blocks,
+  blocksRetain,
   cachedSource,
   defaultConcurrency,
   orderedMap,
@@ -154,6 +156,7 @@ export function createVmdkWriter(opts: VmdkWriterOptions): DiskWriter {
       format: 'vmdk',
       virtualSize,
       headSize: 0,
+      retainBytes: blocksRetain(GRAIN, concurrency * 2),
       head: () => Buffer.alloc(0),
       async *write(raw: RawSource) {
         yield sparseHeader({ ...fields, gdSector: GD_AT_END });
@@ -221,6 +224,7 @@ export function createVmdkWriter(opts: VmdkWriterOptions): DiskWriter {
       format: 'vmdk',
       virtualSize,
       headSize: overheadSectors * SECTOR,
+      retainBytes: blockRunsRetain(GRAIN, { alignBlocks: GT_ENTRIES }),
       head() {
         if (!finished) throw new Error('vmdk head() before the body ended');
         const head = Buffer.alloc(overheadSectors * SECTOR);

@@ -5,7 +5,12 @@
  * a retry after S3 created the upload but the answer was lost finds it (ListMultipartUploads on the
  * disk's key) and reuses it.
  */
-import { CreateMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+} from '@aws-sdk/client-s3';
 import { ImageFileCorruptError } from '../../core/errors';
 import { config, machineRepository, s3Client } from '../../wiring';
 import { BuildConflictError, TransientStorageError } from '../errors';
@@ -37,6 +42,11 @@ export const handler = observedTask('StartExpansion', async (state: ProvisionSta
     let uploadId = open.Uploads?.find((u) => u.Key === Key)?.UploadId;
     uploadId ??= (await s3.send(new CreateMultipartUploadCommand({ Bucket, Key }))).UploadId;
     if (!uploadId) throw new Error(`CreateMultipartUpload s3://${Bucket}/${Key} returned no UploadId`);
+    // a stopped execution's clean-up (lambdas/workflow/execution-ended.ts) may have run meanwhile: nothing may stay open behind it
+    if ((await machineRepository().get(state.machineId))?.state !== 'provisioning') {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId }));
+      throw new BuildConflictError(`machine ${state.machineId} left provisioning; its disk upload was aborted`);
+    }
     return {
       key: Key,
       uploadId,
@@ -46,6 +56,7 @@ export const handler = observedTask('StartExpansion', async (state: ProvisionSta
       items: Array.from({ length: index.ranges }, (_, i) => i),
     };
   } catch (err) {
+    if (err instanceof BuildConflictError) throw err;
     throw new TransientStorageError(`opening the upload of the disk ${Key}: ${err instanceof Error ? err.message : String(err)}`, {
       cause: err,
     });

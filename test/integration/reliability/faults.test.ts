@@ -18,7 +18,10 @@ import type { FaultRule } from '../../../local/protocol-faults';
 import { armS3Fault } from '../../helpers/s3-faults';
 import { TEST_CHUNKING } from '../../helpers/global-setup';
 
-jest.setTimeout(180_000);
+// Retried builds wait out Step Functions' retry backoff (2 s, then 4 s, 8 s) besides their work: under
+// load they take minutes, which the polls and the test limit allow (results are asserted, never speed).
+jest.setTimeout(360_000);
+const LONG = { attempts: 1500 };
 
 type Account = Awaited<ReturnType<typeof makeAccount>>;
 
@@ -121,6 +124,7 @@ describe('storage faults during a build', () => {
     const done = await poll(
       () => api('GET', `/${alice.login}/images/${imageId}`),
       (r) => r.body.state !== 'creating',
+      LONG,
     );
     expect(done.body.state).toBe('active');
     const fired = (await plan()).map((r) => r.fired);
@@ -163,6 +167,7 @@ describe('storage faults during a build', () => {
       const done = await poll(
         () => api('GET', `/${alice.login}/images/${imageId}`),
         (r) => r.body.state !== 'creating',
+        LONG,
       );
       expect(done.body.state).toBe('active');
       expect(await disarm.seen()).toBeGreaterThanOrEqual(4 * SDK_ATTEMPTS);
@@ -206,6 +211,7 @@ describe('storage faults during a build', () => {
     const done = await poll(
       () => api('GET', `/${alice.login}/images/${imageId}`),
       (r) => r.body.state !== 'creating',
+      LONG,
     );
     expect(done.body.state).toBe('failed');
     expect(done.body.error).toEqual({ code: expect.any(String), message: expect.any(String) });

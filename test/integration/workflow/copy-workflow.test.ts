@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { api, poll, s3, stack } from '../../helpers/local-stack';
 import { makeAccount, makeMachine, makeToken } from '../../helpers/fixtures';
 import { armS3Fault } from '../../helpers/s3-faults';
@@ -46,9 +46,15 @@ const underPrefix = async (Prefix: string) => ({
   ),
 });
 /** The build state machine's execution for this job (named after it), with how it ended. */
-async function executionOf(jobId: string): Promise<{ status?: string } | undefined> {
+async function executionOf(jobId: string): Promise<{ status?: string; executionArn?: string } | undefined> {
   const list = await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.env.STATE_MACHINE_ARN, maxResults: 1000 }));
   return list.executions?.find((e) => e.name === jobId);
+}
+/** The final state document of that execution. */
+async function outputOf(jobId: string): Promise<Record<string, any>> {
+  const e = await executionOf(jobId);
+  const d = await sfn.send(new DescribeExecutionCommand({ executionArn: e!.executionArn }));
+  return JSON.parse(d.output ?? 'null') ?? {};
 }
 const waitForTritonJob = (login: string, jobId: string) =>
   poll(
@@ -101,6 +107,8 @@ describe('large clones and exports run in the workflow', () => {
       const clone = await api('GET', `/${friend.login}/images/${res.body.id}`);
       expect(clone.body).toMatchObject({ state: 'active', owner: friend.id });
       expect(await parts.seen()).toBe(5);
+      // a checkpointed loop (lambdas/workflow/copy-loop.ts): the parts in one call, the read-back check in the next
+      expect((await outputOf(jobId)).copied).toMatchObject({ done: true, phase: 'verify', invocations: 2, offset: disk.length });
       const copied = await underPrefix(`images/${res.body.id}/`);
       expect(copied.uploads).toEqual([]);
       expect(copied.objects).toHaveLength(1);

@@ -10,7 +10,7 @@ import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws
 import { createHash } from 'node:crypto';
 import { api, poll, s3, stack } from '../../helpers/local-stack';
 import { makeAccount, makeMachine } from '../../helpers/fixtures';
-import { TEST_CHUNKING } from '../../helpers/global-setup';
+import { TEST_CHUNKING, TEST_COPY } from '../../helpers/global-setup';
 import { armS3Fault } from '../../helpers/s3-faults';
 import { imageRepository } from '../../../lambdas/wiring';
 import { locateRange, rangeIndexKey, type RangeIndex } from '../../../lambdas/workflow/range-index';
@@ -60,12 +60,14 @@ describe('provisioning from an image built in ranges', () => {
   let fileKey: string;
   let index: RangeIndex;
   let diskSha: string;
+  let machineId: string;
   const size = 72 * MiB + 4099; // five ranges of 16 MiB, the last one short
 
   beforeAll(async () => {
     login = (await makeAccount('rexp')).login;
     const { machine, diskBytes } = await makeMachine(login, { size });
     diskSha = sha256(diskBytes());
+    machineId = machine.id;
     const created = await api('POST', `/${login}/images`, { machine: machine.id, name: 'ranged', version: '1.0.0' });
     expect(created.status).toBe(201);
     const image = await poll(
@@ -81,6 +83,71 @@ describe('provisioning from an image built in ranges', () => {
     index = JSON.parse(await out.Body!.transformToString()) as RangeIndex;
   }, 300_000);
   afterAll(() => sfn.destroy());
+
+  it('clones an uncompressed image in a checkpointed copy loop (parts, then the read-back check, each over several calls, a failed call resumed), with its range index, and provisions from the clone in ranges', async () => {
+    // Prepare: the same disk stored uncompressed (72 MiB: more parts than one call copies)
+    const made = await api('POST', `/${login}/images`, { machine: machineId, name: 'ranged-raw', version: '1.0.0', compression: 'none' });
+    expect(made.status).toBe(201);
+    const rawImage = await poll(
+      () => api('GET', `/${login}/images/${made.body.id}`),
+      (r) => r.body?.state !== 'creating',
+      { intervalMs: 250, attempts: 1200 },
+    );
+    expect(rawImage.body.state).toBe('active');
+    const file = (await imageRepository().get(made.body.id))!.files[0]!;
+    expect(file).toMatchObject({ compression: 'none', size, rangeIndex: { rawSize: size } });
+    const fileKey = file.key;
+    const imageId = made.body.id;
+    // the last part copy fails all of the SDK's attempts once, so one CopyFile call fails and is retried
+    const parts = Math.ceil(file.size / TEST_COPY.partBytes);
+    expect(parts).toBeGreaterThan(Math.floor(TEST_CHUNKING.hashBytesPerInvocation / TEST_COPY.partBytes)); // more than one call's worth
+    const source = `${stack.env.IMAGES_BUCKET}/${fileKey}`;
+    const faults = await armS3Fault(
+      { op: 'UploadPartCopy', copySourcePrefix: source, minPartNumber: parts, times: 3 },
+      { op: 'UploadPartCopy', copySourcePrefix: source, times: 0 }, // counts the other parts' copies
+    );
+    const friend = await makeAccount('rexpf');
+    await api('POST', `/${login}/images/${imageId}?action=update`, { acl: [friend.id] });
+    let cloneId: string;
+    let output: Record<string, any>;
+    try {
+      // Act
+      const res = await api('POST', `/${friend.login}/images/${imageId}?action=clone`);
+      expect(res.status).toBe(200);
+      expect(res.body.state).toBe('creating');
+      cloneId = res.body.id;
+      const jobId = res.headers.get('x-joyent-jobid')!;
+      const job = await poll(
+        () => api('GET', `/${friend.login}/jobs/${jobId}`),
+        (r) => ['SUCCESS', 'FAIL'].includes(r.body?.status),
+        { intervalMs: 250, attempts: 1200 },
+      );
+      expect(job.body).toMatchObject({ status: 'SUCCESS', progress: 100 });
+      const list = await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.env.STATE_MACHINE_ARN, maxResults: 1000 }));
+      const execution = list.executions!.find((e) => e.name === jobId)!;
+      output = JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))).output!);
+      // Assess: the loop, and the failed call resumed without copying the earlier parts again
+      expect(await faults.seen()).toBe(4 + (parts - 1));
+    } finally {
+      await faults();
+    }
+    const copyCalls = Math.ceil(parts / Math.floor(TEST_CHUNKING.hashBytesPerInvocation / TEST_COPY.partBytes));
+    const verifyCalls = Math.ceil(file.size / TEST_CHUNKING.hashBytesPerInvocation);
+    expect(output.copied).toMatchObject({ done: true, invocations: copyCalls + verifyCalls, offset: file.size });
+    expect(copyCalls).toBeGreaterThanOrEqual(2);
+    expect(verifyCalls).toBeGreaterThanOrEqual(2);
+    const clone = (await imageRepository().get(cloneId))!;
+    expect(clone.state).toBe('active');
+    expect(clone.files[0]).toMatchObject({ size: file.size, sha1: file.sha1, sha256: file.sha256, rangeIndex: file.rangeIndex });
+    const cloned = await s3().send(new ListObjectsV2Command({ Bucket: stack.env.IMAGES_BUCKET, Prefix: `images/${cloneId}/` }));
+    expect((cloned.Contents ?? []).map((o) => o.Key).sort()).toEqual([clone.files[0]!.key, rangeIndexKey(clone.files[0]!.key)].sort());
+    // Act: provision from the clone
+    const m = await api('POST', `/${friend.login}/machines`, { image: cloneId, package: 'g1-small', name: 'from-clone' });
+    const done = await provisioned(friend.login, m.body.id);
+    expect({ state: done.body.state, error: done.body.error }).toEqual({ state: 'running', error: undefined });
+    expect((await provisionOutput(m.body.id)).expansion.ranges).toBe(file.rangeIndex!.ranges);
+    expect(sha256(await diskBytesOf(m.body.id))).toBe(diskSha);
+  }, 300_000);
 
   it('records a range index with the image file: one entry per build range, locating the whole file', async () => {
     const file = (await imageRepository().get(imageId))!.files[0]!;
