@@ -146,7 +146,7 @@ export function planRanges(
 }
 
 /** Where range `index`'s format index lies while the build runs (under the prefix Cleanup removes). */
-export const rangeIndexKey = (imageId: string, index: number): string => `images/${imageId}/.index/${index}`;
+export const formatIndexKey = (imageId: string, index: number): string => `images/${imageId}/.index/${index}`;
 
 /** The multipart part number of range `index` (part 1 is the format head). */
 export const partNumberOf = (index: number): number => index + 2;

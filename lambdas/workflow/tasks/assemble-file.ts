@@ -27,7 +27,7 @@ import { DiskFormatError } from '../../pipeline/formats';
 import { rangeFormat } from '../../pipeline/formats/range-formats';
 import { gzipMember } from '../../pipeline/members';
 import { config, s3Client } from '../../wiring';
-import { MIN_PART_BYTES, partNumberOf, rangeIndexKey, type AssembledFile, type ChunkedUpload } from '../chunked';
+import { MIN_PART_BYTES, partNumberOf, formatIndexKey, type AssembledFile, type ChunkedUpload } from '../chunked';
 import { steps } from '../deps';
 import { TransientStorageError } from '../errors';
 import { rangeIndexFromParts, writeRangeIndex, type RangeIndexRef } from '../range-index';
@@ -140,7 +140,7 @@ async function readIndexes(s3: S3Client, Bucket: string, imageId: string, ranges
   const worker = async (): Promise<void> => {
     while (next < ranges) {
       const i = next++;
-      const object = await s3.send(new GetObjectCommand({ Bucket, Key: rangeIndexKey(imageId, i) })).catch((err) => {
+      const object = await s3.send(new GetObjectCommand({ Bucket, Key: formatIndexKey(imageId, i) })).catch((err) => {
         if ((err as { name?: string })?.name === 'NoSuchKey')
           throw new IncompleteUploadError(`range ${i} of image ${imageId} has no index`);
         throw err;
@@ -155,7 +155,7 @@ async function readIndexes(s3: S3Client, Bucket: string, imageId: string, ranges
 /** The indexes, once the file is complete (an earlier attempt may have deleted some: Quiet ignores them). */
 async function deleteIndexes(s3: S3Client, Bucket: string, imageId: string, ranges: number): Promise<void> {
   for (let first = 0; first < ranges; first += 1000) {
-    const Objects = Array.from({ length: Math.min(1000, ranges - first) }, (_, k) => ({ Key: rangeIndexKey(imageId, first + k) }));
+    const Objects = Array.from({ length: Math.min(1000, ranges - first) }, (_, k) => ({ Key: formatIndexKey(imageId, first + k) }));
     await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects, Quiet: true } }));
   }
 }

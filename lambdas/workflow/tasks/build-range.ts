@@ -32,7 +32,7 @@ import type { Readable } from 'node:stream';
 import { buildImageFile, gzipPadding, multipartChecksumAlgorithm, type PipelineSink } from '../../pipeline';
 import { config, s3Client } from '../../wiring';
 import { rangeFormat, type RangeFormat } from '../../pipeline/formats/range-formats';
-import { MIN_PART_BYTES, partNumberOf, rangeBounds, rangeIndexKey, type RangeResult, type RangeTask } from '../chunked';
+import { MIN_PART_BYTES, partNumberOf, rangeBounds, formatIndexKey, type RangeResult, type RangeTask } from '../chunked';
 import { reportRangeBytes } from '../chunked-progress';
 import { SourceUnavailableError, TransientStorageError } from '../errors';
 import { classifyS3Error } from '../s3-errors';
@@ -84,7 +84,7 @@ export const handler = workflowTask('BuildRange', async (task: RangeTask): Promi
   // a format's part counts as done only with its index (an UploadPart whose answer was lost had it deleted)
   const indexed = async (): Promise<boolean> =>
     !format ||
-    (await s3.send(new HeadObjectCommand({ Bucket, Key: rangeIndexKey(task.imageId, task.index) })).then(
+    (await s3.send(new HeadObjectCommand({ Bucket, Key: formatIndexKey(task.imageId, task.index) })).then(
       () => true,
       (err) => {
         if ((err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404) return false;
@@ -118,7 +118,7 @@ export const handler = workflowTask('BuildRange', async (task: RangeTask): Promi
   let indexKey: string | undefined;
   if (format) {
     const encoded = await encodeRange(format, task, source, start, end, followed);
-    indexKey = rangeIndexKey(task.imageId, task.index);
+    indexKey = formatIndexKey(task.imageId, task.index);
     await s3
       .send(new PutObjectCommand({ Bucket, Key: indexKey, Body: encoded.index }))
       .catch(storage(`PutObject of range ${task.index}'s index`));

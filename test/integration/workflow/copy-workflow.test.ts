@@ -45,10 +45,19 @@ const underPrefix = async (Prefix: string) => ({
     (u) => u.Key!,
   ),
 });
-/** The build state machine's execution for this job (named after it), with how it ended. */
+/**
+ * The build state machine's execution for this job (named after it), with how it ended: the job ends in
+ * the execution's last Task, a moment before the execution does, so this waits for the end.
+ */
 async function executionOf(jobId: string): Promise<{ status?: string; executionArn?: string } | undefined> {
-  const list = await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.env.STATE_MACHINE_ARN, maxResults: 1000 }));
-  return list.executions?.find((e) => e.name === jobId);
+  return poll(
+    async () => {
+      const list = await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.env.STATE_MACHINE_ARN, maxResults: 1000 }));
+      return list.executions?.find((e) => e.name === jobId);
+    },
+    (e) => e !== undefined && e.status !== 'RUNNING',
+    { intervalMs: 100, attempts: 300 },
+  );
 }
 /** The final state document of that execution. */
 async function outputOf(jobId: string): Promise<Record<string, any>> {

@@ -6,7 +6,8 @@
  * local S3 (local/faults.ts).
  */
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { finishedExecutionOutput } from '../../helpers/executions';
 import { createHash } from 'node:crypto';
 import { api, poll, s3, stack } from '../../helpers/local-stack';
 import { makeAccount, makeMachine } from '../../helpers/fixtures';
@@ -25,12 +26,7 @@ const sfn = new SFNClient({
 
 /** The final state document of the provisioning execution of `machineId`. */
 async function provisionOutput(machineId: string): Promise<Record<string, any>> {
-  const list = await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.env.PROVISION_STATE_MACHINE_ARN, maxResults: 1000 }));
-  for (const e of list.executions ?? []) {
-    const d = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
-    if (JSON.parse(d.input ?? '{}').machineId === machineId) return JSON.parse(d.output ?? 'null') ?? {};
-  }
-  throw new Error(`no provisioning execution for machine ${machineId}`);
+  return finishedExecutionOutput(sfn, stack.env.PROVISION_STATE_MACHINE_ARN, (input) => input.machineId === machineId);
 }
 
 const provisioned = (login: string, id: string) =>
@@ -123,9 +119,7 @@ describe('provisioning from an image built in ranges', () => {
         { intervalMs: 250, attempts: 1200 },
       );
       expect(job.body).toMatchObject({ status: 'SUCCESS', progress: 100 });
-      const list = await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.env.STATE_MACHINE_ARN, maxResults: 1000 }));
-      const execution = list.executions!.find((e) => e.name === jobId)!;
-      output = JSON.parse((await sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))).output!);
+      output = await finishedExecutionOutput(sfn, stack.env.STATE_MACHINE_ARN, (input) => input.jobId === jobId);
       // Assess: the loop, and the failed call resumed without copying the earlier parts again
       expect(await faults.seen()).toBe(4 + (parts - 1));
     } finally {
