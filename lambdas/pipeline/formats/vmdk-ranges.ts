@@ -43,6 +43,37 @@ function grainBytes(index: number, deflated: Buffer): Buffer {
   return grain;
 }
 
+/** The ranges' indexes, checked to cover the disk's grains with data parts of whole sectors. */
+function checkedRanges(indexes: Buffer[], grains: number): ReturnType<typeof unpackIndex>[] {
+  const ranges = indexes.map(unpackIndex);
+  const total = ranges.reduce((n, r) => n + r.entries.length / 4, 0);
+  if (total !== grains) throw new DiskFormatError(`vmdk range indexes cover ${total} grains, the disk has ${grains}`);
+  if (ranges.some((r) => r.length % SECTOR !== 0)) throw new DiskFormatError('a vmdk range data part is not whole sectors');
+  return ranges;
+}
+
+/**
+ * The grain tables of both subformats: each allocated grain's sector in the file, its range's data
+ * part placed after the head (`overheadSectors`) and the parts before it; and `base`, the first sector
+ * after the last data part.
+ */
+function grainTables(ranges: ReturnType<typeof unpackIndex>[], tables: number, overheadSectors: number): { gts: Buffer; base: number } {
+  const gts = Buffer.alloc(tables * L.GT_BYTES);
+  let base = overheadSectors;
+  let g = 0;
+  for (const { entries, length } of ranges) {
+    for (let j = 0; j < entries.length; j += 4, g++) {
+      const rel = entries.readUInt32LE(j);
+      if (rel === 0) continue;
+      const at = base + rel - 1;
+      if (at >= 2 ** 32) throw new DiskFormatError('a vmdk grain lies past what a grain table entry can name');
+      gts.writeUInt32LE(at, g * 4);
+    }
+    base += length / SECTOR;
+  }
+  return { gts, base };
+}
+
 export function createVmdkStreamRangeFormat(opts: VmdkRangeOptions): RangeFormat {
   const size = opts.virtualSize;
   if (!Number.isSafeInteger(size) || size < 0 || size > L.MAX_VIRTUAL)
@@ -112,25 +143,10 @@ export function createVmdkStreamRangeFormat(opts: VmdkRangeOptions): RangeFormat
   }
 
   function assemble(indexes: Buffer[], { minHeadBytes = 0 } = {}): AssembledTables {
-    const ranges = indexes.map(unpackIndex);
-    const total = ranges.reduce((n, r) => n + r.entries.length / 4, 0);
-    if (total !== grains) throw new DiskFormatError(`vmdk range indexes cover ${total} grains, the disk has ${grains}`);
-    if (ranges.some((r) => r.length % SECTOR !== 0)) throw new DiskFormatError('a vmdk range data part is not whole sectors');
+    const ranges = checkedRanges(indexes, grains);
     const overheadSectors = roundUp(Math.max(1 + L.DESCRIPTOR_SECTORS, Math.ceil(minHeadBytes / SECTOR)), L.GRAIN_SECTORS);
     const fields = { version: 3, flags: L.STREAM_FLAGS, sectors, overheadSectors };
-    const gts = Buffer.alloc(tables * L.GT_BYTES);
-    let base = overheadSectors;
-    let g = 0;
-    for (const { entries, length } of ranges) {
-      for (let j = 0; j < entries.length; j += 4, g++) {
-        const rel = entries.readUInt32LE(j);
-        if (rel === 0) continue;
-        const at = base + rel - 1;
-        if (at >= 2 ** 32) throw new DiskFormatError('a vmdk grain lies past what a grain table entry can name');
-        gts.writeUInt32LE(at, g * 4);
-      }
-      base += length / SECTOR;
-    }
+    const { gts, base } = grainTables(ranges, tables, overheadSectors);
     const tail: Buffer[] = [];
     const gd = Buffer.alloc(roundUp(tables * 4, SECTOR));
     let sector = base; // the tail's first sector
@@ -190,24 +206,9 @@ export function createVmdkSparseRangeFormat(opts: Omit<VmdkRangeOptions, 'level'
   }
 
   function assemble(indexes: Buffer[], { minHeadBytes = 0 } = {}): AssembledTables {
-    const ranges = indexes.map(unpackIndex);
-    const total = ranges.reduce((n, r) => n + r.entries.length / 4, 0);
-    if (total !== grains) throw new DiskFormatError(`vmdk range indexes cover ${total} grains, the disk has ${grains}`);
-    if (ranges.some((r) => r.length % SECTOR !== 0)) throw new DiskFormatError('a vmdk range data part is not whole sectors');
+    const ranges = checkedRanges(indexes, grains);
     const overheadSectors = roundUp(Math.max(gdSector + gdSectors, Math.ceil(minHeadBytes / SECTOR)), L.GRAIN_SECTORS);
-    const gts = Buffer.alloc(tables * L.GT_BYTES);
-    let base = overheadSectors;
-    let g = 0;
-    for (const { entries, length } of ranges) {
-      for (let j = 0; j < entries.length; j += 4, g++) {
-        const rel = entries.readUInt32LE(j);
-        if (rel === 0) continue;
-        const at = base + rel - 1;
-        if (at >= 2 ** 32) throw new DiskFormatError('a vmdk grain lies past what a grain table entry can name');
-        gts.writeUInt32LE(at, g * 4);
-      }
-      base += length / SECTOR;
-    }
+    const { gts, base } = grainTables(ranges, tables, overheadSectors);
     const head = Buffer.alloc(overheadSectors * SECTOR);
     vmdkSparseHeader({ version: 1, flags: L.SPARSE_FLAGS, sectors, gdSector: BigInt(gdSector), overheadSectors }).copy(head, 0);
     vmdkDescriptor('monolithicSparse', sectors, opts.fileName ?? 'disk.vmdk').copy(head, SECTOR);
