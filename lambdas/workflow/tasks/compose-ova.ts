@@ -174,7 +174,7 @@ export const handler = workflowTask(
       const worker = async (): Promise<void> => {
         while (!failed && next < missing.length) {
           // at least one part per call, so the loop always advances
-          if (written > 0 && (budget <= 0 || (context && context.getRemainingTimeInMillis() < TIME_MARGIN_MS))) return;
+          if (next > 0 && (budget <= 0 || (context && context.getRemainingTimeInMillis() < TIME_MARGIN_MS))) return;
           const part = missing[next++];
           budget -= part.end - part.start;
           try {

@@ -189,8 +189,9 @@ maybe('disk formats built by ranges (chunked builds)', () => {
   );
 
   it('OVF (ova, not compressed): the vmdk by ranges, hashed, the tar composed around it by S3 copies, then hashed: .ovf first, the .mf matches, the vmdk passes qemu-img', async () => {
-    // Prepare: zeros, text and random bytes, 72 MiB + a few bytes (not a multiple of a 64 KiB grain)
-    const size = 72 * MiB + 12345;
+    // Prepare: zeros, text and random bytes, 100 MiB + a few bytes (not a multiple of a 64 KiB grain):
+    // a vmdk over the 32 MiB a ComposeOva call writes (TEST_CHUNKING.hashBytesPerInvocation)
+    const size = 100 * MiB + 12345;
     const machine = await mixedMachine(alice.login, size);
 
     // Act
@@ -207,6 +208,8 @@ maybe('disk formats built by ranges (chunked builds)', () => {
     // part 1 and the last uploaded, the vmdk's middle copied in 5 MiB parts (TEST_COPY)
     expect(out.composed).toMatchObject({ done: true, key: `images/${imageId}/file.ova`, size: file.size });
     expect(out.composed.parts).toBeGreaterThanOrEqual(4);
+    expect(out.assembled.size).toBeGreaterThan(TEST_CHUNKING.hashBytesPerInvocation);
+    expect(out.composed.invocations).toBeGreaterThanOrEqual(2);
     expect(out.file).toMatchObject({ format: 'ova', key: `images/${imageId}/file.ova`, size: file.size });
     expect(out.file.virtualSize).toBe(Math.ceil(size / 512) * 512);
     const stored = await download(alice.login, imageId);
@@ -235,6 +238,37 @@ maybe('disk formats built by ranges (chunked builds)', () => {
     expect(readFileSync(path.join(outDir, names[0]), 'utf8')).toContain(`ovf:href="${names[1]}"`);
     // nothing but the ova: the vmdk, the ranges' indexes and both uploads are gone
     expect(await leftovers(imageId)).toEqual({ objects: ['file.ova'], uploads: 0 });
+  }, 300_000);
+
+  it('an ova whose composition fails for a while is retried: each part is copied once, the ova is whole, nothing else is left', async () => {
+    // Prepare
+    const machine = await mixedMachine(alice.login, 72 * MiB + 1024);
+
+    // Act: after two part copies, the next three copies fail (more than the SDK's own attempts: the task is retried)
+    const imageId = await generate(alice, machine.id, 'OVF', false);
+    const disarm = await armS3Fault({ op: 'UploadPartCopy', prefix: `images/${imageId}/file.ova`, skip: 2, times: 3 });
+    try {
+      const image = await waitForImage(alice.login, imageId);
+
+      // Assert
+      expect({ state: image.body.state, error: image.body.error }).toEqual({ state: 'active', error: undefined });
+      // every part copied once: the copies that went through before the failure were not made again
+      const out = await executionOutput(imageId);
+      expect(out.composed.parts).toBeGreaterThan(4);
+      expect(await disarm.seen()).toBe(out.composed.parts - 2 + 3);
+      const stored = await download(alice.login, imageId);
+      expect(sha256(stored)).toBe(image.body.files[0].sha256);
+      const ovaFile = path.join(dir, `${imageId}.ova`);
+      writeFileSync(ovaFile, stored);
+      const outDir = path.join(dir, imageId);
+      mkdirSync(outDir);
+      tar.x({ file: ovaFile, cwd: outDir, sync: true });
+      const vmdk = path.join(outDir, 'big-ovf-disk1.vmdk');
+      expect(qemuImg(['compare', '-f', 'raw', '-F', 'vmdk', machine.file, vmdk]).out).toMatch(/Images are identical/);
+      expect(await leftovers(imageId)).toEqual({ objects: ['file.ova'], uploads: 0 });
+    } finally {
+      await disarm();
+    }
   }, 300_000);
 
   it('an ova whose composition fails for good after a part is copied leaves no ova, no vmdk and no open upload', async () => {
