@@ -34,10 +34,11 @@
  *
  * Why the fastest of five, and why 1 MiB writes: this machine is a VM whose balloon driver reports free
  * memory to the host in 2 MiB blocks (page_reporting_order 9), and the host takes those pages back.
- * A write of 2 MiB or more, 2 MiB-aligned, gets a 2 MiB page-cache folio, which the kernel takes from
- * exactly those blocks, and touching them again costs the host a fault per page: after 15 s idle,
- * 700 MiB written in 2 MiB pieces cost 2.2 s of system time, in 1 MiB pieces 0.16 s (measured with a
- * bare write loop, no conversion). Which side pays depends on what the machine freed just before,
+ * Writes of 2 MiB at 2 MiB-aligned offsets get 2 MiB page-cache folios (ext4's large folios),
+ * presumably taken from exactly those blocks, whose pages the host must then fault in again: after
+ * 15 s idle, 700 MiB written in 2 MiB pieces cost 2.2 s of system time, in 1 MiB pieces 0.16 s, 64 KiB
+ * pieces 0.36 s (a bare write loop, no conversion; the kernel's time goes to the copy into the page
+ * cache). Which side pays depends on what the machine freed just before,
  * not on the converter: with 4 MiB writes, our same conversion took 0.44 s in one run and 2.09 s
  * in the next. S3, where the pipeline writes, has no page cache; the figure wanted is the
  * converter's, so the sink writes ≤ 1 MiB and the fastest of the runs is kept for each side.
