@@ -142,6 +142,30 @@ maybe('provisioning from qcow2, vhd and vmdk images in ranges', () => {
     300_000,
   );
 
+  it('a machine from a qcow2 file above the threshold, imported in ranges with a range index of its file: expanded through the reader, not the index', async () => {
+    // Prepare: a disk of random bytes, so its qcow2 file is above the threshold too and is imported in ranges
+    const dense = randomFillSync(Buffer.alloc(66 * MiB + 512));
+    const raw = path.join(dir, 'dense.raw');
+    const file = path.join(dir, 'dense.qcow2');
+    writeFileSync(raw, dense);
+    expect(qemuImg(['convert', '-f', 'raw', '-O', 'qcow2', raw, file]).status).toBe(0);
+    const imageId = await importImage('dense.qcow2', readFileSync(file));
+    const stored = (await imageRepository().get(imageId))!.files[0]!;
+    expect(stored.size).toBeGreaterThanOrEqual(TEST_CHUNKING.thresholdBytes);
+    expect(stored).toMatchObject({ format: 'qcow2', compression: 'none', virtualSize: dense.length, rangeIndex: { rawSize: stored.size } });
+
+    // Act
+    const machine = await provision(imageId, 'from-dense-qcow2');
+
+    // Assess: the disk's ranges, not the file's; the disk is the source disk
+    expect({ state: machine.body.state, error: machine.body.error }).toEqual({ state: 'running', error: undefined });
+    const out = await provisionOutput(machine.id);
+    expect(out.expansion).toMatchObject({ rawSize: dense.length, rangeBytes: TEST_CHUNKING.rangeBytes, ranges: 5 });
+    const object = await s3().send(new GetObjectCommand({ Bucket: stack.env.DISKS_BUCKET, Key: out.disk.key }));
+    expect(sha256(await object.Body!.transformToByteArray())).toBe(sha256(dense));
+    expect(await diskLeftovers(machine.id)).toEqual({ objects: 1, uploads: 0 });
+  }, 300_000);
+
   it('fails the machine with the reason, leaving no disk and no open upload, when a qcow2 L1 entry points past the end of the file', async () => {
     // Prepare: qemu-img's qcow2 of the disk with its first L2 table's offset moved past the end of the file
     const file = path.join(dir, 'corrupt.qcow2');

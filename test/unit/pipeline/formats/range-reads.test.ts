@@ -1,7 +1,7 @@
 /**
  * DiskReader.streamRange (lambdas/pipeline/formats/stage.ts): for files qemu-img wrote and files our
  * writers wrote (qcow2 plain and compressed, 4 KiB clusters; vmdk monolithicSparse and
- * streamOptimized; vhd dynamic and fixed), random ranges of the disk, the ranges at its edges and ranges
+ * streamOptimized; vhd dynamic and fixed; ova), random ranges of the disk, the ranges at its edges and ranges
  * across block and table boundaries read exactly the source's bytes [start, end); a small range of a
  * large file reads only a small part of it; a table or block that lies outside the file fails with a
  * DiskFormatError.
@@ -97,7 +97,7 @@ function largeSparseDisk(): Buffer {
   return data;
 }
 
-const BLOCK: Record<string, number> = { qcow2: 64 * KiB, vmdk: 64 * KiB, vhd: 2 * MiB };
+const BLOCK: Record<string, number> = { qcow2: 64 * KiB, vmdk: 64 * KiB, vhd: 2 * MiB, ova: 64 * KiB };
 
 const QEMU: { label: string; args: string[]; format: 'qcow2' | 'vmdk' | 'vhd'; block: number }[] = [
   { label: 'qcow2', args: ['-O', 'qcow2'], format: 'qcow2', block: 64 * KiB },
@@ -115,6 +115,7 @@ const OURS: { label: string; spec: OutputSpec }[] = [
   { label: 'vmdk streamOptimized', spec: { format: 'vmdk', subformat: 'streamOptimized' } },
   { label: 'vhd dynamic', spec: { format: 'vhd', subformat: 'dynamic' } },
   { label: 'vhd fixed', spec: { format: 'vhd', subformat: 'fixed' } },
+  { label: 'ova', spec: { format: 'ova' } },
 ];
 
 const disks = [...testDisks(), { name: 'large-sparse', data: largeSparseDisk() }];
@@ -168,7 +169,7 @@ describe('streamRange on our writers’ output', () => {
     async ({ label, spec, disk, data }) => {
       const file = path.join(dir, `${disk}.ours.${label.replace(/[^a-z0-9]+/gi, '-')}`);
       await writeFile(createWriter(spec, { virtualSize: data.length }), data, file);
-      const reader = await openDisk(spec.format as 'qcow2' | 'vmdk' | 'vhd', bufferSource(readFileSync(file)));
+      const reader = await openDisk(spec.format as 'qcow2' | 'vmdk' | 'vhd' | 'ova', bufferSource(readFileSync(file)));
       await expectRanges(reader, padded(data), BLOCK[spec.format]!, data.length + 1);
     },
     120_000,
