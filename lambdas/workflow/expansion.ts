@@ -1,18 +1,49 @@
 /**
- * Expansion in ranges (docs/decisions/async-provisioning.md): a machine's disk made from an image file
- * that was built in ranges (it has a range index, lambdas/workflow/range-index.ts) and whose disk is at
- * least the chunking threshold is expanded by a Map of bounded invocations, one per build range, into
- * ONE multipart upload of the disk: range i of the disk is part i + 1.
+ * Expansion in ranges (docs/decisions/async-provisioning.md): a machine's disk made from a large image
+ * file is expanded by a Map of bounded invocations, one per range of the disk, into ONE multipart
+ * upload of the disk: range i of the disk is part i + 1. Two kinds of file take this path
+ * (`expansionSource`, mirrored by the ExpansionPath Choice in lib/constructs/provision-workflow.ts):
  *
- *   StartExpansion ($.expansion) → ExpandRanges (inline Map of ExpandRange, MaxConcurrency, result
- *   discarded) → CompleteDisk ($.expanded)
+ * - `index`: a raw (or iso) file built in ranges, with a range index (lambdas/workflow/range-index.ts),
+ *   whose disk is at least the chunking threshold. The ranges are the build's: range i is read with
+ *   one ranged GET at its place in the file, checked against the index (its length and MD5; gunzip
+ *   checks every member's CRC-32 and length when compressed).
+ * - `format`: an uncompressed qcow2, vhd, vmdk or ova file whose disk is at least the threshold,
+ *   with or without an index. The disk's size is the file's virtual size (its header); the ranges are
+ *   planned from the workflow's range size (`$.expansionSettings`, planRanges in
+ *   lambdas/workflow/chunked.ts) and each is read through the format's reader
+ *   (DiskReader.streamRange, lambdas/pipeline/formats), which reads only the tables and clusters that
+ *   cover it. A table or block outside the file fails the machine (SourceFormatError, as ExpandImage).
+ *
+ *   ExpansionSettings (Pass: $.expansionSettings) → StartExpansion ($.expansion) → ExpandRanges (inline
+ *   Map of ExpandRange, MaxConcurrency, result discarded) → CompleteDisk ($.expanded)
  *
  * Every read of the file is pinned to the ETag StartExpansion saw, so all ranges come from one version
- * of it; each range is checked against the index (its length and MD5 in the file, its raw length) and,
- * when gzip, by gunzip's own CRC-32 and length of every member.
+ * of it.
  */
 import type { ImageFile } from '../core/image';
 import type { ProvisionState } from './provision-state';
+
+/** Formats expanded through their reader, range by range, when stored uncompressed. */
+export const RANGE_READ_FORMATS = ['qcow2', 'vhd', 'vmdk', 'ova'] as const;
+/** Formats whose range index locates disk ranges (raw bytes, gzipped or not). */
+export const RANGE_INDEX_FORMATS = ['raw', 'iso'] as const;
+
+/**
+ * How a file can be expanded in ranges, whatever its size: through its range index, through its
+ * format's reader, or not at all (a gzip-compressed qcow2/vhd/vmdk/ova must be read from its start).
+ */
+export function expansionSource(file: Pick<ImageFile, 'format' | 'compression' | 'rangeIndex'>): 'index' | 'format' | undefined {
+  if (file.compression === 'none' && (RANGE_READ_FORMATS as readonly string[]).includes(file.format)) return 'format';
+  if (file.rangeIndex && (RANGE_INDEX_FORMATS as readonly string[]).includes(file.format)) return 'index';
+  return undefined;
+}
+
+/** What the ExpansionSettings Pass state puts in $.expansionSettings (the stack's chunking settings). */
+export interface ExpansionSettings {
+  /** Preferred bytes of disk per range (format files; a file with a range index keeps its build's ranges). */
+  rangeBytes: number;
+}
 
 /** StartExpansion's result ($.expansion). */
 export interface ExpansionUpload {
@@ -22,7 +53,10 @@ export interface ExpansionUpload {
   /** The image file's ETag when the expansion started: every ranged GET is pinned to it. */
   fileEtag: string;
   ranges: number;
+  /** Bytes of the disk. */
   rawSize: number;
+  /** Bytes of disk per range (the last range may be longer or shorter: lambdas/workflow/chunked.ts, rangeBounds). */
+  rangeBytes: number;
   /** 0 … ranges-1: the Map state's items. */
   items: number[];
 }
@@ -35,7 +69,7 @@ export interface ExpandRangeTask {
   upload: Omit<ExpansionUpload, 'items'>;
 }
 
-export type ExpansionState = ProvisionState & { expansion: ExpansionUpload };
+export type ExpansionState = ProvisionState & { expansion: ExpansionUpload; expansionSettings?: ExpansionSettings };
 
 /** The disk's part number of range `index`. */
 export const diskPartNumberOf = (index: number): number => index + 1;

@@ -3,10 +3,13 @@
  * pattern (lib/constructs/build-workflow.ts), one function per Task state
  * (`lambdas/workflow/tasks/<state>.ts`, see `taskEntry`).
  *
- *   ExpansionPath (Choice): a file with a range index whose disk is at least the chunking threshold
- *     → StartExpansion ($.expansion) → ExpandRanges (inline Map of ExpandRange, MaxConcurrency, result
- *       discarded) → CompleteDisk ($.expanded)                    (lambdas/workflow/expansion.ts)
- *     otherwise → ExpandImage ($.expanded): one invocation
+ *   ExpansionPath (Choice, lambdas/workflow/expansion.ts `expansionSource`):
+ *     an uncompressed qcow2/vhd/vmdk/ova file → FormatSize: its disk (virtualSize, or the file's size
+ *       when the manifest has none) at least the chunking threshold → in ranges
+ *     a raw/iso file with a range index → ExpansionSize: its disk at least the threshold → in ranges
+ *     in ranges: ExpansionSettings (Pass, $.expansionSettings) → StartExpansion ($.expansion) →
+ *       ExpandRanges (inline Map of ExpandRange, MaxConcurrency, result discarded) → CompleteDisk ($.expanded)
+ *     otherwise (smaller disks, gzip-compressed format files) → ExpandImage ($.expanded): one invocation
  *   → MarkMachineRunning (discarded) → ProvisionSucceeded
  *   any forward task or the Map, on any error after its retries: Catch ($.error) → RemoveDisk ($.cleanup)
  *   RemoveDisk, even if it fails itself (Catch → $.cleanupError) → MarkMachineFailed → ProvisionFailed (Fail)
@@ -28,6 +31,8 @@ import {
   JsonPath,
   LogLevel,
   Map as MapState,
+  Pass,
+  Result,
   StateMachine,
   StateMachineType,
   Succeed,
@@ -36,6 +41,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { PROVISION_TASKS, type ProvisionTask, taskEntry } from '../../lambdas/routes';
 import type { ChunkingSettings } from '../../lambdas/workflow/chunked';
+import { RANGE_INDEX_FORMATS, RANGE_READ_FORMATS, type ExpansionSettings } from '../../lambdas/workflow/expansion';
 import { TASK_RETRY, acknowledgeStateMachineRole, chunkingSettings } from './build-workflow';
 import type { Data } from './data';
 import { createServiceFunction } from './service-function';
@@ -53,6 +59,10 @@ export const PROVISION_STATES = {
   ExpansionPath: 'ExpansionPath',
   ExpansionSize: 'ExpansionSize',
   ExpandRanges: 'ExpandRanges',
+  ExpansionSettings: 'ExpansionSettings',
+  FormatSize: 'FormatSize',
+  FormatDiskSize: 'FormatDiskSize',
+  FormatFileSize: 'FormatFileSize',
 } as const satisfies Record<ProvisionTask, ProvisionTask> & Record<string, string>;
 
 export const PROVISION_FORWARD_TASKS = [
@@ -167,6 +177,7 @@ export class ProvisionWorkflow extends Construct {
           'fileEtag.$': '$.expansion.fileEtag',
           'ranges.$': '$.expansion.ranges',
           'rawSize.$': '$.expansion.rawSize',
+          'rangeBytes.$': '$.expansion.rangeBytes',
         },
       },
       // the parts are in the upload; CompleteDisk lists them
@@ -174,15 +185,34 @@ export class ProvisionWorkflow extends Construct {
     });
     ranges.itemProcessor(tasks.ExpandRange);
     ranges.addCatch(cleanup, { errors: ['States.ALL'], resultPath: '$.error' });
-    const inRanges = tasks.StartExpansion.next(ranges).next(tasks.CompleteDisk).next(tasks.MarkMachineRunning);
+    const settings = new Pass(this, PROVISION_STATES.ExpansionSettings, {
+      result: Result.fromObject({ rangeBytes: chunking.rangeBytes } satisfies ExpansionSettings),
+      resultPath: '$.expansionSettings',
+    });
+    const inRanges = settings.next(tasks.StartExpansion).next(ranges).next(tasks.CompleteDisk).next(tasks.MarkMachineRunning);
     const single = tasks.ExpandImage.next(tasks.MarkMachineRunning);
-    // Two Choices, not one And: a rule that reads a path that is not there fails the execution, so
-    // $.file.rangeIndex.rawSize is read only once $.file.rangeIndex is known to be present.
+    // Nested Choices, not one And: a rule that reads a path that is not there fails the execution, so
+    // an optional field ($.file.rangeIndex, $.file.virtualSize) is read only once it is known to be present.
     const bigEnough = new Choice(this, PROVISION_STATES.ExpansionSize)
       .when(Condition.numberGreaterThanEquals('$.file.rangeIndex.rawSize', chunking.thresholdBytes), inRanges)
       .otherwise(single);
+    const formatSize = new Choice(this, PROVISION_STATES.FormatSize)
+      .when(
+        Condition.isPresent('$.file.virtualSize'),
+        new Choice(this, PROVISION_STATES.FormatDiskSize)
+          .when(Condition.numberGreaterThanEquals('$.file.virtualSize', chunking.thresholdBytes), inRanges)
+          .otherwise(single),
+      )
+      // files recorded before virtualSize: the file's own size (StartExpansion reads the disk's from its header)
+      .otherwise(
+        new Choice(this, PROVISION_STATES.FormatFileSize)
+          .when(Condition.numberGreaterThanEquals('$.file.size', chunking.thresholdBytes), inRanges)
+          .otherwise(single),
+      );
+    const formatIs = (formats: readonly string[]) => Condition.or(...formats.map((f) => Condition.stringEquals('$.file.format', f)));
     const definition = new Choice(this, PROVISION_STATES.ExpansionPath)
-      .when(Condition.isPresent('$.file.rangeIndex'), bigEnough)
+      .when(Condition.and(Condition.stringEquals('$.file.compression', 'none'), formatIs(RANGE_READ_FORMATS)), formatSize)
+      .when(Condition.and(Condition.isPresent('$.file.rangeIndex'), formatIs(RANGE_INDEX_FORMATS)), bigEnough)
       .otherwise(single);
 
     const logGroup = new LogGroup(this, 'StateMachineLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });

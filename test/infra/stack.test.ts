@@ -11,6 +11,8 @@ import { INDEXES, TABLE_KEYS } from '../../lambdas/adapters/dynamodb/table';
 import { BUILD_TASKS, PROVISION_TASKS, routes } from '../../lambdas/routes';
 import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
 import { DEFAULT_CHUNKING } from '../../lambdas/workflow/chunked';
+import { expansionSource } from '../../lambdas/workflow/expansion';
+import type { ImageFile } from '../../lambdas/core/image';
 import { BUILD_STATES, FORWARD_TASKS } from '../../lib/constructs/build-workflow';
 import { ImageServiceStack, STACK_OUTPUTS } from '../../lib/image-service-stack';
 import { type AslState, localDefinitionFromTemplate } from '../../lib/local-asl';
@@ -323,18 +325,74 @@ describe('provisioning workflow', () => {
     );
   });
 
-  it('expands files with a range index from the chunking threshold on in an inline Map of ExpandRange, otherwise in one ExpandImage', () => {
-    expect(states.ExpansionPath).toMatchObject({
-      Type: 'Choice',
-      Choices: [{ Variable: '$.file.rangeIndex', IsPresent: true, Next: 'ExpansionSize' }],
-      Default: 'ExpandImage',
+  /** Where the Choices send a file: the first Task state reached from StartAt (Choice rules as Step Functions reads them). */
+  function routeOf(file: Record<string, unknown>): string {
+    const input = { machineId: 'm', file };
+    const read = (path: string): unknown =>
+      path
+        .replace(/^\$\./, '')
+        .split('.')
+        .reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], input);
+    const holds = (rule: Record<string, any>): boolean => {
+      if (rule.And) return (rule.And as Record<string, any>[]).every(holds);
+      if (rule.Or) return (rule.Or as Record<string, any>[]).some(holds);
+      const value = read(rule.Variable);
+      if ('IsPresent' in rule) return (value !== undefined) === rule.IsPresent;
+      // Step Functions fails the execution when a rule reads a path that is not there
+      if (value === undefined) throw new Error(`the Choice reads ${rule.Variable}, which ${JSON.stringify(file)} does not have`);
+      if ('StringEquals' in rule) return value === rule.StringEquals;
+      if ('NumericGreaterThanEquals' in rule) return (value as number) >= rule.NumericGreaterThanEquals;
+      throw new Error(`unexpected rule ${JSON.stringify(rule)}`);
+    };
+    let name = definition.StartAt as string;
+    for (let hops = 0; states[name].Type !== 'Task'; hops++) {
+      const state = states[name];
+      if (hops > 20) throw new Error('the Choices loop');
+      if (state.Type === 'Pass') name = state.Next;
+      else name = (state.Choices as Record<string, any>[]).find(holds)?.Next ?? state.Default;
+    }
+    return name;
+  }
+
+  it('routes uncompressed qcow2/vhd/vmdk/ova files and raw files with a range index, from the chunking threshold on, to expansion in ranges; the rest to ExpandImage', () => {
+    const T = DEFAULT_CHUNKING.thresholdBytes;
+    const file = (over: Record<string, unknown>) => ({
+      key: 'k',
+      size: T,
+      sha1: 'a',
+      sha256: 'b',
+      compression: 'none',
+      format: 'raw',
+      ...over,
     });
-    expect(states.ExpansionSize).toMatchObject({
-      Type: 'Choice',
-      Choices: [
-        { Variable: '$.file.rangeIndex.rawSize', NumericGreaterThanEquals: DEFAULT_CHUNKING.thresholdBytes, Next: 'StartExpansion' },
-      ],
-      Default: 'ExpandImage',
+    const index = { ranges: 4, rangeBytes: T / 4, rawSize: T };
+    const cases: [Record<string, unknown>, string][] = [
+      ...['qcow2', 'vhd', 'vmdk', 'ova'].flatMap((format): [Record<string, unknown>, string][] => [
+        [file({ format, virtualSize: T }), 'StartExpansion'],
+        [file({ format, virtualSize: T - 512, size: 2 * T }), 'ExpandImage'],
+        [file({ format, size: T }), 'StartExpansion'], // no virtualSize recorded: the file's size
+        [file({ format, size: T - 1 }), 'ExpandImage'],
+        [file({ format, virtualSize: 4 * T, rangeIndex: index }), 'StartExpansion'],
+        [file({ format, virtualSize: 4 * T, compression: 'gzip' }), 'ExpandImage'],
+        [file({ format, virtualSize: 4 * T, compression: 'gzip', rangeIndex: index }), 'ExpandImage'],
+      ]),
+      ...['raw', 'iso'].flatMap((format): [Record<string, unknown>, string][] => [
+        [file({ format, rangeIndex: index }), 'StartExpansion'],
+        [file({ format, compression: 'gzip', rangeIndex: index }), 'StartExpansion'],
+        [file({ format, rangeIndex: { ...index, rawSize: T - 1 } }), 'ExpandImage'],
+        [file({ format, size: 4 * T, virtualSize: 4 * T }), 'ExpandImage'],
+      ]),
+    ];
+    for (const [f, expected] of cases) {
+      expect({ file: f, route: routeOf(f) }).toEqual({ file: f, route: expected });
+      // the Choices mirror the tasks' own rule (StartExpansion refuses what expansionSource refuses)
+      if (expected === 'StartExpansion') expect(expansionSource(f as unknown as ImageFile)).toBeDefined();
+    }
+    expect(states.ExpansionSettings).toMatchObject({
+      Type: 'Pass',
+      Result: { rangeBytes: DEFAULT_CHUNKING.rangeBytes },
+      ResultPath: '$.expansionSettings',
+      Next: 'StartExpansion',
     });
     expect(states.StartExpansion).toMatchObject({ Type: 'Task', ResultPath: '$.expansion', Next: 'ExpandRanges' });
     expect(states.ExpandRanges).toMatchObject({
@@ -345,7 +403,11 @@ describe('provisioning workflow', () => {
       Next: 'CompleteDisk',
       Catch: caught,
     });
-    expect(states.ExpandRanges.ItemSelector).toMatchObject({ 'index.$': '$$.Map.Item.Value', 'file.$': '$.file' });
+    expect(states.ExpandRanges.ItemSelector).toMatchObject({
+      'index.$': '$$.Map.Item.Value',
+      'file.$': '$.file',
+      upload: { 'rangeBytes.$': '$.expansion.rangeBytes', 'rawSize.$': '$.expansion.rawSize' },
+    });
     expect(mapStates.ExpandRange).toMatchObject({ Type: 'Task', ResultSelector: { 'bytes.$': '$.bytes' }, Retry: retry });
     expect(states.CompleteDisk).toMatchObject({ Type: 'Task', ResultPath: '$.expanded', Next: 'MarkMachineRunning' });
   });

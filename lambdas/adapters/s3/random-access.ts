@@ -10,10 +10,16 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import type { Readable } from 'node:stream';
 import type { RandomAccessSource } from '../../pipeline/formats';
 
-export async function s3RandomAccess(s3: S3Client, bucket: string, key: string): Promise<RandomAccessSource> {
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-  const size = head.ContentLength ?? 0;
-  const etag = head.ETag;
+export async function s3RandomAccess(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  /** The version to read, already known (its size and ETag from an earlier HeadObject): no HeadObject then. */
+  pinned?: { size: number; etag: string },
+): Promise<RandomAccessSource> {
+  const head = pinned ? undefined : await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  const size = pinned ? pinned.size : (head!.ContentLength ?? 0);
+  const etag = pinned ? pinned.etag : head!.ETag;
   const check = (offset: number, length: number): void => {
     if (offset < 0 || length < 0 || offset + length > size)
       throw new RangeError(`read of ${length} bytes at ${offset} is outside s3://${bucket}/${key} (${size} bytes)`);

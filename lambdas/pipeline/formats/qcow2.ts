@@ -29,11 +29,13 @@ import {
   blocks,
   blocksRetain,
   cachedSource,
+  checkDiskRange,
   defaultConcurrency,
   orderedMap,
   roundUp,
   splitZeros,
   SECTOR,
+  trimPieces,
   zeros,
   type Block,
   type DiskReader,
@@ -352,9 +354,13 @@ export async function openQcow2(file: RandomAccessSource, opts: { concurrency?: 
   const concurrency = opts.concurrency ?? defaultConcurrency();
   const l1 = header.l1Entries > 0 ? await source.read(header.l1Offset, header.l1Entries * 8) : Buffer.alloc(0);
 
-  /** The disk as pieces in order: runs of zeros, runs of contiguous clusters, compressed clusters. */
-  async function* pieces(): AsyncGenerator<Piece> {
-    const total = Math.ceil(virtualSize / clusterSize);
+  const total = Math.ceil(virtualSize / clusterSize);
+
+  /**
+   * Clusters [from, to) of the disk as pieces in order: runs of zeros, runs of contiguous clusters,
+   * compressed clusters. Reads only the L2 tables that map them.
+   */
+  async function* pieces(from: number, to: number): AsyncGenerator<Piece> {
     let run: { at: number; length: number } | undefined;
     let zero = 0;
     const flushRun = function* (): Generator<Piece> {
@@ -363,9 +369,11 @@ export async function openQcow2(file: RandomAccessSource, opts: { concurrency?: 
       if (run) yield run;
       run = undefined;
     };
-    for (let i = 0; i * entries < total; i++) {
-      const span = Math.min(entries, total - i * entries);
-      const reach = Math.min(span * clusterSize, virtualSize - i * entries * clusterSize);
+    for (let i = Math.floor(from / entries); i * entries < to; i++) {
+      // entries [first, last) of L2 table i
+      const first = Math.max(0, from - i * entries);
+      const last = Math.min(entries, to - i * entries);
+      const reach = Math.min(virtualSize, (i * entries + last) * clusterSize) - (i * entries + first) * clusterSize;
       const l1e = l1.readBigUInt64BE(i * 8) & OFFSET_MASK;
       if (l1e === 0n) {
         if (run) yield* flushRun();
@@ -373,9 +381,10 @@ export async function openQcow2(file: RandomAccessSource, opts: { concurrency?: 
         continue;
       }
       const l2Offset = Number(l1e);
-      if (l2Offset + clusterSize > file.size) throw new DiskFormatError('qcow2: an L2 table lies outside the file');
+      if (l2Offset % clusterSize !== 0 || l2Offset + clusterSize > file.size)
+        throw new DiskFormatError(`qcow2: L2 table ${i} at ${l2Offset} lies outside the file or off a cluster boundary`);
       const l2 = await source.read(l2Offset, clusterSize);
-      for (let j = 0; j < span; j++) {
+      for (let j = first; j < last; j++) {
         const length = Math.min(clusterSize, virtualSize - (i * entries + j) * clusterSize);
         const e = l2.readBigUInt64BE(j * 8);
         if (e & COMPRESSED) {
@@ -418,7 +427,13 @@ export async function openQcow2(file: RandomAccessSource, opts: { concurrency?: 
     format: 'qcow2',
     virtualSize,
     async *stream() {
-      for await (const buf of orderedMap(splitZeros(pieces()), load, concurrency * 2)) yield buf;
+      for await (const buf of orderedMap(splitZeros(pieces(0, total)), load, concurrency * 2)) yield buf;
+    },
+    streamRange(start, end) {
+      checkDiskRange(start, end, virtualSize);
+      const from = Math.floor(start / clusterSize);
+      const to = Math.ceil(end / clusterSize);
+      return trimPieces(orderedMap(splitZeros(pieces(from, to)), load, concurrency * 2), start - from * clusterSize, end - start);
     },
   };
 }

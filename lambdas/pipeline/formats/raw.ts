@@ -2,6 +2,8 @@
 import { SourceSizeMismatchError } from '../errors';
 import {
   SECTOR,
+  checkDiskRange,
+  prefixSource,
   roundUp,
   sequentialReads,
   toBuffer,
@@ -42,5 +44,9 @@ export function openRaw(source: RandomAccessSource): DiskReader {
     format: 'raw',
     virtualSize: source.size,
     stream: (opts) => sequentialReads(source, { pieceSize: 8 * 1024 * 1024, ahead: 4, retainBytes: opts?.retainBytes }),
+    streamRange(start, end) {
+      checkDiskRange(start, end, source.size);
+      return sequentialReads(prefixSource(source, end), { from: start, pieceSize: 8 * 1024 * 1024, ahead: 4 });
+    },
   };
 }

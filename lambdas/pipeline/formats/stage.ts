@@ -67,6 +67,14 @@ export interface DiskReader {
    * for the next) a reader may hand out recycled buffers; without it every piece may be kept.
    */
   stream(opts?: { retainBytes?: number }): AsyncIterable<Buffer>;
+  /**
+   * Bytes [start, end) of the raw disk in order (0 ≤ start ≤ end ≤ virtualSize), reading only the
+   * tables (L2 tables, BAT entries, grain tables) and blocks that cover them: what one range of an
+   * expansion in ranges reads (lambdas/workflow/expansion.ts). Each piece may be kept (no recycled
+   * buffers); may be called any number of times, also concurrently. A table or block that lies
+   * outside the file is a DiskFormatError, a range outside the disk a RangeError.
+   */
+  streamRange(start: number, end: number): AsyncIterable<Buffer>;
 }
 
 /** A file is not a valid image of the format it claims (or uses a feature we do not read). */
@@ -75,6 +83,60 @@ export class DiskFormatError extends Error {
 }
 
 export const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
+
+/** Throws a RangeError unless [start, end) is a range of a disk of `virtualSize` bytes. */
+export function checkDiskRange(start: number, end: number, virtualSize: number): void {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > virtualSize)
+    throw new RangeError(`[${start}, ${end}) is not a range of a disk of ${virtualSize} bytes`);
+}
+
+/**
+ * The bytes [skip, skip + length) of a stream of pieces: a range reader's whole blocks (clusters,
+ * grains, VHD blocks) trimmed to the range. Stops pulling once `length` bytes are out; a stream that
+ * ends before is a DiskFormatError.
+ */
+export async function* trimPieces(pieces: AsyncIterable<Buffer>, skip: number, length: number): AsyncGenerator<Buffer> {
+  let left = length;
+  if (left <= 0) return;
+  for await (const piece of pieces) {
+    let b = piece;
+    if (skip > 0) {
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      b = b.subarray(skip);
+      skip = 0;
+    }
+    if (b.length > left) b = b.subarray(0, left);
+    left -= b.length;
+    if (b.length > 0) yield b;
+    if (left === 0) return;
+  }
+  throw new DiskFormatError(`the disk ended ${left} bytes before the end of the range`);
+}
+
+/** The first `size` bytes of a source, as a source (a fixed vhd's disk, a range's end). */
+export function prefixSource(source: RandomAccessSource, size: number): RandomAccessSource {
+  const check = (offset: number, length: number): void => {
+    if (offset < 0 || length < 0 || offset + length > size)
+      throw new DiskFormatError(`read of ${length} bytes at ${offset} is past the end of the disk (${size} bytes)`);
+  };
+  const readInto = source.readInto?.bind(source);
+  return {
+    size,
+    read: async (offset, length) => {
+      check(offset, length);
+      return source.read(offset, length);
+    },
+    ...(readInto && {
+      readInto: async (into: Buffer, offset: number, length: number) => {
+        check(offset, length);
+        return readInto(into, offset, length);
+      },
+    }),
+  };
+}
 
 /** Parallel deflate/inflate tasks: one per core, bounded by libuv's pool. */
 export function defaultConcurrency(): number {

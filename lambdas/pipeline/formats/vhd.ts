@@ -19,11 +19,14 @@ import {
   blockRuns,
   blockRunsRetain,
   cachedSource,
+  checkDiskRange,
   orderedMap,
+  prefixSource,
   roundUp,
   SECTOR,
   sequentialReads,
   splitZeros,
+  trimPieces,
   zeros,
   type DiskReader,
   type DiskWriter,
@@ -190,15 +193,16 @@ export async function openVhd(file: RandomAccessSource): Promise<DiskReader> {
   if (type === FIXED) {
     if (virtualSize + SECTOR > file.size) throw new DiskFormatError('vhd: the file is shorter than its disk');
     // the disk is the file's first virtualSize bytes
-    const disk: RandomAccessSource = {
-      size: virtualSize,
-      read: (offset, length) => file.read(offset, length),
-      ...(file.readInto && { readInto: (into: Buffer, offset: number, length: number) => file.readInto!(into, offset, length) }),
-    };
+    const disk = prefixSource(file, virtualSize);
+    const pieceSize = 8 * 1024 * 1024;
     return {
       format: 'vhd',
       virtualSize,
-      stream: (opts) => sequentialReads(disk, { pieceSize: 8 * 1024 * 1024, ahead: 4, retainBytes: opts?.retainBytes }),
+      stream: (opts) => sequentialReads(disk, { pieceSize, ahead: 4, retainBytes: opts?.retainBytes }),
+      streamRange(start, end) {
+        checkDiskRange(start, end, virtualSize);
+        return sequentialReads(prefixSource(file, end), { from: start, pieceSize, ahead: 4 });
+      },
     };
   }
   if (type === 4) throw new DiskFormatError('differencing vhd disks are not supported (merge it with its parent first)');
@@ -218,29 +222,37 @@ export async function openVhd(file: RandomAccessSource): Promise<DiskReader> {
   if (batOffset + entries * 4 > file.size) throw new DiskFormatError('vhd: the BAT lies outside the file');
   const bitmapBytes = roundUp(blockSize / SECTOR / 8, SECTOR);
   const used = Math.ceil(virtualSize / blockSize);
-  const batTable = await source.read(batOffset, used * 4);
 
-  async function* pieces(): AsyncGenerator<Piece> {
-    for (let i = 0; i < used; i++) {
+  /** Blocks [from, to) as pieces in order, from their slice of the BAT. */
+  async function* pieces(from: number, to: number): AsyncGenerator<Piece> {
+    if (to <= from) return;
+    const batTable = await source.read(batOffset + from * 4, (to - from) * 4);
+    for (let i = from; i < to; i++) {
       const length = Math.min(blockSize, virtualSize - i * blockSize);
-      const entry = batTable.readUInt32BE(i * 4);
+      const entry = batTable.readUInt32BE((i - from) * 4);
       if (entry === NO_BLOCK) {
         yield { zero: length };
         continue;
       }
       const at = entry * SECTOR + bitmapBytes;
-      if (at + length > file.size) throw new DiskFormatError('vhd: a block lies outside the file');
+      if (at + length > file.size) throw new DiskFormatError(`vhd: block ${i} lies outside the file`);
       // the sector bitmap only matters for differencing disks; a dynamic disk's block is its data
       yield { at, length };
     }
   }
+  const load = async (p: Piece): Promise<Buffer> => ('zero' in p ? zeros(p.zero) : file.read(p.at, p.length));
 
   return {
     format: 'vhd',
     virtualSize,
     async *stream() {
-      const load = async (p: Piece): Promise<Buffer> => ('zero' in p ? zeros(p.zero) : file.read(p.at, p.length));
-      for await (const buf of orderedMap(splitZeros(pieces()), load, 4)) yield buf;
+      for await (const buf of orderedMap(splitZeros(pieces(0, used)), load, 4)) yield buf;
+    },
+    streamRange(start, end) {
+      checkDiskRange(start, end, virtualSize);
+      const from = Math.floor(start / blockSize);
+      const to = Math.ceil(end / blockSize);
+      return trimPieces(orderedMap(splitZeros(pieces(from, to)), load, 4), start - from * blockSize, end - start);
     },
   };
 }

@@ -26,11 +26,13 @@ import {
   blocks,
   blocksRetain,
   cachedSource,
+  checkDiskRange,
   defaultConcurrency,
   orderedMap,
   roundUp,
   splitZeros,
   SECTOR,
+  trimPieces,
   zeros,
   type Block,
   type DiskReader,
@@ -313,7 +315,8 @@ export async function openVmdk(file: RandomAccessSource, opts: { concurrency?: n
   const gd = await source.read(gdSector * SECTOR, tableCount * 4);
   const concurrency = opts.concurrency ?? defaultConcurrency();
 
-  async function* pieces(): AsyncGenerator<Piece> {
+  /** Grains [from, to) of the disk as pieces in order; reads only the grain tables that map them. */
+  async function* pieces(from: number, to: number): AsyncGenerator<Piece> {
     let zero = 0;
     let run: { at: number; length: number } | undefined;
     const flush = function* (): Generator<Piece> {
@@ -322,16 +325,15 @@ export async function openVmdk(file: RandomAccessSource, opts: { concurrency?: n
       if (run) yield run;
       run = undefined;
     };
-    for (let t = 0; t < tableCount; t++) {
+    for (let t = Math.floor(from / gtEntries); t * gtEntries < to; t++) {
       const gtSector = gd.readUInt32LE(t * 4);
-      const count = Math.min(gtEntries, grains - t * gtEntries);
-      const gt =
-        gtSector === 0
-          ? undefined
-          : await source.read(gtSector * SECTOR, gtEntries * 4).catch(() => {
-              throw new DiskFormatError('vmdk: a grain table lies outside the file');
-            });
-      for (let j = 0; j < count; j++) {
+      // entries [first, last) of grain table t
+      const first = Math.max(0, from - t * gtEntries);
+      const last = Math.min(gtEntries, to - t * gtEntries);
+      if (gtSector !== 0 && gtSector * SECTOR + gtEntries * 4 > file.size)
+        throw new DiskFormatError(`vmdk: grain table ${t} at sector ${gtSector} lies outside the file`);
+      const gt = gtSector === 0 ? undefined : await source.read(gtSector * SECTOR, gtEntries * 4);
+      for (let j = first; j < last; j++) {
         const index = t * gtEntries + j;
         const length = Math.min(grain, virtualSize - index * grain);
         const entry = gt ? gt.readUInt32LE(j * 4) : 0;
@@ -380,7 +382,13 @@ export async function openVmdk(file: RandomAccessSource, opts: { concurrency?: n
     format: 'vmdk',
     virtualSize,
     async *stream() {
-      for await (const buf of orderedMap(splitZeros(pieces()), load, concurrency * 2)) yield buf;
+      for await (const buf of orderedMap(splitZeros(pieces(0, grains)), load, concurrency * 2)) yield buf;
+    },
+    streamRange(start, end) {
+      checkDiskRange(start, end, virtualSize);
+      const from = Math.floor(start / grain);
+      const to = Math.ceil(end / grain);
+      return trimPieces(orderedMap(splitZeros(pieces(from, to)), load, concurrency * 2), start - from * grain, end - start);
     },
   };
 }

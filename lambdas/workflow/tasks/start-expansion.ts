@@ -1,26 +1,64 @@
 /**
  * StartExpansion (provisioning in ranges, lambdas/workflow/expansion.ts): checks the machine is still
  * `provisioning`, pins the image file's version (HeadObject: its ETag, its size against the manifest),
- * checks the range index against the manifest, and opens the disk's ONE multipart upload. Idempotent:
- * a retry after S3 created the upload but the answer was lost finds it (ListMultipartUploads on the
- * disk's key) and reuses it.
+ * plans the ranges and opens the disk's ONE multipart upload:
+ * - a file with a range index: the index is checked against the manifest; its ranges are the build's;
+ * - a qcow2, vhd, vmdk or ova file: its reader opens it (header and top-level table, ranged GETs pinned
+ *   to the ETag) for its virtual size, the disk's size; ranges of `$.expansionSettings.rangeBytes`
+ *   (planRanges: at most MAX_RANGES, each part ≥ 5 MiB but the last).
+ * Idempotent: a retry after S3 created the upload but the answer was lost finds it
+ * (ListMultipartUploads on the disk's key) and reuses it.
  */
 import {
   AbortMultipartUploadCommand,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { ImageFileCorruptError } from '../../core/errors';
+import type { ImageFile } from '../../core/image';
+import { s3RandomAccess } from '../../adapters/s3/random-access';
+import { DiskFormatError, openDisk } from '../../pipeline/formats';
 import { config, machineRepository, s3Client } from '../../wiring';
-import { BuildConflictError, TransientStorageError } from '../errors';
-import type { ExpansionUpload } from '../expansion';
+import { planRanges } from '../chunked';
+import { BuildConflictError, SourceFormatError, SourceUnavailableError, TransientStorageError } from '../errors';
+import { expansionSource, type ExpansionSettings, type ExpansionUpload } from '../expansion';
 import type { ProvisionState } from '../provision-state';
 import { readRangeIndex } from '../range-index';
 import { classifyS3Error } from '../s3-errors';
 import { observedTask } from '../../observability/powertools';
 
-export const handler = observedTask('StartExpansion', async (state: ProvisionState): Promise<ExpansionUpload> => {
+type StartState = ProvisionState & { expansionSettings?: ExpansionSettings };
+
+const isPreconditionFailed = (err: unknown): boolean =>
+  (err as { name?: string })?.name === 'PreconditionFailed' ||
+  (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412;
+
+/** The disk's size and ranges of a format file, from its header (its reader). */
+export async function planFormatRanges(
+  s3: S3Client,
+  file: ImageFile,
+  etag: string,
+  settings: ExpansionSettings | undefined,
+): Promise<{ rawSize: number; rangeBytes: number; ranges: number }> {
+  const label = `the image file ${file.key}`;
+  if (!settings || !Number.isSafeInteger(settings.rangeBytes))
+    throw new Error('StartExpansion needs $.expansionSettings.rangeBytes for a format file');
+  let rawSize: number;
+  try {
+    const reader = await openDisk(file.format, await s3RandomAccess(s3, config.imagesBucket(), file.key, { size: file.size, etag }));
+    rawSize = reader.virtualSize;
+  } catch (err) {
+    if (err instanceof DiskFormatError) throw new SourceFormatError(`${label} cannot be read as ${file.format}: ${err.message}`);
+    if (isPreconditionFailed(err)) throw new SourceUnavailableError(`${label} changed while the disk was being made`);
+    throw classifyS3Error(err, label);
+  }
+  if (rawSize <= 0) throw new SourceFormatError(`${label} describes an empty disk`);
+  return { rawSize, ...planRanges(rawSize, settings.rangeBytes) };
+}
+
+export const handler = observedTask('StartExpansion', async (state: StartState): Promise<ExpansionUpload> => {
   const machine = await machineRepository().get(state.machineId);
   if (machine?.state !== 'provisioning')
     throw new BuildConflictError(`machine ${state.machineId} is ${machine?.state ?? 'gone'}; nothing to provision`);
@@ -32,9 +70,18 @@ export const handler = observedTask('StartExpansion', async (state: ProvisionSta
   });
   if (head.ContentLength !== file.size)
     throw new ImageFileCorruptError(`${label} has ${head.ContentLength} bytes, its manifest ${file.size}`);
-  const index = await readRangeIndex(s3, config.imagesBucket(), file).catch((err) => {
-    throw err instanceof ImageFileCorruptError ? err : classifyS3Error(err, `the range index of ${file.key}`);
-  });
+  const source = expansionSource(file);
+  if (!source) throw new SourceFormatError(`${label} (${file.compression} ${file.format}) cannot be expanded in ranges`);
+  const etag = head.ETag ?? '';
+  const plan =
+    source === 'format'
+      ? await planFormatRanges(s3, file, etag, state.expansionSettings)
+      : await readRangeIndex(s3, config.imagesBucket(), file).then(
+          (index) => ({ rawSize: index.rawSize, rangeBytes: index.rangeBytes, ranges: index.ranges }),
+          (err) => {
+            throw err instanceof ImageFileCorruptError ? err : classifyS3Error(err, `the range index of ${file.key}`);
+          },
+        );
   const Bucket = config.disksBucket();
   const Key = state.disk.key;
   try {
@@ -50,10 +97,11 @@ export const handler = observedTask('StartExpansion', async (state: ProvisionSta
     return {
       key: Key,
       uploadId,
-      fileEtag: head.ETag ?? '',
-      ranges: index.ranges,
-      rawSize: index.rawSize,
-      items: Array.from({ length: index.ranges }, (_, i) => i),
+      fileEtag: etag,
+      ranges: plan.ranges,
+      rawSize: plan.rawSize,
+      rangeBytes: plan.rangeBytes,
+      items: Array.from({ length: plan.ranges }, (_, i) => i),
     };
   } catch (err) {
     if (err instanceof BuildConflictError) throw err;
