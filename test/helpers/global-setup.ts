@@ -10,6 +10,7 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const READY_TIMEOUT_MS = 120_000;
+const OUTPUT_KEPT = 64 * 1024;
 /** Chunked builds scaled down (lambdas/workflow/chunked.ts): disks from 64 MiB build in 16 MiB ranges. */
 export const TEST_CHUNKING = {
   thresholdBytes: 64 * 1024 * 1024,
@@ -52,10 +53,15 @@ export default async function globalSetup(): Promise<void> {
       },
     },
   );
+  // the stack's output, its last OUTPUT_KEPT characters: shown if it fails to start or dies mid-run
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => {
+  const keep = (d: Buffer | string): void => {
     output += d;
+    if (output.length > 2 * OUTPUT_KEPT) output = output.slice(-OUTPUT_KEPT);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', (d) => {
+    keep(d);
     if (process.env.LOCAL_STACK_DEBUG) process.stderr.write(d);
   });
   await new Promise<void>((resolve, reject) => {
@@ -73,5 +79,13 @@ export default async function globalSetup(): Promise<void> {
   });
   process.env.LOCAL_STACK_FILE = stateFile;
   process.env.LOCAL_STACK_URL = JSON.parse(readFileSync(stateFile, 'utf8')).url;
-  (globalThis as Record<string, unknown>).__LOCAL_STACK__ = { child, dir };
+  const stack = { child, dir, stopping: false };
+  (globalThis as Record<string, unknown>).__LOCAL_STACK__ = stack;
+  // Every later test fails with "connection refused" if the stack dies mid-run: say so once, with why.
+  child.on('exit', (code, signal) => {
+    if (stack.stopping) return;
+    process.stderr.write(
+      `\nThe local stack exited during the run (code ${code}, signal ${signal}); the tests after this cannot reach it. Its last output:\n${output.slice(-OUTPUT_KEPT)}\n`,
+    );
+  });
 }

@@ -3,8 +3,11 @@ import { rmSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 
 export default async function globalTeardown(): Promise<void> {
-  const stack = (globalThis as Record<string, unknown>).__LOCAL_STACK__ as { child: ChildProcess; dir: string } | undefined;
+  const stack = (globalThis as Record<string, unknown>).__LOCAL_STACK__ as
+    | { child: ChildProcess; dir: string; stopping: boolean }
+    | undefined;
   if (!stack) return;
+  stack.stopping = true;
   if (stack.child.exitCode === null) {
     const exited = new Promise((resolve) => stack.child.once('exit', resolve));
     stack.child.kill('SIGTERM');
