@@ -17,6 +17,7 @@ import { finishedExecutionOutput } from '../../helpers/executions';
 import { api, poll, s3, stack } from '../../helpers/local-stack';
 import { makeAccount, makeToken } from '../../helpers/fixtures';
 import { putUserObject } from '../../helpers/ims-fixtures';
+import { armS3Fault } from '../../helpers/s3-faults';
 import { hasQemuImg, qemuImg } from '../../helpers/disk-formats';
 import { generateDiskBuffer } from '../../helpers/disk-content';
 import { TEST_CHUNKING } from '../../helpers/global-setup';
@@ -164,6 +165,31 @@ maybe('provisioning from qcow2, vhd and vmdk images in ranges', () => {
     const object = await s3().send(new GetObjectCommand({ Bucket: stack.env.DISKS_BUCKET, Key: out.disk.key }));
     expect(sha256(await object.Body!.transformToByteArray())).toBe(sha256(dense));
     expect(await diskLeftovers(machine.id)).toEqual({ objects: 1, uploads: 0 });
+  }, 300_000);
+
+  it('retries a range whose part upload failed, alone, and still makes the exact disk', async () => {
+    // Prepare: a vhd of the disk; the disk's part 3 (range 2) fails every SDK attempt once, so that ExpandRange fails and is retried
+    const file = path.join(dir, 'flaky.vhd');
+    expect(qemuImg(['convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=dynamic,force_size=on', rawPath, file]).status).toBe(0);
+    const imageId = await importImage('flaky.vhd', readFileSync(file));
+    const disarm = await armS3Fault(
+      { op: 'UploadPart', bucket: stack.env.DISKS_BUCKET, partNumber: 3, times: 3 },
+      { op: 'UploadPart', bucket: stack.env.DISKS_BUCKET, partNumber: 1, times: 0 }, // counts range 0's uploads
+    );
+    try {
+      // Act
+      const machine = await provision(imageId, 'from-flaky-vhd');
+
+      // Assess: range 2 uploaded on its second invocation, range 0 once
+      expect({ state: machine.body.state, error: machine.body.error }).toEqual({ state: 'running', error: undefined });
+      expect(await disarm.seen()).toBe(4 + 1);
+      const out = await provisionOutput(machine.id);
+      const object = await s3().send(new GetObjectCommand({ Bucket: stack.env.DISKS_BUCKET, Key: out.disk.key }));
+      expect(sha256(await object.Body!.transformToByteArray())).toBe(sha256(disk));
+      expect(await diskLeftovers(machine.id)).toEqual({ objects: 1, uploads: 0 });
+    } finally {
+      await disarm();
+    }
   }, 300_000);
 
   it('fails the machine with the reason, leaving no disk and no open upload, when a qcow2 L1 entry points past the end of the file', async () => {
