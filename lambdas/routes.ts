@@ -471,6 +471,8 @@ export const BUILD_TASKS = [
   'BuildRange',
   'AssembleFile',
   'HashFile',
+  // an ova built by ranges: its tar around the hashed vmdk (lambdas/workflow/ova-compose.ts)
+  'ComposeOva',
   // large clones and exports (lambdas/workflow/copy.ts)
   'CopyFile',
 ] as const;

@@ -44,6 +44,7 @@ export const handlers: Record<string, () => AnyHandler> = {
   'workflow/tasks/build-range.ts': () => require('../lambdas/workflow/tasks/build-range').handler,
   'workflow/tasks/assemble-file.ts': () => require('../lambdas/workflow/tasks/assemble-file').handler,
   'workflow/tasks/hash-file.ts': () => require('../lambdas/workflow/tasks/hash-file').handler,
+  'workflow/tasks/compose-ova.ts': () => require('../lambdas/workflow/tasks/compose-ova').handler,
   'workflow/tasks/copy-file.ts': () => require('../lambdas/workflow/tasks/copy-file').handler,
   'dialects/ims/handlers/create-image.ts': () => require('../lambdas/dialects/ims/handlers/create-image').handler,
   'dialects/ims/handlers/show-job.ts': () => require('../lambdas/dialects/ims/handlers/show-job').handler,

@@ -324,7 +324,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     }
     if (!(await bucketExists(srcBucket)))
       return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: srcBucket });
-    const keyParts = srcKey.split('/');
+    // stored as every key is (s3-keys.ts): a segment opening with "." (e.g. images/<id>/.ova/…) is escaped
+    const keyParts = encodeKeyPath(srcKey).split('/');
     const last = keyParts.pop() ?? '';
     const objectFile = path.join(dataDir, srcBucket, ...keyParts, `${last}${OBJECT_SUFFIX}`);
     let size: number;

@@ -116,6 +116,28 @@ export interface HashCheckpoint {
   file?: ImageFile;
 }
 
+/**
+ * ComposeOva's result ($.composed; lambdas/workflow/ova-compose.ts): a checkpoint while the ova's
+ * parts are written, then the ova object, which the second HashFile pass reads.
+ */
+export interface ComposedOva {
+  done: boolean;
+  /** Calls of ComposeOva so far, this one included. */
+  invocations: number;
+  /** The ova object's key. */
+  key: string;
+  /** The ova's multipart upload while it is open. */
+  uploadId?: string;
+  /** Parts of the ova, and how many are in the upload. */
+  parts: number;
+  written: number;
+  /** The vmdk's SHA256 (the manifest's line), from the first HashFile pass. */
+  vmdkSha256: string;
+  /** When done: the ova's bytes and ETag. */
+  size?: number;
+  etag?: string;
+}
+
 export class ChunkingError extends Error {
   override readonly name = 'ChunkingError';
 }

@@ -10,7 +10,10 @@
  *     at or above it (lambdas/workflow/chunked.ts, docs/decisions/chunked-builds.md):
  *       ChunkingSettings (Pass, $.chunking) → StartRanges ($.chunked) → BuildRanges (inline Map of
  *       BuildRange, MaxConcurrency, result discarded) → AssembleFile ($.assembled)
- *       → HashFile ($.hash) ⇄ HashDone (Choice: loop until $.hash.done) → ChunkedFile (Pass, $.file) → Finalize
+ *       → HashFile ($.hash) ⇄ HashDone (Choice: loop until $.hash.done) → ComposePath (Choice)
+ *       → ChunkedFile (Pass, $.file) → Finalize; an ova (lambdas/workflow/ova-compose.ts): ComposePath
+ *       → ComposeOva ($.composed) ⇄ ComposeDone (Choice: loop until $.composed.done) → HashFile again
+ *       (the ova) ⇄ HashDone → ComposePath → ChunkedFile → Finalize
  *   any forward task, on any error after its retries: Catch ($.error) → Cleanup ($.cleanup)
  *   Cleanup, even if it fails itself (Catch → $.cleanupError) → MarkFailed → BuildFailed (Fail)
  *
@@ -46,7 +49,7 @@ import { BUILD_TASKS, type BuildTask, taskEntry } from '../../lambdas/routes';
 import { RETRYABLE_ERRORS } from '../../lambdas/workflow/errors';
 import { TASK_PAYLOAD_FIELDS } from '../../lambdas/workflow/attempt';
 import { DEFAULT_CHUNKING, MIN_PART_BYTES, type ChunkingSettings, type ChunkingState } from '../../lambdas/workflow/chunked';
-import { RANGE_FORMATS } from '../../lambdas/pipeline/formats/range-formats';
+import { RANGE_FORMATS, UNCOMPRESSED_RANGE_FORMATS } from '../../lambdas/pipeline/formats/range-formats';
 import type { Data } from './data';
 import { createServiceFunction } from './service-function';
 import { acknowledgeWildcards, functionVersionsFinding, XRAY_REASON } from '../nag';
@@ -69,6 +72,9 @@ export const BUILD_STATES = {
   AssembleFile: 'AssembleFile',
   HashFile: 'HashFile',
   HashDone: 'HashDone',
+  ComposePath: 'ComposePath',
+  ComposeOva: 'ComposeOva',
+  ComposeDone: 'ComposeDone',
   ChunkedFile: 'ChunkedFile',
   RequestKind: 'RequestKind',
   CopyFile: 'CopyFile',
@@ -84,6 +90,7 @@ export const FORWARD_TASKS = [
   'StartRanges',
   'AssembleFile',
   'HashFile',
+  'ComposeOva',
   'CopyFile',
 ] as const satisfies readonly BuildTask[];
 
@@ -128,6 +135,9 @@ const TASK_SETTINGS: Record<BuildTask, TaskSettings> = {
   // sha1 + sha256 of a slice of the file, sha1 in a worker thread beside sha256: 2 vCPUs (3,538 MB);
   // the worker loads hash-wasm by path, so it ships in node_modules (lambdas/pipeline/dual-hash.ts).
   HashFile: { resultPath: '$.hash', memorySize: 3538, timeout: Duration.minutes(15), nodeModules: ['hash-wasm'] },
+  // The ova's tar around its hashed vmdk: UploadPartCopy of the vmdk, and its first and last 5 MiB
+  // with the tar entries uploaded (lambdas/workflow/ova-compose.ts); a loop, like CopyFile.
+  ComposeOva: { resultPath: '$.composed', timeout: Duration.minutes(15) },
   // A slice of a server-side copy or of its read-back check (copy-loop.ts), or a format conversion through the pipeline (2 vCPUs).
   CopyFile: { resultPath: '$.copied', memorySize: 3538, timeout: Duration.minutes(15) },
 };
@@ -258,21 +268,39 @@ export class BuildWorkflow extends Construct {
     ranges.addCatch(cleanup, { errors: ['States.ALL'], resultPath: '$.error' });
     const hashDone = new Choice(this, BUILD_STATES.HashDone);
     const chunkedFile = new Pass(this, BUILD_STATES.ChunkedFile, { inputPath: '$.hash.file', resultPath: '$.file' });
+    // An ova's ranges build its vmdk: once hashed, ComposeOva (a loop) writes the ova around it, then
+    // HashFile hashes the ova (lambdas/workflow/ova-compose.ts). StartRanges always sets
+    // $.chunked.output, and $.composed is read only once known to be present.
+    const composeDone = new Choice(this, BUILD_STATES.ComposeDone)
+      .when(Condition.booleanEquals('$.composed.done', true), tasks.HashFile)
+      .otherwise(tasks.ComposeOva);
+    const composePath = new Choice(this, BUILD_STATES.ComposePath)
+      .when(Condition.isPresent('$.composed'), chunkedFile.next(tasks.Finalize))
+      .when(Condition.stringEquals('$.chunked.output.format', 'ova'), tasks.ComposeOva.next(composeDone))
+      .otherwise(chunkedFile);
     const chunked = settings
       .next(tasks.StartRanges)
       .next(ranges)
       .next(tasks.AssembleFile)
       .next(tasks.HashFile)
-      .next(hashDone.when(Condition.booleanEquals('$.hash.done', true), chunkedFile.next(tasks.Finalize)).otherwise(tasks.HashFile));
+      .next(hashDone.when(Condition.booleanEquals('$.hash.done', true), composePath).otherwise(tasks.HashFile));
 
     const single = tasks.BuildImageFile.next(tasks.Finalize);
-    // Ranges write raw, qcow2, vhd and vmdk (lambdas/pipeline/formats/range-formats.ts); an ova is
-    // converted in one invocation whatever the size (docs/decisions/disk-formats.md). Two Choices, not
-    // one Or: a rule that reads a path that is not there fails the execution even inside an Or, so
-    // $.target.output.format is only read once $.target.output is known to be present (rules are
-    // tried in order).
+    // Ranges write raw, qcow2, vhd and vmdk, and an uncompressed ova (lambdas/pipeline/formats/range-formats.ts);
+    // a gzipped ova is converted in one invocation whatever the size (docs/decisions/disk-formats.md). Two
+    // Choices, not one Or: a rule that reads a path that is not there fails the execution even inside an
+    // Or, so $.target.output.format is only read once $.target.output is known to be present (rules are
+    // tried in order; $.target.compression is always there).
     const rawOutput = new Choice(this, 'ChunkableFormat')
-      .when(Condition.or(...RANGE_FORMATS.map((format) => Condition.stringEquals('$.target.output.format', format))), chunked)
+      .when(
+        Condition.or(
+          ...RANGE_FORMATS.map((format) => Condition.stringEquals('$.target.output.format', format)),
+          ...UNCOMPRESSED_RANGE_FORMATS.map((format) =>
+            Condition.and(Condition.stringEquals('$.target.output.format', format), Condition.stringEquals('$.target.compression', 'none')),
+          ),
+        ),
+        chunked,
+      )
       .otherwise(single);
     const chunkable = new Choice(this, 'ChunkableTarget').when(Condition.isPresent('$.target.output'), rawOutput).otherwise(chunked);
     const buildPath = new Choice(this, BUILD_STATES.BuildPath)

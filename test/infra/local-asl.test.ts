@@ -157,14 +157,15 @@ describe('the build workflow, run locally', () => {
     [{ format: 'vmdk' }, 'StartRanges'],
     [{ format: 'vmdk', subformat: 'streamOptimized' }, 'StartRanges'],
     [{ format: 'vmdk', subformat: 'monolithicSparse' }, 'StartRanges'],
-    [{ format: 'ova' }, 'BuildImageFile'],
-  ])('at the threshold sends an output of %j to %s (ranges write raw, qcow2, vhd and vmdk)', async (output, first) => {
+    [{ format: 'ova' }, 'StartRanges'],
+  ])('at the threshold sends an output of %j to %s (ranges write raw, qcow2, vhd, vmdk and an uncompressed ova)', async (output, first) => {
     const threshold = 1024 ** 3;
     const { calls } = await run(
       {
         PrepareSource: () => ({ size: threshold }),
         StartRanges: () => ({ key: 'k', uploadId: 'u', rangeBytes: threshold, ranges: 1, items: [0], output, correlationId: null }),
         HashFile: () => ({ offset: 1, done: true, invocations: 1, file: { size: 1 } }),
+        ComposeOva: () => ({ done: true }),
       },
       { ...input, target: { format: output.format, output, compression: 'none' } },
     );
@@ -172,6 +173,63 @@ describe('the build workflow, run locally', () => {
     expect(calls[first]).toHaveLength(1);
     expect(calls[other]).toBeUndefined();
     if (first === 'StartRanges') expect(calls.BuildRange[0].upload).toMatchObject({ output });
+  });
+
+  it('sends a gzipped ova to BuildImageFile at the threshold (its manifest needs the uncompressed vmdk hashed)', async () => {
+    const output = { format: 'ova' };
+    const { calls } = await run(
+      { PrepareSource: () => ({ size: 1024 ** 3 }) },
+      { ...input, target: { format: 'ova', output, compression: 'gzip' } },
+    );
+    expect(calls.BuildImageFile).toHaveLength(1);
+    expect(calls.StartRanges).toBeUndefined();
+  });
+
+  it('an ova by ranges: hashes the vmdk, loops ComposeOva until done, hashes the ova from byte 0, finalizes the ova', async () => {
+    // Prepare
+    const threshold = 1024 ** 3;
+    const output = { format: 'ova' };
+    const order: string[] = [];
+    const hashOf = (object: string, size: number) => (i: Json) => {
+      const offset = (i.hash?.done ? 0 : (i.hash?.offset ?? 0)) + 40;
+      return offset >= size
+        ? { offset: size, done: true, invocations: 1, file: { size, sha1: `${object}-1`, sha256: `${object}-256`, format: 'ova' } }
+        : { offset, done: false, invocations: 1 };
+    };
+    // Act
+    const { result, calls } = await run(
+      {
+        PrepareSource: () => ({ size: threshold }),
+        StartRanges: () => ({ key: 'vmdk', uploadId: 'u', rangeBytes: threshold, ranges: 1, items: [0], output, correlationId: null }),
+        BuildRange: () => ({ index: 0, bytes: 7, skipped: false }),
+        AssembleFile: () => ({ size: 100, etag: '"v"', parts: 1 }),
+        HashFile: (i) => {
+          order.push(`HashFile ${i.composed ? 'ova' : 'vmdk'} ${i.hash?.done ? 0 : (i.hash?.offset ?? 0)}`);
+          return i.composed ? hashOf('ova', 60)(i) : hashOf('vmdk', 100)(i);
+        },
+        ComposeOva: (i) => {
+          order.push(`ComposeOva ${i.composed?.written ?? 0}`);
+          return i.composed
+            ? { done: true, key: 'ova', size: 60, etag: '"o"', parts: 3, written: 3, vmdkSha256: i.hash.file.sha256 }
+            : { done: false, key: 'ova', parts: 3, written: 2, vmdkSha256: i.hash.file.sha256 };
+        },
+      },
+      { ...input, target: { format: 'ova', output, compression: 'none' } },
+    );
+    // Assess
+    expect(result.ok ? 'ok' : String(result.error)).toBe('ok');
+    expect(order).toEqual([
+      'HashFile vmdk 0',
+      'HashFile vmdk 40',
+      'HashFile vmdk 80',
+      'ComposeOva 0',
+      'ComposeOva 2',
+      'HashFile ova 0',
+      'HashFile ova 40',
+    ]);
+    expect(calls.ComposeOva[0].hash.file.sha256).toBe('vmdk-256');
+    expect(calls.Finalize[0].file).toMatchObject({ size: 60, sha256: 'ova-256' });
+    expect(calls.BuildImageFile).toBeUndefined();
   });
 
   it('retries a transient storage error, then carries on', async () => {

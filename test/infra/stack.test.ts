@@ -139,12 +139,20 @@ describe('build workflow', () => {
       Choices: [{ Variable: '$.target.output', IsPresent: true, Next: 'ChunkableFormat' }],
       Default: 'ChunkingSettings',
     });
-    // the formats ranges write (lambdas/pipeline/formats/range-formats.ts); an ova converts in one invocation
+    // the formats ranges write (lambdas/pipeline/formats/range-formats.ts); a gzipped ova converts in one invocation
     expect(states.ChunkableFormat).toEqual({
       Type: 'Choice',
       Choices: [
         {
-          Or: ['raw', 'qcow2', 'vhd', 'vmdk'].map((format) => ({ Variable: '$.target.output.format', StringEquals: format })),
+          Or: [
+            ...['raw', 'qcow2', 'vhd', 'vmdk'].map((format) => ({ Variable: '$.target.output.format', StringEquals: format })),
+            {
+              And: [
+                { Variable: '$.target.output.format', StringEquals: 'ova' },
+                { Variable: '$.target.compression', StringEquals: 'none' },
+              ],
+            },
+          ],
           Next: 'ChunkingSettings',
         },
       ],
@@ -199,10 +207,28 @@ describe('build workflow', () => {
     expect(states.HashFile).toMatchObject({ Type: 'Task', ResultPath: '$.hash', Next: 'HashDone' });
     expect(states.HashDone).toMatchObject({
       Type: 'Choice',
-      Choices: [{ Variable: '$.hash.done', BooleanEquals: true, Next: 'ChunkedFile' }],
+      Choices: [{ Variable: '$.hash.done', BooleanEquals: true, Next: 'ComposePath' }],
       Default: 'HashFile',
     });
     expect(states.ChunkedFile).toMatchObject({ Type: 'Pass', InputPath: '$.hash.file', ResultPath: '$.file', Next: 'Finalize' });
+  });
+
+  it('composes an ova built by ranges around its hashed vmdk in a ComposeOva loop, then hashes the ova before Finalize', () => {
+    // the composed ova first (its second hash pass is over), then an ova's vmdk, then every other format
+    expect(states.ComposePath).toEqual({
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.composed', IsPresent: true, Next: 'ChunkedFile' },
+        { Variable: '$.chunked.output.format', StringEquals: 'ova', Next: 'ComposeOva' },
+      ],
+      Default: 'ChunkedFile',
+    });
+    expect(states.ComposeOva).toMatchObject({ Type: 'Task', ResultPath: '$.composed', Next: 'ComposeDone' });
+    expect(states.ComposeDone).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.composed.done', BooleanEquals: true, Next: 'HashFile' }],
+      Default: 'ComposeOva',
+    });
   });
 
   it('takes its chunking settings from the stack props, and refuses settings the design cannot hold', () => {
@@ -241,13 +267,18 @@ describe('build workflow', () => {
     expect(new Set(BUILD_TASKS.map(functionOfTask)).size).toBe(BUILD_TASKS.length);
   });
 
-  it('gives BuildImageFile, BuildRange, CopyFile and HashFile 2 vCPUs (3538 MB) and 15 minutes, AssembleFile 1 vCPU and 15 minutes (it writes the tables of a format), the other tasks 256 MB and 30 s', () => {
+  it('gives BuildImageFile, BuildRange, CopyFile and HashFile 2 vCPUs (3538 MB) and 15 minutes, AssembleFile 1 vCPU and 15 minutes (it writes the tables of a format), ComposeOva 256 MB and 15 minutes, the other tasks 256 MB and 30 s', () => {
     expect(resources[functionOfTask('BuildImageFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('CopyFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('BuildRange')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('HashFile')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
     expect(resources[functionOfTask('AssembleFile')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
-    for (const state of BUILD_TASKS.filter((t) => !['BuildImageFile', 'BuildRange', 'HashFile', 'AssembleFile', 'CopyFile'].includes(t))) {
+    // S3 copies the vmdk: the function holds two parts of about 5 MiB, but may wait on copies for minutes
+    expect(resources[functionOfTask('ComposeOva')].Properties).toMatchObject({ MemorySize: 256, Timeout: 900 });
+    const others = BUILD_TASKS.filter(
+      (t) => !['BuildImageFile', 'BuildRange', 'HashFile', 'AssembleFile', 'CopyFile', 'ComposeOva'].includes(t),
+    );
+    for (const state of others) {
       expect(resources[functionOfTask(state)].Properties).toMatchObject({ MemorySize: 256, Timeout: 30 });
     }
   });

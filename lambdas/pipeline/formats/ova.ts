@@ -142,30 +142,66 @@ export function ovfDescriptor(o: {
   ) as string;
 }
 
-export function createOvaWriter(opts: OvaWriterOptions): DiskWriter {
+/** What surrounds the vmdk in an ova: the tar bytes before it and after it (ova-by-ranges composes them around a stored vmdk). */
+export interface OvaEntries {
+  /** The vmdk's entry name, which its descriptor names as its extent (`<name>-disk1.vmdk`). */
+  diskFile: string;
+  /** The `.ovf` entry (header, descriptor, padding): the same bytes whatever the vmdk. */
+  ovfPart: Buffer;
+  /** Every tar byte before the vmdk: the `.ovf` entry and the vmdk's header (a multiple of 512). */
+  head(vmdkSize: number): Buffer;
+  /** Every tar byte after the vmdk: its padding, the `.mf` entry with both SHA256 lines, the two zero blocks. */
+  tail(vmdkSize: number, vmdkSha256: string): Buffer;
+}
+
+/** The vmdk's entry name in an ova named `name` (the ova writer's and the ova range build's). */
+export const ovaDiskFile = (name?: string): string => `${safeName(name ?? 'disk')}-disk1.vmdk`;
+
+/** The tar entries of an ova around its streamOptimized vmdk of `virtualSize` (rounded up to sectors). */
+export function ovaEntries(opts: Omit<OvaWriterOptions, 'level' | 'concurrency'>): OvaEntries {
   const name = safeName(opts.name ?? 'disk');
   const mtime = opts.mtime ?? new Date();
-  const diskFile = `${name}-disk1.vmdk`;
-  const vmdk = createVmdkWriter({
-    virtualSize: opts.virtualSize,
-    subformat: 'streamOptimized',
-    fileName: diskFile,
-    level: opts.level,
-    concurrency: opts.concurrency,
-  });
+  const diskFile = ovaDiskFile(opts.name);
   const ovf = Buffer.from(
     ovfDescriptor({
       name: opts.name ?? name,
       description: opts.description,
       diskFile,
-      capacity: vmdk.virtualSize,
+      capacity: roundUp(opts.virtualSize, BLOCK),
       cpus: opts.cpus ?? 1,
       memoryMiB: opts.memoryMiB ?? 1024,
       osTypeId: opts.osTypeId ?? 101,
     }),
   );
   const ovfPart = Buffer.concat([tarHeader(`${name}.ovf`, ovf.length, mtime), ovf, pad(ovf.length)]);
-  const headSize = ovfPart.length + BLOCK;
+  const ovfSha256 = createHash('sha256').update(ovf).digest('hex');
+  return {
+    diskFile,
+    ovfPart,
+    head: (vmdkSize) => Buffer.concat([ovfPart, tarHeader(diskFile, vmdkSize, mtime)]),
+    tail(vmdkSize, vmdkSha256) {
+      const manifest = Buffer.from(`SHA256(${name}.ovf)= ${ovfSha256}\nSHA256(${diskFile})= ${vmdkSha256}\n`);
+      return Buffer.concat([
+        pad(vmdkSize),
+        tarHeader(`${name}.mf`, manifest.length, mtime),
+        manifest,
+        pad(manifest.length),
+        zeros(2 * BLOCK),
+      ]);
+    },
+  };
+}
+
+export function createOvaWriter(opts: OvaWriterOptions): DiskWriter {
+  const entries = ovaEntries(opts);
+  const vmdk = createVmdkWriter({
+    virtualSize: opts.virtualSize,
+    subformat: 'streamOptimized',
+    fileName: entries.diskFile,
+    level: opts.level,
+    concurrency: opts.concurrency,
+  });
+  const headSize = entries.ovfPart.length + BLOCK;
   let vmdkSize: number | undefined;
   return {
     format: 'ova',
@@ -174,7 +210,7 @@ export function createOvaWriter(opts: OvaWriterOptions): DiskWriter {
     retainBytes: vmdk.retainBytes,
     head() {
       if (vmdkSize === undefined) throw new Error('ova head() before the body ended');
-      return Buffer.concat([ovfPart, tarHeader(diskFile, vmdkSize, mtime)]);
+      return entries.head(vmdkSize);
     },
     async *write(raw: RawSource) {
       yield zeros(headSize);
@@ -185,14 +221,7 @@ export function createOvaWriter(opts: OvaWriterOptions): DiskWriter {
         size += b.length;
         yield b;
       }
-      yield pad(size);
-      const manifest = Buffer.from(
-        `SHA256(${name}.ovf)= ${createHash('sha256').update(ovf).digest('hex')}\nSHA256(${diskFile})= ${hash.digest('hex')}\n`,
-      );
-      yield tarHeader(`${name}.mf`, manifest.length, mtime);
-      yield manifest;
-      yield pad(manifest.length);
-      yield zeros(2 * BLOCK);
+      yield entries.tail(size, hash.digest('hex'));
       vmdkSize = size;
     },
   };

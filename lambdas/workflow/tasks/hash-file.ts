@@ -15,7 +15,7 @@ import type { Context } from 'aws-lambda';
 import type { Readable } from 'node:stream';
 import { DualHash } from '../../pipeline/dual-hash';
 import { config, s3Client } from '../../wiring';
-import type { AssembledFile, ChunkedUpload, ChunkingState, HashCheckpoint } from '../chunked';
+import type { AssembledFile, ChunkedUpload, ChunkingState, ComposedOva, HashCheckpoint } from '../chunked';
 import { steps } from '../deps';
 import { StateConflictError } from '../../core/errors';
 import { BuildConflictError, TransientStorageError } from '../errors';
@@ -23,15 +23,41 @@ import { imageFileKey, type BuildState } from '../state';
 import { workflowTask } from '../attempt';
 
 const TIME_MARGIN_MS = 60_000;
-/** Job progress: 80 % when hashing starts, 99 % when it ends (Finalize makes it 100). */
-const progressOf = (offset: number, size: number) => 80 + (size > 0 ? (19 * offset) / size : 19);
+/**
+ * Job progress: 80 % when hashing starts, 99 % when it ends (Finalize makes it 100). An ova is hashed
+ * twice (its vmdk 80 → 89, ComposeOva 89 → 90, the ova 90 → 99).
+ */
+const progressOf = (offset: number, size: number, [from, to]: [number, number]) =>
+  from + (size > 0 ? ((to - from) * offset) / size : to - from);
 
-type HashState = BuildState & { chunking: ChunkingState; chunked?: ChunkedUpload; assembled: AssembledFile; hash?: HashCheckpoint };
+type HashState = BuildState & {
+  chunking: ChunkingState;
+  chunked?: ChunkedUpload;
+  assembled: AssembledFile;
+  hash?: HashCheckpoint;
+  composed?: ComposedOva;
+};
+
+/**
+ * The object this pass hashes: the assembled file, or, once ComposeOva has written it, the ova
+ * around the assembled vmdk (ova-compose.ts); and the progress span of the pass.
+ */
+function hashTarget(state: HashState): { key: string; size: number; etag: string; span: [number, number] } {
+  if (state.composed?.done) return { key: state.composed.key, size: state.composed.size!, etag: state.composed.etag!, span: [90, 99] };
+  return {
+    // the key StartRanges chose (a converted file's has the format's extension)
+    key: state.chunked?.key ?? imageFileKey(state.imageId, state.target.compression),
+    size: state.assembled.size,
+    etag: state.assembled.etag,
+    span: state.chunked?.output?.format === 'ova' ? [80, 89] : [80, 99],
+  };
+}
 
 export const handler = workflowTask(
   'HashFile',
   async (state: HashState, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<HashCheckpoint> => {
-    const previous = state.hash;
+    // a finished checkpoint is the previous pass's (an ova's vmdk): this call starts the next pass
+    const previous = state.hash?.done ? undefined : state.hash;
     const hashes = await DualHash.create(
       previous && { sha1: Buffer.from(previous.sha1State, 'base64'), sha256: Buffer.from(previous.sha256State, 'base64') },
     );
@@ -50,11 +76,9 @@ async function hashSlice(
   start: number,
   context?: Pick<Context, 'getRemainingTimeInMillis'>,
 ): Promise<HashCheckpoint> {
-  const { size, etag } = state.assembled;
-  const previous = state.hash;
+  const { key, size, etag, span } = hashTarget(state);
+  const previous = state.hash?.done ? undefined : state.hash;
   let offset = start;
-  // the key StartRanges chose (a converted file's has the format's extension)
-  const key = state.chunked?.key ?? imageFileKey(state.imageId, state.target.compression);
   const end = Math.min(size, offset + state.chunking.hashBytesPerInvocation);
   if (offset < end) {
     const s3 = s3Client();
@@ -73,7 +97,7 @@ async function hashSlice(
         }
         if (Date.now() - lastReport >= 1000) {
           lastReport = Date.now();
-          await steps.progress(state.jobId, progressOf(offset, size), 'HashFile');
+          await steps.progress(state.jobId, progressOf(offset, size, span), 'HashFile');
         }
       }
     } catch (err) {
@@ -90,7 +114,7 @@ async function hashSlice(
   const invocations = (previous?.invocations ?? 0) + 1;
   const output = state.chunked?.output && state.chunked.output.format !== 'raw' ? state.chunked.output : undefined;
   if (offset < size) {
-    await steps.progress(state.jobId, progressOf(offset, size), 'HashFile');
+    await steps.progress(state.jobId, progressOf(offset, size, span), 'HashFile');
     const saved = await hashes.save();
     return {
       offset,

@@ -12,6 +12,7 @@ import { config, s3Client } from '../../wiring';
 import { ChunkingError, MAX_SOURCE_BYTES, planRanges, type ChunkedUpload, type ChunkingState } from '../chunked';
 import { steps } from '../deps';
 import { TransientStorageError } from '../errors';
+import { ovaDiskKey } from '../ova-compose';
 import { imageFileKey, type BuildState } from '../state';
 import { correlationIdOfInput } from '../../observability/powertools';
 import { workflowTask } from '../attempt';
@@ -26,6 +27,8 @@ export const handler = workflowTask('StartRanges', async (state: BuildState & { 
     throw new ChunkingError(
       `${state.source.label} is ${size} bytes; writing ${output.format} is limited to disks below the chunking threshold for now`,
     );
+  if (output?.format === 'ova' && state.target.compression !== 'none')
+    throw new ChunkingError(`${state.source.label} is ${size} bytes; a gzipped ova is limited to disks below the chunking threshold`);
   if (size > MAX_SOURCE_BYTES)
     throw new ChunkingError(
       `${state.source.label} is ${size} bytes; the largest disk an image can be built from is ${MAX_SOURCE_BYTES} bytes (1 TiB)`,
@@ -33,9 +36,13 @@ export const handler = workflowTask('StartRanges', async (state: BuildState & { 
   const { rangeBytes, ranges } = planRanges(size, state.chunking.rangeBytes, format?.alignment, format?.minLastRange);
   const s3 = s3Client();
   const Bucket = config.imagesBucket();
-  const Key = imageFileKey(state.imageId, state.target.compression, output && fileInfo(output.format).extension);
+  // an ova's ranges write its vmdk, which ComposeOva wraps in the ova's tar once it is hashed (ova-compose.ts)
+  const ova = output?.format === 'ova';
+  const Key = ova
+    ? ovaDiskKey(state.imageId)
+    : imageFileKey(state.imageId, state.target.compression, output && fileInfo(output.format).extension);
   // as BuildImageFile's sink: a converted, uncompressed file carries its format's content type
-  const ContentType = output && state.target.compression === 'none' ? fileInfo(output.format).contentType : undefined;
+  const ContentType = output && state.target.compression === 'none' ? fileInfo(ova ? 'vmdk' : output.format).contentType : undefined;
   try {
     const open = await s3.send(new ListMultipartUploadsCommand({ Bucket, Prefix: Key }));
     let uploadId = open.Uploads?.find((u) => u.Key === Key)?.UploadId;

@@ -7,7 +7,7 @@
  * format, and a range failing for good leaves nothing behind. Faults are injected only in the local S3.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -22,6 +22,8 @@ import { applianceImageRepository } from '../../../lambdas/wiring';
 import { adminOps } from '../../../local/admin-ops';
 import { generateDiskBuffer } from '../../helpers/disk-content';
 import type { FaultRule } from '../../../local/faults';
+import { armS3Fault } from '../../helpers/s3-faults';
+import * as tar from 'tar';
 
 type Account = Awaited<ReturnType<typeof makeAccount>>;
 const MiB = 1024 * 1024;
@@ -185,6 +187,109 @@ maybe('disk formats built by ranges (chunked builds)', () => {
     },
     300_000,
   );
+
+  it('OVF (ova, not compressed): the vmdk by ranges, hashed, the tar composed around it by S3 copies, then hashed: .ovf first, the .mf matches, the vmdk passes qemu-img', async () => {
+    // Prepare: zeros, text and random bytes, 100 MiB + a few bytes (not a multiple of a 64 KiB grain):
+    // a vmdk over the 32 MiB a ComposeOva call writes (TEST_CHUNKING.hashBytesPerInvocation)
+    const size = 100 * MiB + 12345;
+    const machine = await mixedMachine(alice.login, size);
+
+    // Act
+    const imageId = await generate(alice, machine.id, 'OVF', false);
+    const image = await waitForImage(alice.login, imageId);
+
+    // Assert: built by ranges, the vmdk composed into the ova in several parts, the ova hashed and recorded
+    expect({ state: image.body.state, error: image.body.error }).toEqual({ state: 'active', error: undefined });
+    const file = image.body.files[0];
+    expect(file).toMatchObject({ compression: 'none' });
+    const out = await executionOutput(imageId);
+    expect(out.chunked.ranges).toBeGreaterThanOrEqual(4);
+    expect(out.chunked).toMatchObject({ output: { format: 'ova' }, key: `images/${imageId}/.ova/disk.vmdk` });
+    // part 1 and the last uploaded, the vmdk's middle copied in 5 MiB parts (TEST_COPY)
+    expect(out.composed).toMatchObject({ done: true, key: `images/${imageId}/file.ova`, size: file.size });
+    expect(out.composed.parts).toBeGreaterThanOrEqual(4);
+    expect(out.assembled.size).toBeGreaterThan(TEST_CHUNKING.hashBytesPerInvocation);
+    expect(out.composed.invocations).toBeGreaterThanOrEqual(2);
+    expect(out.file).toMatchObject({ format: 'ova', key: `images/${imageId}/file.ova`, size: file.size });
+    expect(out.file.virtualSize).toBe(Math.ceil(size / 512) * 512);
+    const stored = await download(alice.login, imageId);
+    expect(stored.length).toBe(file.size);
+    expect(sha256(stored)).toBe(file.sha256);
+    // the tar: .ovf first, then the vmdk, then the manifest; each SHA256 line matches its file
+    const ovaFile = path.join(dir, `${imageId}.ova`);
+    writeFileSync(ovaFile, stored);
+    const names: string[] = [];
+    tar.t({ file: ovaFile, sync: true, onReadEntry: (entry) => names.push(entry.path) });
+    expect(names).toHaveLength(3);
+    expect(names[0]).toMatch(/\.ovf$/);
+    expect(names[1]).toMatch(/-disk1\.vmdk$/);
+    expect(names[2]).toMatch(/\.mf$/);
+    const outDir = path.join(dir, imageId);
+    mkdirSync(outDir);
+    tar.x({ file: ovaFile, cwd: outDir, sync: true });
+    const manifest = readFileSync(path.join(outDir, names[2]), 'utf8');
+    expect(manifest.trim().split('\n')).toEqual(
+      names.slice(0, 2).map((name) => `SHA256(${name})= ${sha256(readFileSync(path.join(outDir, name)))}`),
+    );
+    expect(out.composed.vmdkSha256).toBe(sha256(readFileSync(path.join(outDir, names[1]))));
+    const vmdk = path.join(outDir, names[1]);
+    expect(qemuImg(['check', '-f', 'vmdk', vmdk]).out).toMatch(/No errors were found/);
+    expect(qemuImg(['compare', '-f', 'raw', '-F', 'vmdk', machine.file, vmdk]).out).toMatch(/Images are identical/);
+    expect(readFileSync(path.join(outDir, names[0]), 'utf8')).toContain(`ovf:href="${names[1]}"`);
+    // nothing but the ova: the vmdk, the ranges' indexes and both uploads are gone
+    expect(await leftovers(imageId)).toEqual({ objects: ['file.ova'], uploads: 0 });
+  }, 300_000);
+
+  it('an ova whose composition fails for a while is retried: each part is copied once, the ova is whole, nothing else is left', async () => {
+    // Prepare
+    const machine = await mixedMachine(alice.login, 72 * MiB + 1024);
+
+    // Act: after two part copies, the next three copies fail (more than the SDK's own attempts: the task is retried)
+    const imageId = await generate(alice, machine.id, 'OVF', false);
+    const disarm = await armS3Fault({ op: 'UploadPartCopy', prefix: `images/${imageId}/file.ova`, skip: 2, times: 3 });
+    try {
+      const image = await waitForImage(alice.login, imageId);
+
+      // Assert
+      expect({ state: image.body.state, error: image.body.error }).toEqual({ state: 'active', error: undefined });
+      // every part copied once: the copies that went through before the failure were not made again
+      const out = await executionOutput(imageId);
+      expect(out.composed.parts).toBeGreaterThan(4);
+      expect(await disarm.seen()).toBe(out.composed.parts - 2 + 3);
+      const stored = await download(alice.login, imageId);
+      expect(sha256(stored)).toBe(image.body.files[0].sha256);
+      const ovaFile = path.join(dir, `${imageId}.ova`);
+      writeFileSync(ovaFile, stored);
+      const outDir = path.join(dir, imageId);
+      mkdirSync(outDir);
+      tar.x({ file: ovaFile, cwd: outDir, sync: true });
+      const vmdk = path.join(outDir, 'big-ovf-disk1.vmdk');
+      expect(qemuImg(['compare', '-f', 'raw', '-F', 'vmdk', machine.file, vmdk]).out).toMatch(/Images are identical/);
+      expect(await leftovers(imageId)).toEqual({ objects: ['file.ova'], uploads: 0 });
+    } finally {
+      await disarm();
+    }
+  }, 300_000);
+
+  it('an ova whose composition fails for good after a part is copied leaves no ova, no vmdk and no open upload', async () => {
+    // Prepare: a vmdk of several parts (random bytes do not compress)
+    const machine = await mixedMachine(alice.login, 72 * MiB + 512);
+
+    // Act: every part copy of this image's ova fails after the first one (armed while its ranges are built)
+    const imageId = await generate(alice, machine.id, 'OVF', false);
+    const disarm = await armS3Fault({ op: 'UploadPartCopy', prefix: `images/${imageId}/file.ova`, skip: 1, times: -1 });
+    try {
+      const image = await waitForImage(alice.login, imageId);
+
+      // Assert: failed in the composition (copies refused), and nothing left behind
+      expect(image.body.state).toBe('failed');
+      expect(image.body.error).toMatchObject({ code: 'TransientStorageError', message: expect.stringContaining('file.ova') });
+      expect(await disarm.seen()).toBeGreaterThan(1);
+      expect(await leftovers(imageId)).toEqual({ objects: [], uploads: 0 });
+    } finally {
+      await disarm();
+    }
+  }, 300_000);
 
   it('a qcow2 build whose range fails for good leaves no object, no index and no open upload', async () => {
     const { machine } = await makeMachine(alice.login, { size: 72 * MiB });

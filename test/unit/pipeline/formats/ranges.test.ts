@@ -126,7 +126,7 @@ maybe('disk formats built by ranges, checked by qemu-img', () => {
 });
 
 describe('range formats', () => {
-  it('exist for raw, qcow2, vhd and vmdk (both subformats); an ova still builds in one invocation', () => {
+  it('exist for raw, qcow2, vhd and vmdk (both subformats), and an uncompressed ova (its vmdk); a gzipped ova builds in one invocation', async () => {
     expect(supportsRanges(undefined)).toBe(true);
     expect(supportsRanges({ format: 'raw' })).toBe(true);
     expect(supportsRanges({ format: 'qcow2', compressed: true })).toBe(true);
@@ -134,8 +134,14 @@ describe('range formats', () => {
     expect(supportsRanges({ format: 'vmdk' })).toBe(true);
     expect(supportsRanges({ format: 'vmdk', subformat: 'streamOptimized' })).toBe(true);
     expect(supportsRanges({ format: 'vmdk', subformat: 'monolithicSparse' })).toBe(true);
-    expect(supportsRanges({ format: 'ova' })).toBe(false);
-    expect(rangeFormat({ format: 'ova' }, MiB)).toBeUndefined();
+    expect(supportsRanges({ format: 'ova' })).toBe(true);
+    expect(supportsRanges({ format: 'ova' }, 'none')).toBe(true);
+    expect(supportsRanges({ format: 'ova' }, 'gzip')).toBe(false);
+    expect(supportsRanges({ format: 'vmdk' }, 'gzip')).toBe(true);
+    // an ova's ranges write its streamOptimized vmdk, whose descriptor names the ova's disk entry
+    const ova = rangeFormat({ format: 'ova', ova: { name: 'web server' } }, MiB)!;
+    const { index } = await ova.encodeRange({ raw: pieces(Buffer.alloc(MiB, 7)), start: 0, end: MiB });
+    expect(ova.assemble([index]).head.toString('latin1')).toContain('"web_server-disk1.vmdk"');
   });
 
   it('refuse a range that does not start on the allocation unit, and indexes that do not cover the disk', async () => {
