@@ -11,7 +11,7 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { finishedExecutionOutput } from '../../helpers/executions';
 import { api, poll, s3, stack } from '../../helpers/local-stack';
@@ -190,6 +190,31 @@ maybe('provisioning from qcow2, vhd and vmdk images in ranges', () => {
     } finally {
       await disarm();
     }
+  }, 300_000);
+
+  it('fails the machine as corrupt, leaving nothing, when the stored qcow2 declares another disk size than its manifest (changed in place)', async () => {
+    // Prepare: an imported qcow2 whose stored header is then changed in place (same file size: the size check passes)
+    const file = path.join(dir, 'resized.qcow2');
+    expect(qemuImg(['convert', '-f', 'raw', '-O', 'qcow2', rawPath, file]).status).toBe(0);
+    const imageId = await importImage('resized.qcow2', readFileSync(file));
+    const stored = (await imageRepository().get(imageId))!.files[0]!;
+    const bytes = readFileSync(file);
+    bytes.writeBigUInt64BE(BigInt(disk.length + 8 * MiB), 24);
+    await s3().send(new PutObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: stored.key, Body: bytes }));
+
+    // Act
+    const machine = await provision(imageId, 'from-resized-qcow2');
+
+    // Assess
+    expect(machine.body).toMatchObject({
+      state: 'failed',
+      disks: [],
+      error: {
+        code: 'ImageFileCorruptError',
+        message: `the image file ${stored.key} describes a disk of ${disk.length + 8 * MiB} bytes, its manifest ${disk.length}`,
+      },
+    });
+    expect(await diskLeftovers(machine.id)).toEqual({ objects: 0, uploads: 0 });
   }, 300_000);
 
   it('fails the machine with the reason, leaving no disk and no open upload, when a qcow2 L1 entry points past the end of the file', async () => {
