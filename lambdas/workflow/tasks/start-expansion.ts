@@ -106,6 +106,7 @@ export const handler = observedTask('StartExpansion', async (state: StartState):
       rawSize: plan.rawSize,
       rangeBytes: plan.rangeBytes,
       items: Array.from({ length: plan.ranges }, (_, i) => i),
+      verify: source === 'format',
     };
   } catch (err) {
     if (err instanceof BuildConflictError) throw err;

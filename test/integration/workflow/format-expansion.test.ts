@@ -217,6 +217,35 @@ maybe('provisioning from qcow2, vhd and vmdk images in ranges', () => {
     expect(await diskLeftovers(machine.id)).toEqual({ objects: 0, uploads: 0 });
   }, 300_000);
 
+  it('fails the machine as corrupt, leaving nothing, when a data cluster of the stored qcow2 changed in place (its sha256 no longer matches)', async () => {
+    // Prepare: an imported qcow2 (two VerifyImageFile calls' worth: larger than hashBytesPerInvocation) whose
+    // last byte of data changes in storage: same size, same tables, a disk that reads fine
+    const dense = Buffer.concat([randomFillSync(Buffer.alloc(40 * MiB)), Buffer.alloc(30 * MiB)]);
+    const raw = path.join(dir, 'tampered.raw');
+    const file = path.join(dir, 'tampered.qcow2');
+    writeFileSync(raw, dense);
+    expect(qemuImg(['convert', '-f', 'raw', '-O', 'qcow2', raw, file]).status).toBe(0);
+    const imageId = await importImage('tampered.qcow2', readFileSync(file));
+    const stored = (await imageRepository().get(imageId))!.files[0]!;
+    expect(stored.size).toBeGreaterThan(TEST_CHUNKING.hashBytesPerInvocation);
+    const bytes = readFileSync(file);
+    const at = bytes.lastIndexOf(dense.subarray(40 * MiB - 64, 40 * MiB)) + 63;
+    expect(at).toBeGreaterThan(0);
+    bytes[at] ^= 0xff;
+    await s3().send(new PutObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: stored.key, Body: bytes }));
+
+    // Act
+    const machine = await provision(imageId, 'from-tampered-qcow2');
+
+    // Assess
+    expect(machine.body).toMatchObject({
+      state: 'failed',
+      disks: [],
+      error: { code: 'ImageFileCorruptError', message: `the image file ${stored.key} does not match its manifest's sha256` },
+    });
+    expect(await diskLeftovers(machine.id)).toEqual({ objects: 0, uploads: 0 });
+  }, 300_000);
+
   it('fails the machine with the reason, leaving no disk and no open upload, when a qcow2 L1 entry points past the end of the file', async () => {
     // Prepare: qemu-img's qcow2 of the disk with its first L2 table's offset moved past the end of the file
     const file = path.join(dir, 'corrupt.qcow2');
