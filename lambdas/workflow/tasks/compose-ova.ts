@@ -79,9 +79,8 @@ export const handler = workflowTask(
       if (status(err) === 412 || errorName(err) === 'PreconditionFailed')
         throw new OvaComposeError(`the vmdk s3://${Bucket}/${vmdkKey} changed while the ova was composed`);
       if (errorName(err) === 'NoSuchUpload') throw new OvaComposeError(`the upload of s3://${Bucket}/${Key} is gone (aborted)`);
-      throw new TransientStorageError(`composing s3://${Bucket}/${Key}: ${err instanceof Error ? err.message : String(err)}`, {
-        cause: err,
-      });
+      const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      throw new TransientStorageError(`composing s3://${Bucket}/${Key}: ${reason}`, { cause: err });
     }
 
     async function compose(): Promise<ComposedOva> {
