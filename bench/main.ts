@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- part… ] [--quick]`: runs the benchmark parts (pipeline, e2e, provision, list, coldstart,
- * chunked, formats, console; all
+ * chunked, formats, range-reads, console; all
  * by default), prints one table of figures with the ratio against each figure's reference measured in
  * the same run, and writes bench/results/latest.json and bench/results/summary.md (which the README's
  * Performance section quotes, with the machine it ran on).
@@ -20,6 +20,7 @@ const PARTS: Record<string, () => Promise<{ run(opts: { quick?: boolean }): Prom
   coldstart: () => import('./coldstart'),
   chunked: () => import('./chunked'),
   formats: () => import('./formats'),
+  'range-reads': () => import('./range-reads'),
   console: () => import('./console'),
 };
 

@@ -487,6 +487,7 @@ export const PROVISION_TASKS = [
   'StartExpansion',
   'ExpandRange',
   'CompleteDisk',
+  'VerifyImageFile',
 ] as const;
 export type ProvisionTask = (typeof PROVISION_TASKS)[number];
 export const taskEntry = (state: string): string => `workflow/tasks/${state.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}.ts`;

@@ -38,6 +38,7 @@ export const handlers: Record<string, () => AnyHandler> = {
   'workflow/tasks/start-expansion.ts': () => require('../lambdas/workflow/tasks/start-expansion').handler,
   'workflow/tasks/expand-range.ts': () => require('../lambdas/workflow/tasks/expand-range').handler,
   'workflow/tasks/complete-disk.ts': () => require('../lambdas/workflow/tasks/complete-disk').handler,
+  'workflow/tasks/verify-image-file.ts': () => require('../lambdas/workflow/tasks/verify-image-file').handler,
   'workflow/execution-ended.ts': () => require('../lambdas/workflow/execution-ended').handler,
   'events/job-stream.ts': () => require('../lambdas/events/job-stream').handler,
   'workflow/tasks/start-ranges.ts': () => require('../lambdas/workflow/tasks/start-ranges').handler,

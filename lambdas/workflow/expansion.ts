@@ -14,9 +14,12 @@
  *   lambdas/workflow/chunked.ts) and each is read through the format's reader
  *   (DiskReader.streamRange, lambdas/pipeline/formats), which reads only the tables and clusters that
  *   cover it. A table or block outside the file fails the machine (SourceFormatError, as ExpandImage).
+ *   Beside the ranges, VerifyImageFile checks the file's sha256 against its manifest in a checkpointed
+ *   loop (`$.expansion.verify`), so no disk is completed from a file changed in storage.
  *
- *   ExpansionSettings (Pass: $.expansionSettings) → StartExpansion ($.expansion) → ExpandRanges (inline
- *   Map of ExpandRange, MaxConcurrency, result discarded) → CompleteDisk ($.expanded)
+ *   ExpansionSettings (Pass: $.expansionSettings) → StartExpansion ($.expansion) → ExpandAndVerify
+ *   (Parallel, result discarded: ExpandRanges, an inline Map of ExpandRange with MaxConcurrency ‖
+ *   VerifyImageFile ⇄ VerifyDone when $.expansion.verify) → CompleteDisk ($.expanded)
  *
  * Every read of the file is pinned to the ETag StartExpansion saw, so all ranges come from one version
  * of it.
@@ -43,6 +46,18 @@ export function expansionSource(file: Pick<ImageFile, 'format' | 'compression' |
 export interface ExpansionSettings {
   /** Preferred bytes of disk per range (format files; a file with a range index keeps its build's ranges). */
   rangeBytes: number;
+  /** Bytes of the file one VerifyImageFile invocation hashes at most (format files). */
+  hashBytesPerInvocation: number;
+}
+
+/** VerifyImageFile's checkpoint and result ($.verified, inside the ExpandAndVerify Parallel's branch). */
+export interface VerifyCheckpoint {
+  /** Bytes of the file hashed so far. */
+  offset: number;
+  /** The saved sha256 state (hash-wasm, base64); empty when done. */
+  sha256State: string;
+  invocations: number;
+  done: boolean;
 }
 
 /** StartExpansion's result ($.expansion). */
@@ -59,6 +74,11 @@ export interface ExpansionUpload {
   rangeBytes: number;
   /** 0 … ranges-1: the Map state's items. */
   items: number[];
+  /**
+   * Whether VerifyImageFile hashes the file beside the ranges: format files (their ranges are not
+   * checked against recorded checksums, as an index's are).
+   */
+  verify: boolean;
 }
 
 /** One Map iteration's input (the Map's ItemSelector). */
@@ -66,7 +86,7 @@ export interface ExpandRangeTask {
   machineId: string;
   index: number;
   file: ImageFile;
-  upload: Omit<ExpansionUpload, 'items'>;
+  upload: Omit<ExpansionUpload, 'items' | 'verify'>;
 }
 
 export type ExpansionState = ProvisionState & { expansion: ExpansionUpload; expansionSettings?: ExpansionSettings };

@@ -8,10 +8,11 @@
  *       when the manifest has none) at least the chunking threshold → in ranges
  *     a raw/iso file with a range index → ExpansionSize: its disk at least the threshold → in ranges
  *     in ranges: ExpansionSettings (Pass, $.expansionSettings) → StartExpansion ($.expansion) →
- *       ExpandRanges (inline Map of ExpandRange, MaxConcurrency, result discarded) → CompleteDisk ($.expanded)
+ *       ExpandAndVerify (Parallel, result discarded: ExpandRanges, an inline Map of ExpandRange with
+ *       MaxConcurrency ‖ VerifyNeeded: a format file's VerifyImageFile ⇄ VerifyDone) → CompleteDisk ($.expanded)
  *     otherwise (smaller disks, gzip-compressed format files) → ExpandImage ($.expanded): one invocation
  *   → MarkMachineRunning (discarded) → ProvisionSucceeded
- *   any forward task or the Map, on any error after its retries: Catch ($.error) → RemoveDisk ($.cleanup)
+ *   any forward task or the Parallel, on any error after its retries: Catch ($.error) → RemoveDisk ($.cleanup)
  *   RemoveDisk, even if it fails itself (Catch → $.cleanupError) → MarkMachineFailed → ProvisionFailed (Fail)
  *
  * Same Retry policy as the build (TASK_RETRY), JSONPath only, `payloadResponseOnly` LambdaInvoke, so
@@ -31,6 +32,7 @@ import {
   JsonPath,
   LogLevel,
   Map as MapState,
+  Parallel,
   Pass,
   Result,
   StateMachine,
@@ -63,6 +65,12 @@ export const PROVISION_STATES = {
   FormatSize: 'FormatSize',
   FormatDiskSize: 'FormatDiskSize',
   FormatFileSize: 'FormatFileSize',
+  VerifyImageFile: 'VerifyImageFile',
+  ExpandAndVerify: 'ExpandAndVerify',
+  VerifyNeeded: 'VerifyNeeded',
+  VerifyDone: 'VerifyDone',
+  FileVerified: 'FileVerified',
+  NothingToVerify: 'NothingToVerify',
 } as const satisfies Record<ProvisionTask, ProvisionTask> & Record<string, string>;
 
 export const PROVISION_FORWARD_TASKS = [
@@ -75,7 +83,11 @@ export const PROVISION_FORWARD_TASKS = [
 /** The `Error` of the execution when provisioning fails (the machine item holds the real reason). */
 export const PROVISION_FAILED_ERROR = 'ProvisionFailed';
 
-export const PROVISION_TIMEOUT = Duration.hours(1);
+/**
+ * Long enough for the sequential sha256 pass over the largest format file (VerifyImageFile, beside the
+ * ranges: 1 TiB at ~80 MiB/s ≈ 3.6 h, as the build's HashFile, lib/constructs/build-workflow.ts).
+ */
+export const PROVISION_TIMEOUT = Duration.hours(6);
 
 interface TaskSettings {
   resultPath: string;
@@ -94,6 +106,8 @@ const TASK_SETTINGS: Record<ProvisionTask, TaskSettings> = {
   ExpandRange: { resultPath: '$', memorySize: 3538, timeout: Duration.minutes(15) },
   // ListParts (≤ 2,000 parts) + CompleteMultipartUpload, which S3 may take minutes to answer for a large object.
   CompleteDisk: { resultPath: '$.expanded', timeout: Duration.minutes(5) },
+  // sha256 of a slice of the file (one ranged GET), checkpointed; a minute before the end it stops.
+  VerifyImageFile: { resultPath: '$.verified', memorySize: 1769, timeout: Duration.minutes(15) },
 };
 
 /** Role keys by grant set (see the grants in the constructor). */
@@ -105,6 +119,7 @@ const PROVISION_ROLE_KEYS: Record<ProvisionTask, string> = {
   StartExpansion: 'ProvisionExpandImage',
   ExpandRange: 'ProvisionExpandImage',
   CompleteDisk: 'ProvisionExpandImage',
+  VerifyImageFile: 'ProvisionExpandImage',
 };
 
 export interface ProvisionWorkflowProps {
@@ -184,12 +199,26 @@ export class ProvisionWorkflow extends Construct {
       resultPath: JsonPath.DISCARD,
     });
     ranges.itemProcessor(tasks.ExpandRange);
-    ranges.addCatch(cleanup, { errors: ['States.ALL'], resultPath: '$.error' });
+    // A format file's sha256 against its manifest, beside the ranges (lambdas/workflow/tasks/verify-image-file.ts).
+    const verifyDone = new Choice(this, PROVISION_STATES.VerifyDone)
+      .when(Condition.booleanEquals('$.verified.done', true), new Succeed(this, PROVISION_STATES.FileVerified))
+      .otherwise(tasks.VerifyImageFile);
+    const verify = new Choice(this, PROVISION_STATES.VerifyNeeded)
+      .when(Condition.booleanEquals('$.expansion.verify', true), tasks.VerifyImageFile.next(verifyDone))
+      .otherwise(new Succeed(this, PROVISION_STATES.NothingToVerify));
+    // A branch that fails stops the other one; the Catch then removes the disk's upload.
+    const expandAndVerify = new Parallel(this, PROVISION_STATES.ExpandAndVerify, { resultPath: JsonPath.DISCARD })
+      .branch(ranges)
+      .branch(verify)
+      .addCatch(cleanup, { errors: ['States.ALL'], resultPath: '$.error' });
     const settings = new Pass(this, PROVISION_STATES.ExpansionSettings, {
-      result: Result.fromObject({ rangeBytes: chunking.rangeBytes } satisfies ExpansionSettings),
+      result: Result.fromObject({
+        rangeBytes: chunking.rangeBytes,
+        hashBytesPerInvocation: chunking.hashBytesPerInvocation,
+      } satisfies ExpansionSettings),
       resultPath: '$.expansionSettings',
     });
-    const inRanges = settings.next(tasks.StartExpansion).next(ranges).next(tasks.CompleteDisk).next(tasks.MarkMachineRunning);
+    const inRanges = settings.next(tasks.StartExpansion).next(expandAndVerify).next(tasks.CompleteDisk).next(tasks.MarkMachineRunning);
     const single = tasks.ExpandImage.next(tasks.MarkMachineRunning);
     // Nested Choices, not one And: a rule that reads a path that is not there fails the execution, so
     // an optional field ($.file.rangeIndex, $.file.virtualSize) is read only once it is known to be present.

@@ -301,15 +301,18 @@ describe('build workflow', () => {
 describe('provisioning workflow', () => {
   const { definition } = localDefinitionFromTemplate(template.toJSON(), { workflow: 'ProvisionWorkflow' });
   const states = definition.States as Record<string, AslState & Record<string, any>>;
-  const mapStates = (states.ExpandRanges?.ItemProcessor?.States ?? {}) as Record<string, AslState & Record<string, any>>;
-  const stateOf = (state: string) => states[state] ?? mapStates[state];
+  type States = Record<string, AslState & Record<string, any>>;
+  const [expandBranch, verifyBranch] = (states.ExpandAndVerify?.Branches ?? []) as { StartAt: string; States: States }[];
+  const branchStates = { ...expandBranch?.States, ...verifyBranch?.States } as States;
+  const mapStates = (branchStates.ExpandRanges?.ItemProcessor?.States ?? {}) as States;
+  const stateOf = (state: string) => states[state] ?? branchStates[state] ?? mapStates[state];
   const functionOfTask = (state: string): string => (stateOf(state).Resource as string).split(':').pop()!;
   const retry = [{ ErrorEquals: [...RETRYABLE_ERRORS], IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 3 }];
   const caught = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RemoveDisk' }];
 
   it('runs ExpandImage → MarkMachineRunning → Succeed, each forward task retried and caught into RemoveDisk → MarkMachineFailed → Fail', () => {
     expect(definition.StartAt).toBe('ExpansionPath');
-    expect(definition.TimeoutSeconds).toBe(3600);
+    expect(definition.TimeoutSeconds).toBe(6 * 3600);
     expect(states.ExpandImage).toMatchObject({ Type: 'Task', ResultPath: '$.expanded', Next: 'MarkMachineRunning' });
     expect(states.MarkMachineRunning).toMatchObject({ Type: 'Task', ResultPath: null, Next: 'ProvisionSucceeded' });
     for (const state of ['ExpandImage', 'MarkMachineRunning', 'StartExpansion', 'CompleteDisk']) {
@@ -320,9 +323,9 @@ describe('provisioning workflow', () => {
     expect(states.RemoveDisk.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.cleanupError', Next: 'MarkMachineFailed' }]);
     expect(states.MarkMachineFailed).toMatchObject({ Type: 'Task', ResultPath: null, Next: 'ProvisionFailed' });
     expect(states.ProvisionFailed.Type).toBe('Fail');
-    expect([...Object.keys(states), ...Object.keys(mapStates)].filter((n) => stateOf(n).Type === 'Task').sort()).toEqual(
-      [...PROVISION_TASKS].sort(),
-    );
+    expect(
+      [...Object.keys(states), ...Object.keys(branchStates), ...Object.keys(mapStates)].filter((n) => stateOf(n).Type === 'Task').sort(),
+    ).toEqual([...PROVISION_TASKS].sort());
   });
 
   /** Where the Choices send a file: the first Task state reached from StartAt (Choice rules as Step Functions reads them). */
@@ -390,20 +393,34 @@ describe('provisioning workflow', () => {
     }
     expect(states.ExpansionSettings).toMatchObject({
       Type: 'Pass',
-      Result: { rangeBytes: DEFAULT_CHUNKING.rangeBytes },
+      Result: { rangeBytes: DEFAULT_CHUNKING.rangeBytes, hashBytesPerInvocation: DEFAULT_CHUNKING.hashBytesPerInvocation },
       ResultPath: '$.expansionSettings',
       Next: 'StartExpansion',
     });
-    expect(states.StartExpansion).toMatchObject({ Type: 'Task', ResultPath: '$.expansion', Next: 'ExpandRanges' });
-    expect(states.ExpandRanges).toMatchObject({
+    expect(states.StartExpansion).toMatchObject({ Type: 'Task', ResultPath: '$.expansion', Next: 'ExpandAndVerify' });
+    // the ranges and, beside them, a format file's sha256 pass; either failing fails both, into RemoveDisk
+    expect(states.ExpandAndVerify).toMatchObject({ Type: 'Parallel', ResultPath: null, Next: 'CompleteDisk', Catch: caught });
+    expect(expandBranch.StartAt).toBe('ExpandRanges');
+    expect(branchStates.ExpandRanges).toMatchObject({
       Type: 'Map',
       ItemsPath: '$.expansion.items',
       MaxConcurrency: DEFAULT_CHUNKING.maxConcurrency,
       ResultPath: null,
-      Next: 'CompleteDisk',
-      Catch: caught,
+      End: true,
     });
-    expect(states.ExpandRanges.ItemSelector).toMatchObject({
+    expect(verifyBranch.StartAt).toBe('VerifyNeeded');
+    expect(branchStates.VerifyNeeded).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.expansion.verify', BooleanEquals: true, Next: 'VerifyImageFile' }],
+      Default: 'NothingToVerify',
+    });
+    expect(branchStates.VerifyImageFile).toMatchObject({ Type: 'Task', ResultPath: '$.verified', Next: 'VerifyDone', Retry: retry });
+    expect(branchStates.VerifyDone).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.verified.done', BooleanEquals: true, Next: 'FileVerified' }],
+      Default: 'VerifyImageFile',
+    });
+    expect(branchStates.ExpandRanges.ItemSelector).toMatchObject({
       'index.$': '$$.Map.Item.Value',
       'file.$': '$.file',
       upload: { 'rangeBytes.$': '$.expansion.rangeBytes', 'rawSize.$': '$.expansion.rawSize' },
@@ -416,6 +433,8 @@ describe('provisioning workflow', () => {
     for (const state of PROVISION_TASKS) expect(functionOfTask(state)).toBe(logicalId(stack.provisioning.functions[state]));
     expect(resources[functionOfTask('ExpandImage')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
     expect(resources[functionOfTask('ExpandRange')].Properties).toMatchObject({ MemorySize: 3538, Timeout: 900 });
+    expect(resources[functionOfTask('VerifyImageFile')].Properties).toMatchObject({ MemorySize: 1769, Timeout: 900 });
+    expect(actionsOf(functionOfTask('VerifyImageFile'))).toEqual(expect.arrayContaining(['s3:GetObject']));
     for (const state of ['ExpandImage', 'RemoveDisk', 'StartExpansion', 'ExpandRange', 'CompleteDisk']) {
       expect(actionsOf(functionOfTask(state))).toEqual(
         expect.arrayContaining(['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListBucketMultipartUploads', 's3:DeleteObject']),

@@ -403,6 +403,7 @@ export async function openQcow2(file: RandomAccessSource, opts: { concurrency?: 
           continue;
         }
         if (at + length > file.size) throw new DiskFormatError('qcow2: a data cluster lies outside the file');
+        if (at % clusterSize !== 0) throw new DiskFormatError(`qcow2: data cluster ${i * entries + j} at ${at} is off a cluster boundary`);
         if (zero > 0) yield* flushRun();
         if (run && run.at + run.length === at && run.length + length <= 8 * 1024 * 1024 && run.length % clusterSize === 0)
           run.length += length;

@@ -219,7 +219,8 @@ export async function openVhd(file: RandomAccessSource): Promise<DiskReader> {
   if (blockSize < SECTOR || blockSize % SECTOR !== 0 || blockSize > 256 * 1024 * 1024)
     throw new DiskFormatError(`vhd block size ${blockSize} is not valid`);
   if (entries * blockSize < virtualSize) throw new DiskFormatError('vhd: the BAT does not cover the disk');
-  if (batOffset + entries * 4 > file.size) throw new DiskFormatError('vhd: the BAT lies outside the file');
+  if (!Number.isSafeInteger(batOffset) || batOffset + entries * 4 > file.size)
+    throw new DiskFormatError('vhd: the BAT lies outside the file');
   const bitmapBytes = roundUp(blockSize / SECTOR / 8, SECTOR);
   const used = Math.ceil(virtualSize / blockSize);
 

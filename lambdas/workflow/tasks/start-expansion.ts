@@ -4,7 +4,8 @@
  * plans the ranges and opens the disk's ONE multipart upload:
  * - a file with a range index: the index is checked against the manifest; its ranges are the build's;
  * - a qcow2, vhd, vmdk or ova file: its reader opens it (header and top-level table, ranged GETs pinned
- *   to the ETag) for its virtual size, the disk's size; ranges of `$.expansionSettings.rangeBytes`
+ *   to the ETag) for its virtual size, the disk's size, which must be the manifest's `virtualSize` when
+ *   it has one (ImageFileCorruptError); ranges of `$.expansionSettings.rangeBytes`
  *   (planRanges: at most MAX_RANGES, each part ≥ 5 MiB but the last).
  * Idempotent: a retry after S3 created the upload but the answer was lost finds it
  * (ListMultipartUploads on the disk's key) and reuses it.
@@ -55,6 +56,9 @@ export async function planFormatRanges(
     throw classifyS3Error(err, label);
   }
   if (rawSize <= 0) throw new SourceFormatError(`${label} describes an empty disk`);
+  // the manifest recorded the disk's size when the file was stored: a header that now says otherwise is not that file
+  if (file.virtualSize !== undefined && file.virtualSize !== rawSize)
+    throw new ImageFileCorruptError(`${label} describes a disk of ${rawSize} bytes, its manifest ${file.virtualSize}`);
   return { rawSize, ...planRanges(rawSize, settings.rangeBytes) };
 }
 
@@ -102,6 +106,7 @@ export const handler = observedTask('StartExpansion', async (state: StartState):
       rawSize: plan.rawSize,
       rangeBytes: plan.rangeBytes,
       items: Array.from({ length: plan.ranges }, (_, i) => i),
+      verify: source === 'format',
     };
   } catch (err) {
     if (err instanceof BuildConflictError) throw err;

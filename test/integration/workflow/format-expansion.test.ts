@@ -11,12 +11,13 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { finishedExecutionOutput } from '../../helpers/executions';
 import { api, poll, s3, stack } from '../../helpers/local-stack';
 import { makeAccount, makeToken } from '../../helpers/fixtures';
 import { putUserObject } from '../../helpers/ims-fixtures';
+import { armS3Fault } from '../../helpers/s3-faults';
 import { hasQemuImg, qemuImg } from '../../helpers/disk-formats';
 import { generateDiskBuffer } from '../../helpers/disk-content';
 import { TEST_CHUNKING } from '../../helpers/global-setup';
@@ -164,6 +165,85 @@ maybe('provisioning from qcow2, vhd and vmdk images in ranges', () => {
     const object = await s3().send(new GetObjectCommand({ Bucket: stack.env.DISKS_BUCKET, Key: out.disk.key }));
     expect(sha256(await object.Body!.transformToByteArray())).toBe(sha256(dense));
     expect(await diskLeftovers(machine.id)).toEqual({ objects: 1, uploads: 0 });
+  }, 300_000);
+
+  it('retries a range whose part upload failed, alone, and still makes the exact disk', async () => {
+    // Prepare: a vhd of the disk; the disk's part 3 (range 2) fails every SDK attempt once, so that ExpandRange fails and is retried
+    const file = path.join(dir, 'flaky.vhd');
+    expect(qemuImg(['convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=dynamic,force_size=on', rawPath, file]).status).toBe(0);
+    const imageId = await importImage('flaky.vhd', readFileSync(file));
+    const disarm = await armS3Fault(
+      { op: 'UploadPart', bucket: stack.env.DISKS_BUCKET, partNumber: 3, times: 3 },
+      { op: 'UploadPart', bucket: stack.env.DISKS_BUCKET, partNumber: 1, times: 0 }, // counts range 0's uploads
+    );
+    try {
+      // Act
+      const machine = await provision(imageId, 'from-flaky-vhd');
+
+      // Assess: range 2 uploaded on its second invocation, range 0 once
+      expect({ state: machine.body.state, error: machine.body.error }).toEqual({ state: 'running', error: undefined });
+      expect(await disarm.seen()).toBe(4 + 1);
+      const out = await provisionOutput(machine.id);
+      const object = await s3().send(new GetObjectCommand({ Bucket: stack.env.DISKS_BUCKET, Key: out.disk.key }));
+      expect(sha256(await object.Body!.transformToByteArray())).toBe(sha256(disk));
+      expect(await diskLeftovers(machine.id)).toEqual({ objects: 1, uploads: 0 });
+    } finally {
+      await disarm();
+    }
+  }, 300_000);
+
+  it('fails the machine as corrupt, leaving nothing, when the stored qcow2 declares another disk size than its manifest (changed in place)', async () => {
+    // Prepare: an imported qcow2 whose stored header is then changed in place (same file size: the size check passes)
+    const file = path.join(dir, 'resized.qcow2');
+    expect(qemuImg(['convert', '-f', 'raw', '-O', 'qcow2', rawPath, file]).status).toBe(0);
+    const imageId = await importImage('resized.qcow2', readFileSync(file));
+    const stored = (await imageRepository().get(imageId))!.files[0]!;
+    const bytes = readFileSync(file);
+    bytes.writeBigUInt64BE(BigInt(disk.length + 8 * MiB), 24);
+    await s3().send(new PutObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: stored.key, Body: bytes }));
+
+    // Act
+    const machine = await provision(imageId, 'from-resized-qcow2');
+
+    // Assess
+    expect(machine.body).toMatchObject({
+      state: 'failed',
+      disks: [],
+      error: {
+        code: 'ImageFileCorruptError',
+        message: `the image file ${stored.key} describes a disk of ${disk.length + 8 * MiB} bytes, its manifest ${disk.length}`,
+      },
+    });
+    expect(await diskLeftovers(machine.id)).toEqual({ objects: 0, uploads: 0 });
+  }, 300_000);
+
+  it('fails the machine as corrupt, leaving nothing, when a data cluster of the stored qcow2 changed in place (its sha256 no longer matches)', async () => {
+    // Prepare: an imported qcow2 (two VerifyImageFile calls' worth: larger than hashBytesPerInvocation) whose
+    // last byte of data changes in storage: same size, same tables, a disk that reads fine
+    const dense = Buffer.concat([randomFillSync(Buffer.alloc(40 * MiB)), Buffer.alloc(30 * MiB)]);
+    const raw = path.join(dir, 'tampered.raw');
+    const file = path.join(dir, 'tampered.qcow2');
+    writeFileSync(raw, dense);
+    expect(qemuImg(['convert', '-f', 'raw', '-O', 'qcow2', raw, file]).status).toBe(0);
+    const imageId = await importImage('tampered.qcow2', readFileSync(file));
+    const stored = (await imageRepository().get(imageId))!.files[0]!;
+    expect(stored.size).toBeGreaterThan(TEST_CHUNKING.hashBytesPerInvocation);
+    const bytes = readFileSync(file);
+    const at = bytes.lastIndexOf(dense.subarray(40 * MiB - 64, 40 * MiB)) + 63;
+    expect(at).toBeGreaterThan(0);
+    bytes[at] ^= 0xff;
+    await s3().send(new PutObjectCommand({ Bucket: stack.env.IMAGES_BUCKET, Key: stored.key, Body: bytes }));
+
+    // Act
+    const machine = await provision(imageId, 'from-tampered-qcow2');
+
+    // Assess
+    expect(machine.body).toMatchObject({
+      state: 'failed',
+      disks: [],
+      error: { code: 'ImageFileCorruptError', message: `the image file ${stored.key} does not match its manifest's sha256` },
+    });
+    expect(await diskLeftovers(machine.id)).toEqual({ objects: 0, uploads: 0 });
   }, 300_000);
 
   it('fails the machine with the reason, leaving no disk and no open upload, when a qcow2 L1 entry points past the end of the file', async () => {

@@ -213,6 +213,17 @@ describe('streamRange on damaged files', () => {
     await expect(collect(reader.streamRange(20 * 64 * KiB, 21 * 64 * KiB))).rejects.toThrow(/data cluster lies outside the file/);
   });
 
+  it('a qcow2 whose L2 entry points off a cluster boundary', async () => {
+    const bytes = await written({ format: 'qcow2' });
+    const l2 = Number(bytes.readBigUInt64BE(Number(bytes.readBigUInt64BE(40))) & 0x00ff_ffff_ffff_fe00n);
+    const entry = bytes.readBigUInt64BE(l2 + 3 * 8);
+    bytes.writeBigUInt64BE(entry + 512n, l2 + 3 * 8);
+    const reader = await openDisk('qcow2', bufferSource(bytes));
+    await expect(collect(reader.streamRange(3 * 64 * KiB, 3 * 64 * KiB + 1))).rejects.toThrow(
+      /data cluster 3 at \d+ is off a cluster boundary/,
+    );
+  });
+
   it('a dynamic vhd whose BAT entry points past the end of the file', async () => {
     const bytes = await written({ format: 'vhd', subformat: 'dynamic' });
     const bat = Number(bytes.readBigUInt64BE(512 + 16));
