@@ -1,5 +1,5 @@
 /** Fixtures made through the real admin operations against the local stack: accounts and machines with generated disks. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -13,6 +13,8 @@ import { accountRepository, credentialRepository, imageRepository } from '../../
 import { generateTestKeyPair, rememberPassword, type TestKeyPair } from './credentials';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mis-fixtures-'));
+// The disks are uploaded as machines are registered (below); the folder goes with the test file.
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 export const uniqueLogin = (prefix = 'user') => `${prefix}${randomBytes(4).toString('hex')}`;
 
@@ -66,15 +68,20 @@ export async function makeMachine(
   const seed = opts.seed ?? Math.floor(Math.random() * 1e9);
   const file = path.join(dir, `${login}-${seed}.raw`);
   await writeDiskFile(file, size, seed);
-  const machine = await adminOps.registerMachine({
-    login,
-    name: `m-${seed}`,
-    os: opts.os ?? 'linux',
-    type: opts.type ?? 'lx-dataset',
-    diskFile: file,
-    state: opts.state ?? 'stopped',
-  });
-  return { machine, diskBytes: () => generateDiskBuffer(size, seed) };
+  try {
+    const machine = await adminOps.registerMachine({
+      login,
+      name: `m-${seed}`,
+      os: opts.os ?? 'linux',
+      type: opts.type ?? 'lx-dataset',
+      diskFile: file,
+      state: opts.state ?? 'stopped',
+    });
+    return { machine, diskBytes: () => generateDiskBuffer(size, seed) };
+  } finally {
+    // uploaded to the disks bucket (or refused): the local copy is not needed any more
+    rmSync(file, { force: true });
+  }
 }
 
 /** Writes `count` active images (`held-0`, `held-1`, …) of an account straight into the table: an account at or near its image quota. */
