@@ -24,9 +24,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
-  ListPartsCommand,
   UploadPartCopyCommand,
-  type Part,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createSHA1, createSHA256 } from 'hash-wasm';
@@ -34,6 +32,7 @@ import type { Readable } from 'node:stream';
 import { ImageFileCorruptError } from '../core/errors';
 import type { ImageFile } from '../core/image';
 import { copyPartSize, type CopySettings } from '../adapters/s3/copy-object';
+import { listAllParts } from './multipart-parts';
 
 /** CopyFile's checkpoint and result ($.copied). */
 export interface CopyCheckpoint {
@@ -72,17 +71,6 @@ const TIME_MARGIN_MS = 60_000;
 
 const copySource = (bucket: string, key: string): string => `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 
-async function listParts(s3: S3Client, Bucket: string, Key: string, UploadId: string): Promise<Part[]> {
-  const parts: Part[] = [];
-  let marker: string | undefined;
-  for (;;) {
-    const page = await s3.send(new ListPartsCommand({ Bucket, Key, UploadId, PartNumberMarker: marker }));
-    parts.push(...(page.Parts ?? []));
-    if (!page.IsTruncated) return parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
-    marker = page.NextPartNumberMarker;
-  }
-}
-
 /** The first call: pin the source, then copy it whole (small) or open the upload (found again on a retry). */
 async function start(input: CopyLoopInput): Promise<CopyCheckpoint> {
   const { s3, bucket: Bucket, file, toKey: Key, settings } = input;
@@ -116,7 +104,7 @@ async function copyParts(input: CopyLoopInput, cp: CopyCheckpoint): Promise<Copy
   const upload = cp.upload!;
   const { uploadId: UploadId, partSize, parts } = upload;
   // what an earlier attempt of this call may already have copied
-  const present = new Set((await listParts(s3, Bucket, Key, UploadId)).map((p) => p.PartNumber!));
+  const present = new Set((await listAllParts(s3, Bucket, Key, UploadId)).map((p) => p.PartNumber!));
   const budgetParts = Math.max(1, Math.floor(input.bytesPerInvocation / partSize));
   const last = Math.min(parts, upload.copied + budgetParts);
   let next = upload.copied;
@@ -157,7 +145,7 @@ async function copyParts(input: CopyLoopInput, cp: CopyCheckpoint): Promise<Copy
   if (failed !== undefined) throw failed;
   while (done.has(finished)) finished++;
   if (finished < parts) return { ...cp, upload: { ...upload, copied: finished } };
-  const all = await listParts(s3, Bucket, Key, UploadId);
+  const all = await listAllParts(s3, Bucket, Key, UploadId);
   if (all.length !== parts || all.some((p, i) => p.PartNumber !== i + 1))
     throw new Error(`s3://${Bucket}/${Key}: expected parts 1…${parts}, found ${all.length}`);
   await s3.send(

@@ -16,8 +16,6 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  ListPartsCommand,
-  type CompletedPart,
   type Part,
   UploadPartCommand,
   type S3Client,
@@ -30,6 +28,7 @@ import { config, s3Client } from '../../wiring';
 import { MIN_PART_BYTES, partNumberOf, formatIndexKey, type AssembledFile, type ChunkedUpload } from '../chunked';
 import { steps } from '../deps';
 import { TransientStorageError } from '../errors';
+import { completedParts, listAllParts } from '../multipart-parts';
 import { rangeIndexFromParts, writeRangeIndex, type RangeIndexRef } from '../range-index';
 import type { BuildState } from '../state';
 import { workflowTask } from '../attempt';
@@ -49,17 +48,7 @@ export const handler = workflowTask('AssembleFile', async (state: BuildState & {
   const format = output && output.format !== 'raw' ? rangeFormat(output, size) : undefined;
   // raw ranges only: a format's file is read through its tables, not by disk ranges
   const rangeIndex: RangeIndexRef | undefined = format ? undefined : { ranges, rangeBytes: state.chunked.rangeBytes, rawSize: size };
-  const listParts = async (): Promise<Part[]> => {
-    const parts: Part[] = [];
-    let marker: string | undefined;
-    for (;;) {
-      const page = await s3.send(new ListPartsCommand({ Bucket, Key, UploadId, PartNumberMarker: marker }));
-      parts.push(...(page.Parts ?? []));
-      if (!page.IsTruncated) break;
-      marker = page.NextPartNumberMarker;
-    }
-    return parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
-  };
+  const listParts = (): Promise<Part[]> => listAllParts(s3, Bucket, Key, UploadId);
   try {
     let parts = await listParts();
     const expected = Array.from({ length: ranges }, (_, i) => partNumberOf(i));
@@ -106,15 +95,7 @@ export const handler = workflowTask('AssembleFile', async (state: BuildState & {
     }
     // the range index (range-index.ts) goes in before completion: a retry after it finds no parts to list
     if (rangeIndex) await writeRangeIndex(s3, Bucket, Key, rangeIndexFromParts(parts, rangeIndex));
-    const completed: CompletedPart[] = parts.map((p) => ({
-      PartNumber: p.PartNumber,
-      ETag: p.ETag,
-      ...(p.ChecksumCRC32 && { ChecksumCRC32: p.ChecksumCRC32 }),
-      ...(p.ChecksumCRC32C && { ChecksumCRC32C: p.ChecksumCRC32C }),
-      ...(p.ChecksumSHA1 && { ChecksumSHA1: p.ChecksumSHA1 }),
-      ...(p.ChecksumSHA256 && { ChecksumSHA256: p.ChecksumSHA256 }),
-    }));
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: completed } }));
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: completedParts(parts) } }));
     if (format) await deleteIndexes(s3, Bucket, state.imageId, ranges);
   } catch (err) {
     if (err instanceof IncompleteUploadError || err instanceof DiskFormatError) throw err;

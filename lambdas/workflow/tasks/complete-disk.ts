@@ -4,10 +4,11 @@
  * if the upload is already gone because an earlier attempt completed it, the object it became is the
  * result (and is checked the same way).
  */
-import { CompleteMultipartUploadCommand, HeadObjectCommand, ListPartsCommand, type Part } from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { config, s3Client } from '../../wiring';
 import { TransientStorageError } from '../errors';
 import { diskPartNumberOf, type ExpansionState } from '../expansion';
+import { listAllParts } from '../multipart-parts';
 import { observedTask } from '../../observability/powertools';
 
 export class IncompleteDiskError extends Error {
@@ -21,15 +22,7 @@ export const handler = observedTask('CompleteDisk', async (state: ExpansionState
   const Bucket = config.disksBucket();
   const { key: Key, uploadId: UploadId, ranges, rawSize } = state.expansion;
   try {
-    const parts: Part[] = [];
-    let marker: string | undefined;
-    for (;;) {
-      const page = await s3.send(new ListPartsCommand({ Bucket, Key, UploadId, PartNumberMarker: marker }));
-      parts.push(...(page.Parts ?? []));
-      if (!page.IsTruncated) break;
-      marker = page.NextPartNumberMarker;
-    }
-    parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
+    const parts = await listAllParts(s3, Bucket, Key, UploadId);
     const found = parts.map((p) => p.PartNumber);
     if (found.length !== ranges || found.some((n, i) => n !== diskPartNumberOf(i)))
       throw new IncompleteDiskError(`the disk ${Key}: expected parts 1…${ranges}, found ${found.length} parts`);

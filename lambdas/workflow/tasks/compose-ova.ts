@@ -14,14 +14,11 @@
  */
 import {
   CompleteMultipartUploadCommand,
-  type CompletedPart,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
-  ListPartsCommand,
-  type Part,
   type S3Client,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -37,6 +34,7 @@ import { workflowTask } from '../attempt';
 import type { AssembledFile, ChunkedUpload, ChunkingState, ComposedOva, HashCheckpoint } from '../chunked';
 import { steps } from '../deps';
 import { BuildConflictError, TransientStorageError } from '../errors';
+import { completedParts, listAllParts } from '../multipart-parts';
 import { planOvaParts, type OvaPart } from '../ova-compose';
 import { imageFileKey, type BuildState } from '../state';
 
@@ -164,7 +162,7 @@ export const handler = workflowTask(
       };
 
       // what earlier calls (or attempts of this one) already wrote
-      const present = new Set((await listParts(s3, Bucket, Key, uploadId)).map((p) => p.PartNumber!));
+      const present = new Set((await listAllParts(s3, Bucket, Key, uploadId)).map((p) => p.PartNumber!));
       const missing = plan.filter((p) => !present.has(p.partNumber));
       let budget = state.chunking.hashBytesPerInvocation;
       let next = 0;
@@ -192,18 +190,12 @@ export const handler = workflowTask(
       if (inUpload < plan.length)
         return { done: false, invocations, key: Key, uploadId, parts: plan.length, written: inUpload, vmdkSha256: vmdkSha256! };
 
-      const parts = await listParts(s3, Bucket, Key, uploadId);
+      const parts = await listAllParts(s3, Bucket, Key, uploadId);
       if (parts.length !== plan.length || parts.some((p, i) => p.PartNumber !== i + 1))
         throw new OvaComposeError(`s3://${Bucket}/${Key}: expected parts 1…${plan.length}, found ${parts.length}`);
-      const completed: CompletedPart[] = parts.map((p) => ({
-        PartNumber: p.PartNumber,
-        ETag: p.ETag,
-        ...(p.ChecksumCRC32 && { ChecksumCRC32: p.ChecksumCRC32 }),
-        ...(p.ChecksumCRC32C && { ChecksumCRC32C: p.ChecksumCRC32C }),
-        ...(p.ChecksumSHA1 && { ChecksumSHA1: p.ChecksumSHA1 }),
-        ...(p.ChecksumSHA256 && { ChecksumSHA256: p.ChecksumSHA256 }),
-      }));
-      await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: completed } }));
+      await s3.send(
+        new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: completedParts(parts) } }),
+      );
       const ova = await s3.send(new HeadObjectCommand({ Bucket, Key }));
       const expected = head.length + vmdkSize + tail.length;
       if (ova.ContentLength !== expected)
@@ -224,15 +216,4 @@ async function headOrUndefined(s3: S3Client, Bucket: string, Key: string) {
     if (status(err) === 404) return undefined;
     throw err;
   });
-}
-
-async function listParts(s3: S3Client, Bucket: string, Key: string, UploadId: string): Promise<Part[]> {
-  const parts: Part[] = [];
-  let marker: string | undefined;
-  for (;;) {
-    const page = await s3.send(new ListPartsCommand({ Bucket, Key, UploadId, PartNumberMarker: marker }));
-    parts.push(...(page.Parts ?? []));
-    if (!page.IsTruncated) return parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
-    marker = page.NextPartNumberMarker;
-  }
 }
