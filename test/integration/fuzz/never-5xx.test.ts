@@ -8,21 +8,10 @@
 import { routes, type Route } from '../../../lambdas/routes';
 import { api } from '../../helpers/local-stack';
 import { makeAccount, makeMachine } from '../../helpers/fixtures';
+import { mulberry32 } from '../../helpers/prng';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
-
-/** mulberry32: small deterministic PRNG. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIELDS = [
   'machine',
@@ -252,7 +241,7 @@ describe('never a 5xx for bad input', () => {
   it.each(routes.filter((r) => r.auth !== 'none').map((r) => [`${r.method} ${r.path}`, r] as const))(
     '%s',
     async (_name, route) => {
-      const r = rng(SEED ^ route.operation.split('').reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
+      const r = mulberry32(SEED ^ route.operation.split('').reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
       for (let i = 0; i < RUNS; i++) {
         const path = fill(route, r) + query(r);
         const sent = ['POST', 'PUT', 'PATCH'].includes(route.method) ? body(r) : undefined;
@@ -279,7 +268,7 @@ describe('never a 5xx for bad input', () => {
   )(
     '%s',
     async (_name, route) => {
-      const r = rng(SEED ^ 0x5eed ^ route.operation.split('').reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
+      const r = mulberry32(SEED ^ 0x5eed ^ route.operation.split('').reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
       for (let i = 0; i < RUNS; i++) {
         const path = fill(route, r);
         const sent = xmlBody(r);

@@ -11,13 +11,14 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { finishedExecutionOutput } from '../../helpers/executions';
 import { api, poll, s3, stack } from '../../helpers/local-stack';
 import { makeAccount, makeToken } from '../../helpers/fixtures';
 import { putUserObject } from '../../helpers/ims-fixtures';
 import { armS3Fault } from '../../helpers/s3-faults';
+import { diskLeftovers } from '../../helpers/leftovers';
 import { hasQemuImg, qemuImg } from '../../helpers/disk-formats';
 import { generateDiskBuffer } from '../../helpers/disk-content';
 import { TEST_CHUNKING } from '../../helpers/global-setup';
@@ -55,14 +56,6 @@ function sourceDisk(): Buffer {
 
 const provisionOutput = (machineId: string) =>
   finishedExecutionOutput(sfn, stack.env.PROVISION_STATE_MACHINE_ARN, (input) => input.machineId === machineId);
-
-async function diskLeftovers(machineId: string): Promise<{ objects: number; uploads: number }> {
-  const Bucket = stack.env.DISKS_BUCKET;
-  const Prefix = `machines/${machineId}/`;
-  const objects = await s3().send(new ListObjectsV2Command({ Bucket, Prefix }));
-  const uploads = await s3().send(new ListMultipartUploadsCommand({ Bucket, Prefix }));
-  return { objects: objects.KeyCount ?? 0, uploads: uploads.Uploads?.length ?? 0 };
-}
 
 const maybe = hasQemuImg ? describe : describe.skip;
 

@@ -5,7 +5,7 @@
  * one multipart upload of the disk (lambdas/workflow/expansion.ts). Faults are injected only in the
  * local S3 (local/faults.ts).
  */
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { finishedExecutionOutput } from '../../helpers/executions';
 import { createHash } from 'node:crypto';
@@ -13,6 +13,7 @@ import { api, poll, s3, stack } from '../../helpers/local-stack';
 import { makeAccount, makeMachine } from '../../helpers/fixtures';
 import { TEST_CHUNKING, TEST_COPY } from '../../helpers/global-setup';
 import { armS3Fault } from '../../helpers/s3-faults';
+import { diskLeftovers } from '../../helpers/leftovers';
 import { imageRepository } from '../../../lambdas/wiring';
 import { locateRange, rangeIndexKey, type RangeIndex } from '../../../lambdas/workflow/range-index';
 
@@ -35,14 +36,6 @@ const provisioned = (login: string, id: string) =>
     (r) => r.body?.state !== 'provisioning',
     { intervalMs: 250, attempts: 1200 },
   );
-
-async function diskLeftovers(machineId: string): Promise<{ objects: number; uploads: number }> {
-  const Bucket = stack.env.DISKS_BUCKET;
-  const Prefix = `machines/${machineId}/`;
-  const objects = await s3().send(new ListObjectsV2Command({ Bucket, Prefix }));
-  const uploads = await s3().send(new ListMultipartUploadsCommand({ Bucket, Prefix }));
-  return { objects: objects.KeyCount ?? 0, uploads: uploads.Uploads?.length ?? 0 };
-}
 
 async function diskBytesOf(machineId: string): Promise<Buffer> {
   const key = (await provisionOutput(machineId)).disk.key as string;

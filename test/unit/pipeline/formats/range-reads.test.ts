@@ -20,27 +20,16 @@ import {
   type RandomAccessSource,
 } from '../../../../lambdas/pipeline/formats';
 import { hasQemuImg, qemuImg, testDisks, writeFile } from '../../../helpers/disk-formats';
+import { mulberry32 } from '../../../helpers/prng';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const dir = mkdtempSync(path.join(tmpdir(), 'range-reads-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A deterministic PRNG (mulberry32), so a failing range can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Edge ranges, ranges across `block` boundaries, and random ranges of a disk of `size` bytes. */
 function rangesOf(size: number, block: number, seed: number): [number, number][] {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const pick = (n: number) => Math.floor(random() * n);
   const out: [number, number][] = [
     [0, 0],
@@ -86,7 +75,7 @@ function counting(source: RandomAccessSource): RandomAccessSource & { bytes: num
 /** 70 MiB + 1.5 KiB, data in a few places (across vmdk grain tables and qcow2 L2 tables of 4 KiB clusters). */
 function largeSparseDisk(): Buffer {
   const data = Buffer.alloc(70 * MiB + 1536);
-  const random = prng(99);
+  const random = mulberry32(99);
   const fill = (at: number, length: number) => {
     for (let i = 0; i < length; i++) data[at + i] = Math.floor(random() * 256);
   };
